@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** Settings every service reads. Each service extends this with its own. */
+export const baseConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('127.0.0.1'),
+  MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+  REDIS_PREFIX: z.string().regex(/^[\w.-]*:?$/, 'letters, digits, . _ - and a final colon').default('tm:'),
+  /** HMAC key for the user context the gateway signs for subgraphs (DESIGN.md §3.4). */
+  INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /** Introspection is decided here, never by Apollo's NODE_ENV default. */
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+});
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Parses and validates the environment once, at start. A bad value throws a ConfigError
+ * naming every offending variable (never its value: it may be a secret).
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** The port of a service: `<NAME>_PORT`, else `PORT`, else its default from API.md. */
+export function portSchema(defaultPort: number) {
+  return z.coerce.number().int().min(0).max(65535).default(defaultPort);
+}
+
+export function introspectionEnabled(cfg: BaseConfig): boolean {
+  return cfg.GRAPHQL_INTROSPECTION ? cfg.GRAPHQL_INTROSPECTION === 'true' : cfg.NODE_ENV !== 'production';
+}

@@ -1,0 +1,105 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { AppError, classify, ERROR_CODES, ErrorCode } from './errors';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import { currentScope } from './request-scope';
+
+/** Apollo's own codes for a request that is malformed or invalid: all become API-002. */
+const INVALID_REQUEST_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'PERSISTED_QUERY_NOT_FOUND',
+]);
+
+/** Extensions a client may see besides `code` and `correlationId`. */
+const SAFE_EXTENSIONS = ['field', 'fields', 'retryAfter', 'service', 'currentVersion'];
+
+function withScope(err: GraphQLFormattedError, code: string, extra: Record<string, unknown> = {}): GraphQLFormattedError {
+  const correlationId = currentScope()?.correlationId;
+  return {
+    message: err.message,
+    ...(err.locations ? { locations: err.locations } : {}),
+    ...(err.path ? { path: err.path } : {}),
+    extensions: { code, ...extra, ...(correlationId ? { correlationId } : {}) },
+  };
+}
+
+interface ValidationFailure {
+  property: string;
+  constraints?: Record<string, string>;
+  children?: ValidationFailure[];
+}
+
+function flattenValidation(errors: ValidationFailure[], prefix = ''): Array<{ field: string; problems: string[] }> {
+  return errors.flatMap((e) => {
+    const field = prefix ? `${prefix}.${e.property}` : e.property;
+    const own = e.constraints ? [{ field, problems: Object.values(e.constraints) }] : [];
+    return [...own, ...flattenValidation(e.children ?? [], field)];
+  });
+}
+
+/**
+ * Apollo `formatError`: every error leaves with a code from DESIGN.md §5, a safe message and the
+ * correlation id. Errors of unknown meaning are logged in full and masked.
+ */
+export function createFormatError(log: Logger, metrics?: Metrics) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const result = format(formatted, error, log);
+    metrics?.graphqlErrors.inc({ code: String(result.extensions?.code) });
+    return result;
+  };
+}
+
+function format(formatted: GraphQLFormattedError, error: unknown, log: Logger): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const app = classify(original);
+  if (app) {
+    if (app.code === ErrorCode.DatabaseUnavailable || app.code === ErrorCode.QueryFailed) {
+      log.error({ err: original }, 'store error');
+    }
+    return withScope({ ...formatted, message: app.message }, app.code, app.details);
+  }
+  const validation = (original as { extensions?: { validationErrors?: ValidationFailure[] } } | undefined)?.extensions
+    ?.validationErrors;
+  if (original instanceof Error && original.name === 'ArgumentValidationError' && validation) {
+    const fields = flattenValidation(validation);
+    const message = `Invalid input: ${fields.map((f) => `${f.field} ${f.problems.join(', ')}`).join('; ')}`;
+    return withScope({ ...formatted, message }, ErrorCode.InvalidRequest, {
+      field: fields[0]?.field ?? null,
+      fields: fields.map((f) => f.field),
+    });
+  }
+  const code = String(formatted.extensions?.code ?? '');
+  if (INVALID_REQUEST_CODES.has(code)) return withScope(formatted, ErrorCode.InvalidRequest);
+  if (ERROR_CODES.has(code)) {
+    // already coded (e.g. a subgraph's error passed through the gateway): keep only safe extensions
+    const extra: Record<string, unknown> = {};
+    for (const k of SAFE_EXTENSIONS) if (formatted.extensions?.[k] !== undefined) extra[k] = formatted.extensions[k];
+    return withScope(formatted, code, extra);
+  }
+  log.error({ err: original instanceof Error ? original : error, code }, 'unexpected error');
+  return withScope({ ...formatted, message: 'Internal server error' }, ErrorCode.ServiceUnavailable);
+}
+
+/** Counts operations by name and outcome. */
+export function operationMetricsPlugin(metrics: Metrics): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ operationName, response }) {
+          const body = response.body;
+          const failed = body.kind === 'single' && (body.singleResult.errors?.length ?? 0) > 0;
+          metrics.graphqlOperations.inc({ operation: operationName ?? 'anonymous', outcome: failed ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+}
+
+export { AppError };

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import { runInScope } from './request-scope';
+import { CORRELATION_HEADER, correlationIdFrom } from './signed-context';
+import { ErrorCode } from './errors';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
+
+export interface GraphqlMount<C extends BaseContext> {
+  path: string;
+  server: ApolloServer<C>;
+  /** Builds the context; throwing a GraphQLError with `extensions.http.status` refuses the request. */
+  context: (req: IncomingMessage, correlationId: string) => Promise<C>;
+}
+
+export interface HttpAppOptions<C extends BaseContext> {
+  log: Logger;
+  metrics: Metrics;
+  routes?: Record<string, RouteHandler>;
+  graphql?: GraphqlMount<C>;
+  /** Origins allowed by CORS (e.g. Apollo Studio). */
+  corsOrigins?: readonly string[];
+  maxBodyBytes?: number;
+  /** Extra headers for every response (security headers). */
+  responseHeaders?: () => Record<string, string>;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function errorBody(code: ErrorCode, message: string, correlationId: string) {
+  return { errors: [{ message, extensions: { code, correlationId } }] };
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The one HTTP server shape of every service: fixed routes (`/health`, `/ready`, `/metrics`, …),
+ * GraphQL through Apollo's `executeHTTPGraphQLRequest`, correlation id in and out, metrics, CORS.
+ */
+export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): http.Server {
+  const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
+  const cors = new Set(opts.corsOrigins ?? []);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, correlationId: string, path: string) => {
+    const origin = req.headers.origin;
+    if (origin && cors.has(origin)) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'origin');
+      res.setHeader('access-control-allow-credentials', 'true');
+      res.setHeader('access-control-expose-headers', CORRELATION_HEADER);
+      if (req.method === 'OPTIONS') {
+        res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+        res.setHeader(
+          'access-control-allow-headers',
+          'content-type, authorization, x-correlation-id, apollo-require-preflight, x-apollo-operation-name',
+        );
+        res.setHeader('access-control-max-age', '600');
+        res.writeHead(204).end();
+        return;
+      }
+    }
+    const route = opts.routes?.[path];
+    if (route && (req.method === 'GET' || req.method === 'HEAD')) {
+      await route(req, res);
+      return;
+    }
+    const gql = opts.graphql;
+    if (!gql || path !== gql.path) {
+      sendJson(res, 404, { error: 'not found' });
+      return;
+    }
+    let body: unknown;
+    if (req.method === 'POST') {
+      let text: string;
+      try {
+        text = await readBody(req, maxBody);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) {
+          sendJson(res, 413, errorBody(ErrorCode.InvalidRequest, 'Request body too large', correlationId));
+          return;
+        }
+        throw err;
+      }
+      const type = req.headers['content-type'] ?? '';
+      if (type.includes('application/json')) {
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          sendJson(res, 400, errorBody(ErrorCode.InvalidRequest, 'Request body is not valid JSON', correlationId));
+          return;
+        }
+      } else {
+        body = text;
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const result = await gql.server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: () => gql.context(req, correlationId),
+    });
+    res.statusCode = result.status ?? 200;
+    for (const [k, v] of result.headers) res.setHeader(k, v);
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+    } else {
+      for await (const chunk of result.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const correlationId = correlationIdFrom(req.headers[CORRELATION_HEADER], randomUUID);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    res.setHeader(CORRELATION_HEADER, correlationId);
+    for (const [k, v] of Object.entries(opts.responseHeaders?.() ?? {})) res.setHeader(k, v);
+    res.on('finish', () => {
+      const known = path === opts.graphql?.path || (opts.routes && path in opts.routes);
+      const labels = { method: req.method ?? 'GET', route: known ? path : 'other', status: String(res.statusCode) };
+      opts.metrics.httpTotal.inc(labels);
+      opts.metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    runInScope({ correlationId }, () =>
+      handle(req, res, correlationId, path).catch((err: unknown) => {
+        opts.log.error({ err }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, errorBody(ErrorCode.ServiceUnavailable, 'Internal server error', correlationId));
+        else res.end();
+      }),
+    );
+  });
+  // keep connections from the gateway alive longer than its idle timeout
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
+export function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}
