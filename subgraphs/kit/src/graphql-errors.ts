@@ -67,9 +67,9 @@ function format(formatted: GraphQLFormattedError, error: unknown, log: Logger): 
   }
   const validation = (original as { extensions?: { validationErrors?: ValidationFailure[] } } | undefined)?.extensions
     ?.validationErrors;
-  if (original instanceof Error && original.name === 'ArgumentValidationError' && validation) {
+  if (Array.isArray(validation)) {
     const fields = flattenValidation(validation);
-    const message = `Invalid input: ${fields.map((f) => `${f.field} ${f.problems.join(', ')}`).join('; ')}`;
+    const message = `Invalid input: ${fields.map((f) => f.problems.join(", ")).join("; ")}`;
     return withScope({ ...formatted, message }, ErrorCode.InvalidRequest, {
       field: fields[0]?.field ?? null,
       fields: fields.map((f) => f.field),

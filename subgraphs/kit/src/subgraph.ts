@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import { baseConfigSchema, introspectionEnabled, loadConfig, portSchema, type BaseConfig } from './config';
@@ -40,12 +41,18 @@ export interface SubgraphOptions<C extends BaseConfig, Ctx extends BaseContext> 
   configShape?: z.ZodRawShape;
   models: ReadonlyArray<{ createIndexes(): Promise<unknown> }>;
   buildSchema: () => Promise<GraphQLSchema>;
-  /** Adds this subgraph's per-request parts (loaders, services) to the base context. */
-  context: (base: BaseContext, deps: ServiceDeps<C>) => Ctx;
-  routes?: (deps: ServiceDeps<C>) => Record<string, RouteHandler>;
-  /** Runs once after start (e.g. ensure keys); failures are logged, not fatal. */
-  onStart?: (deps: ServiceDeps<C>) => Promise<void>;
+  /** Called once with the service's dependencies: builds its services and says how to use them. */
+  setup: (deps: ServiceDeps<C>) => SubgraphSetup<Ctx>;
   env?: NodeJS.ProcessEnv;
+}
+
+export interface SubgraphSetup<Ctx extends BaseContext> {
+  /** Adds this subgraph's per-request parts (loaders, services) to the base context. */
+  context: (base: BaseContext) => Ctx;
+  /** Extra HTTP GET routes (e.g. the JWKS). */
+  routes?: Record<string, RouteHandler>;
+  /** Runs once the database is connected (e.g. ensure keys); failures are logged, not fatal. */
+  onConnected?: () => Promise<void>;
 }
 
 export interface RunningService<C extends BaseConfig = BaseConfig> {
@@ -78,6 +85,7 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
   const mongo = connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, log, models: opts.models });
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log);
   const deps: ServiceDeps<C> = { name: opts.name, config, log, redis, mongo, metrics };
+  const setup = opts.setup(deps);
 
   const apollo = new ApolloServer<Ctx>({
     schema: await opts.buildSchema(),
@@ -85,7 +93,7 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     introspection: introspectionEnabled(config),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
-    plugins: [operationMetricsPlugin(metrics)],
+    plugins: [operationMetricsPlugin(metrics), ApolloServerPluginInlineTraceDisabled()],
   });
   await apollo.start();
 
@@ -94,7 +102,7 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     metrics,
     routes: {
       ...standardRoutes(opts.name, { mongo: () => pingMongo(mongo.connection), redis: () => pingRedis(redis) }, metrics),
-      ...opts.routes?.(deps),
+      ...setup.routes,
     },
     graphql: {
       path: '/graphql',
@@ -113,14 +121,15 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
         const cid = signed.correlationId || correlationId;
         const scope = currentScope();
         if (scope) Object.assign(scope, { correlationId: cid, userId: user.userId });
-        return opts.context({ user, correlationId: cid, log }, deps);
+        return setup.context({ user, correlationId: cid, log });
       },
     },
   });
   const port = await listen(server, config.PORT, config.HOST);
   log.info({ port }, `${opts.name} subgraph listening`);
-  if (opts.onStart) {
-    void mongo.ready.then(() => opts.onStart!(deps)).catch((err: unknown) => log.error({ err }, 'start task failed'));
+  if (setup.onConnected) {
+    const task = setup.onConnected;
+    void mongo.ready.then(task).catch((err: unknown) => log.error({ err }, 'start task failed'));
   }
   await Promise.race([mongo.ready, new Promise((r) => setTimeout(r, 3000).unref())]);
   await redisReady(redis);

@@ -1,0 +1,18 @@
+import type { BaseContext } from '@tm/kit';
+import type { AuthService } from './auth/auth.service';
+import type { KeyRing } from './auth/keyring.service';
+import type { Loaders } from './loaders';
+import type { UserService } from './user/user.service';
+
+export interface Services {
+  users: UserService;
+  auth: AuthService;
+  keys: KeyRing;
+}
+
+export interface UsersContext extends BaseContext {
+  loaders: Loaders;
+  services: Services;
+  /** Users this request has proven to be (e.g. the one just signed in): they see their own private fields. */
+  selfIds: Set<string>;
+}

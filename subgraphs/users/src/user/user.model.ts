@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+
+export enum Role {
+  ADMIN = 'ADMIN',
+  USER = 'USER',
+}
+registerEnumType(Role, { name: 'Role', description: 'Platform-wide role of a user' });
+
+export enum UserStatus {
+  ACTIVE = 'ACTIVE',
+  LOCKED = 'LOCKED',
+}
+registerEnumType(UserStatus, { name: 'UserStatus' });
+
+/** A person who signs in. Fields without `@Field` (hashes, versions) never reach the API. */
+@Directive('@key(fields: "id")')
+@ObjectType({ description: 'A person who signs in' })
+@index({ email: 1 }, { unique: true })
+@modelOptions({ schemaOptions: { collection: 'users', timestamps: true, versionKey: false } })
+export class User {
+  @Field(() => ID, { name: 'id' })
+  @prop({ type: String, default: () => randomUUID() })
+  public _id!: string;
+
+  /** Shown in full to the user and to admins, masked to everyone else (see the resolver). */
+  @prop({ type: String, required: true, lowercase: true, trim: true })
+  public email!: string;
+
+  @Field()
+  @prop({ type: String, required: true, trim: true })
+  public name!: string;
+
+  @Field(() => [Role])
+  @prop({ type: () => [String], enum: Role, default: [Role.USER] })
+  public roles!: Role[];
+
+  @Field(() => UserStatus)
+  @prop({ type: String, enum: UserStatus, default: UserStatus.ACTIVE })
+  public status!: UserStatus;
+
+  @Field()
+  @prop({ type: Boolean, default: false })
+  public mfaEnabled!: boolean;
+
+  @prop({ type: String, required: true })
+  public passwordHash!: string;
+
+  /** Bumped to revoke every access token of the user at once. */
+  @prop({ type: Number, default: 0 })
+  public tokenVersion!: number;
+
+  @Field(() => Date, { nullable: true })
+  @prop({ type: Date })
+  public lastSeenAt?: Date;
+
+  @Field(() => Date)
+  public createdAt!: Date;
+
+  public updatedAt!: Date;
+}
+
+export const UserModel = getModelForClass(User);

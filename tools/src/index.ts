@@ -1,0 +1,2 @@
+export * from './devstack';
+export * from './net';
