@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './net';
@@ -36,6 +36,7 @@ export function findBinary(name: string): string | null {
 interface Started {
   child: ChildProcess;
   dir: string;
+  keep: boolean;
 }
 
 function startProcess(bin: string, args: string[], dir: string, label: string): ChildProcess {
@@ -58,24 +59,39 @@ async function stopProcess(s: Started): Promise<void> {
     await exited;
     clearTimeout(timer);
   }
-  rmSync(s.dir, { recursive: true, force: true });
+  if (!s.keep) rmSync(s.dir, { recursive: true, force: true });
 }
 
-async function startRedis(): Promise<{ url: string; proc: Started }> {
+/** A data folder: the given one (kept), else a new temp one (removed on stop). */
+function dataDir(base: string | undefined, name: string): { dir: string; keep: boolean } {
+  if (base) {
+    const dir = path.join(base, name);
+    mkdirSync(dir, { recursive: true });
+    return { dir, keep: true };
+  }
+  return { dir: mkdtempSync(path.join(tmpdir(), `tm-${name}-`)), keep: false };
+}
+
+export async function startRedis(base?: string, fixedPort?: number): Promise<{ url: string; proc: Started; stop: () => Promise<void> }> {
   const bin = findBinary('redis-server');
   if (!bin) {
     throw new MissingBinaryError('redis-server not found: install it with `apt-get install -y redis-server`, or set REDIS_URL');
   }
-  const dir = mkdtempSync(path.join(tmpdir(), 'tm-redis-'));
-  const port = await freePort();
-  const child = startProcess(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], dir, 'redis-server');
+  const { dir, keep } = dataDir(base, 'redis');
+  const port = fixedPort ?? (await freePort());
+  const persist = keep ? ['--appendonly', 'yes'] : ['--save', '', '--appendonly', 'no'];
+  const child = startProcess(bin, ['--port', String(port), '--bind', '127.0.0.1', ...persist, '--dir', dir], dir, 'redis-server');
   await waitForPort(port, 10_000, () => child.exitCode === null);
-  return { url: `redis://127.0.0.1:${port}`, proc: { child, dir } };
+  const proc = { child, dir, keep };
+  return { url: `redis://127.0.0.1:${port}`, proc, stop: () => stopProcess(proc) };
 }
 
-async function startMongo(): Promise<{ url: string; kind: MongoKind; stop: () => Promise<void> }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tm-mongo-'));
-  const port = await freePort();
+export async function startMongo(
+  base?: string,
+  fixedPort?: number,
+): Promise<{ url: string; kind: MongoKind; stop: () => Promise<void> }> {
+  const { dir, keep } = dataDir(base, 'mongo');
+  const port = fixedPort ?? (await freePort());
   const mongod = findBinary('mongod');
   const ferretdb = findBinary('ferretdb');
   let child: ChildProcess;
@@ -100,11 +116,11 @@ async function startMongo(): Promise<{ url: string; kind: MongoKind; stop: () =>
       'ferretdb',
     );
   } else {
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
     return startMemoryServer();
   }
   await waitForPort(port, 20_000, () => child.exitCode === null);
-  const proc = { child, dir };
+  const proc = { child, dir, keep };
   return { url: `mongodb://127.0.0.1:${port}`, kind, stop: () => stopProcess(proc) };
 }
 
@@ -126,7 +142,7 @@ async function startMemoryServer(): Promise<{ url: string; kind: MongoKind; stop
  * Gives a Redis and a MongoDB-compatible store (DESIGN.md §7): `REDIS_URL` / `MONGO_URL` when
  * set; otherwise local processes on free ports with their data in temp dirs.
  */
-export async function startDevstack(env: NodeJS.ProcessEnv = process.env): Promise<Devstack> {
+export async function startDevstack(env: NodeJS.ProcessEnv = process.env, options: { dataDir?: string } = {}): Promise<Devstack> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -135,7 +151,7 @@ export async function startDevstack(env: NodeJS.ProcessEnv = process.env): Promi
     let redisUrl = env.REDIS_URL;
     let redisKind: Devstack['redisKind'] = 'external';
     if (!redisUrl) {
-      const r = await startRedis();
+      const r = await startRedis(options.dataDir);
       stops.push(() => stopProcess(r.proc));
       redisUrl = r.url;
       redisKind = 'redis-server';
@@ -143,7 +159,7 @@ export async function startDevstack(env: NodeJS.ProcessEnv = process.env): Promi
     let mongoUrl = env.MONGO_URL;
     let mongoKind: MongoKind = 'external';
     if (!mongoUrl) {
-      const m = await startMongo();
+      const m = await startMongo(options.dataDir);
       stops.push(m.stop);
       mongoUrl = m.url;
       mongoKind = m.kind;

@@ -7,7 +7,7 @@ export const baseConfigSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
-  REDIS_PREFIX: z.string().regex(/^[\w.-]*:?$/, 'letters, digits, . _ - and a final colon').default('tm:'),
+  REDIS_PREFIX: z.string().regex(/^[\w.:-]{0,100}$/, 'letters, digits and . _ : -').default('tm:'),
   /** HMAC key for the user context the gateway signs for subgraphs (DESIGN.md §3.4). */
   INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters'),
   /** Introspection is decided here, never by Apollo's NODE_ENV default. */
@@ -38,6 +38,6 @@ export function portSchema(defaultPort: number) {
   return z.coerce.number().int().min(0).max(65535).default(defaultPort);
 }
 
-export function introspectionEnabled(cfg: BaseConfig): boolean {
+export function introspectionEnabled(cfg: Pick<BaseConfig, 'GRAPHQL_INTROSPECTION' | 'NODE_ENV'>): boolean {
   return cfg.GRAPHQL_INTROSPECTION ? cfg.GRAPHQL_INTROSPECTION === 'true' : cfg.NODE_ENV !== 'production';
 }

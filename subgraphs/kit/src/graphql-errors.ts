@@ -87,15 +87,29 @@ function format(formatted: GraphQLFormattedError, error: unknown, log: Logger): 
   return withScope({ ...formatted, message: 'Internal server error' }, ErrorCode.ServiceUnavailable);
 }
 
-/** Counts operations by name and outcome. */
-export function operationMetricsPlugin(metrics: Metrics): ApolloServerPlugin {
+/**
+ * Counts operations by name and outcome, and logs one line per operation (name, duration, error
+ * codes; at debug level the variable names too, never their values).
+ */
+export function operationMetricsPlugin(metrics: Metrics, log?: Logger): ApolloServerPlugin {
   return {
-    async requestDidStart() {
+    async requestDidStart({ request }) {
+      const started = performance.now();
       return {
         async willSendResponse({ operationName, response }) {
           const body = response.body;
-          const failed = body.kind === 'single' && (body.singleResult.errors?.length ?? 0) > 0;
-          metrics.graphqlOperations.inc({ operation: operationName ?? 'anonymous', outcome: failed ? 'error' : 'ok' });
+          const errors = body.kind === 'single' ? (body.singleResult.errors ?? []) : [];
+          const operation = operationName ?? 'anonymous';
+          metrics.graphqlOperations.inc({ operation, outcome: errors.length > 0 ? 'error' : 'ok' });
+          log?.info(
+            {
+              operation,
+              durationMs: Math.round(performance.now() - started),
+              errors: errors.map((e) => e.extensions?.code),
+              ...(log.isLevelEnabled('debug') ? { variableNames: Object.keys(request.variables ?? {}) } : {}),
+            },
+            'graphql operation',
+          );
         },
       };
     },

@@ -93,7 +93,7 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     introspection: introspectionEnabled(config),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
-    plugins: [operationMetricsPlugin(metrics), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [operationMetricsPlugin(metrics, log), ApolloServerPluginInlineTraceDisabled()],
   });
   await apollo.start();
 

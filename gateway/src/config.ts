@@ -1,0 +1,22 @@
+import path from 'node:path';
+import { baseConfigSchema, portSchema } from '@tm/kit';
+import { z } from 'zod';
+
+export const gatewayConfigSchema = baseConfigSchema.omit({ MONGO_URL: true }).extend({
+  PORT: portSchema(4000),
+  SUPERGRAPH_PATH: z.string().default(path.resolve(__dirname, '../../schema/supergraph.graphql')),
+  JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
+  CORS_ORIGINS: z
+    .string()
+    .default('https://studio.apollographql.com,https://sandbox.embed.apollographql.com')
+    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+  /** `explorer` serves Apollo's embedded Explorer on GET /graphql; `off` serves nothing. */
+  LANDING_PAGE: z.enum(['explorer', 'off']).optional(),
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+});
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+/** A subgraph's URL: `<NAME>_URL` from the environment, else the one in the supergraph. */
+export function subgraphUrl(name: string, fromSupergraph: string | undefined, env: NodeJS.ProcessEnv): string {
+  return env[`${name.toUpperCase()}_URL`] ?? fromSupergraph ?? `http://127.0.0.1/${name}`;
+}

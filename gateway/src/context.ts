@@ -1,0 +1,8 @@
+import type { Logger, UserContext } from '@tm/kit';
+
+/** What every gateway operation runs with; built the same way for HTTP and (later) sockets. */
+export interface GatewayContext {
+  user: UserContext;
+  correlationId: string;
+  log: Logger;
+}

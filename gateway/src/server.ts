@@ -1,0 +1,119 @@
+import type http from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import {
+  AppError,
+  closeServer,
+  createFormatError,
+  createHttpApp,
+  createLogger,
+  createMetrics,
+  createRedis,
+  currentScope,
+  HTTP_STATUS,
+  installShutdown,
+  introspectionEnabled,
+  listen,
+  loadConfig,
+  operationMetricsPlugin,
+  pingRedis,
+  redisReady,
+  sendJson,
+  standardRoutes,
+  type Logger,
+} from '@tm/kit';
+import { GraphQLError } from 'graphql';
+import { createAuthenticator } from './auth';
+import { gatewayConfigSchema, subgraphUrl, type GatewayConfig } from './config';
+import type { GatewayContext } from './context';
+import { createSubgraphFetcher, SignedDataSource } from './datasource';
+import { gatewayHealthRoute } from './health';
+import { fileSupergraph, subgraphsOf, type SubgraphInfo } from './supergraph';
+
+export interface RunningGateway {
+  port: number;
+  url: string;
+  config: GatewayConfig;
+  log: Logger;
+  server: http.Server;
+  stop(): Promise<void>;
+}
+
+/** Starts the gateway: Apollo Server over @apollo/gateway on the committed supergraph. */
+export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
+  const config = loadConfig(gatewayConfigSchema, { ...env, PORT: env.GATEWAY_PORT ?? env.PORT });
+  const log = createLogger('gateway', config.LOG_LEVEL);
+  const metrics = createMetrics('gateway');
+  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log);
+  const authenticate = createAuthenticator(config.JWKS_URL, redis);
+  const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS);
+
+  let subgraphs: SubgraphInfo[] = [];
+  const gateway = new ApolloGateway({
+    supergraphSdl: fileSupergraph(config.SUPERGRAPH_PATH, log, (sdl) => {
+      subgraphs = subgraphsOf(sdl).map((s) => ({ name: s.name, url: subgraphUrl(s.name, s.url, env) }));
+    }),
+    buildService: ({ name, url }) =>
+      new SignedDataSource({ url: subgraphUrl(name, url, env), fetcher: fetcher as never }, config.INTERNAL_SECRET),
+  });
+
+  const production = config.NODE_ENV === 'production';
+  const landing = config.LANDING_PAGE ?? (production ? 'off' : 'explorer');
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    formatError: createFormatError(log, metrics),
+    introspection: introspectionEnabled(config),
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    plugins: [
+      operationMetricsPlugin(metrics, log),
+      landing === 'explorer'
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
+    ],
+  });
+  await apollo.start();
+
+  /** One way to build the context, for every transport. */
+  const buildContext = async (authorization: string | undefined, correlationId: string): Promise<GatewayContext> => {
+    try {
+      const user = await authenticate(authorization);
+      const scope = currentScope();
+      if (scope) scope.userId = user.userId;
+      return { user, correlationId, log };
+    } catch (err) {
+      if (err instanceof AppError) {
+        throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: HTTP_STATUS[err.code] ?? 400 } } });
+      }
+      throw new GraphQLError('Authentication unavailable', { originalError: err as Error });
+    }
+  };
+
+  const server = createHttpApp<GatewayContext>({
+    log,
+    metrics,
+    corsOrigins: config.CORS_ORIGINS,
+    routes: {
+      ...standardRoutes('gateway', { redis: () => pingRedis(redis) }, metrics),
+      '/health': gatewayHealthRoute(() => subgraphs),
+      '/subgraphs': (_req, res) => sendJson(res, 200, { subgraphs: subgraphs.map((s) => s.name) }),
+    },
+    graphql: {
+      path: '/graphql',
+      server: apollo,
+      context: (req, correlationId) => buildContext(req.headers.authorization, correlationId),
+    },
+  });
+  const port = await listen(server, config.PORT, config.HOST);
+  await redisReady(redis);
+  log.info({ port }, `gateway listening: http://localhost:${port}/graphql`);
+
+  const stop = installShutdown(
+    log,
+    [() => closeServer(server), () => apollo.stop(), () => closeFetcher(), () => redis.quit().catch(() => redis.disconnect())],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  return { port, url: `http://${config.HOST}:${port}/graphql`, config, log, server, stop };
+}

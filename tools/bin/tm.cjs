@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * `npm start` / `npm test` / `npm run compose` on a fresh clone: installs what is missing
+ * (dependencies, redis-server, ferretdb), builds, then does the work. Plain Node, no
+ * dependencies, because it runs before `npm ci`.
+ */
+const { spawnSync, spawn } = require('node:child_process');
+const { existsSync, statSync, readFileSync } = require('node:fs');
+const { randomBytes } = require('node:crypto');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '../..');
+const command = process.argv[2];
+const passthrough = process.argv.slice(3);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  if (r.status !== 0) {
+    console.error(`[tm] \`${cmd} ${args.join(' ')}\` failed`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+function onPath(bin) {
+  const dirs = (process.env.PATH || '').split(path.delimiter);
+  dirs.push(path.join(process.env.GOPATH || path.join(require('node:os').homedir(), 'go'), 'bin'));
+  return dirs.some((d) => d && existsSync(path.join(d, bin)));
+}
+
+function ensureDependencies() {
+  const marker = path.join(root, 'node_modules/.package-lock.json');
+  const lock = path.join(root, 'package-lock.json');
+  if (!existsSync(marker) || statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000) {
+    console.log('[tm] installing dependencies (npm ci)');
+    run('npm', ['ci', '--no-audit', '--no-fund']);
+  }
+}
+
+function ensureServices() {
+  const needRedis = !process.env.REDIS_URL && !onPath('redis-server');
+  const needMongo = !process.env.MONGO_URL && !onPath('mongod') && !onPath('ferretdb');
+  if (needRedis || needMongo) run('bash', [path.join(root, 'tools/install-services.sh')]);
+}
+
+function build() {
+  console.log('[tm] building (tsc -b)');
+  run(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-b']);
+}
+
+function waitHealthy(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const tick = () =>
+      fetch(url)
+        .then((r) => (r.ok ? resolve() : retry()))
+        .catch(retry);
+    const retry = () => (Date.now() > deadline ? reject(new Error(`${url} not healthy`)) : setTimeout(tick, 200));
+    tick();
+  });
+}
+
+async function start() {
+  const { startDevstack } = require(path.join(root, 'tools/dist/devstack'));
+  const stack = await startDevstack(process.env, { dataDir: path.join(root, '.devstack') });
+  console.log(`[tm] MongoDB-compatible store (${stack.mongoKind}): ${stack.mongoUrl}`);
+  console.log(`[tm] Redis (${stack.redisKind}): ${stack.redisUrl}`);
+  const env = {
+    ...process.env,
+    NODE_ENV: process.env.NODE_ENV || 'development',
+    MONGO_URL: stack.mongoUrl,
+    REDIS_URL: stack.redisUrl,
+    INTERNAL_SECRET: process.env.INTERNAL_SECRET || randomBytes(32).toString('hex'),
+  };
+  const { subgraphs } = JSON.parse(readFileSync(path.join(root, 'schema/subgraphs.json'), 'utf8'));
+  const children = [];
+  let stopping = false;
+  const stopAll = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    await stack.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+  const launch = (name, script) => {
+    const child = spawn(process.execPath, [path.join(root, script)], { cwd: root, env, stdio: 'inherit' });
+    child.once('exit', (code) => {
+      if (!stopping) {
+        console.error(`[tm] ${name} exited (${code}); stopping`);
+        void stopAll(1);
+      }
+    });
+    children.push(child);
+  };
+  for (const s of subgraphs) {
+    launch(s.name, `subgraphs/${s.name}/dist/main.js`);
+    const port = process.env[`${s.name.toUpperCase()}_PORT`] || new URL(s.url).port;
+    await waitHealthy(`http://127.0.0.1:${port}/health`, 30_000);
+  }
+  launch('gateway', 'gateway/dist/main.js');
+  const port = process.env.GATEWAY_PORT || '4000';
+  await waitHealthy(`http://127.0.0.1:${port}/health`, 30_000);
+  console.log(`\n[tm] ready. Explorer: http://localhost:${port}/graphql  (Ctrl+C stops everything)\n`);
+}
+
+async function main() {
+  ensureDependencies();
+  ensureServices();
+  build();
+  if (command === 'start') return start();
+  if (command === 'compose') return run(process.execPath, [path.join(root, 'tools/dist/compose.js'), ...passthrough]);
+  if (command === 'test') {
+    run(process.execPath, [path.join(root, 'tools/dist/compose.js'), '--check']);
+    run(process.execPath, [require.resolve('eslint/bin/eslint.js', { paths: [root] }), '.']);
+    const jest = spawnSync(process.execPath, [require.resolve('jest/bin/jest.js', { paths: [root] }), ...passthrough], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+    process.exit(jest.status ?? 1);
+  }
+  console.error('usage: tm.cjs start|test|compose');
+  process.exit(2);
+}
+
+main().catch((err) => {
+  console.error(`[tm] ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+});
