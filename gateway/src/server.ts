@@ -4,7 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
-  AppError,
+  classify,
   closeServer,
   createFormatError,
   createHttpApp,
@@ -84,8 +84,9 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       if (scope) scope.userId = user.userId;
       return { user, correlationId, log };
     } catch (err) {
-      if (err instanceof AppError) {
-        throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: HTTP_STATUS[err.code] ?? 400 } } });
+      const app = classify(err);
+      if (app) {
+        throw new GraphQLError(app.message, { extensions: { code: app.code, http: { status: HTTP_STATUS[app.code] ?? 400 } } });
       }
       throw new GraphQLError('Authentication unavailable', { originalError: err as Error });
     }

@@ -17,6 +17,9 @@ const INVALID_REQUEST_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
 ]);
 
+/** A subgraph or upstream that cannot be reached (the gateway's fetch errors). */
+const UNREACHABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|fetch failed|socket hang up|UND_ERR|other side closed/i;
+
 /** Extensions a client may see besides `code` and `correlationId`. */
 const SAFE_EXTENSIONS = ['field', 'fields', 'retryAfter', 'service', 'currentVersion'];
 
@@ -82,6 +85,10 @@ function format(formatted: GraphQLFormattedError, error: unknown, log: Logger): 
     const extra: Record<string, unknown> = {};
     for (const k of SAFE_EXTENSIONS) if (formatted.extensions?.[k] !== undefined) extra[k] = formatted.extensions[k];
     return withScope(formatted, code, extra);
+  }
+  if (UNREACHABLE.test(formatted.message)) {
+    log.warn({ err: original instanceof Error ? original : error }, 'backing service unreachable');
+    return withScope({ ...formatted, message: 'A backing service is unavailable, try again shortly' }, ErrorCode.ServiceUnavailable);
   }
   log.error({ err: original instanceof Error ? original : error, code }, 'unexpected error');
   return withScope({ ...formatted, message: 'Internal server error' }, ErrorCode.ServiceUnavailable);
