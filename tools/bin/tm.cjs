@@ -45,7 +45,7 @@ function ensureServices() {
 
 function build() {
   console.log('[tm] building (tsc -b)');
-  run(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-b']);
+  run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b']);
 }
 
 function waitHealthy(url, timeoutMs) {
@@ -114,11 +114,22 @@ async function main() {
   if (command === 'compose') return run(process.execPath, [path.join(root, 'tools/dist/compose.js'), ...passthrough]);
   if (command === 'test') {
     run(process.execPath, [path.join(root, 'tools/dist/compose.js'), '--check']);
-    run(process.execPath, [require.resolve('eslint/bin/eslint.js', { paths: [root] }), '.']);
-    const jest = spawnSync(process.execPath, [require.resolve('jest/bin/jest.js', { paths: [root] }), ...passthrough], {
-      cwd: root,
-      stdio: 'inherit',
-    });
+    run(process.execPath, [path.join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
+    const report = path.join(require('node:os').tmpdir(), `tm-jest-${process.pid}.json`);
+    const jest = spawnSync(
+      process.execPath,
+      [path.join(root, 'node_modules/jest/bin/jest.js'), '--json', `--outputFile=${report}`, ...passthrough],
+      { cwd: root, stdio: 'inherit' },
+    );
+    try {
+      const r = JSON.parse(readFileSync(report, 'utf8'));
+      require('node:fs').rmSync(report, { force: true });
+      const skipped = r.numPendingTests + (r.numTodoTests || 0);
+      console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
+      if (r.numTotalTests === 0) process.exit(1);
+    } catch {
+      /* jest failed before writing its report; its own output says why */
+    }
     process.exit(jest.status ?? 1);
   }
   console.error('usage: tm.cjs start|test|compose');

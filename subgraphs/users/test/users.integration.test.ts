@@ -1,0 +1,111 @@
+import mongoose from 'mongoose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { signContext, RedisKeys } from '@tm/kit';
+import { testEnv } from '@tm/tools/testing/env';
+import { errorCode, gql } from '@tm/tools/testing/graphql';
+import { start } from '../src/main';
+
+/** The users subgraph in-process against the real stores, called with a gateway-signed context. */
+type Running = Awaited<ReturnType<typeof start>>;
+let svc: Running;
+let env: NodeJS.ProcessEnv;
+
+function call(query: string, variables: Record<string, unknown> = {}, user: { userId: string | null; roles?: string[] } = { userId: null }) {
+  const header = signContext({ userId: user.userId, roles: user.roles ?? [], sessionId: null, correlationId: 'it' }, env.INTERNAL_SECRET!);
+  return gql(svc.url, query, variables, { headers: { 'x-tm-context': header } });
+}
+
+const REGISTER = 'mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken expiresAt user { id email } } }';
+type Reg = { register: { accessToken: string; refreshToken: string; expiresAt: string; user: { id: string; email: string } } };
+
+beforeAll(async () => {
+  env = testEnv('users_it', { USERS_PORT: '0', ACCESS_TOKEN_TTL_SECONDS: '600' });
+  svc = await start(env);
+  await svc.deps.mongo.ready;
+}, 30_000);
+
+afterAll(async () => {
+  await mongoose.connection.db?.dropDatabase();
+  await svc.stop();
+});
+
+it('issues an ES256 access token with its own typ, audience, issuer and a kid from the JWKS', async () => {
+  const res = await call(REGISTER, { i: { email: 'Token.Check@Example.com', name: 'Tom', password: 'token-check-1' } });
+  const reg = (res.data as Reg).register;
+  expect(reg.user.email).toBe('token.check@example.com');
+  const header = decodeProtectedHeader(reg.accessToken);
+  const claims = decodeJwt(reg.accessToken);
+  expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+  expect(claims).toMatchObject({ sub: reg.user.id, iss: 'tm-users', aud: 'tm-api', roles: ['USER'], tv: 0 });
+  expect(claims.exp! - claims.iat!).toBe(600);
+  expect(new Date(reg.expiresAt).getTime()).toBe(claims.exp! * 1000);
+  const jwks = (await (await fetch(svc.url.replace('/graphql', '/.well-known/jwks.json'))).json()) as { keys: Array<Record<string, unknown>> };
+  expect(jwks.keys.map((k) => k.kid)).toContain(header.kid);
+  expect(jwks.keys.every((k) => k.d === undefined)).toBe(true); // never the private half
+  // the token version the gateway checks is published
+  expect(await svc.deps.redis.get(RedisKeys.tokenVersion(reg.user.id))).toBe('0');
+});
+
+it('stores only an argon2id hash of the password and only hashes of refresh tokens', async () => {
+  const res = await call(REGISTER, { i: { email: 'hash.check@example.com', name: 'Hal', password: 'hash-check-12' } });
+  const reg = (res.data as Reg).register;
+  const db = mongoose.connection.db!;
+  const user = await db.collection('users').findOne({ _id: reg.user.id as never });
+  expect(user!.passwordHash).toMatch(/^\$argon2id\$/);
+  expect(JSON.stringify(user)).not.toContain('hash-check-12');
+  const secret = reg.refreshToken.split('.')[1]!;
+  const session = await db.collection('sessions').findOne({ userId: reg.user.id });
+  expect(session).not.toBeNull();
+  expect(JSON.stringify(session)).not.toContain(secret);
+});
+
+it('keeps emails unique (case-insensitively) with a unique index', async () => {
+  await call(REGISTER, { i: { email: 'dup@example.com', name: 'A', password: 'dup-check-123' } });
+  const again = await call(REGISTER, { i: { email: 'DUP@example.com', name: 'B', password: 'dup-check-123' } });
+  expect(errorCode(again)).toBe('API-002');
+  const indexes = await mongoose.connection.db!.collection('users').indexes();
+  expect(indexes.find((i) => i.key.email === 1)?.unique).toBe(true);
+  expect(await mongoose.connection.db!.collection('users').countDocuments({ email: 'dup@example.com' })).toBe(1);
+});
+
+it('lets only one of two concurrent uses of a refresh token through, and ends the session', async () => {
+  const res = await call(REGISTER, { i: { email: 'race@example.com', name: 'R', password: 'race-check-12' } });
+  const { refreshToken } = (res.data as Reg).register;
+  const REFRESH = 'mutation($t: String!) { refreshToken(refreshToken: $t) { refreshToken } }';
+  const results = await Promise.all([call(REFRESH, { t: refreshToken }), call(REFRESH, { t: refreshToken })]);
+  const ok = results.filter((r) => !r.errors);
+  expect(ok.length).toBeLessThanOrEqual(1);
+  const winner = ok[0]?.data as { refreshToken: { refreshToken: string } } | undefined;
+  if (winner) expect(errorCode(await call(REFRESH, { t: winner.refreshToken.refreshToken }))).toBe('AUTH-002');
+  expect(results.filter((r) => r.errors).every((r) => errorCode(r) === 'AUTH-002')).toBe(true);
+});
+
+it('shows a full email only to its owner and admins', async () => {
+  const res = await call(REGISTER, { i: { email: 'private.person@example.com', name: 'P', password: 'private-pass-1' } });
+  const id = (res.data as Reg).register.user.id;
+  const Q = 'query($id: ID!) { user(id: $id) { email } }';
+  expect((await call(Q, { id }, { userId: 'someone-else' })).data).toEqual({ user: { email: 'p***@example.com' } });
+  expect((await call(Q, { id }, { userId: id })).data).toEqual({ user: { email: 'private.person@example.com' } });
+  expect((await call(Q, { id }, { userId: 'admin', roles: ['ADMIN'] })).data).toEqual({ user: { email: 'private.person@example.com' } });
+  expect(errorCode(await call(Q, { id }))).toBe('AUTH-001'); // anonymous
+});
+
+it('resolves User references in one batched query (no N+1)', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await call(REGISTER, { i: { email: `batch${i}@example.com`, name: `B${i}`, password: 'batch-pass-12' } });
+    ids.push((r.data as Reg).register.user.id);
+  }
+  const finds: string[] = [];
+  const listener = (_coll: string, method: string) => finds.push(method);
+  mongoose.set('debug', listener);
+  try {
+    const res = await call('query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name } } }', {
+      r: ids.map((id) => ({ __typename: 'User', id })),
+    });
+    expect((res.data as { _entities: Array<{ id: string }> })._entities.map((u) => u.id)).toEqual(ids);
+  } finally {
+    mongoose.set('debug', false);
+  }
+  expect(finds).toEqual(['find']);
+});
