@@ -18,5 +18,7 @@ export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
 /** A subgraph's URL: `<NAME>_URL` from the environment, else the one in the supergraph. */
 export function subgraphUrl(name: string, fromSupergraph: string | undefined, env: NodeJS.ProcessEnv): string {
-  return env[`${name.toUpperCase()}_URL`] ?? fromSupergraph ?? `http://127.0.0.1/${name}`;
+  const url = env[`${name.toUpperCase()}_URL`] ?? fromSupergraph;
+  if (!url) throw new Error(`no URL for subgraph ${name}: set ${name.toUpperCase()}_URL`);
+  return url;
 }

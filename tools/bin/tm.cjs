@@ -113,6 +113,8 @@ async function main() {
   if (command === 'start') return start();
   if (command === 'compose') return run(process.execPath, [path.join(root, 'tools/dist/compose.js'), ...passthrough]);
   if (command === 'test') {
+    // ts-jest compiles tests without type checks (isolatedModules): check them here
+    run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.test.json']);
     run(process.execPath, [path.join(root, 'tools/dist/compose.js'), '--check']);
     run(process.execPath, [path.join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
     const report = path.join(require('node:os').tmpdir(), `tm-jest-${process.pid}.json`);

@@ -1,0 +1,51 @@
+# syntax=docker/dockerfile:1
+# One image for every service of the stack; the build arg SERVICE picks which one it runs:
+#   docker build --build-arg SERVICE=users -t tm-users .
+#   docker build --build-arg SERVICE=gateway -t tm-gateway .
+# docker-compose.yml builds one image per service from this file.
+
+# ---- build: install everything, compile every workspace, then drop dev dependencies ----
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+
+# Manifests first, so the `npm ci` layer is reused while only sources change.
+# A new workspace (subgraphs/projects, ...) adds its package.json here and its dist below.
+COPY package.json package-lock.json ./
+COPY subgraphs/kit/package.json subgraphs/kit/
+COPY subgraphs/users/package.json subgraphs/users/
+COPY gateway/package.json gateway/
+COPY tools/package.json tools/
+RUN npm ci --no-audit --no-fund
+
+COPY tsconfig*.json ./
+COPY subgraphs ./subgraphs
+COPY gateway ./gateway
+COPY tools ./tools
+COPY schema ./schema
+RUN npx tsc -b \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# ---- runtime: production dependencies, compiled output, the committed schema ----
+FROM node:20-bookworm-slim AS runtime
+ARG SERVICE=gateway
+ENV NODE_ENV=production \
+    SERVICE=${SERVICE}
+WORKDIR /app
+
+# Files stay owned by root (read-only to the service); the process runs as `node`.
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/subgraphs/kit/package.json subgraphs/kit/
+COPY --from=build /app/subgraphs/kit/dist subgraphs/kit/dist
+COPY --from=build /app/subgraphs/users/package.json subgraphs/users/
+COPY --from=build /app/subgraphs/users/dist subgraphs/users/dist
+COPY --from=build /app/gateway/package.json gateway/
+COPY --from=build /app/gateway/dist gateway/dist
+COPY --from=build /app/tools/package.json tools/
+COPY --from=build /app/tools/dist tools/dist
+COPY --from=build /app/schema ./schema
+
+USER node
+
+# `sh -c` so $SERVICE expands; `exec` so SIGTERM/SIGINT reach node (graceful shutdown).
+CMD ["sh", "-c", "if [ \"$SERVICE\" = gateway ]; then exec node gateway/dist/main.js; else exec node \"subgraphs/$SERVICE/dist/main.js\"; fi"]

@@ -1,0 +1,252 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { baseConfigSchema } from '@tm/kit';
+import { readSubgraphList, REPO_ROOT } from '@tm/tools/compose';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+import { gatewayConfigSchema } from '../../gateway/src/config';
+
+/**
+ * docker-compose.yml and the Dockerfile against the code: docker-compose must accept the file,
+ * every subgraph of schema/subgraphs.json must be a service on its port, the gateway must reach
+ * each one, and every variable the services' config schemas require must be set.
+ * Needs only the `docker-compose` binary (no Docker engine): `docker-compose config` renders the file.
+ */
+
+const SECRET = 'compose-test-secret-0123456789abcdef0123456789';
+const INFRA = ['mongo', 'redis'];
+
+interface ComposePort {
+  target: number | string;
+  published?: number | string;
+}
+interface ComposeService {
+  image?: string;
+  build?: { context: string; args?: Record<string, string> };
+  environment?: Record<string, string | null>;
+  ports?: Array<ComposePort | string>;
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  depends_on?: Record<string, { condition?: string }> | string[];
+  restart?: string;
+}
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+/** Runs docker-compose on the repo's file with exactly the given environment (no leaks from the caller's). */
+function dockerCompose(args: string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', ...args], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+      ...env,
+    },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+    throw new Error(
+      'the `docker-compose` binary is not on PATH: install it with `apt-get install -y docker-compose` (CI installs it)',
+    );
+  }
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Keys of a zod object schema that have neither a default nor `.optional()`. */
+function requiredKeys(schema: { shape: Record<string, z.ZodType> }): string[] {
+  return Object.entries(schema.shape)
+    .filter(([, field]) => !field.safeParse(undefined).success)
+    .map(([key]) => key);
+}
+
+function portOf(url: string): number {
+  const u = new URL(url);
+  return Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+}
+
+function publishedPorts(svc: ComposeService): Array<{ target: number; published: number | undefined }> {
+  return (svc.ports ?? []).map((p) => {
+    if (typeof p === 'string') {
+      const parts = p.split(':');
+      return {
+        target: Number(parts[parts.length - 1]),
+        published: parts.length > 1 ? Number(parts[parts.length - 2]) : undefined,
+      };
+    }
+    return { target: Number(p.target), published: p.published === undefined ? undefined : Number(p.published) };
+  });
+}
+
+function healthcheckText(svc: ComposeService): string {
+  const test = svc.healthcheck?.test;
+  return Array.isArray(test) ? test.join(' ') : (test ?? '');
+}
+
+function dependsOn(svc: ComposeService): Record<string, string | undefined> {
+  const d = svc.depends_on ?? {};
+  return Array.isArray(d)
+    ? Object.fromEntries(d.map((n) => [n, undefined]))
+    : Object.fromEntries(Object.entries(d).map(([n, v]) => [n, v.condition]));
+}
+
+function envOf(svc: ComposeService): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, v ?? undefined]));
+}
+
+function issues(result: { success: boolean; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } }): string[] {
+  return result.success ? [] : (result.error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`);
+}
+
+describe('docker-compose.yml', () => {
+  const subgraphs: Array<{ name: string; url: string }> = readSubgraphList();
+  let compose: ComposeFile;
+
+  beforeAll(() => {
+    const r = dockerCompose(['config'], { INTERNAL_SECRET: SECRET });
+    if (r.status !== 0) throw new Error(`docker-compose config failed (${r.status}):\n${r.stderr}`);
+    compose = parse(r.stdout) as ComposeFile;
+  });
+
+  it('is accepted by `docker-compose config -q` when INTERNAL_SECRET is set', () => {
+    const r = dockerCompose(['config', '-q'], { INTERNAL_SECRET: SECRET });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
+  it('is refused when INTERNAL_SECRET is unset', () => {
+    const r = dockerCompose(['config', '-q'], {});
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('INTERNAL_SECRET');
+  });
+
+  it('has one service per subgraph of schema/subgraphs.json, plus gateway, mongo and redis', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([...subgraphs.map((s) => s.name), 'gateway', ...INFRA].sort());
+  });
+
+  it('runs MongoDB 7 as a replica set and Redis 7, on named volumes, with healthchecks', () => {
+    const { mongo, redis } = compose.services;
+    expect(mongo?.image).toMatch(/^mongo:7/);
+    expect(redis?.image).toMatch(/^redis:7/);
+    for (const svc of [mongo!, redis!]) {
+      expect(healthcheckText(svc)).not.toBe('');
+      expect(svc.restart).toBe('unless-stopped');
+    }
+    const named = Object.keys(compose.volumes ?? {});
+    expect(named.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(mongo)).toContain('rs0');
+  });
+
+  it.each(subgraphs.map((s) => [s.name, s] as const))(
+    'subgraph %s: built from the Dockerfile, on the port of its URL, published',
+    (name, sg) => {
+      const svc = compose.services[name]!;
+      const port = portOf(sg.url);
+      expect(svc.build?.args?.SERVICE).toBe(name);
+      const env = envOf(svc);
+      expect(Number(env[`${name.toUpperCase()}_PORT`] ?? env.PORT)).toBe(port);
+      expect(publishedPorts(svc)).toContainEqual({ target: port, published: port });
+      expect(healthcheckText(svc)).toContain(`:${port}/health`);
+    },
+  );
+
+  it('the gateway is published on 4000 and reaches every subgraph through <NAME>_URL', () => {
+    const gw = compose.services.gateway!;
+    const env = envOf(gw);
+    expect(gw.build?.args?.SERVICE).toBe('gateway');
+    const parsed = gatewayConfigSchema.safeParse({ ...env, PORT: env.GATEWAY_PORT ?? env.PORT });
+    expect(parsed.success && parsed.data.PORT).toBe(4000);
+    expect(publishedPorts(gw)).toContainEqual({ target: 4000, published: 4000 });
+    expect(healthcheckText(gw)).toContain(':4000/health');
+    for (const sg of subgraphs) {
+      const url = env[`${sg.name.toUpperCase()}_URL`];
+      expect({ subgraph: sg.name, url }).toEqual({
+        subgraph: sg.name,
+        url: `http://${sg.name}:${portOf(sg.url)}${new URL(sg.url).pathname}`,
+      });
+    }
+  });
+
+  it('every app service: healthcheck, restart policy, and waits for healthy dependencies', () => {
+    const deps: Record<string, string[]> = { gateway: ['redis', ...subgraphs.map((s) => s.name)] };
+    for (const sg of subgraphs) deps[sg.name] = ['mongo', 'redis'];
+    for (const [name, needs] of Object.entries(deps)) {
+      const svc = compose.services[name]!;
+      expect({ name, healthcheck: healthcheckText(svc).includes('/health') }).toEqual({ name, healthcheck: true });
+      expect({ name, restart: svc.restart }).toEqual({ name, restart: 'unless-stopped' });
+      const d = dependsOn(svc);
+      for (const n of needs)
+        expect({ name, dependsOn: n, condition: d[n] }).toEqual({ name, dependsOn: n, condition: 'service_healthy' });
+    }
+  });
+
+  it('sets every variable the config schemas require, with values those schemas accept', () => {
+    const subgraphRequired = requiredKeys(baseConfigSchema);
+    const gatewayRequired = requiredKeys(gatewayConfigSchema);
+    // the schemas themselves: if these change, compose must follow (this test then checks it)
+    expect(subgraphRequired).toEqual(expect.arrayContaining(['MONGO_URL', 'REDIS_URL', 'INTERNAL_SECRET']));
+    expect(gatewayRequired).toEqual(expect.arrayContaining(['REDIS_URL', 'INTERNAL_SECRET']));
+
+    const checks: Array<[string, string[], z.ZodType]> = [
+      ['gateway', gatewayRequired, gatewayConfigSchema],
+      ...subgraphs.map((s) => [s.name, subgraphRequired, baseConfigSchema] as [string, string[], z.ZodType]),
+    ];
+    for (const [name, required, schema] of checks) {
+      const env = envOf(compose.services[name]!);
+      expect({ name, missing: required.filter((k) => !env[k]) }).toEqual({ name, missing: [] });
+      expect({ name, invalid: issues(schema.safeParse(env)) }).toEqual({ name, invalid: [] });
+      // production mode, listening beyond the container's loopback
+      expect({ name, NODE_ENV: env.NODE_ENV, HOST: env.HOST }).toEqual({ name, NODE_ENV: 'production', HOST: '0.0.0.0' });
+      expect({ name, INTERNAL_SECRET: env.INTERNAL_SECRET }).toEqual({ name, INTERNAL_SECRET: SECRET });
+    }
+  });
+
+  it('URLs in the services point at compose services, never at the container itself', () => {
+    const names = new Set(Object.keys(compose.services));
+    const wrong: string[] = [];
+    for (const [name, svc] of Object.entries(compose.services)) {
+      for (const [key, value] of Object.entries(envOf(svc))) {
+        if (key.endsWith('_URL') && value && !names.has(new URL(value).hostname)) wrong.push(`${name}: ${key}=${value}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  const workspaces = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] })
+    .workspaces;
+
+  it('installs and ships every workspace (package.json before `npm ci`, dist in the final image)', () => {
+    const [build = '', runtime = ''] = dockerfile.split(/^FROM .* AS runtime$/m);
+    for (const ws of workspaces) {
+      expect({ ws, manifest: build.includes(`COPY ${ws}/package.json`) }).toEqual({ ws, manifest: true });
+      expect({ ws, dist: runtime.includes(`/app/${ws}/dist`) }).toEqual({ ws, dist: true });
+    }
+    for (const sg of subgraphs()) expect(workspaces).toContain(`subgraphs/${sg}`);
+  });
+
+  it('runs as a non-root user, in production mode, selecting the service with SERVICE', () => {
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/NODE_ENV=production/);
+    expect(dockerfile).toMatch(/^ARG SERVICE/m);
+    // the CMD, run by sh with `exec node` swapped for `echo`: which entry point each SERVICE starts
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+    expect(cmd.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(cmd[2]).toContain('exec node');
+    const entry = (service: string) =>
+      spawnSync('sh', ['-c', cmd[2]!.replaceAll('exec node', 'echo')], {
+        env: { SERVICE: service },
+        encoding: 'utf8',
+      }).stdout.trim();
+    expect(entry('gateway')).toBe('gateway/dist/main.js');
+    for (const sg of subgraphs()) expect(entry(sg)).toBe(`subgraphs/${sg}/dist/main.js`);
+  });
+
+  function subgraphs(): string[] {
+    return readSubgraphList().map((s: { name: string }) => s.name);
+  }
+});
