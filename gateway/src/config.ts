@@ -12,6 +12,11 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ MONGO_URL: true }).ex
     .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
   /** `explorer` serves Apollo's embedded Explorer on GET /graphql; `off` serves nothing. */
   LANDING_PAGE: z.enum(['explorer', 'off']).optional(),
+  /**
+   * @apollo/gateway reports usage metrics to Apollo unless told not to, probing cloud metadata
+   * endpoints (AWS, GCP, Azure, Alibaba) on the way. Off unless explicitly turned on.
+   */
+  APOLLO_TELEMETRY: z.enum(['on', 'off']).default('off'),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

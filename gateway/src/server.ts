@@ -50,6 +50,11 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const authenticate = createAuthenticator(config.JWKS_URL, redis);
   const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS);
 
+  if (config.APOLLO_TELEMETRY === 'off') {
+    // read by the ApolloGateway constructor; without it every gateway phones home
+    process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+    process.env.METADATA_SERVER_DETECTION ??= 'none';
+  }
   let subgraphs: SubgraphInfo[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: fileSupergraph(config.SUPERGRAPH_PATH, log, (sdl) => {
