@@ -17,3 +17,6 @@ export * from './schema';
 export * from './shutdown';
 export * from './signed-context';
 export * from './subgraph';
+export * from './audit';
+export * from './connection';
+export * from './events';

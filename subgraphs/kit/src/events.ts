@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from './logger';
+import type { Redis } from './redis';
+
+/** A domain event on a subgraph's stream (`events:{subgraph}`), at-least-once to consumers. */
+export interface DomainEvent<P = Record<string, unknown>> {
+  id: string;
+  type: string;
+  at: string;
+  actorId: string | null;
+  correlationId: string | null;
+  payload: P;
+}
+
+export const eventStream = (subgraph: string) => `events:${subgraph}`;
+
+/** Appends domain events to the subgraph's Redis stream (capped at about 1M entries). */
+export class EventPublisher {
+  constructor(
+    private readonly subgraph: string,
+    private readonly redis: Redis,
+    private readonly log: Logger,
+  ) {}
+
+  async publish<P extends Record<string, unknown>>(
+    type: string,
+    payload: P,
+    meta: { actorId?: string | null; correlationId?: string | null } = {},
+  ): Promise<DomainEvent<P>> {
+    const event: DomainEvent<P> = {
+      id: randomUUID(),
+      type,
+      at: new Date().toISOString(),
+      actorId: meta.actorId ?? null,
+      correlationId: meta.correlationId ?? null,
+      payload,
+    };
+    await this.redis.xadd(eventStream(this.subgraph), 'MAXLEN', '~', '1000000', '*', 'type', type, 'event', JSON.stringify(event));
+    this.log.debug({ type, eventId: event.id }, 'event published');
+    return event;
+  }
+}
