@@ -20,8 +20,11 @@ const INVALID_REQUEST_CODES = new Set([
 /** A subgraph or upstream that cannot be reached (the gateway's fetch errors). */
 const UNREACHABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|fetch failed|socket hang up|UND_ERR|other side closed/i;
 
-/** Extensions a client may see besides `code` and `correlationId`. */
-const SAFE_EXTENSIONS = ['field', 'fields', 'retryAfter', 'service', 'currentVersion'];
+/**
+ * Extensions a client may see besides `code` and `correlationId`. `mfaToken` is the one token an
+ * error is meant to carry: the short-lived MFA-step token of an `AUTH-003` that asks for enrollment.
+ */
+const SAFE_EXTENSIONS = ['field', 'fields', 'retryAfter', 'service', 'currentVersion', 'mfaEnrollmentRequired', 'mfaToken'];
 
 function withScope(err: GraphQLFormattedError, code: string, extra: Record<string, unknown> = {}): GraphQLFormattedError {
   const correlationId = currentScope()?.correlationId;

@@ -19,4 +19,5 @@ export * from './signed-context';
 export * from './subgraph';
 export * from './audit';
 export * from './connection';
+export * from './crypto';
 export * from './events';

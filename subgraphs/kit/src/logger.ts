@@ -7,6 +7,8 @@ export type { Logger };
 const SECRET_KEYS = [
   'password', 'currentPassword', 'newPassword', 'passwordHash', 'token', 'accessToken', 'refreshToken',
   'authorization', 'cookie', 'secret', 'mfaCode', 'code', 'email', 'x-tm-context', 'privateKey',
+  'privateJwk', 'mfaSecret', 'mfaPendingSecret', 'mfaToken', 'otpauthUrl', 'recoveryCodes', 'resetToken',
+  'resetTokenEncrypted', 'emailEncrypted', 'secretHash', 'tokenHash', 'ENCRYPTION_KEYS', 'ADMIN_PASSWORD',
 ];
 
 const REDACT_PATHS = SECRET_KEYS.flatMap((k) => {
@@ -20,6 +22,8 @@ const BUILTIN_PATTERNS = [
   /eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g, // JWTs
   /[\w.+-]+@[\w-]+\.[\w.-]+/g, // email addresses
   /\$argon2[\w$=,./+-]+/g, // password hashes
+  /otpauth:\/\/\S+/g, // TOTP enrollment URLs (they carry the secret)
+  /\bv1:[\w-]{1,32}:[\w-]{16}:[\w-]{22}:[\w-]+/g, // values sealed with SecretBox
 ];
 
 let extraPatterns: RegExp[] = [];

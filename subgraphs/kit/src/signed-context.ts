@@ -13,6 +13,11 @@ export interface UserContext {
 
 export interface SignedContext extends UserContext {
   correlationId: string;
+  /**
+   * The client's network address as the gateway saw it (for per-address limits such as
+   * brute-force protection). Optional: absent from older gateways and internal calls.
+   */
+  clientIp?: string;
   /** Signing time, ms since epoch. */
   ts: number;
 }
@@ -24,12 +29,17 @@ function mac(secret: string, data: string): Buffer {
 }
 
 /** `v1.<base64url payload>.<base64url hmac>` */
-export function signContext(ctx: UserContext & { correlationId: string }, secret: string, now = Date.now()): string {
+export function signContext(
+  ctx: UserContext & { correlationId: string; clientIp?: string | null },
+  secret: string,
+  now = Date.now(),
+): string {
   const payload: SignedContext = {
     userId: ctx.userId,
     roles: ctx.roles,
     sessionId: ctx.sessionId,
     correlationId: ctx.correlationId,
+    ...(ctx.clientIp ? { clientIp: ctx.clientIp } : {}),
     ts: now,
   };
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
@@ -52,6 +62,7 @@ export function verifyContext(header: string | undefined, secret: string, maxAge
   }
   if (typeof payload.ts !== 'number' || Math.abs(now - payload.ts) > maxAgeMs) return null;
   if (!Array.isArray(payload.roles)) return null;
+  if (payload.clientIp !== undefined && (typeof payload.clientIp !== 'string' || payload.clientIp.length > 100)) return null;
   return payload;
 }
 

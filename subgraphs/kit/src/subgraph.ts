@@ -31,6 +31,8 @@ export interface BaseContext {
   user: UserContext;
   correlationId: string;
   log: Logger;
+  /** The client's address as forwarded by the gateway (signed), when known. */
+  clientIp?: string | null;
 }
 
 export interface SubgraphOptions<C extends BaseConfig, Ctx extends BaseContext> {
@@ -121,7 +123,7 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
         const cid = signed.correlationId || correlationId;
         const scope = currentScope();
         if (scope) Object.assign(scope, { correlationId: cid, userId: user.userId });
-        return setup.context({ user, correlationId: cid, log });
+        return setup.context({ user, correlationId: cid, log, clientIp: signed.clientIp ?? null });
       },
     },
   });
