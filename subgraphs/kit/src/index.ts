@@ -21,3 +21,5 @@ export * from './audit';
 export * from './connection';
 export * from './crypto';
 export * from './events';
+export * from './permissions';
+export * from './validate';

@@ -7,6 +7,8 @@ export const RedisKeys = {
   tokenVersion: (userId: string) => `auth:tokenver:${userId}`,
   /** Present while a session's access tokens are revoked (logout, reuse detection). Written by users. */
   revokedSession: (sessionId: string) => `auth:revoked-session:${sessionId}`,
+  /** A user's project memberships, `projectId → {role, archived}` (hash). Written by projects, read by all. */
+  permissions: (userId: string) => `permissions:${userId}`,
   /** A user's online flag per project (presence). */
   presence: (userId: string) => `presence:user:${userId}`,
 } as const;

@@ -7,6 +7,8 @@ export interface Metrics {
   httpTotal: client.Counter<'method' | 'route' | 'status'>;
   graphqlOperations: client.Counter<'operation' | 'outcome'>;
   graphqlErrors: client.Counter<'code'>;
+  /** Database round trips, from the driver's command monitoring. */
+  mongoCommands: client.Counter<'command'>;
 }
 
 export function createMetrics(service: string): Metrics {
@@ -32,6 +34,12 @@ export function createMetrics(service: string): Metrics {
       name: 'graphql_operations_total',
       help: 'GraphQL operations by name and outcome',
       labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    mongoCommands: new client.Counter({
+      name: 'mongodb_commands_total',
+      help: 'Commands sent to the MongoDB-compatible store (database round trips)',
+      labelNames: ['command'],
       registers: [registry],
     }),
     graphqlErrors: new client.Counter({

@@ -22,6 +22,8 @@ export interface MongoOptions {
   /** Models whose indexes are created once connected. */
   models?: ReadonlyArray<{ createIndexes(): Promise<unknown> }>;
   serverSelectionTimeoutMS?: number;
+  /** Counts every command sent to the store (round trips), by name. */
+  commandCounter?: { inc(labels: { command: string }): void };
 }
 
 /**
@@ -38,7 +40,12 @@ export function connectMongo(opts: MongoOptions): MongoHandle {
           dbName: opts.dbName,
           serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 2000,
           maxPoolSize: 20,
+          monitorCommands: Boolean(opts.commandCounter),
         });
+        if (opts.commandCounter) {
+          const counter = opts.commandCounter;
+          connection.getClient().on('commandStarted', (e: { commandName: string }) => counter.inc({ command: e.commandName }));
+        }
         for (const m of opts.models ?? []) await m.createIndexes();
         opts.log.info({ dbName: opts.dbName }, 'mongo connected');
         return;

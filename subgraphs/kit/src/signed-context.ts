@@ -73,3 +73,22 @@ export function correlationIdFrom(value: string | string[] | undefined, make: ()
   const v = Array.isArray(value) ? value[0] : value;
   return v && CORRELATION_RE.test(v) ? v : make();
 }
+
+/** Header on service-to-service calls (e.g. the permissions endpoint of projects). */
+export const INTERNAL_HEADER = 'x-tm-internal';
+
+/** Signs an internal request for `pathWithQuery`: `v1.<ts>.<hmac>`. */
+export function signInternal(pathWithQuery: string, secret: string, now = Date.now()): string {
+  return `v1.${now}.${mac(secret, `internal|${now}|${pathWithQuery}`).toString('base64url')}`;
+}
+
+/** True when the header signs exactly this path and query, recently. */
+export function verifyInternal(header: string | undefined, pathWithQuery: string, secret: string, maxAgeMs = 30_000, now = Date.now()): boolean {
+  const m = header ? /^v1\.(\d{1,15})\.([\w-]+)$/.exec(header) : null;
+  if (!m) return false;
+  const ts = Number(m[1]);
+  if (Math.abs(now - ts) > maxAgeMs) return false;
+  const expected = mac(secret, `internal|${ts}|${pathWithQuery}`);
+  const given = Buffer.from(m[2]!, 'base64url');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}

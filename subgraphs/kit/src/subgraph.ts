@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { ApolloServer } from '@apollo/server';
+import { AuditRecordModel } from './audit';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
@@ -84,7 +85,13 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
   const config = loadConfig(schema, { ...env, PORT: env[portVar] ?? env.PORT }) as unknown as C & { MONGO_DB: string; PORT: number };
   const log = createLogger(opts.name, config.LOG_LEVEL);
   const metrics = createMetrics(opts.name);
-  const mongo = connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, log, models: opts.models });
+  const mongo = connectMongo({
+    url: config.MONGO_URL,
+    dbName: config.MONGO_DB,
+    log,
+    models: [...opts.models, AuditRecordModel],
+    commandCounter: metrics.mongoCommands,
+  });
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log);
   const deps: ServiceDeps<C> = { name: opts.name, config, log, redis, mongo, metrics };
   const setup = opts.setup(deps);

@@ -1,0 +1,100 @@
+import { AppError, ErrorCode } from './errors';
+import { RedisKeys } from './keys';
+import type { Logger } from './logger';
+import type { Redis } from './redis';
+import { INTERNAL_HEADER, signInternal } from './signed-context';
+
+/** Project membership roles, strongest first (DESIGN.md §4). */
+export type ProjectRoleName = 'OWNER' | 'MANAGER' | 'MEMBER' | 'VIEWER';
+
+export const ROLE_RANK: Record<ProjectRoleName, number> = { OWNER: 4, MANAGER: 3, MEMBER: 2, VIEWER: 1 };
+
+/** What a user may do in one project. */
+export interface ProjectAccess {
+  role: ProjectRoleName;
+  archived: boolean;
+}
+
+export type Memberships = Record<string, ProjectAccess>;
+
+/** Marks a cached membership hash as complete (so "no memberships" is cached too). */
+export const LOADED_FIELD = '__loaded';
+export const PERMISSIONS_TTL_SECONDS = 300;
+export const PERMISSIONS_PATH = '/internal/permissions';
+
+export function atLeast(access: ProjectAccess | null | undefined, min: ProjectRoleName): boolean {
+  return !!access && ROLE_RANK[access.role] >= ROLE_RANK[min];
+}
+
+/** Parses the cached hash; null when it is not (fully) cached. */
+export function parseMemberships(hash: Record<string, string>): Memberships | null {
+  if (!hash[LOADED_FIELD]) return null;
+  const out: Memberships = {};
+  for (const [projectId, value] of Object.entries(hash)) {
+    if (projectId === LOADED_FIELD) continue;
+    try {
+      out[projectId] = JSON.parse(value) as ProjectAccess;
+    } catch {
+      return null;
+    }
+  }
+  return out;
+}
+
+/** Writes a user's memberships to the shared cache (projects does this; DESIGN.md §4). */
+export async function cacheMemberships(redis: Redis, userId: string, memberships: Memberships): Promise<void> {
+  const key = RedisKeys.permissions(userId);
+  const fields: string[] = [LOADED_FIELD, '1'];
+  for (const [projectId, access] of Object.entries(memberships)) fields.push(projectId, JSON.stringify(access));
+  await redis.multi().del(key).hset(key, ...fields).expire(key, PERMISSIONS_TTL_SECONDS).exec();
+}
+
+/**
+ * How every subgraph learns what a user may do in a project: the Redis cache written by projects,
+ * and on a miss projects' signed internal endpoint (which fills the cache). Never the client's word.
+ */
+export class PermissionsClient {
+  constructor(
+    private readonly redis: Redis,
+    private readonly projectsUrl: string,
+    private readonly secret: string,
+    private readonly log: Logger,
+  ) {}
+
+  async memberships(userId: string): Promise<Memberships> {
+    const cached = parseMemberships(await this.redis.hgetall(RedisKeys.permissions(userId)));
+    if (cached) return cached;
+    const path = `${PERMISSIONS_PATH}?userId=${encodeURIComponent(userId)}`;
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.projectsUrl), {
+        headers: { [INTERNAL_HEADER]: signInternal(path, this.secret) },
+        signal: AbortSignal.timeout(3000),
+      });
+    } catch (err) {
+      this.log.warn({ err }, 'permissions endpoint unreachable');
+      throw new AppError(ErrorCode.ServiceUnavailable, 'Permissions are unavailable, try again shortly', { service: 'projects' });
+    }
+    if (!res.ok) throw new AppError(ErrorCode.ServiceUnavailable, 'Permissions are unavailable, try again shortly', { service: 'projects' });
+    return ((await res.json()) as { memberships: Memberships }).memberships;
+  }
+
+  async access(userId: string | null, projectId: string): Promise<ProjectAccess | null> {
+    if (!userId) return null;
+    return (await this.memberships(userId))[projectId] ?? null;
+  }
+
+  /**
+   * The caller's access to a project, at least `min`; otherwise `PERM-002` when they cannot see
+   * it at all (unknown and invisible look the same) and `PERM-001` when their role is too weak.
+   * Writes to an archived project are refused unless `allowArchived`.
+   */
+  async require(userId: string | null, projectId: string, min: ProjectRoleName, opts: { write?: boolean } = {}): Promise<ProjectAccess> {
+    if (!userId) throw new AppError(ErrorCode.AuthFailed, 'Authentication required');
+    const access = await this.access(userId, projectId);
+    if (!access) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
+    if (!atLeast(access, min)) throw new AppError(ErrorCode.Forbidden, `Requires the ${min} role or higher in this project`);
+    if (opts.write && access.archived) throw new AppError(ErrorCode.Forbidden, 'Project is archived and read-only');
+    return access;
+  }
+}

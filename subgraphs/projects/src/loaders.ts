@@ -1,0 +1,27 @@
+import DataLoader from 'dataloader';
+import { memberId, type ProjectMember } from './membership/project-member.model';
+import type { MembershipService } from './membership/membership.service';
+import type { Project } from './project/project.model';
+import type { ProjectService } from './project/project.service';
+
+/** Per-request batching: any number of projects or members costs one query each. */
+export function createLoaders(projects: ProjectService, members: MembershipService, viewerId: string | null) {
+  return {
+    project: new DataLoader<string, Project | null>(async (ids) => {
+      const byId = new Map((await projects.byIds(ids)).map((p) => [p._id, p]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    members: new DataLoader<string, ProjectMember[]>(async (projectIds) => {
+      const all = await members.membersOf(projectIds);
+      return projectIds.map((id) => all.filter((m) => m.projectId === id));
+    }),
+    /** The viewer's own membership per project. */
+    myMembership: new DataLoader<string, ProjectMember | null>(async (projectIds) => {
+      if (!viewerId) return projectIds.map(() => null);
+      const found = await members.membershipsByIds(projectIds.map((p) => memberId(p, viewerId)));
+      const byProject = new Map(found.map((m) => [m.projectId, m]));
+      return projectIds.map((id) => byProject.get(id) ?? null);
+    }),
+  };
+}
+export type Loaders = ReturnType<typeof createLoaders>;

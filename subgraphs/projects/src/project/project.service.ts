@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  assertId,
+  decodeCursor,
+  encodeCursor,
+  ErrorCode,
+  escapeRegex,
+  forwardPage,
+  optionalText,
+  pageSize,
+  requireText,
+  type Connection,
+  type EventPublisher,
+} from '@tm/kit';
+import type { PermissionCache } from '../membership/permission-cache';
+import { memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';
+import { requireRole } from './access';
+import { ProjectRole } from './project-role';
+import { ProjectModel, type Project } from './project.model';
+
+export interface ProjectDraft {
+  id?: string | null;
+  name: string;
+  description?: string | null;
+}
+
+export interface Actor {
+  userId: string;
+  correlationId: string;
+}
+
+const NAME_MAX = 100;
+const DESCRIPTION_MAX = 5000;
+const isDuplicate = (err: unknown) => (err as { code?: number }).code === 11000;
+
+/** Projects: creation (idempotent), changes, archiving, and the caller's list. */
+export class ProjectService {
+  constructor(
+    private readonly events: EventPublisher,
+    private readonly permissions: PermissionCache,
+  ) {}
+
+  async create(actor: Actor, draft: ProjectDraft): Promise<Project> {
+    const code = ErrorCode.ProjectCreateFailed;
+    const id = draft.id ? assertId(draft.id, 'id', code) : randomUUID();
+    const name = requireText(draft.name, 'name', NAME_MAX, code);
+    const description = optionalText(draft.description, 'description', DESCRIPTION_MAX, code);
+    let project: Project;
+    try {
+      project = (await ProjectModel.create({ _id: id, name, nameKey: name.toLowerCase(), description, ownerId: actor.userId })).toObject();
+    } catch (err) {
+      if (!isDuplicate(err)) throw err;
+      const existing = await ProjectModel.findById(id).lean<Project>();
+      if (existing && existing.ownerId === actor.userId) {
+        project = existing; // a retry: finish what the first attempt may not have
+      } else if (existing) {
+        throw new AppError(code, 'Invalid id: already used', { field: 'id' });
+      } else {
+        throw new AppError(code, 'Invalid name: you already have a project with this name', { field: 'name' });
+      }
+    }
+    await ProjectMemberModel.updateOne(
+      { _id: memberId(project._id, actor.userId) },
+      { $setOnInsert: { projectId: project._id, userId: actor.userId, role: ProjectRole.OWNER, addedAt: project.createdAt } },
+      { upsert: true },
+    );
+    await this.permissions.invalidate(actor.userId);
+    await this.events.publish('ProjectCreated', { projectId: project._id }, { actorId: actor.userId, correlationId: actor.correlationId });
+    return project;
+  }
+
+  async update(actor: Actor, projectId: string, changes: { name?: string | null; description?: string | null }): Promise<Project> {
+    assertId(projectId, 'id');
+    await requireRole(actor.userId, projectId, 'MANAGER', { write: true });
+    const set: Partial<Project> = {};
+    if (changes.name !== undefined && changes.name !== null) {
+      set.name = requireText(changes.name, 'name', NAME_MAX, ErrorCode.InvalidRequest);
+      set.nameKey = set.name.toLowerCase();
+    }
+    if (changes.description !== undefined) set.description = optionalText(changes.description, 'description', DESCRIPTION_MAX, ErrorCode.InvalidRequest) ?? null;
+    let updated: Project | null;
+    try {
+      updated = await ProjectModel.findOneAndUpdate({ _id: projectId }, { $set: set }, { returnDocument: 'after' }).lean<Project>();
+    } catch (err) {
+      if (isDuplicate(err)) throw new AppError(ErrorCode.ProjectCreateFailed, 'Invalid name: the owner already has a project with this name', { field: 'name' });
+      throw err;
+    }
+    if (!updated) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
+    await this.events.publish('ProjectUpdated', { projectId, fields: Object.keys(set) }, { actorId: actor.userId, correlationId: actor.correlationId });
+    return updated;
+  }
+
+  /** Archived projects are read-only for everyone; only an owner archives. */
+  async archive(actor: Actor, projectId: string): Promise<Project> {
+    assertId(projectId, 'id');
+    const { project } = await requireRole(actor.userId, projectId, 'OWNER');
+    if (project.archived) return project;
+    const updated = await ProjectModel.findOneAndUpdate({ _id: projectId }, { $set: { archived: true } }, { returnDocument: 'after' }).lean<Project>();
+    const members = await ProjectMemberModel.find({ projectId }, { userId: 1 }).lean<Pick<ProjectMember, 'userId'>[]>();
+    await this.permissions.invalidate(...members.map((m) => m.userId));
+    await this.events.publish('ProjectArchived', { projectId }, { actorId: actor.userId, correlationId: actor.correlationId });
+    return updated!;
+  }
+
+  /** A project the viewer is a member of; otherwise `PERM-002`. */
+  async get(viewerId: string, projectId: string): Promise<Project> {
+    assertId(projectId, 'id');
+    return (await requireRole(viewerId, projectId, 'VIEWER')).project;
+  }
+
+  byIds(ids: readonly string[]): Promise<Project[]> {
+    return ProjectModel.find({ _id: { $in: [...ids] } }).lean<Project[]>();
+  }
+
+  /**
+   * The projects `userId` is a member of (optionally only those `viewerId` also belongs to),
+   * newest first, as a Relay page. Cursor: (createdAt, id).
+   */
+  async listForUser(
+    userId: string,
+    args: { search?: string | null; first?: number | null; after?: string | null },
+    alsoMemberId?: string,
+  ): Promise<Connection<Project>> {
+    const limit = pageSize(args.first);
+    let ids = (await ProjectMemberModel.find({ userId }, { projectId: 1 }).lean<Pick<ProjectMember, 'projectId'>[]>()).map((m) => m.projectId);
+    if (alsoMemberId && alsoMemberId !== userId) {
+      const mine = new Set((await ProjectMemberModel.find({ userId: alsoMemberId }, { projectId: 1 }).lean<Pick<ProjectMember, 'projectId'>[]>()).map((m) => m.projectId));
+      ids = ids.filter((id) => mine.has(id));
+    }
+    const filter: Record<string, unknown> = { _id: { $in: ids } };
+    if (args.search) filter.nameKey = { $regex: `^${escapeRegex(args.search.trim().toLowerCase().slice(0, 100))}` };
+    const pageFilter = { ...filter };
+    if (args.after) {
+      const [at, id] = decodeCursor(args.after, 2) as [string, string];
+      const date = new Date(at);
+      pageFilter.$or = [{ createdAt: { $lt: date } }, { createdAt: date, _id: { $lt: id } }];
+    }
+    const [rows, totalCount] = await Promise.all([
+      ProjectModel.find(pageFilter).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean<Project[]>(),
+      ProjectModel.countDocuments(filter),
+    ]);
+    return forwardPage(rows, limit, (p) => encodeCursor([p.createdAt.toISOString(), p._id]), totalCount, Boolean(args.after));
+  }
+}

@@ -1,0 +1,247 @@
+import mongoose from 'mongoose';
+import { Redis } from 'ioredis';
+import { signInternal } from '@tm/kit';
+import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
+import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
+
+/** projects through the real gateway (users + projects + gateway as processes), real stores. */
+let stack: Stack;
+let url: string;
+let owner: TestUser, manager: TestUser, member: TestUser, viewer: TestUser, outsider: TestUser;
+let redis: Redis;
+
+const CREATE = `mutation($i: CreateProjectInput!) { createProject(input: $i) { id name description archived myRole owner { id name } members { role user { id name } } } }`;
+const PROJECT = `query($id: ID!) { project(id: $id) { id name myRole members { role user { id } } } }`;
+const ADD = `mutation($p: ID!, $u: ID!, $r: ProjectRole!) { addProjectMember(projectId: $p, userId: $u, role: $r) { id members { role user { id } } } }`;
+const REMOVE = `mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }`;
+const ROLE = `mutation($p: ID!, $u: ID!, $r: ProjectRole!) { changeProjectMemberRole(projectId: $p, userId: $u, role: $r) { id members { role user { id } } } }`;
+
+const as = (u: TestUser, query: string, variables: Record<string, unknown> = {}) => gql(url, query, variables, { token: u.token });
+const data = <T>(r: GqlResponse): T => {
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data as T;
+};
+async function newProject(u: TestUser, name: string): Promise<string> {
+  return data<{ createProject: { id: string } }>(await as(u, CREATE, { i: { name } })).createProject.id;
+}
+
+beforeAll(async () => {
+  stack = await startStack('projects_e2e', ['users', 'projects']);
+  url = stack.gateway.url;
+  [owner, manager, member, viewer, outsider] = await Promise.all(['Olivia', 'Manny', 'Mia', 'Vic', 'Otto'].map((n) => registerUser(url, n)));
+  redis = new Redis(stack.env.REDIS_URL!, { keyPrefix: stack.env.REDIS_PREFIX });
+}, 90_000);
+
+afterAll(async () => {
+  redis.disconnect();
+  await stack.stop();
+});
+
+describe('creating projects', () => {
+  it('makes the creator OWNER, with owner and members resolved from the users subgraph', async () => {
+    const res = data<{ createProject: Record<string, unknown> }>(await as(owner, CREATE, { i: { name: 'Apollo', description: 'Moon' } }));
+    expect(res.createProject).toMatchObject({
+      name: 'Apollo',
+      description: 'Moon',
+      archived: false,
+      myRole: 'OWNER',
+      owner: { id: owner.id, name: 'Olivia' },
+      members: [{ role: 'OWNER', user: { id: owner.id, name: 'Olivia' } }],
+    });
+  });
+
+  it('refuses a name the owner already uses (any case) with PROJ-001, but not for another owner', async () => {
+    await newProject(owner, 'Gemini');
+    const dup = await as(owner, CREATE, { i: { name: 'gEMINI' } });
+    expect(errorCode(dup)).toBe('PROJ-001');
+    expect(dup.errors![0]!.extensions!.field).toBe('name');
+    expect((await as(manager, CREATE, { i: { name: 'Gemini' } })).errors).toBeUndefined();
+  });
+
+  it('validates with PROJ-001 naming the field, and writes nothing', async () => {
+    for (const [input, field] of [
+      [{ name: '   ' }, 'name'],
+      [{ name: 'x'.repeat(101) }, 'name'],
+      [{ name: 'ok', description: 'd'.repeat(5001) }, 'description'],
+      [{ name: 'ok', id: 'not-a-uuid' }, 'id'],
+    ] as const) {
+      const res = await as(outsider, CREATE, { i: input });
+      expect(errorCode(res)).toBe('PROJ-001');
+      expect(res.errors![0]!.extensions!.field).toBe(field);
+    }
+    expect(data<{ projects: { totalCount: number } }>(await as(outsider, '{ projects { totalCount } }')).projects.totalCount).toBe(0);
+  });
+
+  it('is idempotent for a client-generated id', async () => {
+    const id = '3f6c2a8e-4b1d-4c7a-9e2f-1a2b3c4d5e6f';
+    const first = data<{ createProject: { id: string } }>(await as(viewer, CREATE, { i: { id, name: 'Retry' } }));
+    const again = data<{ createProject: { id: string } }>(await as(viewer, CREATE, { i: { id, name: 'Retry' } }));
+    expect(first.createProject.id).toBe(id);
+    expect(again.createProject.id).toBe(id);
+    expect(data<{ projects: { totalCount: number } }>(await as(viewer, '{ projects(search: "retry") { totalCount } }')).projects.totalCount).toBe(1);
+    // somebody else cannot take the id
+    expect(errorCode(await as(outsider, CREATE, { i: { id, name: 'Steal' } }))).toBe('PROJ-001');
+  });
+});
+
+describe('membership rules', () => {
+  let pid: string;
+  beforeAll(async () => {
+    pid = await newProject(owner, 'Rules');
+    data(await as(owner, ADD, { p: pid, u: manager.id, r: 'MANAGER' }));
+    data(await as(owner, ADD, { p: pid, u: member.id, r: 'MEMBER' }));
+  });
+
+  it('hides projects from non-members: unknown and invisible ids are the same PERM-002', async () => {
+    const invisible = await as(outsider, PROJECT, { id: pid });
+    const unknown = await as(outsider, PROJECT, { id: '00000000-0000-4000-8000-000000000000' });
+    expect(errorCode(invisible)).toBe('PERM-002');
+    expect(errorCode(unknown)).toBe('PERM-002');
+    expect(invisible.errors![0]!.message).toBe(unknown.errors![0]!.message);
+    expect(errorCode(await as(outsider, PROJECT, { id: 'nope' }))).toBe('API-002');
+    expect(data<{ project: { myRole: string } }>(await as(member, PROJECT, { id: pid })).project.myRole).toBe('MEMBER');
+  });
+
+  it('lets a manager add only lower roles, and a member add nobody', async () => {
+    expect(errorCode(await as(manager, ADD, { p: pid, u: viewer.id, r: 'MANAGER' }))).toBe('PERM-001');
+    expect(errorCode(await as(member, ADD, { p: pid, u: viewer.id, r: 'VIEWER' }))).toBe('PERM-001');
+    const ok = data<{ addProjectMember: { members: Array<{ role: string; user: { id: string } }> } }>(await as(manager, ADD, { p: pid, u: viewer.id, r: 'VIEWER' }));
+    expect(ok.addProjectMember.members).toContainEqual({ role: 'VIEWER', user: { id: viewer.id } });
+    expect(errorCode(await as(manager, ADD, { p: pid, u: viewer.id, r: 'VIEWER' }))).toBe('API-002'); // already a member
+  });
+
+  it('protects owners: nobody else removes or demotes them, and the last one cannot leave', async () => {
+    expect(errorCode(await as(manager, REMOVE, { p: pid, u: owner.id }))).toBe('PERM-001');
+    expect(errorCode(await as(manager, ROLE, { p: pid, u: owner.id, r: 'MEMBER' }))).toBe('PERM-001');
+    expect(errorCode(await as(manager, ROLE, { p: pid, u: member.id, r: 'MANAGER' }))).toBe('PERM-001');
+    expect(errorCode(await as(owner, REMOVE, { p: pid, u: owner.id }))).toBe('PERM-001');
+    expect(errorCode(await as(owner, ROLE, { p: pid, u: owner.id, r: 'MANAGER' }))).toBe('PERM-001');
+    expect(errorCode(await as(owner, REMOVE, { p: pid, u: outsider.id }))).toBe('PROJ-002');
+    expect(errorCode(await as(member, ROLE, { p: pid, u: member.id, r: 'OWNER' }))).toBe('PERM-001'); // no self-promotion
+
+    // with a second owner, the first may step down; the second cannot be touched by the first
+    data(await as(owner, ROLE, { p: pid, u: manager.id, r: 'OWNER' }));
+    expect(errorCode(await as(owner, REMOVE, { p: pid, u: manager.id }))).toBe('PERM-001');
+    data(await as(owner, ROLE, { p: pid, u: owner.id, r: 'MANAGER' }));
+    expect(data<{ project: { myRole: string } }>(await as(owner, PROJECT, { id: pid })).project.myRole).toBe('MANAGER');
+    expect(errorCode(await as(manager, REMOVE, { p: pid, u: manager.id }))).toBe('PERM-001'); // now the last owner
+  });
+
+  it('lets members leave and managers remove lower roles', async () => {
+    data(await as(viewer, REMOVE, { p: pid, u: viewer.id }));
+    expect(errorCode(await as(viewer, PROJECT, { id: pid }))).toBe('PERM-002');
+    data(await as(owner, REMOVE, { p: pid, u: member.id })); // owner is a MANAGER now; member is lower
+    expect(errorCode(await as(member, PROJECT, { id: pid }))).toBe('PERM-002');
+  });
+
+  it('keeps the last owner even under concurrent step-downs', async () => {
+    const p = await newProject(member, 'Race');
+    data(await as(member, ADD, { p, u: viewer.id, r: 'OWNER' }));
+    const results = await Promise.all([as(member, ROLE, { p, u: member.id, r: 'MEMBER' }), as(viewer, ROLE, { p, u: viewer.id, r: 'MEMBER' })]);
+    expect(results.filter((r) => !r.errors)).toHaveLength(1);
+    const members = data<{ project: { members: Array<{ role: string }> } }>(
+      await as(results[0]!.errors ? member : viewer, PROJECT, { id: p }),
+    ).project.members;
+    expect(members.filter((m) => m.role === 'OWNER')).toHaveLength(1);
+  });
+});
+
+describe('archived projects', () => {
+  it('are read-only for everyone', async () => {
+    const pid = await newProject(owner, 'Old');
+    data(await as(owner, ADD, { p: pid, u: member.id, r: 'MEMBER' }));
+    expect(errorCode(await as(member, 'mutation($id: ID!) { archiveProject(id: $id) { id } }', { id: pid }))).toBe('PERM-001');
+    expect(data<{ archiveProject: { archived: boolean } }>(await as(owner, 'mutation($id: ID!) { archiveProject(id: $id) { archived } }', { id: pid })).archiveProject.archived).toBe(true);
+    expect(errorCode(await as(owner, 'mutation($id: ID!) { updateProject(id: $id, input: { name: "New" }) { id } }', { id: pid }))).toBe('PERM-001');
+    expect(errorCode(await as(owner, ADD, { p: pid, u: viewer.id, r: 'VIEWER' }))).toBe('PERM-001');
+    expect(data<{ project: { name: string } }>(await as(member, PROJECT, { id: pid })).project.name).toBe('Old');
+  });
+});
+
+describe('lists', () => {
+  it('pages my projects newest first with stable cursors and a total', async () => {
+    const u = await registerUser(url, 'Pager');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await newProject(u, `P${i}`));
+    const Q = 'query($a: String) { projects(first: 2, after: $a) { totalCount edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }';
+    type Page = { projects: { totalCount: number; edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: Page = data<Page>(await as(u, Q, { a: after }));
+      expect(page.projects.totalCount).toBe(seen.length < 2 ? 5 : 6);
+      seen.push(...page.projects.edges.map((e) => e.node.id));
+      if (!page.projects.pageInfo.hasNextPage) break;
+      after = page.projects.pageInfo.endCursor;
+      if (seen.length === 2) await newProject(u, 'Inserted meanwhile'); // inserts do not shift later pages
+    }
+    expect(seen).toEqual([...ids].reverse());
+    expect(errorCode(await as(u, Q, { a: 'garbage' }))).toBe('API-002');
+    const big = data<{ projects: { edges: unknown[] } }>(await as(u, '{ projects(first: 1000) { edges { cursor } } }'));
+    expect(big.projects.edges.length).toBeLessThanOrEqual(100);
+  });
+
+  it("shows User.projects in full to the user, and only shared ones to others", async () => {
+    const a = await registerUser(url, 'Ann');
+    const b = await registerUser(url, 'Bob');
+    const shared = await newProject(a, 'Shared');
+    await newProject(a, 'Private');
+    data(await as(a, ADD, { p: shared, u: b.id, r: 'VIEWER' }));
+    const Q = 'query($id: ID!) { user(id: $id) { projects { totalCount edges { node { name } } } } }';
+    expect(data<{ user: { projects: { totalCount: number } } }>(await as(a, Q, { id: a.id })).user.projects.totalCount).toBe(2);
+    const seenByB = data<{ user: { projects: { totalCount: number; edges: Array<{ node: { name: string } }> } } }>(await as(b, Q, { id: a.id }));
+    expect(seenByB.user.projects.edges.map((e) => e.node.name)).toEqual(['Shared']);
+    expect(data<{ me: { projects: { totalCount: number } } }>(await as(b, '{ me { projects { totalCount } } }')).me.projects.totalCount).toBe(1);
+  });
+});
+
+describe('permissions cache and admin operations', () => {
+  it('fills permissions:{userId} through the signed internal endpoint and drops it on change', async () => {
+    const base = stack.services.projects!.base;
+    const path = `/internal/permissions?userId=${member.id}`;
+    expect((await fetch(base + path)).status).toBe(401);
+    expect((await fetch(base + path, { headers: { 'x-tm-internal': signInternal(path, 'wrong-secret-wrong-secret-wrong-secret') } })).status).toBe(401);
+    const res = await fetch(base + path, { headers: { 'x-tm-internal': signInternal(path, stack.env.INTERNAL_SECRET!) } });
+    const body = (await res.json()) as { memberships: Record<string, { role: string; archived: boolean }> };
+    expect(Object.values(body.memberships).length).toBeGreaterThan(0);
+    expect(await redis.exists(`permissions:${member.id}`)).toBe(1);
+
+    const pid = await newProject(owner, 'Cache');
+    data(await as(owner, ADD, { p: pid, u: member.id, r: 'VIEWER' }));
+    expect(await redis.exists(`permissions:${member.id}`)).toBe(0);
+  });
+
+  it('refuses admin operations to non-admins with PERM-001', async () => {
+    const pid = await newProject(owner, 'AdminTarget');
+    expect(errorCode(await as(owner, 'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: pid, u: outsider.id }))).toBe('PERM-001');
+    expect(errorCode(await as(owner, 'mutation($u: ID!) { clearPermissionCache(userId: $u) }', { u: outsider.id }))).toBe('PERM-001');
+    expect(errorCode(await as(owner, 'query($u: ID!) { userPermissions(userId: $u) { role } }', { u: owner.id }))).toBe('PERM-001');
+  });
+
+  it('lets an admin grant access, read permissions and clear the cache, each audited', async () => {
+    const pid = await newProject(owner, 'Granted');
+    const admin = { userId: '11111111-1111-4111-8111-111111111111', roles: ['ADMIN'] };
+    const grant = await stack.direct('projects', 'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: pid, u: outsider.id }, admin);
+    expect(grant.errors).toBeUndefined();
+    expect(data<{ project: { myRole: string } }>(await as(outsider, PROJECT, { id: pid })).project.myRole).toBe('MEMBER');
+    const perms = await stack.direct('projects', 'query($u: ID!) { userPermissions(userId: $u) { role project { id name } } }', { u: outsider.id }, admin);
+    expect(perms.data).toEqual({ userPermissions: [{ role: 'MEMBER', project: { id: pid, name: 'Granted' } }] });
+    await redis.set(`permissions:${outsider.id}`, 'x');
+    expect((await stack.direct('projects', 'mutation($u: ID!) { clearPermissionCache(userId: $u) }', { u: outsider.id }, admin)).data).toEqual({ clearPermissionCache: true });
+    expect(await redis.exists(`permissions:${outsider.id}`)).toBe(0);
+
+    const conn = await mongoose.createConnection(stack.env.MONGO_URL!, { dbName: `${stack.env.MONGO_DB}_projects` }).asPromise();
+    try {
+      const records = await conn.collection('auditRecords').find({}).sort({ at: 1 }).toArray();
+      expect(records.map((r) => [r.action, r.actorId, r.result])).toEqual([
+        ['grantProjectAccess', admin.userId, 'ok'],
+        ['clearPermissionCache', admin.userId, 'ok'],
+      ]);
+      expect(JSON.parse(records[0]!.args as string)).toEqual({ projectId: pid, userId: outsider.id, role: 'MEMBER' });
+    } finally {
+      await conn.close();
+    }
+    const stream = await redis.xrange('events:audit', '-', '+');
+    expect(stream.length).toBeGreaterThanOrEqual(2);
+  });
+});
