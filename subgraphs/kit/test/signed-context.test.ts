@@ -1,0 +1,134 @@
+import { createHmac } from 'node:crypto';
+import { correlationIdFrom, signContext, verifyContext } from '../src/signed-context';
+
+const SECRET = 'a'.repeat(32) + '-signing-secret';
+const NOW = 1_700_000_000_000;
+const ctx = { userId: 'u1', roles: ['user', 'admin'], sessionId: 's1', correlationId: 'corr-1' };
+
+function bodyOf(header: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(header.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+describe('signContext / verifyContext', () => {
+  it('round-trips the context', () => {
+    const header = signContext(ctx, SECRET, NOW);
+    expect(header).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+    expect(verifyContext(header, SECRET, 60_000, NOW + 1000)).toEqual({ ...ctx, ts: NOW });
+  });
+
+  it('round-trips an anonymous context', () => {
+    const header = signContext({ userId: null, roles: [], sessionId: null, correlationId: 'c' }, SECRET, NOW);
+    expect(verifyContext(header, SECRET, 60_000, NOW)).toEqual({
+      userId: null,
+      roles: [],
+      sessionId: null,
+      correlationId: 'c',
+      ts: NOW,
+    });
+  });
+
+  it('rejects a tampered payload', () => {
+    const header = signContext(ctx, SECRET, NOW);
+    const [v, , sig] = header.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...bodyOf(header), roles: ['admin', 'root'] })).toString('base64url');
+    expect(verifyContext(`${v}.${forged}.${sig}`, SECRET, 60_000, NOW)).toBeNull();
+  });
+
+  it('rejects a tampered signature', () => {
+    const header = signContext(ctx, SECRET, NOW);
+    const other = signContext({ ...ctx, userId: 'u2' }, SECRET, NOW);
+    const [v, body] = header.split('.');
+    expect(verifyContext(`${v}.${body}.${other.split('.')[2]}`, SECRET, 60_000, NOW)).toBeNull();
+    expect(verifyContext(`${v}.${body}.`, SECRET, 60_000, NOW)).toBeNull();
+    expect(verifyContext(`${v}.${body}.AAAA`, SECRET, 60_000, NOW)).toBeNull();
+  });
+
+  it('rejects a header signed with another secret', () => {
+    const header = signContext(ctx, 'b'.repeat(40), NOW);
+    expect(verifyContext(header, SECRET, 60_000, NOW)).toBeNull();
+  });
+
+  it('rejects a wrong version prefix', () => {
+    const header = signContext(ctx, SECRET, NOW);
+    expect(verifyContext(header.replace(/^v1\./, 'v2.'), SECRET, 60_000, NOW)).toBeNull();
+    expect(verifyContext(header.replace(/^v1\./, 'V1.'), SECRET, 60_000, NOW)).toBeNull();
+    expect(verifyContext(header.slice(3), SECRET, 60_000, NOW)).toBeNull();
+  });
+
+  it('rejects a malformed header', () => {
+    expect(verifyContext(undefined, SECRET)).toBeNull();
+    expect(verifyContext('', SECRET)).toBeNull();
+    expect(verifyContext('v1.only-two', SECRET)).toBeNull();
+    expect(verifyContext(`${signContext(ctx, SECRET, NOW)}.extra`, SECRET, 60_000, NOW)).toBeNull();
+  });
+
+  it('rejects a stale or future timestamp and accepts one within maxAge', () => {
+    const header = signContext(ctx, SECRET, NOW);
+    expect(verifyContext(header, SECRET, 60_000, NOW + 60_000)).not.toBeNull();
+    expect(verifyContext(header, SECRET, 60_000, NOW + 60_001)).toBeNull();
+    expect(verifyContext(header, SECRET, 60_000, NOW - 60_001)).toBeNull();
+    expect(verifyContext(header, SECRET, 5_000, NOW + 10_000)).toBeNull();
+  });
+
+  it('rejects an oversize header even when correctly signed', () => {
+    const roles = Array.from({ length: 1000 }, (_, i) => `role-${i}`);
+    const header = signContext({ ...ctx, roles }, SECRET, NOW);
+    expect(header.length).toBeGreaterThan(8192);
+    expect(verifyContext(header, SECRET, 60_000, NOW)).toBeNull();
+  });
+
+  it('rejects a correctly signed payload whose roles are not an array', () => {
+    const header = signContext({ ...ctx, roles: 'admin' as unknown as string[] }, SECRET, NOW);
+    expect(bodyOf(header).roles).toBe('admin');
+    expect(verifyContext(header, SECRET, 60_000, NOW)).toBeNull();
+  });
+
+  it('rejects a correctly signed payload without a numeric ts', () => {
+    const body = Buffer.from(JSON.stringify({ ...ctx, ts: String(NOW) })).toString('base64url');
+    const sig = createHmac('sha256', SECRET).update(`v1.${body}`).digest('base64url');
+    expect(verifyContext(`v1.${body}.${sig}`, SECRET, 60_000, NOW)).toBeNull();
+  });
+
+  it('rejects a correctly signed payload that is not JSON', () => {
+    const body = Buffer.from('not json').toString('base64url');
+    const sig = createHmac('sha256', SECRET).update(`v1.${body}`).digest('base64url');
+    expect(verifyContext(`v1.${body}.${sig}`, SECRET, 60_000, NOW)).toBeNull();
+  });
+});
+
+describe('correlationIdFrom', () => {
+  const make = () => 'generated';
+
+  it.each(['abc', 'req-123_x.y:z', 'A1', '0f8fad5b-d9cb-469f-a165-70867728950e', 'x'.repeat(100)])('accepts %s', (id) => {
+    expect(correlationIdFrom(id, make)).toBe(id);
+  });
+
+  it.each([
+    ['with a space', 'has space'],
+    ['with a newline', 'abc\ndef'],
+    ['too long', 'x'.repeat(101)],
+    ['empty', ''],
+    ['with odd characters', 'abc/def'],
+    ['with injection', '"><script>'],
+  ])('replaces an id %s', (_label, id) => {
+    expect(correlationIdFrom(id, make)).toBe('generated');
+  });
+
+  it('replaces a missing id', () => {
+    expect(correlationIdFrom(undefined, make)).toBe('generated');
+    expect(correlationIdFrom([], make)).toBe('generated');
+  });
+
+  it('takes the first value of an array', () => {
+    expect(correlationIdFrom(['first', 'second'], make)).toBe('first');
+    expect(correlationIdFrom(['bad one', 'second'], make)).toBe('generated');
+  });
+
+  it('calls make only when it needs a new id', () => {
+    const spy = jest.fn(() => 'new-id');
+    expect(correlationIdFrom('ok-id', spy)).toBe('ok-id');
+    expect(spy).not.toHaveBeenCalled();
+    expect(correlationIdFrom('bad id', spy)).toBe('new-id');
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+});
