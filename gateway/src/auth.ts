@@ -1,10 +1,14 @@
+import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, errors as joseErrors } from 'jose';
 import { ANONYMOUS, AppError, ErrorCode, RedisKeys, type Redis, type UserContext } from '@tm/kit';
 
 export const TOKEN_ISSUER = 'tm-users';
 export const TOKEN_AUDIENCE = 'tm-api';
+/** JOSE `typ` of access tokens (RFC 9068); MFA-step and reset tokens carry other types and audiences. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
 /** Only the algorithm users signs with is accepted (RFC 8725: allow-list, never trust `alg`). */
 const ALGORITHMS = ['ES256'];
+const JWKS_COOLDOWN_MS = 1_000;
 
 function tokenInvalid(message = 'Access token invalid or expired'): AppError {
   return new AppError(ErrorCode.TokenInvalid, message);
@@ -16,20 +20,26 @@ function tokenInvalid(message = 'Access token invalid or expired'): AppError {
  * (token version and ended sessions). No header → anonymous; a bad one → `AUTH-002`.
  */
 export function createAuthenticator(jwksUrl: string, redis: Redis) {
-  const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000, timeoutDuration: 3_000 });
+  // An unknown `kid` (a key rotated in moments ago) refetches the JWKS; the cooldown bounds how
+  // often forged kids can make us fetch (once per second).
+  const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: 10 * 60_000, timeoutDuration: 3_000 });
+  const verify = (token: string) =>
+    jwtVerify(token, jwks, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: ALGORITHMS, typ: ACCESS_TOKEN_TYP, clockTolerance: 5 });
   return async (authorization: string | undefined): Promise<UserContext> => {
     if (!authorization) return ANONYMOUS;
     const m = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(authorization.trim());
     if (!m) throw tokenInvalid('Authorization header must be "Bearer <access token>"');
     let payload;
     try {
-      ({ payload } = await jwtVerify(m[1]!, jwks, {
-        issuer: TOKEN_ISSUER,
-        audience: TOKEN_AUDIENCE,
-        algorithms: ALGORITHMS,
-        typ: 'at+jwt',
-        clockTolerance: 5,
-      }));
+      try {
+        ({ payload } = await verify(m[1]!));
+      } catch (err) {
+        // a kid we have not seen while the JWKS was refetched within the cooldown: wait it out
+        // once, so a token from a freshly rotated key verifies at once instead of failing
+        if (!(err instanceof joseErrors.JWKSNoMatchingKey) || !jwks.coolingDown) throw err;
+        await new Promise((r) => setTimeout(r, JWKS_COOLDOWN_MS));
+        ({ payload } = await verify(m[1]!));
+      }
     } catch (err) {
       if (err instanceof joseErrors.JWKSTimeout || (err instanceof Error && /fetch|ECONNREFUSED/i.test(err.message))) {
         throw new AppError(ErrorCode.ServiceUnavailable, 'Authentication service unavailable');
@@ -48,3 +58,23 @@ export function createAuthenticator(jwksUrl: string, redis: Redis) {
   };
 }
 export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+/**
+ * The client's address: the socket peer, or, behind `trustedProxies` reverse proxies, the
+ * `X-Forwarded-For` entry that the outermost trusted proxy added (entries further left are
+ * whatever the client sent, so they are never trusted).
+ */
+export function clientAddress(req: IncomingMessage, trustedProxies: number): string | null {
+  let ip = req.socket.remoteAddress ?? null;
+  if (trustedProxies > 0) {
+    const header = req.headers['x-forwarded-for'];
+    const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const fromProxy = hops[hops.length - trustedProxies];
+    if (fromProxy && /^[\w.:%-]{2,64}$/.test(fromProxy)) ip = fromProxy;
+  }
+  // an IPv4 client on a dual-stack socket: count it under its plain IPv4 address
+  return ip?.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}

@@ -18,6 +18,11 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ MONGO_URL: true }).ex
    */
   APOLLO_TELEMETRY: z.enum(['on', 'off']).default('off'),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * How many reverse proxies in front of the gateway append to `X-Forwarded-For`. 0 (default):
+   * the client address is the socket's peer and the header is ignored (a client could forge it).
+   */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

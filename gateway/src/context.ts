@@ -5,4 +5,6 @@ export interface GatewayContext {
   user: UserContext;
   correlationId: string;
   log: Logger;
+  /** The client's address (socket peer, or from X-Forwarded-For behind trusted proxies). */
+  clientIp?: string | null;
 }

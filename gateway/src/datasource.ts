@@ -27,7 +27,8 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!headers) return;
     const ctx = context as Partial<GatewayContext>;
     const correlationId = ctx.correlationId ?? 'internal';
-    headers.set(CONTEXT_HEADER, signContext({ ...(ctx.user ?? { userId: null, roles: [], sessionId: null }), correlationId }, this.secret));
+    const user = ctx.user ?? { userId: null, roles: [], sessionId: null };
+    headers.set(CONTEXT_HEADER, signContext({ ...user, correlationId, clientIp: ctx.clientIp ?? null }, this.secret));
     headers.set(CORRELATION_HEADER, correlationId);
   }
 }

@@ -25,7 +25,7 @@ import {
   type Logger,
 } from '@tm/kit';
 import { GraphQLError } from 'graphql';
-import { createAuthenticator } from './auth';
+import { clientAddress, createAuthenticator } from './auth';
 import { gatewayConfigSchema, subgraphUrl, type GatewayConfig } from './config';
 import type { GatewayContext } from './context';
 import { createSubgraphFetcher, SignedDataSource } from './datasource';
@@ -82,12 +82,16 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   await apollo.start();
 
   /** One way to build the context, for every transport. */
-  const buildContext = async (authorization: string | undefined, correlationId: string): Promise<GatewayContext> => {
+  const buildContext = async (
+    authorization: string | undefined,
+    correlationId: string,
+    clientIp: string | null = null,
+  ): Promise<GatewayContext> => {
     try {
       const user = await authenticate(authorization);
       const scope = currentScope();
       if (scope) scope.userId = user.userId;
-      return { user, correlationId, log };
+      return { user, correlationId, log, clientIp };
     } catch (err) {
       const app = classify(err);
       if (app) {
@@ -109,7 +113,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     graphql: {
       path: '/graphql',
       server: apollo,
-      context: (req, correlationId) => buildContext(req.headers.authorization, correlationId),
+      context: (req, correlationId) => buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY)),
     },
   });
   const port = await listen(server, config.PORT, config.HOST);

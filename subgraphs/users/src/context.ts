@@ -1,13 +1,20 @@
-import type { BaseContext } from '@tm/kit';
+import type { AuditLog, BaseContext } from '@tm/kit';
+import type { AdminService } from './admin/admin.service';
 import type { AuthService } from './auth/auth.service';
 import type { KeyRing } from './auth/keyring.service';
 import type { Loaders } from './loaders';
+import type { MfaService } from './mfa/mfa.service';
+import type { PasswordService } from './password/password.service';
 import type { UserService } from './user/user.service';
 
 export interface Services {
   users: UserService;
   auth: AuthService;
   keys: KeyRing;
+  mfa: MfaService;
+  passwords: PasswordService;
+  admin: AdminService;
+  audit: AuditLog;
 }
 
 export interface UsersContext extends BaseContext {

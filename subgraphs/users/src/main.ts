@@ -1,50 +1,76 @@
 import 'reflect-metadata';
-import { ConfigError, sendJson, startSubgraph, type BaseConfig, type RunningService } from '@tm/kit';
-import { z } from 'zod';
+import { AuditLog, ConfigError, EventPublisher, SecretBox, sendJson, startSubgraph, type RunningService } from '@tm/kit';
+import { AdminService } from './admin/admin.service';
+import { ensureFirstAdmin } from './admin/first-admin';
 import { AuthService } from './auth/auth.service';
 import { KeyRing } from './auth/keyring.service';
+import { LoginGuard } from './auth/login-guard.service';
 import { SessionModel } from './auth/session.model';
 import { SessionService } from './auth/session.service';
 import { SigningKeyModel } from './auth/signing-key.model';
+import { StepTokens } from './auth/step-token.service';
+import { checkUsersEnv, usersConfigShape, type UsersConfig } from './config';
 import type { Services, UsersContext } from './context';
 import { createLoaders } from './loaders';
+import { MfaPolicyModel } from './mfa/mfa-policy.model';
+import { MfaService } from './mfa/mfa.service';
+import { PasswordResetModel } from './password/password-reset.model';
+import { PasswordService } from './password/password.service';
 import { buildUsersSchema } from './schema';
 import { UserModel } from './user/user.model';
 import { UserService } from './user/user.service';
 
-const usersConfig = {
-  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(900),
-  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(30),
-};
-type UsersConfig = BaseConfig & { ACCESS_TOKEN_TTL_SECONDS: number; REFRESH_TOKEN_TTL_DAYS: number };
+export type { UsersConfig };
 
 /** Starts the users subgraph (port 4001 unless USERS_PORT/PORT say otherwise). */
 export async function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningService<UsersConfig>> {
+  checkUsersEnv(env);
   return startSubgraph<UsersConfig, UsersContext>({
     name: 'users',
     defaultPort: 4001,
     env,
-    configShape: usersConfig,
-    models: [UserModel, SessionModel, SigningKeyModel],
+    configShape: usersConfigShape,
+    models: [UserModel, SessionModel, SigningKeyModel, PasswordResetModel, MfaPolicyModel],
     buildSchema: buildUsersSchema,
     setup: (deps) => {
-      const ttl = deps.config.ACCESS_TOKEN_TTL_SECONDS;
+      const cfg = deps.config;
+      const ttl = cfg.ACCESS_TOKEN_TTL_SECONDS;
+      const box = new SecretBox(cfg.ENCRYPTION_KEYS);
       const users = new UserService(deps.redis);
-      const keys = new KeyRing(ttl);
-      const sessions = new SessionService(deps.redis, deps.log, deps.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000, ttl);
-      const services: Services = { users, keys, auth: new AuthService(users, sessions, keys) };
+      const keys = new KeyRing(box, ttl, cfg.SIGNING_KEY_RELOAD_SECONDS, deps.log);
+      const sessions = new SessionService(deps.redis, deps.log, cfg.REFRESH_TOKEN_TTL_DAYS * 86_400_000, ttl);
+      const guard = new LoginGuard(deps.redis, {
+        maxPerAccount: cfg.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        maxPerIp: cfg.LOGIN_MAX_FAILURES_PER_IP,
+        windowSeconds: cfg.LOGIN_FAILURE_WINDOW_SECONDS,
+      });
+      const stepTokens = new StepTokens(box);
+      const mfa = new MfaService(deps.redis, box, cfg.MFA_ISSUER);
+      const events = new EventPublisher('users', deps.redis, deps.log);
+      const services: Services = {
+        users,
+        keys,
+        mfa,
+        auth: new AuthService(users, sessions, keys, guard, mfa, stepTokens),
+        passwords: new PasswordService(users, sessions, stepTokens, guard, events, box, deps.log, deps.redis, cfg.PASSWORD_RESET_TTL_MINUTES),
+        admin: new AdminService(users, sessions, mfa, keys, box, deps.redis),
+        audit: new AuditLog('users', deps.redis, deps.log),
+      };
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(users, deps.redis), selfIds: new Set() }),
         routes: {
           '/.well-known/jwks.json': async (_req, res) => {
             try {
-              sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=60' });
+              sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=10' });
             } catch {
               sendJson(res, 503, { error: 'keys unavailable' });
             }
           },
         },
-        onConnected: () => keys.ensureKey(),
+        onConnected: async () => {
+          await keys.ensureKey();
+          if (cfg.ADMIN_EMAIL && cfg.ADMIN_PASSWORD) await ensureFirstAdmin(users, cfg.ADMIN_EMAIL, cfg.ADMIN_PASSWORD, deps.log);
+        },
       };
     },
   });

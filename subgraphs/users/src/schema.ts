@@ -1,9 +1,12 @@
 import { buildFederatedSchema } from '@tm/kit';
 import type { GraphQLSchema } from 'graphql';
+import { AdminResolver } from './admin/admin.resolver';
 import { AuthResolver } from './auth/auth.resolver';
+import { MfaResolver } from './mfa/mfa.resolver';
+import { PasswordResolver } from './password/password.resolver';
 import { UserResolver } from './user/user.resolver';
 import { userReference } from './user/user.reference';
 
 export function buildUsersSchema(): Promise<GraphQLSchema> {
-  return buildFederatedSchema({ resolvers: [UserResolver, AuthResolver] }, userReference);
+  return buildFederatedSchema({ resolvers: [UserResolver, AuthResolver, MfaResolver, PasswordResolver, AdminResolver] }, userReference);
 }

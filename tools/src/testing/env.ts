@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * Environment for one test file's services: the run's stores, a database name and a Redis key
- * prefix of its own, a fresh internal secret.
+ * prefix of its own, a fresh internal secret and encryption key.
  */
 export function testEnv(label: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const id = `${label.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`;
@@ -19,6 +19,8 @@ export function testEnv(label: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Pr
     REDIS_URL: redis,
     REDIS_PREFIX: `t:${id}:`,
     INTERNAL_SECRET: randomBytes(32).toString('hex'),
+    // secrets at rest (users: MFA secrets, signing keys): one fresh AES-256 key per test file
+    ENCRYPTION_KEYS: `t1:${randomBytes(32).toString('base64')}`,
     ...extra,
   };
 }

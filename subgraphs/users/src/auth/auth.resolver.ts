@@ -21,7 +21,7 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayload, { description: 'AUTH-001 on bad credentials, AUTH-003 when an MFA code is needed' })
   login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: UsersContext): Promise<AuthPayload> {
-    return ctx.services.auth.login(input.email, input.password).then(asSelf(ctx));
+    return ctx.services.auth.login(input, ctx.clientIp ?? null).then(asSelf(ctx));
   }
 
   @Mutation(() => AuthPayload, { description: 'Rotates the refresh token; reusing an old one ends the session' })

@@ -71,6 +71,17 @@ export class SessionService {
     return true;
   }
 
+  /**
+   * Ends every live session of a user (all refresh tokens, and their access tokens at the
+   * gateway at once), except `keep` (the caller's own, e.g. on a password change).
+   */
+  async revokeAll(userId: string, reason: string, keep: string | null = null): Promise<number> {
+    const live = await SessionModel.find({ userId, revokedAt: null, expiresAt: { $gt: new Date() } }, { _id: 1 }).lean<Array<{ _id: string }>>();
+    const ids = live.map((s) => s._id).filter((id) => id !== keep);
+    for (const id of ids) await this.revoke(id, reason);
+    return ids.length;
+  }
+
   async revoke(sessionId: string, reason: string): Promise<void> {
     await SessionModel.updateOne({ _id: sessionId, revokedAt: null }, { $set: { revokedAt: new Date(), revokedReason: reason } });
     // the gateway refuses this session's access tokens until they would have expired anyway

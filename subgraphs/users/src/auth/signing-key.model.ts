@@ -1,6 +1,7 @@
-import { getModelForClass, modelOptions, prop } from '@typegoose/typegoose';
+import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
 
 /** A key pair for access tokens. The public half is published in the JWKS. */
+@index({ createdAt: -1 })
 @modelOptions({ schemaOptions: { collection: 'signingKeys', timestamps: true, versionKey: false } })
 export class SigningKey {
   /** The JWT `kid`. */
@@ -14,7 +15,7 @@ export class SigningKey {
   @prop({ type: String, required: true })
   public publicJwk!: string;
 
-  /** JSON of the private JWK. */
+  /** The private JWK's JSON sealed with the SecretBox (bound to this kid); plain JSON only in data from before encryption. */
   @prop({ type: String, required: true })
   public privateJwk!: string;
 

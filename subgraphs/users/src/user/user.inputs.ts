@@ -1,9 +1,9 @@
 import { IsEmail, IsOptional, Length, Matches, MaxLength } from 'class-validator';
 import { Field, InputType } from 'type-graphql';
+import { PASSWORD_MAX, PASSWORD_MIN, PASSWORD_RULE, PASSWORD_RULE_MESSAGE } from './password-rules';
 
-/** At least 10 characters, letters mixed with digits or symbols. */
-export const PASSWORD_RULE = /^(?=.*[A-Za-z])(?=.*[^A-Za-z]).*$/;
-const WEAK = { message: 'password must mix letters with digits or symbols' };
+/** The message of a too-weak new password (register, reset, change). */
+export const WEAK = { message: PASSWORD_RULE_MESSAGE };
 
 @InputType()
 export class RegisterInput {
@@ -18,7 +18,7 @@ export class RegisterInput {
   public name!: string;
 
   @Field()
-  @Length(10, 128)
+  @Length(PASSWORD_MIN, PASSWORD_MAX)
   @Matches(PASSWORD_RULE, WEAK)
   public password!: string;
 }
@@ -33,8 +33,8 @@ export class LoginInput {
   @MaxLength(128)
   public password!: string;
 
-  @Field({ nullable: true, description: 'The current TOTP code, for users with MFA' })
+  @Field({ nullable: true, description: 'For users with MFA: the current TOTP code, or one of the recovery codes' })
   @IsOptional()
-  @Length(6, 12)
+  @Length(6, 32)
   public mfaCode?: string;
 }

@@ -18,6 +18,8 @@ registerEnumType(UserStatus, { name: 'UserStatus' });
 @Directive('@key(fields: "id")')
 @ObjectType({ description: 'A person who signs in' })
 @index({ email: 1 }, { unique: true })
+@index({ createdAt: 1, _id: 1 })
+@index({ roles: 1 })
 @modelOptions({ schemaOptions: { collection: 'users', timestamps: true, versionKey: false } })
 export class User {
   @Field(() => ID, { name: 'id' })
@@ -50,6 +52,36 @@ export class User {
   /** Bumped to revoke every access token of the user at once. */
   @prop({ type: Number, default: 0 })
   public tokenVersion!: number;
+
+  /** Why an admin locked the account (admins' note; never shown to the user). */
+  @prop({ type: String })
+  public lockedReason?: string | null;
+
+  @prop({ type: Date })
+  public lockedAt?: Date | null;
+
+  /** Set by `forcePasswordReset`: sign-in is refused until the password is reset. */
+  @prop({ type: Boolean, default: false })
+  public mustResetPassword!: boolean;
+
+  /** TOTP secret, sealed with the kit's SecretBox (AES-256-GCM, key id inside). */
+  @prop({ type: String })
+  public mfaSecret?: string | null;
+
+  /** Secret of an enrollment started but not yet confirmed (sealed). */
+  @prop({ type: String })
+  public mfaPendingSecret?: string | null;
+
+  /** SHA-256 of the unused recovery codes (each works once). */
+  @prop({ type: () => [String], default: [] })
+  public mfaRecoveryHashes!: string[];
+
+  @prop({ type: () => [String], default: [] })
+  public mfaPendingRecoveryHashes!: string[];
+
+  /** Set by `resetUserMfa`: the next sign-in must enroll MFA again. */
+  @prop({ type: Boolean, default: false })
+  public mfaEnrollmentRequired!: boolean;
 
   @Field(() => Date, { nullable: true })
   @prop({ type: Date })

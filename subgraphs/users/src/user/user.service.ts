@@ -23,11 +23,11 @@ export class UserService {
     return argon2.hash(password, ARGON2_OPTIONS);
   }
 
-  async register(input: NewUser): Promise<User> {
+  async register(input: NewUser, roles: Role[] = [Role.USER]): Promise<User> {
     const email = input.email.trim().toLowerCase();
     const passwordHash = await this.hashPassword(input.password);
     try {
-      const doc = await UserModel.create({ email, name: input.name.trim(), passwordHash, roles: [Role.USER] });
+      const doc = await UserModel.create({ email, name: input.name.trim(), passwordHash, roles });
       const user = doc.toObject() as User;
       await this.publishTokenVersion(user);
       return user;
@@ -49,6 +49,33 @@ export class UserService {
       throw new AppError(ErrorCode.AuthFailed, 'Invalid email or password');
     }
     return user;
+  }
+
+  /** True when the password is the user's (constant work whatever the outcome). */
+  verifyPassword(user: Pick<User, 'passwordHash'>, password: string): Promise<boolean> {
+    return argon2.verify(user.passwordHash, password).catch(() => false);
+  }
+
+  findByEmail(emailRaw: string): Promise<User | null> {
+    return UserModel.findOne({ email: emailRaw.trim().toLowerCase() }).lean<User>();
+  }
+
+  /**
+   * Revokes every access token of the user at the gateway at once (token version + 1, written
+   * to Redis), applying `set` in the same update. Null when the user does not exist.
+   */
+  async bumpTokenVersion(userId: string, set: Record<string, unknown> = {}, unset: Record<string, ''> = {}): Promise<User | null> {
+    const update: Record<string, unknown> = { $inc: { tokenVersion: 1 } };
+    if (Object.keys(set).length > 0) update.$set = set;
+    if (Object.keys(unset).length > 0) update.$unset = unset;
+    const user = await UserModel.findOneAndUpdate({ _id: userId }, update, { returnDocument: 'after' }).lean<User>();
+    if (user) await this.publishTokenVersion(user);
+    return user;
+  }
+
+  /** Replaces the password hash (the caller decides what else ends: sessions, token version). */
+  async setPassword(userId: string, password: string, set: Record<string, unknown> = {}): Promise<void> {
+    await UserModel.updateOne({ _id: userId }, { $set: { passwordHash: await this.hashPassword(password), ...set } });
   }
 
   findById(id: string): Promise<User | null> {

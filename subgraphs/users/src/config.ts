@@ -1,0 +1,43 @@
+import { ConfigError, encryptionKeysSchema, type BaseConfig } from '@tm/kit';
+import { z } from 'zod';
+import { passwordProblem } from './user/password-rules';
+
+/** The users subgraph's own settings, on top of the kit's base config. */
+export const usersConfigShape = {
+  /** Lifetime of access tokens. Short is safe (clients refresh); 10 s is the floor so tests can watch keys expire. */
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(30),
+  /** Keys for secrets at rest (MFA secrets, private signing keys, event payloads): `kid:base64key,…`, first active. Required. */
+  ENCRYPTION_KEYS: encryptionKeysSchema,
+  /** How often each process re-reads the signing keys (rotations by other processes). */
+  SIGNING_KEY_RELOAD_SECONDS: z.coerce.number().int().min(1).max(300).default(60),
+  /** Failed sign-ins per account (by email, known or not) before further attempts are refused. */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Failed sign-ins per client address before further attempts from it are refused. */
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** The window both failure counts live in. */
+  LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(5).max(1440).default(30),
+  /** Issuer label authenticator apps show next to the account. */
+  MFA_ISSUER: z.string().min(1).max(60).default('Task Manager'),
+  /** The first administrator, created at start when no ADMIN exists. Both or neither. */
+  ADMIN_EMAIL: z.string().email('must be an email address').max(254).optional(),
+  ADMIN_PASSWORD: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = v === undefined ? null : passwordProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+};
+
+export type UsersConfig = BaseConfig & {
+  [K in keyof typeof usersConfigShape]: z.infer<(typeof usersConfigShape)[K]>;
+};
+
+/** Checks that need more than one variable; throws a ConfigError naming them. */
+export function checkUsersEnv(env: NodeJS.ProcessEnv): void {
+  if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
+    throw new ConfigError('invalid configuration:\n  ADMIN_EMAIL, ADMIN_PASSWORD: set both or neither');
+  }
+}
