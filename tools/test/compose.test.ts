@@ -6,6 +6,7 @@ import { readSubgraphList, REPO_ROOT } from '@tm/tools/compose';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { gatewayConfigSchema } from '../../gateway/src/config';
+import { usersConfigShape } from '../../subgraphs/users/src/config';
 
 /**
  * docker-compose.yml and the Dockerfile against the code: docker-compose must accept the file,
@@ -15,6 +16,9 @@ import { gatewayConfigSchema } from '../../gateway/src/config';
  */
 
 const SECRET = 'compose-test-secret-0123456789abcdef0123456789';
+const ENCRYPTION_KEYS = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+/** What `docker compose up` needs from the operator. */
+const REQUIRED_ENV = { INTERNAL_SECRET: SECRET, ENCRYPTION_KEYS };
 const INFRA = ['mongo', 'redis'];
 
 interface ComposePort {
@@ -106,20 +110,26 @@ describe('docker-compose.yml', () => {
   let compose: ComposeFile;
 
   beforeAll(() => {
-    const r = dockerCompose(['config'], { INTERNAL_SECRET: SECRET });
+    const r = dockerCompose(['config'], REQUIRED_ENV);
     if (r.status !== 0) throw new Error(`docker-compose config failed (${r.status}):\n${r.stderr}`);
     compose = parse(r.stdout) as ComposeFile;
   });
 
-  it('is accepted by `docker-compose config -q` when INTERNAL_SECRET is set', () => {
-    const r = dockerCompose(['config', '-q'], { INTERNAL_SECRET: SECRET });
+  it('is accepted by `docker-compose config -q` when INTERNAL_SECRET and ENCRYPTION_KEYS are set', () => {
+    const r = dockerCompose(['config', '-q'], REQUIRED_ENV);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
   });
 
   it('is refused when INTERNAL_SECRET is unset', () => {
-    const r = dockerCompose(['config', '-q'], {});
+    const r = dockerCompose(['config', '-q'], { ENCRYPTION_KEYS });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('INTERNAL_SECRET');
+  });
+
+  it('is refused when ENCRYPTION_KEYS is unset', () => {
+    const r = dockerCompose(['config', '-q'], { INTERNAL_SECRET: SECRET });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('ENCRYPTION_KEYS');
   });
 
   it('has one service per subgraph of schema/subgraphs.json, plus gateway, mongo and redis', () => {
@@ -201,6 +211,15 @@ describe('docker-compose.yml', () => {
       expect({ name, NODE_ENV: env.NODE_ENV, HOST: env.HOST }).toEqual({ name, NODE_ENV: 'production', HOST: '0.0.0.0' });
       expect({ name, INTERNAL_SECRET: env.INTERNAL_SECRET }).toEqual({ name, INTERNAL_SECRET: SECRET });
     }
+  });
+
+  it("sets the users service's own required variables (ENCRYPTION_KEYS), with values it accepts", () => {
+    const schema = baseConfigSchema.extend(usersConfigShape);
+    const env = envOf(compose.services.users!);
+    expect(requiredKeys(schema)).toEqual(expect.arrayContaining(['ENCRYPTION_KEYS']));
+    expect({ missing: requiredKeys(schema).filter((k) => !env[k]) }).toEqual({ missing: [] });
+    expect({ invalid: issues(schema.safeParse(env)) }).toEqual({ invalid: [] });
+    expect(env.ENCRYPTION_KEYS).toBe(ENCRYPTION_KEYS);
   });
 
   it('URLs in the services point at compose services, never at the container itself', () => {

@@ -2,6 +2,9 @@ import { ConfigError, encryptionKeysSchema, type BaseConfig } from '@tm/kit';
 import { z } from 'zod';
 import { passwordProblem } from './user/password-rules';
 
+/** docker-compose passes `${VAR:-}` as an empty string: treat it as not set. */
+const emptyAsUnset = (v: unknown) => (v === '' ? undefined : v);
+
 /** The users subgraph's own settings, on top of the kit's base config. */
 export const usersConfigShape = {
   /** Lifetime of access tokens. Short is safe (clients refresh); 10 s is the floor so tests can watch keys expire. */
@@ -20,15 +23,18 @@ export const usersConfigShape = {
   PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(5).max(1440).default(30),
   /** Issuer label authenticator apps show next to the account. */
   MFA_ISSUER: z.string().min(1).max(60).default('Task Manager'),
-  /** The first administrator, created at start when no ADMIN exists. Both or neither. */
-  ADMIN_EMAIL: z.string().email('must be an email address').max(254).optional(),
-  ADMIN_PASSWORD: z
-    .string()
-    .optional()
-    .superRefine((v, ctx) => {
-      const problem = v === undefined ? null : passwordProblem(v);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
+  /** The first administrator, created at start when no ADMIN exists. Both or neither (empty = unset). */
+  ADMIN_EMAIL: z.preprocess(emptyAsUnset, z.string().email('must be an email address').max(254).optional()),
+  ADMIN_PASSWORD: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      .optional()
+      .superRefine((v, ctx) => {
+        const problem = v === undefined ? null : passwordProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+  ),
 };
 
 export type UsersConfig = BaseConfig & {
