@@ -1,11 +1,13 @@
 import type { ClassType } from 'type-graphql';
-import { Field, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, Int, ObjectType } from 'type-graphql';
 import { AppError, ErrorCode } from './errors';
 
 /** Largest page a client may ask for. */
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 
+/** Shared by every subgraph's connections, so `@shareable`. */
+@Directive('@shareable')
 @ObjectType({ description: 'Relay page information' })
 export class PageInfo {
   @Field()

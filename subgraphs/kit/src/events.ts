@@ -35,8 +35,18 @@ export class EventPublisher {
       correlationId: meta.correlationId ?? null,
       payload,
     };
-    await this.redis.xadd(eventStream(this.subgraph), 'MAXLEN', '~', '1000000', '*', 'type', type, 'event', JSON.stringify(event));
-    this.log.debug({ type, eventId: event.id }, 'event published');
+    await this.append(event);
     return event;
   }
+
+  /** Appends an event built earlier (e.g. kept in an outbox): same id, so consumers can de-duplicate. */
+  async append(event: DomainEvent): Promise<void> {
+    await this.redis.xadd(eventStream(this.subgraph), 'MAXLEN', '~', '1000000', '*', 'type', event.type, 'event', JSON.stringify(event));
+    this.log.debug({ type: event.type, eventId: event.id }, 'event published');
+  }
+}
+
+/** Redis pub/sub channel of a live update (graphql-redis-subscriptions reads the same names). */
+export function liveChannel(prefix: string, name: string, key: string): string {
+  return `${prefix}live:${name}:${key}`;
 }

@@ -23,3 +23,6 @@ export * from './crypto';
 export * from './events';
 export * from './permissions';
 export * from './validate';
+export * from './outbox';
+export * from './selection';
+export * from './lock';

@@ -98,3 +98,40 @@ export class PermissionsClient {
     return access;
   }
 }
+
+/**
+ * One request's view of the caller's permissions: memberships are fetched once per request and
+ * every check reuses them.
+ */
+export class RequestAccess {
+  private memberships: Promise<Memberships> | undefined;
+
+  constructor(
+    private readonly client: PermissionsClient,
+    public readonly userId: string | null,
+  ) {}
+
+  all(): Promise<Memberships> {
+    if (!this.userId) return Promise.resolve({});
+    this.memberships ??= this.client.memberships(this.userId);
+    return this.memberships;
+  }
+
+  async of(projectId: string): Promise<ProjectAccess | null> {
+    return (await this.all())[projectId] ?? null;
+  }
+
+  /** See PermissionsClient.require: PERM-002 invisible, PERM-001 too weak or archived for writes. */
+  async require(projectId: string, min: ProjectRoleName, opts: { write?: boolean } = {}): Promise<ProjectAccess> {
+    if (!this.userId) throw new AppError(ErrorCode.AuthFailed, 'Authentication required');
+    const access = await this.of(projectId);
+    if (!access) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
+    if (!atLeast(access, min)) throw new AppError(ErrorCode.Forbidden, `Requires the ${min} role or higher in this project`);
+    if (opts.write && access.archived) throw new AppError(ErrorCode.Forbidden, 'Project is archived and read-only');
+    return access;
+  }
+
+  async visibleProjectIds(): Promise<string[]> {
+    return Object.keys(await this.all());
+  }
+}

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { AuditLog, ConfigError, EventPublisher, startSubgraph, type BaseConfig, type RunningService } from '@tm/kit';
+import { AuditLog, ConfigError, EventPublisher, Locks, startSubgraph, type BaseConfig, type RunningService } from '@tm/kit';
 import type { ProjectsContext, Services } from './context';
 import { permissionsRoute } from './internal';
 import { createLoaders } from './loaders';
@@ -22,7 +22,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const events = new EventPublisher('projects', deps.redis, deps.log);
       const permissions = new PermissionCache(deps.redis, deps.log);
       const projects = new ProjectService(events, permissions);
-      const members = new MembershipService(events, permissions);
+      const members = new MembershipService(events, permissions, new Locks(deps.redis));
       const services: Services = { projects, members, permissions, audit: new AuditLog('projects', deps.redis, deps.log) };
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(projects, members, base.user.userId) }),

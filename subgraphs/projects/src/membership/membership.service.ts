@@ -1,4 +1,4 @@
-import { AppError, assertId, ErrorCode, ROLE_RANK, type EventPublisher } from '@tm/kit';
+import { AppError, assertId, ErrorCode, isDuplicateKeyError, ROLE_RANK, type EventPublisher, type Locks } from '@tm/kit';
 import { requireRole } from '../project/access';
 import { ProjectRole } from '../project/project-role';
 import { ProjectModel, type Project } from '../project/project.model';
@@ -21,7 +21,13 @@ export class MembershipService {
   constructor(
     private readonly events: EventPublisher,
     private readonly permissions: PermissionCache,
+    private readonly locks: Locks,
   ) {}
+
+  /** Membership changes of one project run one at a time (owner counting needs it on FerretDB). */
+  private serial<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.with(`project-members:${projectId}`, fn);
+  }
 
   membersOf(projectIds: readonly string[]): Promise<ProjectMember[]> {
     return ProjectMemberModel.find({ projectId: { $in: [...projectIds] } }).sort({ addedAt: 1, _id: 1 }).lean<ProjectMember[]>();
@@ -31,15 +37,19 @@ export class MembershipService {
     return ProjectMemberModel.find({ _id: { $in: [...ids] } }).lean<ProjectMember[]>();
   }
 
-  async add(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
+  add(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
     assertId(projectId, 'projectId');
     assertId(userId, 'userId');
+    return this.serial(projectId, () => this.addLocked(actor, projectId, userId, role));
+  }
+
+  private async addLocked(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
     const { project, member: me } = await requireRole(actor.userId, projectId, 'MANAGER', { write: true });
     if (me.role !== ProjectRole.OWNER && rank(role) >= rank(me.role)) throw forbidden(`A ${me.role} can only add members with a lower role`);
     try {
       await ProjectMemberModel.create({ _id: memberId(projectId, userId), projectId, userId, role, addedAt: new Date() });
     } catch (err) {
-      if ((err as { code?: number }).code === 11000) {
+      if (isDuplicateKeyError(err)) {
         throw new AppError(ErrorCode.InvalidRequest, 'Invalid userId: already a member; use changeProjectMemberRole', { field: 'userId' });
       }
       throw err;
@@ -49,9 +59,13 @@ export class MembershipService {
     return project;
   }
 
-  async remove(actor: Actor, projectId: string, userId: string): Promise<Project> {
+  remove(actor: Actor, projectId: string, userId: string): Promise<Project> {
     assertId(projectId, 'projectId');
     assertId(userId, 'userId');
+    return this.serial(projectId, () => this.removeLocked(actor, projectId, userId));
+  }
+
+  private async removeLocked(actor: Actor, projectId: string, userId: string): Promise<Project> {
     const self = actor.userId === userId;
     const { project, member: me } = await requireRole(actor.userId, projectId, self ? 'VIEWER' : 'MANAGER', { write: true });
     const target = self ? me : await this.requireMember(projectId, userId);
@@ -65,9 +79,13 @@ export class MembershipService {
     return project;
   }
 
-  async changeRole(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
+  changeRole(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
     assertId(projectId, 'projectId');
     assertId(userId, 'userId');
+    return this.serial(projectId, () => this.changeRoleLocked(actor, projectId, userId, role));
+  }
+
+  private async changeRoleLocked(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
     const self = actor.userId === userId;
     const { project, member: me } = await requireRole(actor.userId, projectId, self ? 'VIEWER' : 'MANAGER', { write: true });
     const target = self ? me : await this.requireMember(projectId, userId);
@@ -85,9 +103,13 @@ export class MembershipService {
   }
 
   /** ADMIN: gives a user a role in any project (a membership is created or changed). */
-  async grant(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
+  grant(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
     assertId(projectId, 'projectId');
     assertId(userId, 'userId');
+    return this.serial(projectId, () => this.grantLocked(actor, projectId, userId, role));
+  }
+
+  private async grantLocked(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
     const project = await ProjectModel.findById(projectId).lean<Project>();
     if (!project) throw new AppError(ErrorCode.NotFound, 'Project not found');
     const existing = await ProjectMemberModel.findById(memberId(projectId, userId)).lean<ProjectMember>();

@@ -7,6 +7,7 @@ import {
   ErrorCode,
   escapeRegex,
   forwardPage,
+  isDuplicateKeyError,
   optionalText,
   pageSize,
   requireText,
@@ -32,7 +33,7 @@ export interface Actor {
 
 const NAME_MAX = 100;
 const DESCRIPTION_MAX = 5000;
-const isDuplicate = (err: unknown) => (err as { code?: number }).code === 11000;
+const isDuplicate = isDuplicateKeyError;
 
 /** Projects: creation (idempotent), changes, archiving, and the caller's list. */
 export class ProjectService {

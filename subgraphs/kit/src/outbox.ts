@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { prop } from '@typegoose/typegoose';
+import type { Model } from 'mongoose';
+import type { DomainEvent, EventPublisher } from './events';
+import type { Locks } from './lock';
+import type { Logger } from './logger';
+import type { Redis } from './redis';
+
+/**
+ * An event waiting inside the document it is about. It is written by the same single-document
+ * update as the change itself (atomic without transactions), so a change and its event cannot be
+ * separated: a crash or a Redis outage only delays the event, the relay sends it later.
+ */
+export class PendingEvent {
+  @prop({ type: String, required: true })
+  public id!: string;
+
+  @prop({ type: String, required: true })
+  public type!: string;
+
+  /** JSON of the DomainEvent. */
+  @prop({ type: String, required: true })
+  public event!: string;
+
+  /** Live-update channel and message, when the change is also shown live. */
+  @prop({ type: String })
+  public channel?: string;
+
+  @prop({ type: String })
+  public message?: string;
+}
+
+/** Fields a document needs to carry an outbox. */
+export interface WithOutbox {
+  _id: string;
+  pendingEvents?: PendingEvent[];
+  hasPending?: boolean;
+  deletedAt?: Date | null;
+}
+
+export function pendingEvent(
+  type: string,
+  payload: Record<string, unknown>,
+  meta: { actorId: string | null; correlationId: string | null },
+  live?: { channel: string; message: Record<string, unknown> },
+): PendingEvent {
+  const event: DomainEvent = { id: randomUUID(), type, at: new Date().toISOString(), actorId: meta.actorId, correlationId: meta.correlationId, payload };
+  return {
+    id: event.id,
+    type,
+    event: JSON.stringify(event),
+    ...(live ? { channel: live.channel, message: JSON.stringify({ ...live.message, eventId: event.id }) } : {}),
+  };
+}
+
+/** The update operators that add events to a document's outbox (merge into the change's update). */
+export function outboxPush(events: PendingEvent[]): { $push: { pendingEvents: { $each: PendingEvent[] } }; $set: { hasPending: true } } {
+  return { $push: { pendingEvents: { $each: events } }, $set: { hasPending: true } };
+}
+
+/**
+ * Sends outbox events to the domain stream and the live channel, then removes them; a document
+ * marked deleted is removed for good once its events are out. `flush` runs right after a change;
+ * a sweep every few seconds catches what a crash or an outage left behind.
+ */
+export class OutboxRelay<T extends WithOutbox> {
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+
+  constructor(
+    private readonly model: Model<T>,
+    private readonly publisher: EventPublisher,
+    private readonly redis: Redis,
+    private readonly log: Logger,
+    private readonly locks: Locks,
+  ) {}
+
+  /** One flusher per document at a time, so an event is not sent twice by two racing flushes. */
+  flush(id: string): Promise<void> {
+    return this.locks.with(`outbox:${id}`, () => this.flushLocked(id), { waitMs: 5000 });
+  }
+
+  private async flushLocked(id: string): Promise<void> {
+    const doc = await this.model.findById(id, { pendingEvents: 1, deletedAt: 1 }).lean<WithOutbox>();
+    if (!doc) return;
+    const pending = doc.pendingEvents ?? [];
+    const sent: PendingEvent[] = [];
+    for (const p of pending) {
+      try {
+        await this.publisher.append(JSON.parse(p.event) as DomainEvent);
+        if (p.channel && p.message) await this.redis.publish(p.channel, p.message);
+        sent.push(p);
+      } catch (err) {
+        this.log.warn({ err, eventId: p.id }, 'outbox event not sent yet; will retry');
+        break; // keep the order: later events wait for earlier ones
+      }
+    }
+    // whole-element match: FerretDB 1.24's $pull takes no conditions on sub-documents
+    if (sent.length) await this.model.updateOne({ _id: id } as never, { $pullAll: { pendingEvents: sent } } as never);
+    if (sent.length === pending.length) {
+      if (doc.deletedAt) await this.model.deleteOne({ _id: id, pendingEvents: { $size: 0 } } as never);
+      else await this.model.updateOne({ _id: id, pendingEvents: { $size: 0 } } as never, { $set: { hasPending: false } } as never);
+    }
+  }
+
+  /** Flushes after the caller's change, never failing it (the sweep retries). */
+  async flushQuietly(id: string): Promise<void> {
+    try {
+      await this.flush(id);
+    } catch (err) {
+      this.log.warn({ err }, 'outbox flush failed; the sweep will retry');
+    }
+  }
+
+  async sweep(): Promise<number> {
+    if (this.sweeping) return 0;
+    this.sweeping = true;
+    try {
+      const docs = await this.model.find({ hasPending: true } as never, { _id: 1 }).limit(200).lean<Array<{ _id: string }>>();
+      for (const d of docs) await this.flush(d._id);
+      return docs.length;
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  start(intervalMs = 2000): void {
+    this.timer = setInterval(() => {
+      this.sweep().catch((err: unknown) => this.log.debug({ err }, 'outbox sweep failed'));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,40 @@
+import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
+import { PendingEvent } from '@tm/kit';
+import { Field, ID, ObjectType } from 'type-graphql';
+
+@ObjectType({ description: 'A comment on a task' })
+@index({ taskId: 1, createdAt: 1 })
+@index({ hasPending: 1 })
+@modelOptions({ schemaOptions: { collection: 'comments', timestamps: { createdAt: true, updatedAt: false }, versionKey: false } })
+export class Comment {
+  @Field(() => ID, { name: 'id' })
+  @prop({ type: String, required: true })
+  public _id!: string;
+
+  @prop({ type: String, required: true })
+  public taskId!: string;
+
+  @prop({ type: String, required: true })
+  public projectId!: string;
+
+  @prop({ type: String, required: true })
+  public authorId!: string;
+
+  @Field()
+  @prop({ type: String, required: true })
+  public body!: string;
+
+  @prop({ type: Date, default: null })
+  public deletedAt?: Date | null;
+
+  @prop({ type: () => [PendingEvent], _id: false, default: [] })
+  public pendingEvents!: PendingEvent[];
+
+  @prop({ type: Boolean, default: false })
+  public hasPending!: boolean;
+
+  @Field(() => Date)
+  public createdAt!: Date;
+}
+
+export const CommentModel = getModelForClass(Comment);

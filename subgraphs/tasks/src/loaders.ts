@@ -1,0 +1,28 @@
+import DataLoader from 'dataloader';
+import type { Comment } from './comment/comment.model';
+import type { CommentService } from './comment/comment.service';
+import type { Task } from './task/task.model';
+import type { TaskService } from './task/task.service';
+
+/** Per-request batching: references, subtasks and comment counts cost one query each per tick. */
+export function createLoaders(tasks: TaskService, comments: CommentService) {
+  return {
+    task: new DataLoader<string, Task | null>(async (ids) => {
+      const byId = new Map((await tasks.byIds(ids)).map((t) => [t._id, t]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    subtasks: new DataLoader<string, Task[]>(async (parentIds) => {
+      const all = await tasks.subtasksOf(parentIds);
+      return parentIds.map((id) => all.filter((t) => t.parentId === id));
+    }),
+    commentCount: new DataLoader<string, number>(async (taskIds) => {
+      const counts = await comments.countFor(taskIds);
+      return taskIds.map((id) => counts.get(id) ?? 0);
+    }),
+    comments: new DataLoader<string, Comment[]>(async (taskIds) => {
+      const all = await comments.firstOf(taskIds);
+      return taskIds.map((id) => all.filter((c) => c.taskId === id));
+    }),
+  };
+}
+export type Loaders = ReturnType<typeof createLoaders>;

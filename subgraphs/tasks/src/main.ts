@@ -1,0 +1,70 @@
+import 'reflect-metadata';
+import {
+  AuditLog,
+  ConfigError,
+  EventPublisher,
+  Locks,
+  OutboxRelay,
+  PermissionsClient,
+  RequestAccess,
+  startSubgraph,
+  type BaseConfig,
+  type RunningService,
+} from '@tm/kit';
+import { z } from 'zod';
+import { CommentModel, type Comment } from './comment/comment.model';
+import { CommentService } from './comment/comment.service';
+import type { Services, TasksContext } from './context';
+import { createLoaders } from './loaders';
+import { buildTasksSchema } from './schema';
+import { TaskModel, type Task } from './task/task.model';
+import { TaskQueries } from './task/task.query';
+import { TaskService } from './task/task.service';
+
+type TasksConfig = BaseConfig & { PROJECTS_URL: string; OUTBOX_SWEEP_MS: number };
+
+/** Starts the tasks subgraph (port 4003 unless TASKS_PORT/PORT say otherwise). */
+export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningService<TasksConfig>> {
+  return startSubgraph<TasksConfig, TasksContext>({
+    name: 'tasks',
+    defaultPort: 4003,
+    env,
+    configShape: {
+      /** The projects subgraph, whose internal endpoint answers permission-cache misses. */
+      PROJECTS_URL: z.string().url().default('http://127.0.0.1:4002/graphql'),
+      OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(2000),
+    },
+    models: [TaskModel, CommentModel],
+    buildSchema: buildTasksSchema,
+    setup: (deps) => {
+      const { redis, log, config } = deps;
+      const publisher = new EventPublisher('tasks', redis, log);
+      const locks = new Locks(redis);
+      const taskRelay = new OutboxRelay<Task>(TaskModel as never, publisher, redis, log, locks);
+      const commentRelay = new OutboxRelay<Comment>(CommentModel as never, publisher, redis, log, locks);
+      const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
+      const tasks = new TaskService(taskRelay, permissions, config.REDIS_PREFIX, locks);
+      const comments = new CommentService(commentRelay, config.REDIS_PREFIX);
+      const services: Services = { tasks, comments, permissions, queries: new TaskQueries(), audit: new AuditLog('tasks', redis, log), redis };
+      return {
+        context: (base) => ({
+          ...base,
+          services,
+          loaders: createLoaders(tasks, comments),
+          access: new RequestAccess(permissions, base.user.userId),
+        }),
+        onConnected: async () => {
+          taskRelay.start(config.OUTBOX_SWEEP_MS);
+          commentRelay.start(config.OUTBOX_SWEEP_MS);
+        },
+      };
+    },
+  });
+}
+
+if (require.main === module) {
+  start().catch((err: unknown) => {
+    console.error(err instanceof ConfigError ? `tasks: ${err.message}` : err);
+    process.exit(1);
+  });
+}

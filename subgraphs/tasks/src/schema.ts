@@ -1,0 +1,14 @@
+import { buildFederatedSchema } from '@tm/kit';
+import type { GraphQLSchema } from 'graphql';
+import { TaskAdminResolver } from './admin/admin.resolver';
+import { projectReference, ProjectTasksResolver } from './project/project.resolver';
+import { taskReference } from './task/task.reference';
+import { CommentResolver, TaskResolver } from './task/task.resolver';
+import { AssignedTasksResolver, userReference } from './user/user.resolver';
+
+export function buildTasksSchema(): Promise<GraphQLSchema> {
+  return buildFederatedSchema(
+    { resolvers: [TaskResolver, CommentResolver, ProjectTasksResolver, AssignedTasksResolver, TaskAdminResolver] },
+    { ...taskReference, ...projectReference, ...userReference },
+  );
+}

@@ -1,0 +1,93 @@
+import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
+import { PendingEvent } from '@tm/kit';
+import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { TaskPriority, TaskStatus } from './task-enums';
+
+/** Far-future stand-in for "no due date", so due-date order and cursors need no null handling. */
+export const NO_DUE_DATE = new Date('9999-12-31T00:00:00.000Z');
+
+/** A task on a project's board. Hidden fields: sort keys, soft delete, outbox. */
+@Directive('@key(fields: "id")')
+@ObjectType({ description: 'A task on a project board' })
+@index({ projectId: 1, status: 1, dueDate: 1 })
+@index({ assigneeId: 1, status: 1, dueDate: 1 })
+@index({ projectId: 1, status: 1, position: 1 }, { unique: true })
+@index({ parentId: 1 })
+@index({ hasPending: 1 })
+@modelOptions({ schemaOptions: { collection: 'tasks', timestamps: true, versionKey: false } })
+export class Task {
+  @Field(() => ID, { name: 'id' })
+  @prop({ type: String, required: true })
+  public _id!: string;
+
+  @prop({ type: String, required: true })
+  public projectId!: string;
+
+  @Field()
+  @prop({ type: String, required: true })
+  public title!: string;
+
+  @Field(() => String, { nullable: true })
+  @prop({ type: String })
+  public description?: string | null;
+
+  @Field(() => TaskStatus)
+  @prop({ type: String, enum: TaskStatus, required: true })
+  public status!: TaskStatus;
+
+  @Field(() => TaskPriority)
+  @prop({ type: String, enum: TaskPriority, required: true })
+  public priority!: TaskPriority;
+
+  @prop({ type: Number, required: true })
+  public priorityRank!: number;
+
+  @prop({ type: String })
+  public assigneeId?: string | null;
+
+  @prop({ type: String, required: true })
+  public reporterId!: string;
+
+  @Field(() => Date, { nullable: true })
+  @prop({ type: Date })
+  public dueDate?: Date | null;
+
+  @prop({ type: Date, required: true })
+  public dueSort!: Date;
+
+  @Field(() => [String])
+  @prop({ type: () => [String], default: [] })
+  public labels!: string[];
+
+  @prop({ type: String })
+  public parentId?: string | null;
+
+  @Field(() => Float, { description: 'Board order within the status column' })
+  @prop({ type: Number, required: true })
+  public position!: number;
+
+  @Field(() => Int, { description: 'Bumped by every change; pass it as expectedVersion to avoid overwriting others' })
+  @prop({ type: Number, default: 1 })
+  public version!: number;
+
+  @Field(() => Date, { nullable: true })
+  @prop({ type: Date })
+  public completedAt?: Date | null;
+
+  @prop({ type: Date, default: null })
+  public deletedAt?: Date | null;
+
+  @prop({ type: () => [PendingEvent], _id: false, default: [] })
+  public pendingEvents!: PendingEvent[];
+
+  @prop({ type: Boolean, default: false })
+  public hasPending!: boolean;
+
+  @Field(() => Date)
+  public createdAt!: Date;
+
+  @Field(() => Date)
+  public updatedAt!: Date;
+}
+
+export const TaskModel = getModelForClass(Task);
