@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { authenticator } from 'otplib';
 import { decodeJwt } from 'jose';
 import { Redis, SecretBox } from '@tm/kit';
@@ -362,6 +364,41 @@ describe('administration through the gateway', () => {
     }
     // nothing happened: the user is still an active USER and signed in
     expect((await me(s.accessToken)).data!.me).toMatchObject({ roles: ['USER'], status: 'ACTIVE' });
+  });
+});
+
+/** Runs `node tools/dist/create-admin.js` against this file's stores. */
+function createAdmin(extra: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(__dirname, '../../tools/dist/create-admin.js'), ...args], {
+      env: { PATH: process.env.PATH, MONGO_URL: env.MONGO_URL, MONGO_DB: env.MONGO_DB, REDIS_URL: env.REDIS_URL, REDIS_PREFIX: env.REDIS_PREFIX, ...extra },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+describe('the create-admin command', () => {
+  it('creates an administrator from the environment, refuses weak passwords, promotes on request', async () => {
+    const email = unique('second.admin');
+    const weak = await createAdmin({ ADMIN_EMAIL: email, ADMIN_PASSWORD: 'weakweakweak' });
+    expect(weak.code).toBe(1);
+    expect(weak.out).toContain('ADMIN_PASSWORD');
+    expect(weak.out).not.toContain('weakweakweak');
+    const made = await createAdmin({ ADMIN_EMAIL: email, ADMIN_PASSWORD: 'Second-admin-pw-77' });
+    expect(made).toMatchObject({ code: 0, out: expect.stringMatching(/^administrator created: [\w-]+\n$/) });
+    expect(made.out).not.toContain('Second-admin-pw-77');
+    secrets.push('Second-admin-pw-77');
+    expect((await signIn(email, 'Second-admin-pw-77')).user.roles).toEqual(['ADMIN', 'USER']);
+
+    const plainEmail = unique('promote.me');
+    const plain = await registered(plainEmail);
+    expect((await createAdmin({ ADMIN_EMAIL: plainEmail, ADMIN_PASSWORD: 'Whatever-pw-88' })).code).toBe(1); // exists: not without --promote
+    expect((await createAdmin({ ADMIN_EMAIL: plainEmail }, ['--promote'])).code).toBe(0);
+    expect(errorCode(await me(plain.accessToken))).toBe('AUTH-002'); // old-role token revoked
+    expect((await signIn(plainEmail)).user.roles).toEqual(['USER', 'ADMIN']);
   });
 });
 

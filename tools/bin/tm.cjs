@@ -48,6 +48,27 @@ function build() {
   run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b']);
 }
 
+/**
+ * Secrets that must survive restarts of `npm start` (data sealed with ENCRYPTION_KEYS is unreadable
+ * without it): made once, kept in .devstack/secrets.json (owner-only), reused after.
+ */
+function persistentSecrets() {
+  const fs = require('node:fs');
+  const file = path.join(root, '.devstack', 'secrets.json');
+  let secrets = {};
+  try {
+    secrets = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    /* first start */
+  }
+  if (!secrets.ENCRYPTION_KEYS) {
+    secrets.ENCRYPTION_KEYS = `dev1:${randomBytes(32).toString('base64')}`;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  }
+  return secrets;
+}
+
 function waitHealthy(url, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
@@ -71,6 +92,7 @@ async function start() {
     MONGO_URL: stack.mongoUrl,
     REDIS_URL: stack.redisUrl,
     INTERNAL_SECRET: process.env.INTERNAL_SECRET || randomBytes(32).toString('hex'),
+    ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS || persistentSecrets().ENCRYPTION_KEYS,
   };
   const { subgraphs } = JSON.parse(readFileSync(path.join(root, 'schema/subgraphs.json'), 'utf8'));
   const children = [];
