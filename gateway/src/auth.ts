@@ -22,7 +22,7 @@ function tokenInvalid(message = 'Access token invalid or expired'): AppError {
 export function createAuthenticator(jwksUrl: string, redis: Redis) {
   // An unknown `kid` (a key rotated in moments ago) refetches the JWKS; the cooldown bounds how
   // often forged kids can make us fetch (once per second).
-  const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: 10 * 60_000, timeoutDuration: 3_000 });
+  const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: 60_000, timeoutDuration: 3_000 });
   const verify = (token: string) =>
     jwtVerify(token, jwks, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: ALGORITHMS, typ: ACCESS_TOKEN_TYP, clockTolerance: 5 });
   return async (authorization: string | undefined): Promise<UserContext> => {
