@@ -1,5 +1,5 @@
-import { Cleanup, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
-import { testEnv } from '@tm/tools/testing/env';
+import { Cleanup, type ServiceProcess } from '@tm/tools/testing/processes';
+import { startStack } from '@tm/tools/testing/stack';
 import { errorCode, gql } from '@tm/tools/testing/graphql';
 
 /**
@@ -19,16 +19,12 @@ const LOGOUT = `mutation Logout($t: String!) { logout(refreshToken: $t) }`;
 const ME = `{ me { id email name roles status mfaEnabled online createdAt } }`;
 
 beforeAll(async () => {
-  const env = testEnv('e2e_auth', { LOG_LEVEL: 'debug' });
-  users = await spawnService('users', 'subgraphs/users/dist/main.js', env);
-  cleanup.add(() => users.stop());
-  gateway = await spawnService('gateway', 'gateway/dist/main.js', {
-    ...env,
-    USERS_URL: users.url,
-    JWKS_URL: `${users.base}/.well-known/jwks.json`,
-  });
-  cleanup.add(() => gateway.stop());
-}, 60_000);
+  // the whole supergraph, so the gateway's health sees every subgraph up
+  const stack = await startStack('e2e_auth', ['users', 'projects', 'tasks'], { LOG_LEVEL: 'debug' });
+  cleanup.add(() => stack.stop());
+  users = stack.services.users!;
+  gateway = stack.gateway;
+}, 90_000);
 
 afterAll(() => cleanup.run());
 
@@ -190,7 +186,11 @@ describe('the gateway boundary', () => {
   it('lists every subgraph in /health and serves /ready and /metrics', async () => {
     const health = (await (await fetch(`${gateway.base}/health`)).json()) as { status: string; subgraphs: Array<{ name: string; status: string }> };
     expect(health.status).toBe('ok');
-    expect(health.subgraphs).toEqual([expect.objectContaining({ name: 'users', status: 'up' })]);
+    expect(health.subgraphs.map((s) => [s.name, s.status]).sort()).toEqual([
+      ['projects', 'up'],
+      ['tasks', 'up'],
+      ['users', 'up'],
+    ]);
     expect((await fetch(`${gateway.base}/ready`)).status).toBe(200);
     const usersReady = (await (await fetch(`${users.base}/ready`)).json()) as { dependencies: Record<string, string> };
     expect(usersReady.dependencies).toEqual({ mongo: 'up', redis: 'up' });

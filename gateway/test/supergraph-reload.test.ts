@@ -37,15 +37,17 @@ beforeAll(async () => {
 afterAll(() => cleanup.run());
 
 it('serves a changed supergraph without a restart, and keeps the running one when the file is broken', async () => {
-  expect(await queryFields()).toEqual(['me', 'user']);
+  const before = await queryFields();
+  expect(before).toEqual(expect.arrayContaining(['me', 'user']));
   const original = readFileSync(file, 'utf8');
   const withoutUser = original.replace(/\n\s+user\(id: ID!\): User[^\n]*/, '');
   expect(withoutUser).not.toBe(original);
   writeFileSync(file, withoutUser);
-  expect(await eventually(async () => (await queryFields()).join() === 'me')).toBe(true);
+  const expected = before.filter((f) => f !== 'user').join();
+  expect(await eventually(async () => (await queryFields()).join() === expected)).toBe(true);
 
   writeFileSync(file, 'this is not a supergraph');
   await new Promise((r) => setTimeout(r, 1000));
-  expect(await queryFields()).toEqual(['me']);
+  expect((await queryFields()).join()).toBe(expected);
   expect(gateway.child.exitCode).toBeNull();
 });
