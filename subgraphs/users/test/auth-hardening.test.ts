@@ -136,6 +136,12 @@ describe('MFA', () => {
     expect(doc!.mfaRecoveryHashes).toHaveLength(9);
   });
 
+  it('lets only one of several concurrent sign-ins with the same recovery code through', async () => {
+    const login = () => call(LOGIN, { i: { email, password: PASSWORD, mfaCode: recovery[5] } }, { clientIp: '10.4.4.5' });
+    const results = await Promise.all([login(), login(), login()]);
+    expect(results.filter((r) => !r.errors)).toHaveLength(1);
+  });
+
   it('refuses a second enrollment while MFA is on', async () => {
     expect(errorCode(await call('mutation { startMfaEnrollment { secret } }', {}, { userId }))).toBe('API-002');
   });
@@ -168,7 +174,9 @@ describe('password reset', () => {
 
     const RESET = 'mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }';
     expect(errorCode(await call(RESET, { t: token, p: 'short' }))).toBe('API-002'); // strength rules first, token kept
-    expect((await call(RESET, { t: token, p: 'brand-new-pass-2' })).data).toEqual({ resetPassword: true });
+    // single use, even when presented twice at the same moment
+    const both = await Promise.all([call(RESET, { t: token, p: 'brand-new-pass-2' }), call(RESET, { t: token, p: 'brand-new-pass-2' })]);
+    expect(both.map((r) => (r.errors ? errorCode(r) : r.data)).sort()).toEqual(['AUTH-002', { resetPassword: true }].sort());
     expect(errorCode(await call(RESET, { t: token, p: 'another-pass-3' }))).toBe('AUTH-002');
     expect((await call(LOGIN, { i: { email, password: 'brand-new-pass-2' } })).errors).toBeUndefined();
   });

@@ -29,7 +29,7 @@ export class PasswordService {
     private readonly events: EventPublisher,
     private readonly box: SecretBox,
     private readonly log: Logger,
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly resetTtlMinutes: number,
   ) {
     this.requests = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'auth:reset-request', points: 3, duration: 900, rejectIfRedisNotReady: true });
@@ -72,8 +72,13 @@ export class PasswordService {
     const claims = await this.tokens.verify('reset', token);
     if (!claims) throw resetInvalid();
     const now = new Date();
+    const id = sha256(claims.jti);
+    // claim in Redis first (SET NX is atomic on every store; FerretDB's conditional updates are
+    // not under concurrency), then record the use durably
+    const claimed = await this.redis.set(`auth:reset-used:${id}`, '1', 'EX', this.resetTtlMinutes * 60 + 60, 'NX');
+    if (claimed !== 'OK') throw resetInvalid();
     const used = await PasswordResetModel.findOneAndUpdate(
-      { _id: sha256(claims.jti), userId: claims.userId, usedAt: null, expiresAt: { $gt: now } },
+      { _id: id, userId: claims.userId, usedAt: null, expiresAt: { $gt: now } },
       { $set: { usedAt: now } },
     ).lean();
     if (!used) throw resetInvalid();
