@@ -154,6 +154,8 @@ describe('brute force through the gateway', () => {
       expect(r.errors![0]!.extensions!.retryAfter).toBeGreaterThan(800);
     }
     expect(real.errors![0]!.message).toBe(fake.errors![0]!.message);
+    // the gateway forwarded the client's address: failures were counted for it too
+    expect(await redis.get('auth:login-fail:ip:127.0.0.1')).not.toBeNull();
   });
 });
 
