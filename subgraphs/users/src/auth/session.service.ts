@@ -46,6 +46,13 @@ export class SessionService {
       if (session.previousHashes.includes(presented)) await this.revoke(sessionId, 'refresh token reuse');
       throw invalid();
     }
+    // one use per token, decided in Redis (SET NX is atomic; FerretDB's conditional updates are
+    // not under concurrency): the loser of a race is a replay
+    const claim = await this.redis.set(`auth:refresh-used:${presented}`, '1', 'PX', this.refreshTtlMs, 'NX');
+    if (claim !== 'OK') {
+      await this.revoke(sessionId, 'refresh token reuse');
+      throw invalid();
+    }
     const next = newSecret();
     const updated = await SessionModel.findOneAndUpdate(
       { _id: sessionId, secretHash: presented, revokedAt: null },
