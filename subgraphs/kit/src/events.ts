@@ -50,3 +50,23 @@ export class EventPublisher {
 export function liveChannel(prefix: string, name: string, key: string): string {
   return `${prefix}live:${name}:${key}`;
 }
+
+/**
+ * Publishes a live update (at-most-once, Redis pub/sub) for the gateway's subscribers. Failures
+ * are logged, not thrown: the change itself is done, and clients refetch after reconnecting.
+ */
+export class LivePublisher {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly log: Logger,
+  ) {}
+
+  async publish(name: string, key: string, message: Record<string, unknown>): Promise<void> {
+    try {
+      await this.redis.publish(liveChannel(this.prefix, name, key), JSON.stringify({ ...message, at: new Date().toISOString() }));
+    } catch (err) {
+      this.log.warn({ err, name }, 'live update not published');
+    }
+  }
+}

@@ -9,6 +9,12 @@ export const RedisKeys = {
   revokedSession: (sessionId: string) => `auth:revoked-session:${sessionId}`,
   /** A user's project memberships, `projectId → {role, archived}` (hash). Written by projects, read by all. */
   permissions: (userId: string) => `permissions:${userId}`,
-  /** A user's online flag per project (presence). */
+  /** Present while a user is online in any project (expires with the last heartbeat). */
   presence: (userId: string) => `presence:user:${userId}`,
+  /** Who is online in a project: userId → expiry (ms), sorted set. */
+  projectPresence: (projectId: string) => `presence:project:${projectId}`,
+  /** Where a user is online: projectId → expiry (ms), sorted set. */
+  userPresence: (userId: string) => `presence:user-projects:${userId}`,
+  /** Projects that currently have someone online (for the expiry sweep). */
+  presenceProjects: () => 'presence:projects',
 } as const;

@@ -4,6 +4,7 @@ import { GraphQLScalarType, parse, type GraphQLSchema } from 'graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from 'type-graphql';
 import { authChecker } from './auth-checker';
+import { AppError, ErrorCode } from './errors';
 
 /** The federation spec version every subgraph links, pinned once here. */
 export const FEDERATION_LINK =
@@ -17,6 +18,19 @@ export const DateTimeScalar = new GraphQLScalarType({
 });
 
 /** Per type, extra resolvers (`__resolveReference`, fields contributed to other subgraphs' entities). */
+/**
+ * Subgraphs declare their Subscription fields (so they compose into the supergraph and show in
+ * Explorer) but never execute them: the gateway serves subscriptions over graphql-ws from Redis.
+ */
+export const gatewayServedPubSub = {
+  publish(): void {
+    throw new AppError(ErrorCode.InvalidRequest, 'Subscriptions are served by the gateway over graphql-ws');
+  },
+  subscribe(): never {
+    throw new AppError(ErrorCode.InvalidRequest, 'Subscriptions are served by the gateway over graphql-ws');
+  },
+};
+
 export type ReferenceResolvers = Record<string, Record<string, unknown>>;
 type SubgraphModule = Extract<Parameters<typeof buildSubgraphSchema>[0], { typeDefs: unknown }>;
 
@@ -35,6 +49,7 @@ export async function buildFederatedSchema(
     authChecker,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: { forbidUnknownValues: false, stopAtFirstError: false },
+    pubSub: gatewayServedPubSub,
   });
   const typeDefs = parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`);
   const resolvers = createResolversMap(schema) as ReferenceResolvers;

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { AuditLog, ConfigError, EventPublisher, Locks, startSubgraph, type BaseConfig, type RunningService } from '@tm/kit';
+import { AuditLog, ConfigError, EventPublisher, LivePublisher, Locks, startSubgraph, type BaseConfig, type RunningService } from '@tm/kit';
 import type { ProjectsContext, Services } from './context';
 import { permissionsRoute } from './internal';
 import { createLoaders } from './loaders';
 import { MembershipService } from './membership/membership.service';
 import { PermissionCache } from './membership/permission-cache';
 import { ProjectMemberModel } from './membership/project-member.model';
+import { ProjectEvents } from './project/project-events';
 import { ProjectModel } from './project/project.model';
 import { ProjectService } from './project/project.service';
 import { buildProjectsSchema } from './schema';
@@ -19,7 +20,10 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
     models: [ProjectModel, ProjectMemberModel],
     buildSchema: buildProjectsSchema,
     setup: (deps) => {
-      const events = new EventPublisher('projects', deps.redis, deps.log);
+      const events = new ProjectEvents(
+        new EventPublisher('projects', deps.redis, deps.log),
+        new LivePublisher(deps.redis, deps.config.REDIS_PREFIX, deps.log),
+      );
       const permissions = new PermissionCache(deps.redis, deps.log);
       const projects = new ProjectService(events, permissions);
       const members = new MembershipService(events, permissions, new Locks(deps.redis));

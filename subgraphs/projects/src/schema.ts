@@ -2,13 +2,14 @@ import { buildFederatedSchema } from '@tm/kit';
 import type { GraphQLSchema } from 'graphql';
 import { ProjectAdminResolver } from './admin/admin.resolver';
 import { ProjectMemberResolver } from './membership/project-member.resolver';
+import { ProjectEventResolver } from './project/project-event';
 import { projectReference } from './project/project.reference';
 import { ProjectResolver } from './project/project.resolver';
 import { UserProjectsResolver, userReference } from './user/user.resolver';
 
 export function buildProjectsSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
-    { resolvers: [ProjectResolver, ProjectMemberResolver, UserProjectsResolver, ProjectAdminResolver] },
+    { resolvers: [ProjectResolver, ProjectEventResolver, ProjectMemberResolver, UserProjectsResolver, ProjectAdminResolver] },
     { ...projectReference, ...userReference },
   );
 }

@@ -2,13 +2,14 @@ import { buildFederatedSchema } from '@tm/kit';
 import type { GraphQLSchema } from 'graphql';
 import { TaskAdminResolver } from './admin/admin.resolver';
 import { projectReference, ProjectTasksResolver } from './project/project.resolver';
+import { TaskEventResolver } from './task/task-event';
 import { taskReference } from './task/task.reference';
 import { CommentResolver, TaskResolver } from './task/task.resolver';
 import { AssignedTasksResolver, userReference } from './user/user.resolver';
 
 export function buildTasksSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
-    { resolvers: [TaskResolver, CommentResolver, ProjectTasksResolver, AssignedTasksResolver, TaskAdminResolver] },
+    { resolvers: [TaskResolver, TaskEventResolver, CommentResolver, ProjectTasksResolver, AssignedTasksResolver, TaskAdminResolver] },
     { ...taskReference, ...projectReference, ...userReference },
   );
 }

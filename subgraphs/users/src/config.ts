@@ -22,6 +22,10 @@ export const usersConfigShape = {
   LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
   PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(5).max(1440).default(30),
   /** Issuer label authenticator apps show next to the account. */
+  /** The projects subgraph: permission-cache misses (presence checks membership). */
+  PROJECTS_URL: z.string().url().default('http://127.0.0.1:4002/graphql'),
+  /** Presence expires this long after the last heartbeat. */
+  PRESENCE_TTL_SECONDS: z.coerce.number().int().min(2).max(600).default(60),
   MFA_ISSUER: z.string().min(1).max(60).default('Task Manager'),
   /** The first administrator, created at start when no ADMIN exists. Both or neither (empty = unset). */
   ADMIN_EMAIL: z.preprocess(emptyAsUnset, z.string().email('must be an email address').max(254).optional()),

@@ -1,4 +1,5 @@
-import type { AuditLog, BaseContext } from '@tm/kit';
+import type { AuditLog, BaseContext, PermissionsClient } from '@tm/kit';
+import type { PresenceService } from './presence/presence.service';
 import type { AdminService } from './admin/admin.service';
 import type { AuthService } from './auth/auth.service';
 import type { KeyRing } from './auth/keyring.service';
@@ -15,6 +16,8 @@ export interface Services {
   passwords: PasswordService;
   admin: AdminService;
   audit: AuditLog;
+  presence: PresenceService;
+  permissions: PermissionsClient;
 }
 
 export interface UsersContext extends BaseContext {

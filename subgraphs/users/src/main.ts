@@ -1,5 +1,15 @@
 import 'reflect-metadata';
-import { AuditLog, ConfigError, EventPublisher, SecretBox, sendJson, startSubgraph, type RunningService } from '@tm/kit';
+import {
+  AuditLog,
+  ConfigError,
+  EventPublisher,
+  LivePublisher,
+  PermissionsClient,
+  SecretBox,
+  sendJson,
+  startSubgraph,
+  type RunningService,
+} from '@tm/kit';
 import { AdminService } from './admin/admin.service';
 import { ensureFirstAdmin } from './admin/first-admin';
 import { AuthService } from './auth/auth.service';
@@ -16,6 +26,7 @@ import { MfaPolicyModel } from './mfa/mfa-policy.model';
 import { MfaService } from './mfa/mfa.service';
 import { PasswordResetModel } from './password/password-reset.model';
 import { PasswordService } from './password/password.service';
+import { PresenceService } from './presence/presence.service';
 import { buildUsersSchema } from './schema';
 import { UserModel } from './user/user.model';
 import { UserService } from './user/user.service';
@@ -47,6 +58,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       const stepTokens = new StepTokens(box);
       const mfa = new MfaService(deps.redis, box, cfg.MFA_ISSUER);
       const events = new EventPublisher('users', deps.redis, deps.log);
+      const permissions = new PermissionsClient(deps.redis, cfg.PROJECTS_URL, cfg.INTERNAL_SECRET, deps.log);
+      const live = new LivePublisher(deps.redis, cfg.REDIS_PREFIX, deps.log);
+      const presence = new PresenceService(deps.redis, live, permissions, deps.log, cfg.PRESENCE_TTL_SECONDS);
       const services: Services = {
         users,
         keys,
@@ -55,6 +69,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         passwords: new PasswordService(users, sessions, stepTokens, guard, events, box, deps.log, deps.redis, cfg.PASSWORD_RESET_TTL_MINUTES),
         admin: new AdminService(users, sessions, mfa, keys, box, deps.redis),
         audit: new AuditLog('users', deps.redis, deps.log),
+        presence,
+        permissions,
       };
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(users, deps.redis), selfIds: new Set() }),
@@ -68,6 +84,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
           },
         },
         onConnected: async () => {
+          presence.start(Math.min(5000, (cfg.PRESENCE_TTL_SECONDS * 1000) / 4));
           await keys.ensureKey();
           if (cfg.ADMIN_EMAIL && cfg.ADMIN_PASSWORD) await ensureFirstAdmin(users, cfg.ADMIN_EMAIL, cfg.ADMIN_PASSWORD, deps.log);
         },

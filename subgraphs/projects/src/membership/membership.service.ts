@@ -1,8 +1,9 @@
-import { AppError, assertId, ErrorCode, isDuplicateKeyError, ROLE_RANK, type EventPublisher, type Locks } from '@tm/kit';
+import { AppError, assertId, ErrorCode, isDuplicateKeyError, ROLE_RANK, type Locks } from '@tm/kit';
 import { requireRole } from '../project/access';
 import { ProjectRole } from '../project/project-role';
 import { ProjectModel, type Project } from '../project/project.model';
 import type { Actor } from '../project/project.service';
+import type { ProjectEvents } from '../project/project-events';
 import type { PermissionCache } from './permission-cache';
 import { memberId, ProjectMemberModel, type ProjectMember } from './project-member.model';
 
@@ -19,7 +20,7 @@ function forbidden(message: string): AppError {
  */
 export class MembershipService {
   constructor(
-    private readonly events: EventPublisher,
+    private readonly events: ProjectEvents,
     private readonly permissions: PermissionCache,
     private readonly locks: Locks,
   ) {}
@@ -150,6 +151,6 @@ export class MembershipService {
 
   private async changed(actor: Actor, type: string, projectId: string, userId: string, extra: Record<string, unknown>): Promise<void> {
     await this.permissions.invalidate(userId);
-    await this.events.publish(type, { projectId, userId, ...extra }, { actorId: actor.userId, correlationId: actor.correlationId });
+    await this.events.emit(type, { projectId, userId, ...extra }, { actorId: actor.userId, correlationId: actor.correlationId });
   }
 }

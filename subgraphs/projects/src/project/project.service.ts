@@ -12,8 +12,8 @@ import {
   pageSize,
   requireText,
   type Connection,
-  type EventPublisher,
 } from '@tm/kit';
+import type { ProjectEvents } from './project-events';
 import type { PermissionCache } from '../membership/permission-cache';
 import { memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';
 import { requireRole } from './access';
@@ -38,7 +38,7 @@ const isDuplicate = isDuplicateKeyError;
 /** Projects: creation (idempotent), changes, archiving, and the caller's list. */
 export class ProjectService {
   constructor(
-    private readonly events: EventPublisher,
+    private readonly events: ProjectEvents,
     private readonly permissions: PermissionCache,
   ) {}
 
@@ -67,7 +67,7 @@ export class ProjectService {
       { upsert: true },
     );
     await this.permissions.invalidate(actor.userId);
-    await this.events.publish('ProjectCreated', { projectId: project._id }, { actorId: actor.userId, correlationId: actor.correlationId });
+    await this.events.emit('ProjectCreated', { projectId: project._id }, { actorId: actor.userId, correlationId: actor.correlationId });
     return project;
   }
 
@@ -88,7 +88,7 @@ export class ProjectService {
       throw err;
     }
     if (!updated) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
-    await this.events.publish('ProjectUpdated', { projectId, fields: Object.keys(set) }, { actorId: actor.userId, correlationId: actor.correlationId });
+    await this.events.emit('ProjectUpdated', { projectId, fields: Object.keys(set) }, { actorId: actor.userId, correlationId: actor.correlationId });
     return updated;
   }
 
@@ -100,7 +100,7 @@ export class ProjectService {
     const updated = await ProjectModel.findOneAndUpdate({ _id: projectId }, { $set: { archived: true } }, { returnDocument: 'after' }).lean<Project>();
     const members = await ProjectMemberModel.find({ projectId }, { userId: 1 }).lean<Pick<ProjectMember, 'userId'>[]>();
     await this.permissions.invalidate(...members.map((m) => m.userId));
-    await this.events.publish('ProjectArchived', { projectId }, { actorId: actor.userId, correlationId: actor.correlationId });
+    await this.events.emit('ProjectArchived', { projectId }, { actorId: actor.userId, correlationId: actor.correlationId });
     return updated!;
   }
 

@@ -1,0 +1,91 @@
+import { AppError, ErrorCode, RedisKeys, type LivePublisher, type Logger, type PermissionsClient, type Redis } from '@tm/kit';
+import { UserModel } from '../user/user.model';
+
+/**
+ * Who is online where (DESIGN.md §6): heartbeats keep a user online in a project for
+ * `ttlSeconds`; going online or offline (by leaving or by expiry) is published live as
+ * `presenceChanged`. All state is in Redis, shared by every process; a removal from the sorted
+ * set succeeds in exactly one process, so each change is announced once.
+ */
+export class PresenceService {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly live: LivePublisher,
+    private readonly permissions: PermissionsClient,
+    private readonly log: Logger,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** Marks the user online (or, with `online` false, offline) in a project they belong to. */
+  async heartbeat(userId: string, projectId: string, online: boolean): Promise<boolean> {
+    if (!(await this.permissions.access(userId, projectId))) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
+    if (!online) return this.leave(userId, projectId);
+    const expires = Date.now() + this.ttlSeconds * 1000;
+    const [[, added]] = (await this.redis
+      .multi()
+      .zadd(RedisKeys.projectPresence(projectId), expires, userId)
+      .zadd(RedisKeys.userPresence(userId), expires, projectId)
+      .expire(RedisKeys.userPresence(userId), this.ttlSeconds * 2)
+      .set(RedisKeys.presence(userId), '1', 'EX', this.ttlSeconds)
+      .sadd(RedisKeys.presenceProjects(), projectId)
+      .exec()) as Array<[Error | null, number]>;
+    if (added === 1) await this.announce(userId, projectId, true);
+    if ((await this.redis.set(`presence:seen:${userId}`, '1', 'EX', 60, 'NX')) === 'OK') {
+      await UserModel.updateOne({ _id: userId }, { $set: { lastSeenAt: new Date() } });
+    }
+    return true;
+  }
+
+  async leave(userId: string, projectId: string): Promise<boolean> {
+    const removed = await this.redis.zrem(RedisKeys.projectPresence(projectId), userId);
+    await this.dropFromUser(userId, projectId);
+    if (removed === 1) await this.announce(userId, projectId, false);
+    return true;
+  }
+
+  /** Users online in a project now. */
+  async online(projectId: string): Promise<string[]> {
+    return this.redis.zrangebyscore(RedisKeys.projectPresence(projectId), Date.now(), '+inf');
+  }
+
+  /** Announces and removes expired presences; safe to run in every process at once. */
+  async sweep(): Promise<number> {
+    const now = Date.now();
+    let n = 0;
+    for (const projectId of await this.redis.smembers(RedisKeys.presenceProjects())) {
+      const key = RedisKeys.projectPresence(projectId);
+      for (const userId of await this.redis.zrangebyscore(key, '-inf', now)) {
+        if ((await this.redis.zrem(key, userId)) === 1) {
+          await this.dropFromUser(userId, projectId);
+          await this.announce(userId, projectId, false);
+          n++;
+        }
+      }
+      if ((await this.redis.zcard(key)) === 0) await this.redis.srem(RedisKeys.presenceProjects(), projectId);
+    }
+    return n;
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.sweep().catch((err: unknown) => this.log.debug({ err }, 'presence sweep failed'));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Keeps `User.online` true only while the user is online somewhere. */
+  private async dropFromUser(userId: string, projectId: string): Promise<void> {
+    await this.redis.zrem(RedisKeys.userPresence(userId), projectId);
+    if ((await this.redis.zcount(RedisKeys.userPresence(userId), Date.now(), '+inf')) === 0) await this.redis.del(RedisKeys.presence(userId));
+  }
+
+  private announce(userId: string, projectId: string, online: boolean): Promise<void> {
+    return this.live.publish('presenceChanged', projectId, { userId, projectId, online });
+  }
+}
