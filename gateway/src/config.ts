@@ -17,6 +17,15 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ MONGO_URL: true }).ex
    * endpoints (AWS, GCP, Azure, Alibaba) on the way. Off unless explicitly turned on.
    */
   APOLLO_TELEMETRY: z.enum(['on', 'off']).default('off'),
+  /** Live endpoint (graphql-ws) limits, per gateway process. */
+  LIVE_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).default(20),
+  LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(50),
+  LIVE_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  /** Events waiting for a slow subscriber before it is dropped. */
+  LIVE_MAX_QUEUED_EVENTS: z.coerce.number().int().min(1).default(100),
+  LIVE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  /** Presence heartbeat while a subscription on a project is open (presence expires after 60 s). */
+  LIVE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).default(20),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /**
    * How many reverse proxies in front of the gateway append to `X-Forwarded-For`. 0 (default):

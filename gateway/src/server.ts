@@ -24,7 +24,8 @@ import {
   standardRoutes,
   type Logger,
 } from '@tm/kit';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { attachRealtime, type Realtime } from './realtime/socket-server';
 import { clientAddress, createAuthenticator } from './auth';
 import { gatewayConfigSchema, subgraphUrl, type GatewayConfig } from './config';
 import type { GatewayContext } from './context';
@@ -39,6 +40,7 @@ export interface RunningGateway {
   log: Logger;
   server: http.Server;
   stop(): Promise<void>;
+  realtime: Realtime;
 }
 
 /** Starts the gateway: Apollo Server over @apollo/gateway on the committed supergraph. */
@@ -79,6 +81,11 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
         : ApolloServerPluginLandingPageDisabled(),
     ],
   });
+  let apiSchema: GraphQLSchema | undefined;
+  // the schema that socket operations are validated against, kept current with the supergraph
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: next }) => {
+    apiSchema = next;
+  });
   await apollo.start();
 
   /** One way to build the context, for every transport. */
@@ -116,14 +123,35 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       context: (req, correlationId) => buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY)),
     },
   });
+  const realtime = attachRealtime({
+    server,
+    path: '/graphql',
+    apollo,
+    schema: () => apiSchema,
+    authenticate,
+    context: (user, correlationId, clientIp) => ({ user, correlationId, log, clientIp }),
+    redis,
+    redisUrl: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    log,
+    registry: metrics.registry,
+    limits: {
+      connectionsPerUser: config.LIVE_MAX_CONNECTIONS_PER_USER,
+      subscriptionsPerConnection: config.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      maxMessageBytes: config.LIVE_MAX_MESSAGE_BYTES,
+      maxQueue: config.LIVE_MAX_QUEUED_EVENTS,
+      maxBufferedBytes: config.LIVE_MAX_BUFFERED_BYTES,
+      heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000,
+    },
+  });
   const port = await listen(server, config.PORT, config.HOST);
   await redisReady(redis);
   log.info({ port }, `gateway listening: http://localhost:${port}/graphql`);
 
   const stop = installShutdown(
     log,
-    [() => closeServer(server), () => apollo.stop(), () => closeFetcher(), () => redis.quit().catch(() => redis.disconnect())],
+    [() => realtime.close(), () => closeServer(server), () => apollo.stop(), () => closeFetcher(), () => redis.quit().catch(() => redis.disconnect())],
     config.SHUTDOWN_TIMEOUT_MS,
   );
-  return { port, url: `http://${config.HOST}:${port}/graphql`, config, log, server, stop };
+  return { port, url: `http://${config.HOST}:${port}/graphql`, config, log, server, stop, realtime };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { signContext } from '@tm/kit';
 import { testEnv } from './env';
 import { gql, type GqlResponse } from './graphql';
+import { freePort } from '../net';
 import { spawnService, type ServiceProcess } from './processes';
 
 export interface Stack {
@@ -9,6 +10,8 @@ export interface Stack {
   services: Record<string, ServiceProcess>;
   gateway: ServiceProcess;
   /** Calls a subgraph directly with a context signed as the gateway would (for admin paths before an admin exists). */
+  /** Another gateway process on the same subgraphs, Redis and prefix (several gateways behind a balancer). */
+  addGateway(extra?: NodeJS.ProcessEnv): Promise<ServiceProcess>;
   direct(service: string, query: string, variables: Record<string, unknown>, user: { userId: string; roles: string[] }): Promise<GqlResponse>;
   stop(): Promise<void>;
 }
@@ -25,27 +28,28 @@ export async function startStack(label: string, subgraphs: string[], extra: Node
     for (const s of started.reverse()) await s.stop();
   };
   try {
+    // every subgraph knows every other's URL (e.g. users and tasks ask projects for permissions)
+    const ports = Object.fromEntries(await Promise.all(subgraphs.map(async (n) => [n, await freePort()] as const)));
+    const urls = Object.fromEntries(subgraphs.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${ports[n]}/graphql`]));
     for (const name of subgraphs) {
-      const svc = await spawnService(name, `subgraphs/${name}/dist/main.js`, {
-        ...env,
-        MONGO_DB: `${env.MONGO_DB}_${name}`,
-        ...Object.fromEntries(Object.entries(services).map(([n, s]) => [`${n.toUpperCase()}_URL`, s.url])),
-      });
+      const svc = await spawnService(name, `subgraphs/${name}/dist/main.js`, { ...env, MONGO_DB: `${env.MONGO_DB}_${name}`, ...urls }, ports[name]);
       services[name] = svc;
       started.push(svc);
     }
-    const urls = Object.fromEntries(Object.entries(services).map(([n, s]) => [`${n.toUpperCase()}_URL`, s.url]));
-    const gateway = await spawnService('gateway', 'gateway/dist/main.js', {
-      ...env,
-      ...urls,
-      ...(services.users ? { JWKS_URL: `${services.users.base}/.well-known/jwks.json` } : {}),
-    });
+    const gatewayEnv = { ...env, ...urls, ...(services.users ? { JWKS_URL: `${services.users.base}/.well-known/jwks.json` } : {}) };
+    const gateway = await spawnService('gateway', 'gateway/dist/main.js', gatewayEnv);
     started.push(gateway);
+    const addGateway = async (more: NodeJS.ProcessEnv = {}) => {
+      const g = await spawnService('gateway', 'gateway/dist/main.js', { ...gatewayEnv, ...more });
+      started.push(g);
+      return g;
+    };
     return {
       env,
       services,
       gateway,
       stop,
+      addGateway,
       direct: (service, query, variables, user) =>
         gql(services[service]!.url, query, variables, {
           headers: { 'x-tm-context': signContext({ ...user, sessionId: null, correlationId: randomUUID() }, env.INTERNAL_SECRET!) },

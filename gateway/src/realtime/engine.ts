@@ -1,0 +1,194 @@
+import type { ApolloServer } from '@apollo/server';
+import { mapSchema, MapperKind } from '@graphql-tools/utils';
+import { AppError, ErrorCode, liveChannel, type Logger, type UserContext } from '@tm/kit';
+import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import type { Histogram, Counter } from 'prom-client';
+import type { GatewayContext } from '../context';
+import type { ChannelHub } from './channels';
+import { LiveIterator } from './iterator';
+import { planSubscription, type LivePlan } from './plan';
+import { PROBE_FIELD } from './specs';
+
+/** A stand-in id for a missing entity id: resolves to nothing. */
+const NO_ID = '00000000-0000-4000-8000-000000000000';
+
+/** What the engine needs to know about the subscriber's connection. */
+export interface Subscriber {
+  /** The subscriber's current identity; throws AUTH-002 once the token expired or was revoked. */
+  user(): Promise<UserContext>;
+  context(user: UserContext): GatewayContext;
+  /** Closes the whole socket (auth lost, slow consumer). */
+  close(code: number, reason: string): void;
+  /** Bytes waiting to be sent on the socket. */
+  buffered(): number;
+  /** Marks the subscriber online in the project while the subscription lives (presence); returns the leave. */
+  join(projectId: string): () => void;
+}
+
+export interface EngineOptions {
+  hub: ChannelHub;
+  prefix: string;
+  apollo: ApolloServer<GatewayContext>;
+  log: Logger;
+  maxQueue: number;
+  maxBufferedBytes: number;
+  metrics: { delivered: Counter<'subscription'>; latency: Histogram<'subscription'>; active: { inc(): void; dec(): void } };
+}
+
+interface EntityResult {
+  data: Record<string, unknown> | null;
+  errors: readonly GraphQLFormattedError[];
+}
+
+/**
+ * Serves Subscription fields: listens on the field's Redis channel and, per event, fetches the
+ * entity parts of the subscriber's selection through the supergraph as the subscriber (one query,
+ * shared by that user's identical subscriptions), then lets graphql-js shape the payload exactly
+ * as the subscriber asked (aliases, fragments, @include/@skip, __typename).
+ */
+export class LiveEngine {
+  private readonly payloadSchemas = new WeakMap<GraphQLSchema, GraphQLSchema>();
+  private readonly shared = new Map<string, { at: number; result: Promise<EntityResult> }>();
+
+  constructor(private readonly opts: EngineOptions) {}
+
+  /** A copy of the API schema whose fields read a ready-made result by response key. */
+  private payloadSchema(api: GraphQLSchema): GraphQLSchema {
+    let s = this.payloadSchemas.get(api);
+    if (!s) {
+      s = mapSchema(api, {
+        [MapperKind.OBJECT_FIELD]: (config) => ({
+          ...config,
+          resolve: (source: Record<string, unknown> | null, _args: unknown, _ctx: unknown, info: { path: { key: string | number } }) =>
+            source?.[info.path.key as string],
+        }),
+      });
+      this.payloadSchemas.set(api, s);
+    }
+    return s;
+  }
+
+  async subscribe(args: ExecutionArgs, subscriber: Subscriber): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    let plan: LivePlan;
+    try {
+      plan = planSubscription(args.schema, args.document, args.operationName, variables);
+    } catch (err) {
+      return { errors: [coded(err instanceof AppError ? err : new AppError(ErrorCode.InvalidRequest, 'Invalid subscription'))] };
+    }
+    // the subscriber must be able to see the project now, before anything is delivered
+    const first = await this.resolveEntities(plan, subscriber, {}, 'initial').catch((err: unknown) => ({ error: err }));
+    if ('error' in first) return { errors: [coded(first.error)] };
+    if (probeFailed(first)) return { errors: [notMember()] };
+
+    let leave: (() => void) | undefined;
+    let unlisten: (() => Promise<void>) | undefined;
+    const iterator = new LiveIterator(
+      this.opts.maxQueue,
+      async () => {
+        this.opts.metrics.active.dec();
+        leave?.();
+        await unlisten?.();
+      },
+      () => subscriber.close(1013, 'SYS-002: too slow to keep up with live updates'),
+    );
+    let chain = Promise.resolve();
+    const channel = liveChannel(this.opts.prefix, plan.spec.channel, plan.projectId);
+    unlisten = await this.opts.hub.listen(channel, (message) => {
+      chain = chain.then(() => this.deliver(plan, args, subscriber, message, iterator)).catch((err: unknown) => this.opts.log.error({ err }, 'live delivery failed'));
+    });
+    this.opts.metrics.active.inc();
+    leave = subscriber.join(plan.projectId);
+    return iterator;
+  }
+
+  private async deliver(plan: LivePlan, args: ExecutionArgs, subscriber: Subscriber, raw: string, iterator: LiveIterator): Promise<void> {
+    let message: Record<string, unknown>;
+    try {
+      message = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (subscriber.buffered() > this.opts.maxBufferedBytes) {
+      subscriber.close(1013, 'SYS-002: too slow to keep up with live updates');
+      return;
+    }
+    let entities: EntityResult;
+    try {
+      entities = await this.resolveEntities(plan, subscriber, message, String(message.eventId ?? message.at ?? raw));
+    } catch (err) {
+      const app = err instanceof AppError ? err : null;
+      if (app?.code === ErrorCode.TokenInvalid || app?.code === ErrorCode.AuthFailed) {
+        iterator.finish({ errors: [coded(app)] });
+        subscriber.close(4403, `${app.code}: ${app.message}`);
+        return;
+      }
+      this.opts.log.warn({ err }, 'live event not resolved');
+      iterator.push({ errors: [coded(err)] });
+      return;
+    }
+    if (probeFailed(entities)) {
+      // lost access to the project: say so once, then nothing more
+      iterator.finish({ errors: [notMember()] });
+      return;
+    }
+    const event: Record<string, unknown> = {};
+    for (const { key, name } of plan.eventFields) {
+      const scalar = plan.spec.scalars[name];
+      if (scalar) event[key] = message[scalar] ?? null;
+      else if (plan.spec.entities[name]) event[key] = entities.data?.[key] ?? null;
+    }
+    const result = (await execute({
+      schema: this.payloadSchema(args.schema),
+      document: args.document,
+      operationName: args.operationName,
+      variableValues: args.variableValues,
+      rootValue: { [plan.rootKey]: event },
+    })) as ExecutionResult;
+    const extra = entities.errors
+      .filter((e) => e.path?.[0] !== PROBE_FIELD && e.extensions?.code !== ErrorCode.NotFound)
+      .map((e) => new GraphQLError(e.message, { path: [plan.rootKey, ...(e.path ?? [])], extensions: e.extensions }));
+    iterator.push(extra.length ? { ...result, errors: [...(result.errors ?? []), ...extra] } : result);
+    this.opts.metrics.delivered.inc({ subscription: plan.fieldName });
+    const at = typeof message.at === 'string' ? Date.parse(message.at) : NaN;
+    if (!Number.isNaN(at)) this.opts.metrics.latency.observe({ subscription: plan.fieldName }, Math.max(0, Date.now() - at) / 1000);
+  }
+
+  /**
+   * Runs the plan's query as the subscriber. Identical work (same event, same query and
+   * variables, same user and roles) is shared between that user's subscriptions.
+   */
+  private async resolveEntities(plan: LivePlan, subscriber: Subscriber, message: Record<string, unknown>, eventKey: string): Promise<EntityResult> {
+    const user = await subscriber.user();
+    const variables: Record<string, unknown> = { ...plan.variables };
+    for (const [variable, key] of Object.entries(plan.idVariables)) {
+      variables[variable] = variable === PROBE_FIELD ? plan.projectId : typeof message[key] === 'string' ? message[key] : NO_ID;
+    }
+    const key = JSON.stringify([eventKey, plan.query, variables, user.userId, user.roles]);
+    const now = Date.now();
+    const hit = this.shared.get(key);
+    if (hit && now - hit.at < 5000) return hit.result;
+    const result = this.opts.apollo
+      .executeOperation({ query: plan.query, variables }, { contextValue: subscriber.context(user) })
+      .then((res): EntityResult => {
+        const body = res.body.kind === 'single' ? res.body.singleResult : { data: null, errors: [] };
+        return { data: (body.data as Record<string, unknown> | null) ?? null, errors: body.errors ?? [] };
+      });
+    this.shared.set(key, { at: now, result });
+    if (this.shared.size > 2000) for (const [k, v] of this.shared) if (now - v.at > 5000) this.shared.delete(k);
+    return result;
+  }
+}
+
+function probeFailed(r: EntityResult): boolean {
+  return r.errors.some((e) => e.path?.[0] === PROBE_FIELD) || !r.data?.[PROBE_FIELD];
+}
+
+function notMember(): GraphQLError {
+  return new GraphQLError('You are not a member of this project (any more)', { extensions: { code: ErrorCode.NotProjectMember } });
+}
+
+function coded(err: unknown): GraphQLError {
+  if (err instanceof AppError) return new GraphQLError(err.message, { extensions: { code: err.code, ...err.details } });
+  return new GraphQLError('Live update failed', { extensions: { code: ErrorCode.ServiceUnavailable } });
+}

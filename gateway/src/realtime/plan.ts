@@ -1,0 +1,150 @@
+import {
+  getArgumentValues,
+  Kind,
+  print,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type VariableDefinitionNode,
+} from 'graphql';
+import { AppError, ErrorCode } from '@tm/kit';
+import { PROBE_FIELD, SUBSCRIPTIONS, type SubscriptionSpec } from './specs';
+
+/** What one subscription needs per event: computed once, when it starts. */
+export interface LivePlan {
+  fieldName: string;
+  /** Response key of the root field (its alias, if any). */
+  rootKey: string;
+  spec: SubscriptionSpec;
+  projectId: string;
+  /** Event-level fields by response key → field name. */
+  eventFields: Array<{ key: string; name: string }>;
+  /** The query fetching the entity fields and the access probe, as the subscriber. */
+  query: string;
+  /** Message key per entity id variable. */
+  idVariables: Record<string, string>;
+  /** The subscriber's variables the query uses. */
+  variables: Record<string, unknown>;
+}
+
+const name = (value: string) => ({ kind: Kind.NAME, value }) as const;
+const responseKey = (f: FieldNode) => f.alias?.value ?? f.name.value;
+
+/** Adds `__typename` to every selection set (abstract types need it to be resolved again). */
+function withTypename(set: SelectionSetNode): SelectionSetNode {
+  return visit(set, {
+    SelectionSet(node) {
+      if (node.selections.some((s) => s.kind === Kind.FIELD && s.name.value === '__typename' && !s.alias)) return undefined;
+      return { ...node, selections: [...node.selections, { kind: Kind.FIELD, name: name('__typename') }] };
+    },
+  });
+}
+
+function collectFields(set: SelectionSetNode | undefined, fragments: Record<string, FragmentDefinitionNode>, out: FieldNode[] = []): FieldNode[] {
+  for (const sel of set?.selections ?? []) {
+    if (sel.kind === Kind.FIELD) out.push(sel);
+    else if (sel.kind === Kind.INLINE_FRAGMENT) collectFields(sel.selectionSet, fragments, out);
+    else collectFields(fragments[sel.name.value]?.selectionSet, fragments, out);
+  }
+  return out;
+}
+
+function spreadNames(node: unknown, fragments: Record<string, FragmentDefinitionNode>, seen = new Set<string>()): Set<string> {
+  visit(node as SelectionSetNode, {
+    FragmentSpread(s) {
+      if (seen.has(s.name.value)) return;
+      seen.add(s.name.value);
+      const def = fragments[s.name.value];
+      if (def) spreadNames(def, fragments, seen);
+    },
+  });
+  return seen;
+}
+
+function variableNames(nodes: unknown[]): Set<string> {
+  const names = new Set<string>();
+  for (const n of nodes) visit(n as SelectionSetNode, { Variable: (v) => void names.add(v.name.value) });
+  return names;
+}
+
+/**
+ * Turns a subscriber's subscription into its live plan: which channel, which event fields come
+ * from the message, and one query (entity fields with the subscriber's own selections, plus the
+ * access probe) to run per event through the supergraph as the subscriber.
+ */
+export function planSubscription(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): LivePlan {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const op = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
+  if (!op || op.operation !== 'subscription') throw new AppError(ErrorCode.InvalidRequest, 'Not a subscription operation');
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
+  const [root] = collectFields(op.selectionSet, fragments);
+  if (!root) throw new AppError(ErrorCode.InvalidRequest, 'A subscription selects one field');
+  const fieldName = root.name.value;
+  const spec = SUBSCRIPTIONS[fieldName];
+  const fieldDef = schema.getSubscriptionType()?.getFields()[fieldName];
+  if (!spec || !fieldDef) throw new AppError(ErrorCode.InvalidRequest, `Unknown subscription ${fieldName}`);
+  const args = getArgumentValues(fieldDef, root, variables);
+  const projectId = String(args[spec.projectArg] ?? '');
+
+  const eventNodes = collectFields(root.selectionSet, fragments);
+  const idVariables: Record<string, string> = { [PROBE_FIELD]: spec.projectArg };
+  const entitySelections = eventNodes
+    .filter((f) => spec.entities[f.name.value])
+    .map((f): FieldNode => {
+      const entity = spec.entities[f.name.value]!;
+      const variable = `__id_${f.name.value}`;
+      idVariables[variable] = entity.idKey;
+      return {
+        ...f,
+        alias: name(responseKey(f)),
+        name: name(entity.query),
+        arguments: [{ kind: Kind.ARGUMENT, name: name('id'), value: { kind: Kind.VARIABLE, name: name(variable) } }],
+        selectionSet: f.selectionSet ? withTypename(f.selectionSet) : undefined,
+      };
+    });
+  const probe: FieldNode = {
+    kind: Kind.FIELD,
+    alias: name(PROBE_FIELD),
+    name: name('project'),
+    arguments: [{ kind: Kind.ARGUMENT, name: name('id'), value: { kind: Kind.VARIABLE, name: name(PROBE_FIELD) } }],
+    selectionSet: { kind: Kind.SELECTION_SET, selections: [{ kind: Kind.FIELD, name: name('id') }] },
+  };
+  const usedFragments = [...spreadNames({ kind: Kind.SELECTION_SET, selections: entitySelections }, fragments)]
+    .map((n) => fragments[n]!)
+    .map((d) => ({ ...d, selectionSet: withTypename(d.selectionSet) }));
+  const used = variableNames([...entitySelections, ...usedFragments]);
+  const ownDefinitions = (op.variableDefinitions ?? []).filter((v) => used.has(v.variable.name.value));
+  const idDefinitions: VariableDefinitionNode[] = Object.keys(idVariables).map((v) => ({
+    kind: Kind.VARIABLE_DEFINITION,
+    variable: { kind: Kind.VARIABLE, name: name(v) },
+    type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: name('ID') } },
+  }));
+  const query: DocumentNode = {
+    kind: Kind.DOCUMENT,
+    definitions: [
+      {
+        kind: Kind.OPERATION_DEFINITION,
+        operation: 'query' as OperationDefinitionNode['operation'],
+        name: name(`Live_${fieldName}`),
+        variableDefinitions: [...idDefinitions, ...ownDefinitions],
+        selectionSet: { kind: Kind.SELECTION_SET, selections: [probe, ...entitySelections] },
+      } as OperationDefinitionNode,
+      ...usedFragments,
+    ],
+  };
+  return {
+    fieldName,
+    rootKey: responseKey(root),
+    spec,
+    projectId,
+    eventFields: eventNodes.map((f) => ({ key: responseKey(f), name: f.name.value })),
+    query: print(query),
+    idVariables,
+    variables: Object.fromEntries(ownDefinitions.map((d) => [d.variable.name.value, variables[d.variable.name.value]])),
+  };
+}

@@ -1,0 +1,261 @@
+import type http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { ApolloServer } from '@apollo/server';
+import { AppError, ErrorCode, type Logger, type Redis, type UserContext } from '@tm/kit';
+import { GraphQLError, print, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import client from 'prom-client';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { GatewayContext } from '../context';
+import { ChannelHub } from './channels';
+import { LiveEngine, type Subscriber } from './engine';
+
+export interface RealtimeOptions {
+  server: http.Server;
+  path: string;
+  apollo: ApolloServer<GatewayContext>;
+  schema: () => GraphQLSchema | undefined;
+  /** The same token check as HTTP: JWT against the JWKS, then revocation in Redis. */
+  authenticate: (authorization: string | undefined) => Promise<UserContext>;
+  context: (user: UserContext, correlationId: string, clientIp: string | null) => GatewayContext;
+  redis: Redis;
+  redisUrl: string;
+  prefix: string;
+  log: Logger;
+  registry: client.Registry;
+  limits: { connectionsPerUser: number; subscriptionsPerConnection: number; maxMessageBytes: number; maxQueue: number; maxBufferedBytes: number; heartbeatMs: number };
+}
+
+interface Connection {
+  id: string;
+  socket: WebSocket;
+  authorization: string;
+  user: UserContext;
+  checkedAt: number;
+  clientIp: string | null;
+  subscriptions: number;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+/** Close codes of the live endpoint (graphql-ws reserves 44xx for protocol errors). */
+export const LiveClose = {
+  Unauthorized: CloseCode.Unauthorized, // 4401: no token in connection_init
+  Forbidden: CloseCode.Forbidden, // 4403: bad, expired or revoked token
+  TooManyConnections: 4429,
+  Disconnected: 4000, // disconnectClients by an operator
+  GoingAway: 1001,
+} as const;
+
+function tokenFrom(payload: Record<string, unknown> | undefined): string | undefined {
+  const raw = payload?.authorization ?? payload?.Authorization ?? payload?.accessToken ?? payload?.token;
+  if (typeof raw !== 'string' || !raw) return undefined;
+  return /^Bearer\s/i.test(raw) ? raw : `Bearer ${raw}`;
+}
+
+function expiryOf(authorization: string): number | null {
+  try {
+    const payload = JSON.parse(Buffer.from(authorization.split(' ')[1]!.split('.')[1]!, 'base64url').toString('utf8')) as { exp?: number };
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * graphql-ws on the gateway's own HTTP server and path: subscriptions from Redis through the
+ * live engine; queries and mutations sent over the socket go through the gateway like HTTP ones.
+ */
+export function attachRealtime(opts: RealtimeOptions) {
+  const { log, limits } = opts;
+  const hub = new ChannelHub(opts.redisUrl, log);
+  const connections = new Map<WebSocket, Connection>();
+  const perUser = new Map<string, number>();
+  const presence = new Map<string, { count: number; timer: NodeJS.Timeout }>();
+
+  const gauge = (name: string, help: string, get: () => number) =>
+    new client.Gauge({ name, help, registers: [opts.registry], collect() { this.set(get()); } });
+  gauge('live_connections', 'Open graphql-ws connections', () => connections.size);
+  let activeSubscriptions = 0;
+  gauge('live_subscriptions', 'Active live subscriptions', () => activeSubscriptions);
+  gauge('live_redis_channels', 'Redis channels this process listens to', () => hub.channelCount());
+  const delivered = new client.Counter({ name: 'live_events_delivered_total', help: 'Live events delivered', labelNames: ['subscription'], registers: [opts.registry] });
+  const latency = new client.Histogram({
+    name: 'live_delivery_latency_seconds',
+    help: 'From the change to the send',
+    labelNames: ['subscription'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [opts.registry],
+  });
+
+  const heartbeat = (conn: Connection, projectId: string, online: boolean) =>
+    opts.apollo
+      .executeOperation(
+        { query: 'mutation Presence($p: ID!, $o: Boolean) { heartbeat(projectId: $p, online: $o) }', variables: { p: projectId, o: online } },
+        { contextValue: opts.context(conn.user, randomUUID(), conn.clientIp) },
+      )
+      .catch((err: unknown) => log.debug({ err }, 'presence heartbeat failed'));
+
+  /** Presence while subscribed: one heartbeat loop per (user, project) in this process. */
+  const join = (conn: Connection, projectId: string): (() => void) => {
+    const key = `${conn.user.userId}|${projectId}`;
+    let entry = presence.get(key);
+    if (entry) entry.count++;
+    else {
+      void heartbeat(conn, projectId, true);
+      const timer = setInterval(() => void heartbeat(conn, projectId, true), limits.heartbeatMs);
+      timer.unref();
+      entry = { count: 1, timer };
+      presence.set(key, entry);
+    }
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const e = presence.get(key);
+      if (!e || --e.count > 0) return;
+      clearInterval(e.timer);
+      presence.delete(key);
+      void heartbeat(conn, projectId, false);
+    };
+  };
+
+  const subscriberFor = (conn: Connection): Subscriber => ({
+    join: (projectId) => join(conn, projectId),
+    user: async () => {
+      if (Date.now() - conn.checkedAt > 2000) {
+        conn.user = await opts.authenticate(conn.authorization); // expired or revoked → AUTH-002
+        conn.checkedAt = Date.now();
+      }
+      return conn.user;
+    },
+    context: (user) => opts.context(user, randomUUID(), conn.clientIp),
+    close: (code, reason) => conn.socket.close(code, reason.slice(0, 120)),
+    buffered: () => conn.socket.bufferedAmount,
+  });
+
+  const engine = new LiveEngine({
+    hub,
+    prefix: opts.prefix,
+    apollo: opts.apollo,
+    log,
+    maxQueue: limits.maxQueue,
+    maxBufferedBytes: limits.maxBufferedBytes,
+    metrics: { delivered, latency, active: { inc: () => activeSubscriptions++, dec: () => activeSubscriptions-- } },
+  });
+
+  const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: limits.maxMessageBytes });
+  const ctxConn = (socket: WebSocket) => connections.get(socket);
+
+  const serverHandle = useServer<Record<string, unknown>, { socket: WebSocket; request: http.IncomingMessage }>(
+    {
+      schema: () => {
+        const s = opts.schema();
+        if (!s) throw new AppError(ErrorCode.ServiceUnavailable, 'Schema not loaded yet');
+        return s;
+      },
+      onConnect: async (ctx) => {
+        const { socket, request } = ctx.extra;
+        const authorization = tokenFrom(ctx.connectionParams);
+        if (!authorization) {
+          socket.close(LiveClose.Unauthorized, 'AUTH-001: connection_init needs an access token');
+          return false;
+        }
+        let user: UserContext;
+        try {
+          user = await opts.authenticate(authorization);
+        } catch (err) {
+          const app = err instanceof AppError ? err : null;
+          socket.close(LiveClose.Forbidden, `${app?.code ?? ErrorCode.TokenInvalid}: ${app?.message ?? 'invalid token'}`.slice(0, 120));
+          return false;
+        }
+        if (!user.userId) {
+          socket.close(LiveClose.Unauthorized, 'AUTH-001: connection_init needs an access token');
+          return false;
+        }
+        const count = perUser.get(user.userId) ?? 0;
+        if (count >= limits.connectionsPerUser) {
+          socket.close(LiveClose.TooManyConnections, 'API-001: too many live connections');
+          return false;
+        }
+        perUser.set(user.userId, count + 1);
+        const conn: Connection = { id: randomUUID(), socket, authorization, user, checkedAt: Date.now(), clientIp: request.socket.remoteAddress ?? null, subscriptions: 0 };
+        const exp = expiryOf(authorization);
+        if (exp) {
+          conn.expiryTimer = setTimeout(() => socket.close(LiveClose.Forbidden, 'AUTH-002: access token expired'), Math.max(0, exp - Date.now()));
+          conn.expiryTimer.unref();
+        }
+        connections.set(socket, conn);
+        return true;
+      },
+      onSubscribe: (ctx) => {
+        const conn = ctxConn(ctx.extra.socket);
+        if (!conn) return [new GraphQLError('Not connected', { extensions: { code: ErrorCode.TokenInvalid } })];
+        if (conn.subscriptions >= limits.subscriptionsPerConnection) {
+          return [new GraphQLError('Too many subscriptions on this connection', { extensions: { code: ErrorCode.RateLimited } })];
+        }
+        return undefined;
+      },
+      context: (ctx) => ({ socket: ctx.extra.socket }),
+      execute: async (args: ExecutionArgs): Promise<ExecutionResult> => {
+        const conn = ctxConn((args.contextValue as { socket: WebSocket }).socket)!;
+        const user = await subscriberFor(conn).user().catch(() => null);
+        if (!user) return { errors: [new GraphQLError('Access token invalid or expired', { extensions: { code: ErrorCode.TokenInvalid } })] };
+        const res = await opts.apollo.executeOperation(
+          { query: print(args.document), variables: args.variableValues as Record<string, unknown>, operationName: args.operationName ?? undefined },
+          { contextValue: opts.context(user, randomUUID(), conn.clientIp) },
+        );
+        return (res.body.kind === 'single' ? res.body.singleResult : { errors: [] }) as ExecutionResult;
+      },
+      subscribe: async (args: ExecutionArgs) => {
+        const conn = ctxConn((args.contextValue as { socket: WebSocket }).socket)!;
+        const result = await engine.subscribe(args, subscriberFor(conn));
+        if (!(Symbol.asyncIterator in result)) return result;
+        conn.subscriptions++;
+        const origReturn = result.return!.bind(result);
+        result.return = async () => {
+          conn.subscriptions--;
+          return origReturn();
+        };
+        return result;
+      },
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((e) => {
+          const code = String(e.extensions?.code ?? '');
+          return { message: e.message, extensions: { code: code && code.includes('-') ? code : ErrorCode.InvalidRequest } };
+        }),
+      onClose: (ctx) => {
+        const conn = ctxConn(ctx.extra.socket);
+        if (!conn) return;
+        connections.delete(ctx.extra.socket);
+        clearTimeout(conn.expiryTimer);
+        const uid = conn.user.userId!;
+        const left = (perUser.get(uid) ?? 1) - 1;
+        if (left <= 0) perUser.delete(uid);
+        else perUser.set(uid, left);
+      },
+    },
+    wss,
+  );
+
+  return {
+    /** Closes the matching sockets of this process; returns how many. */
+    disconnect(userId: string | null, reason: string): number {
+      let n = 0;
+      for (const conn of connections.values()) {
+        if (userId && conn.user.userId !== userId) continue;
+        conn.socket.close(LiveClose.Disconnected, `Disconnected by an operator: ${reason}`.slice(0, 120));
+        n++;
+      }
+      return n;
+    },
+    connectionCount: () => connections.size,
+    async close(): Promise<void> {
+      for (const conn of connections.values()) conn.socket.close(LiveClose.GoingAway, 'Server shutting down');
+      await serverHandle.dispose();
+      await new Promise<void>((r) => wss.close(() => r()));
+      await hub.close();
+    },
+  };
+}
+export type Realtime = ReturnType<typeof attachRealtime>;

@@ -1,0 +1,40 @@
+/** How the gateway serves one Subscription root field from live messages (DESIGN.md §6). */
+export interface SubscriptionSpec {
+  /** Live channel name (the subgraph publishes on `<prefix>live:<name>:<projectId>`). */
+  channel: string;
+  /** The argument naming the project: the channel key, the access probe, and presence. */
+  projectArg: string;
+  /** Event fields copied from the message. */
+  scalars: Record<string, string>;
+  /** Event fields that are entities, fetched through the supergraph by a root query field. */
+  entities: Record<string, { query: string; idKey: string }>;
+}
+
+/**
+ * The subscriptions of the supergraph. An entity is fetched with the subscriber's whole selection
+ * (so fields of any subgraph work), as the subscriber; every event also runs the access probe
+ * `project(id:)`, so someone who lost access gets nothing more.
+ */
+export const SUBSCRIPTIONS: Record<string, SubscriptionSpec> = {
+  taskChanged: {
+    channel: 'taskChanged',
+    projectArg: 'projectId',
+    scalars: { kind: 'kind', taskId: 'taskId', at: 'at' },
+    entities: { task: { query: 'task', idKey: 'taskId' }, actor: { query: 'user', idKey: 'actorId' } },
+  },
+  projectChanged: {
+    channel: 'projectChanged',
+    projectArg: 'projectId',
+    scalars: { kind: 'kind', userId: 'userId', at: 'at' },
+    entities: { project: { query: 'project', idKey: 'projectId' }, actor: { query: 'user', idKey: 'actorId' } },
+  },
+  presenceChanged: {
+    channel: 'presenceChanged',
+    projectArg: 'projectId',
+    scalars: { online: 'online', at: 'at' },
+    entities: { user: { query: 'user', idKey: 'userId' } },
+  },
+};
+
+/** The root query used as the access probe for a project. */
+export const PROBE_FIELD = '__probe';

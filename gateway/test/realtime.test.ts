@@ -1,0 +1,229 @@
+import { Redis } from 'ioredis';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
+import type { ServiceProcess } from '@tm/tools/testing/processes';
+import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
+
+/** Live boards through the real gateway with the real graphql-ws client, real Redis and store. */
+let stack: Stack;
+let url: string;
+let gateway2: ServiceProcess;
+let owner: TestUser, member: TestUser, viewer: TestUser;
+let projectId: string;
+let redis: Redis;
+const clients: Client[] = [];
+
+const as = (u: TestUser, query: string, variables: Record<string, unknown> = {}) => gql(url, query, variables, { token: u.token });
+function data<T>(r: GqlResponse): T {
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data as T;
+}
+
+function connect(gatewayUrl: string, connectionParams: Record<string, unknown> | undefined, onClose?: (code: number, reason: string) => void): Client {
+  const client = createClient({
+    url: gatewayUrl.replace('http', 'ws'),
+    webSocketImpl: WebSocket,
+    connectionParams,
+    retryAttempts: 0,
+    lazy: false,
+    on: { closed: (e) => onClose?.((e as { code: number }).code, (e as { reason: string }).reason) },
+    onNonLazyError: () => undefined,
+  });
+  clients.push(client);
+  return client;
+}
+
+interface Received {
+  results: Array<{ data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }>;
+  done: boolean;
+  error?: unknown;
+  stop: () => void;
+}
+
+/** Subscribes and resolves once the gateway confirmed the subscription (Redis SUBSCRIBE done). */
+async function subscribe(client: Client, query: string, variables: Record<string, unknown>): Promise<Received> {
+  const received: Received = { results: [], done: false, stop: () => undefined };
+  received.stop = client.subscribe(
+    { query, variables },
+    {
+      next: (r) => void received.results.push(r as Received['results'][number]),
+      error: (e) => {
+        received.error = e;
+        received.done = true;
+      },
+      complete: () => {
+        received.done = true;
+      },
+    },
+  );
+  await new Promise((r) => setTimeout(r, 400)); // the subscription is live once the server has SUBSCRIBEd
+  return received;
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function numsub(): Promise<number> {
+  const pattern = `${stack.env.REDIS_PREFIX}live:*`;
+  const channels = (await redis.pubsub('CHANNELS', pattern)) as string[];
+  if (channels.length === 0) return 0;
+  const counts = (await redis.pubsub('NUMSUB', ...channels)) as Array<string | number>;
+  return counts.filter((_, i) => i % 2 === 1).reduce<number>((a, b) => a + Number(b), 0);
+}
+
+beforeAll(async () => {
+  stack = await startStack('realtime', ['users', 'projects', 'tasks'], { PRESENCE_TTL_SECONDS: '3', LIVE_HEARTBEAT_SECONDS: '1' });
+  url = stack.gateway.url;
+  gateway2 = await stack.addGateway();
+  [owner, member, viewer] = await Promise.all(['Olive', 'Mark', 'Val'].map((n) => registerUser(url, n)));
+  projectId = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Live" }) { id } }')).createProject.id;
+  const add = 'mutation($p: ID!, $u: ID!, $r: ProjectRole!) { addProjectMember(projectId: $p, userId: $u, role: $r) { id } }';
+  data(await as(owner, add, { p: projectId, u: member.id, r: 'MEMBER' }));
+  data(await as(owner, add, { p: projectId, u: viewer.id, r: 'VIEWER' }));
+  redis = new Redis(stack.env.REDIS_URL!);
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of clients) await c.dispose();
+  redis.disconnect();
+  await stack.stop();
+});
+
+describe('connection auth', () => {
+  it('closes with 4401 without a token and 4403 with a bad one', async () => {
+    const closes: Array<[number, string]> = [];
+    const none = connect(url, undefined, (c, r) => closes.push([c, r]));
+    const bad = connect(url, { authorization: 'Bearer a.b.c' }, (c, r) => closes.push([c, r]));
+    none.subscribe({ query: '{ __typename }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    bad.subscribe({ query: '{ __typename }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    await until(() => closes.length === 2);
+    expect(closes.map(([c]) => c).sort()).toEqual([4401, 4403]);
+    expect(closes.find(([c]) => c === 4403)![1]).toMatch(/^AUTH-002/);
+    expect(closes.find(([c]) => c === 4401)![1]).toMatch(/^AUTH-001/);
+  });
+});
+
+describe('federated live payloads', () => {
+  const BOARD = `subscription($p: ID!) { taskChanged(projectId: $p) { kind taskId at
+    task { title status assignee { name } project { name members { role user { name } } } }
+    who: actor { name } } }`;
+
+  it('delivers the whole selection, with fields from three subgraphs, resolved as the subscriber', async () => {
+    const sub = await subscribe(connect(url, { authorization: `Bearer ${viewer.token}` }), BOARD, { p: projectId });
+    const created = data<{ createTask: { id: string } }>(
+      await as(member, 'mutation($p: ID!, $a: ID) { createTask(input: { projectId: $p, title: "Live card", assigneeId: $a }) { id } }', { p: projectId, a: owner.id }),
+    ).createTask.id;
+    await until(() => sub.results.length >= 1);
+    const ev = sub.results[0]!.data!.taskChanged as Record<string, unknown>;
+    expect(sub.results[0]!.errors).toBeUndefined();
+    expect(ev).toMatchObject({
+      kind: 'CREATED',
+      taskId: created,
+      task: { title: 'Live card', status: 'TODO', assignee: { name: 'Olive' }, project: { name: 'Live' } },
+      who: { name: 'Mark' },
+    });
+    expect(((ev.task as { project: { members: Array<{ user: { name: string } }> } }).project.members.map((m) => m.user.name)).sort()).toEqual(['Mark', 'Olive', 'Val']);
+    data(await as(member, 'mutation($id: ID!) { deleteTask(id: $id) }', { id: created }));
+    await until(() => sub.results.length >= 2);
+    expect(sub.results[1]!.data!.taskChanged).toMatchObject({ kind: 'DELETED', taskId: created, task: null });
+    sub.stop();
+  });
+
+  it('serves queries and mutations over the same socket', async () => {
+    const client = connect(url, { authorization: `Bearer ${owner.token}` });
+    const result = await new Promise<Record<string, unknown>>((resolve, reject) =>
+      client.subscribe({ query: '{ me { name } }' }, { next: (r) => resolve(r as Record<string, unknown>), error: reject, complete: () => undefined }),
+    );
+    expect(result).toEqual({ data: { me: { name: 'Olive' } } });
+  });
+
+  it('stops delivering to a subscriber who lost access, telling them once with PROJ-002', async () => {
+    const outsider = await registerUser(url, 'Leaver');
+    data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: projectId, u: outsider.id }));
+    const sub = await subscribe(connect(url, { authorization: `Bearer ${outsider.token}` }), 'subscription($p: ID!) { taskChanged(projectId: $p) { kind taskId } }', { p: projectId });
+    data(await as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "seen" }) { id } }', { p: projectId }));
+    await until(() => sub.results.length === 1);
+    data(await as(owner, 'mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }', { p: projectId, u: outsider.id }));
+    data(await as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "unseen" }) { id } }', { p: projectId }));
+    await until(() => sub.done);
+    expect(sub.results).toHaveLength(2);
+    expect(sub.results[1]!.errors?.[0]?.extensions?.code).toBe('PROJ-002');
+    expect(sub.results[1]!.data ?? null).toBeNull();
+  });
+
+  it('refuses to start a subscription on a project the caller cannot see', async () => {
+    const stranger = await registerUser(url, 'Stranger');
+    const sub = await subscribe(connect(url, { authorization: `Bearer ${stranger.token}` }), 'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }', { p: projectId });
+    await until(() => sub.done);
+    const errors = (sub.error as Array<{ extensions?: { code?: string } }>) ?? sub.results[0]?.errors;
+    expect(JSON.stringify(errors)).toContain('PROJ-002');
+  });
+});
+
+describe('several gateways', () => {
+  it('delivers every event exactly once per subscription, whichever gateway the change went through', async () => {
+    const Q = 'subscription($p: ID!) { taskChanged(projectId: $p) { kind taskId } }';
+    const a = await subscribe(connect(url, { authorization: `Bearer ${owner.token}` }), Q, { p: projectId });
+    const b = await subscribe(connect(gateway2.url, { authorization: `Bearer ${member.token}` }), Q, { p: projectId });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const via = i % 2 ? gateway2.url : url;
+      ids.push(data<{ createTask: { id: string } }>(await gql(via, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "x" }) { id } }', { p: projectId }, { token: member.token })).createTask.id);
+    }
+    await until(() => a.results.length >= 3 && b.results.length >= 3);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const s of [a, b]) expect(s.results.map((r) => (r.data!.taskChanged as { taskId: string }).taskId)).toEqual(ids);
+    a.stop();
+    b.stop();
+  });
+});
+
+describe('presence', () => {
+  it('shows a subscriber online while subscribed and offline within seconds of closing the socket', async () => {
+    const P = 'subscription($p: ID!) { presenceChanged(projectId: $p) { online user { name } } }';
+    const watch = await subscribe(connect(url, { authorization: `Bearer ${owner.token}` }), P, { p: projectId });
+    const memberClient = connect(gateway2.url, { authorization: `Bearer ${member.token}` });
+    await subscribe(memberClient, 'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }', { p: projectId });
+    await until(() => watch.results.some((r) => JSON.stringify(r.data).includes('"online":true') && JSON.stringify(r.data).includes('Mark')));
+    const online = data<{ project: { onlineUsers: Array<{ name: string; online: boolean }> } }>(
+      await as(owner, 'query($p: ID!) { project(id: $p) { onlineUsers { name online } } }', { p: projectId }),
+    );
+    expect(online.project.onlineUsers).toContainEqual({ name: 'Mark', online: true });
+    await memberClient.dispose();
+    const closedAt = Date.now();
+    await until(() => watch.results.some((r) => JSON.stringify(r.data).includes('"online":false') && JSON.stringify(r.data).includes('Mark')));
+    expect(Date.now() - closedAt).toBeLessThan(5000);
+    const seen = data<{ user: { lastSeenAt: string | null; online: boolean } }>(await as(owner, 'query($id: ID!) { user(id: $id) { lastSeenAt online } }', { id: member.id }));
+    expect(seen.user.lastSeenAt).not.toBeNull();
+    watch.stop();
+  });
+
+  it('expires presence without heartbeats', async () => {
+    const P = 'subscription($p: ID!) { presenceChanged(projectId: $p) { online user { name } } }';
+    const watch = await subscribe(connect(url, { authorization: `Bearer ${owner.token}` }), P, { p: projectId });
+    data(await as(viewer, 'mutation($p: ID!) { heartbeat(projectId: $p) }', { p: projectId }));
+    await until(() => watch.results.some((r) => JSON.stringify(r.data).includes('"online":true') && JSON.stringify(r.data).includes('Val')));
+    // PRESENCE_TTL_SECONDS is 3 here: without another heartbeat, Val goes offline by expiry
+    await until(() => watch.results.some((r) => JSON.stringify(r.data).includes('"online":false') && JSON.stringify(r.data).includes('Val')), 12_000);
+    expect(errorCode(await as(owner, 'mutation { heartbeat(projectId: "00000000-0000-4000-8000-000000000000") }'))).toBe('PERM-002');
+    watch.stop();
+  });
+});
+
+describe('resources', () => {
+  it('leaves no Redis subscriptions behind once clients are gone', async () => {
+    for (const c of clients.splice(0)) await c.dispose();
+    await until(async () => (await numsub()) === 0, 5000);
+    expect(await numsub()).toBe(0);
+    const metrics = () => fetch(`${stack.gateway.base}/metrics`).then((r) => r.text());
+    expect(await metrics()).toMatch(/live_events_delivered_total\{[^}]*subscription="taskChanged"[^}]*\} [1-9]/);
+    await until(async () => /live_connections\{[^}]*\} 0\n/.test(await metrics()), 5000);
+    expect(await metrics()).toMatch(/live_subscriptions\{[^}]*\} 0\n/);
+  });
+});
