@@ -166,6 +166,27 @@ describe('federated live payloads', () => {
   });
 });
 
+describe('revocation', () => {
+  it('ends the connection when its session is revoked (logout) mid-subscription', async () => {
+    const reg = data<{ register: { accessToken: string; refreshToken: string; user: { id: string } } }>(
+      await gql(url, 'mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id } } }', {
+        i: { email: `revoked.${Date.now()}@example.com`, name: 'Rev', password: 'revoked-pass-1' },
+      }),
+    ).register;
+    data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: projectId, u: reg.user.id }));
+    const closes: Array<[number, string]> = [];
+    const client = connect(url, { authorization: `Bearer ${reg.accessToken}` }, (c, r) => closes.push([c, r]));
+    const sub = await subscribe(client, 'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }', { p: projectId });
+    data(await gql(url, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: reg.refreshToken }, { token: reg.accessToken }));
+    await new Promise((r) => setTimeout(r, 2100)); // the socket re-checks its token at most every 2 s
+    data(await as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "after logout" }) { id } }', { p: projectId }));
+    await until(() => closes.length > 0);
+    expect(closes[0]![0]).toBe(4403);
+    expect(closes[0]![1]).toMatch(/^AUTH-002/);
+    expect(sub.results.filter((r) => r.data)).toHaveLength(0);
+  });
+});
+
 describe('several gateways', () => {
   it('delivers every event exactly once per subscription, whichever gateway the change went through', async () => {
     const Q = 'subscription($p: ID!) { taskChanged(projectId: $p) { kind taskId } }';
