@@ -81,24 +81,24 @@ export class LiveEngine {
     if ('error' in first) return { errors: [coded(first.error)] };
     if (probeFailed(first)) return { errors: [notMember()] };
 
-    let leave: (() => void) | undefined;
-    let unlisten: (() => Promise<void>) | undefined;
+    // filled in below, once the channel is live; the iterator's end runs them
+    const cleanup: { leave?: () => void; unlisten?: () => Promise<void> } = {};
     const iterator = new LiveIterator(
       this.opts.maxQueue,
       async () => {
         this.opts.metrics.active.dec();
-        leave?.();
-        await unlisten?.();
+        cleanup.leave?.();
+        await cleanup.unlisten?.();
       },
       () => subscriber.close(1013, 'SYS-002: too slow to keep up with live updates'),
     );
     let chain = Promise.resolve();
     const channel = liveChannel(this.opts.prefix, plan.spec.channel, plan.projectId);
-    unlisten = await this.opts.hub.listen(channel, (message) => {
+    cleanup.unlisten = await this.opts.hub.listen(channel, (message) => {
       chain = chain.then(() => this.deliver(plan, args, subscriber, message, iterator)).catch((err: unknown) => this.opts.log.error({ err }, 'live delivery failed'));
     });
     this.opts.metrics.active.inc();
-    leave = subscriber.join(plan.projectId);
+    cleanup.leave = subscriber.join(plan.projectId);
     return iterator;
   }
 
