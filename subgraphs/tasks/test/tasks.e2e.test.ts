@@ -195,6 +195,25 @@ describe('idempotent creates', () => {
   });
 });
 
+describe('comments', () => {
+  it('pages a task\'s comments oldest first', async () => {
+    const t = await task(member, { title: 'Chatty' });
+    for (let i = 0; i < 5; i++) data(await as(member, 'mutation($t: ID!, $b: String!) { addComment(taskId: $t, body: $b) { id } }', { t: t.id, b: `c${i}` }));
+    const Q = 'query($id: ID!, $a: String) { task(id: $id) { comments(first: 2, after: $a) { totalCount edges { node { body } } pageInfo { hasNextPage endCursor } } } }';
+    type C = { task: { comments: { totalCount: number; edges: Array<{ node: { body: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } } };
+    const bodies: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: C = data<C>(await as(viewer, Q, { id: t.id, a: after }));
+      expect(page.task.comments.totalCount).toBe(5);
+      bodies.push(...page.task.comments.edges.map((e) => e.node.body));
+      after = page.task.comments.pageInfo.hasNextPage ? page.task.comments.pageInfo.endCursor : null;
+    } while (after);
+    expect(bodies).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
+    expect(errorCode(await as(member, 'mutation($t: ID!) { addComment(taskId: $t, body: "   ") { id } }', { t: t.id }))).toBe('API-002');
+  });
+});
+
 describe('lists', () => {
   it('filters, orders and pages Project.tasks and User.assignedTasks with stable cursors', async () => {
     const p = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Lists" }) { id } }')).createProject.id;

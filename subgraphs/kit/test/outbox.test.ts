@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { getModelForClass, modelOptions, prop } from '@typegoose/typegoose';
+import mongoose from 'mongoose';
+import { Redis } from 'ioredis';
+import { createLogger, EventPublisher, Locks, OutboxRelay, pendingEvent, PendingEvent } from '@tm/kit';
+
+/**
+ * The outbox against the real store and Redis: events written with a change but never sent (a
+ * crash, an outage) are sent by the sweep, once, in order; a deleted document goes when its
+ * events are out.
+ */
+@modelOptions({ schemaOptions: { collection: 'outboxItems', versionKey: false } })
+class Item {
+  @prop({ type: String, required: true })
+  public _id!: string;
+
+  @prop({ type: Date, default: null })
+  public deletedAt?: Date | null;
+
+  @prop({ type: () => [PendingEvent], _id: false, default: [] })
+  public pendingEvents!: PendingEvent[];
+
+  @prop({ type: Boolean, default: false })
+  public hasPending!: boolean;
+}
+const ItemModel = getModelForClass(Item);
+const prefix = `t:outbox:${randomUUID().slice(0, 8)}:`;
+let redis: Redis;
+let relay: OutboxRelay<Item>;
+
+beforeAll(async () => {
+  await mongoose.connect(process.env.MONGO_URL!, { dbName: `t_outbox_${randomUUID().slice(0, 8)}` });
+  redis = new Redis(process.env.REDIS_URL!, { keyPrefix: prefix });
+  const log = createLogger('test', 'silent');
+  relay = new OutboxRelay<Item>(ItemModel as never, new EventPublisher('items', redis, log), redis, log, new Locks(redis));
+});
+
+afterAll(async () => {
+  await mongoose.connection.db?.dropDatabase();
+  await mongoose.disconnect();
+  redis.disconnect();
+});
+
+const ev = (type: string, id: string) => pendingEvent(type, { id }, { actorId: null, correlationId: null }, { channel: `${prefix}live:items:${id}`, message: { type } });
+
+it('sends events left behind, once and in order, and removes deleted documents afterwards', async () => {
+  const sub = new Redis(process.env.REDIS_URL!);
+  const live: string[] = [];
+  await sub.psubscribe(`${prefix}live:items:*`);
+  sub.on('pmessage', (_p, _c, m) => live.push((JSON.parse(m) as { type: string }).type));
+  // as if the process died right after writing: events are in the documents, nothing was sent
+  await ItemModel.create({ _id: 'a', pendingEvents: [ev('Created', 'a'), ev('Updated', 'a')], hasPending: true });
+  await ItemModel.create({ _id: 'b', deletedAt: new Date(), pendingEvents: [ev('Deleted', 'b')], hasPending: true });
+  await ItemModel.create({ _id: 'c' });
+
+  expect(await Promise.all([relay.sweep(), relay.sweep()])).toContain(2); // two sweeps at once: no double sends
+  await relay.sweep();
+  for (let i = 0; i < 40 && live.length < 3; i++) await new Promise((r) => setTimeout(r, 25));
+
+  const stream = await redis.xrange('events:items', '-', '+');
+  expect(stream.map(([, f]) => f[1])).toEqual(['Created', 'Updated', 'Deleted']);
+  expect(live).toEqual(['Created', 'Updated', 'Deleted']);
+  const a = await ItemModel.findById('a').lean();
+  expect(a).toMatchObject({ pendingEvents: [], hasPending: false });
+  expect(await ItemModel.findById('b').lean()).toBeNull();
+  expect(await ItemModel.countDocuments()).toBe(2);
+  sub.disconnect();
+});
