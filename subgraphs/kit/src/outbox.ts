@@ -30,6 +30,21 @@ export class PendingEvent {
   public message?: string;
 }
 
+/**
+ * Base class for a typegoose model that carries an outbox: soft delete (so a delete's event can
+ * wait in the document) and the pending events. No `@Field`s: never part of the API.
+ */
+export class OutboxFields {
+  @prop({ type: Date, default: null })
+  public deletedAt?: Date | null;
+
+  @prop({ type: () => [PendingEvent], _id: false, default: [] })
+  public pendingEvents!: PendingEvent[];
+
+  @prop({ type: Boolean, default: false })
+  public hasPending!: boolean;
+}
+
 /** Fields a document needs to carry an outbox. */
 export interface WithOutbox {
   _id: string;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { getModelForClass, modelOptions, prop } from '@typegoose/typegoose';
 import mongoose from 'mongoose';
 import { Redis } from 'ioredis';
-import { createLogger, EventPublisher, Locks, OutboxRelay, pendingEvent, PendingEvent } from '@tm/kit';
+import { createLogger, EventPublisher, Locks, OutboxFields, OutboxRelay, pendingEvent } from '@tm/kit';
 
 /**
  * The outbox against the real store and Redis: events written with a change but never sent (a
@@ -10,18 +10,9 @@ import { createLogger, EventPublisher, Locks, OutboxRelay, pendingEvent, Pending
  * events are out.
  */
 @modelOptions({ schemaOptions: { collection: 'outboxItems', versionKey: false } })
-class Item {
+class Item extends OutboxFields {
   @prop({ type: String, required: true })
   public _id!: string;
-
-  @prop({ type: Date, default: null })
-  public deletedAt?: Date | null;
-
-  @prop({ type: () => [PendingEvent], _id: false, default: [] })
-  public pendingEvents!: PendingEvent[];
-
-  @prop({ type: Boolean, default: false })
-  public hasPending!: boolean;
 }
 const ItemModel = getModelForClass(Item);
 const prefix = `t:outbox:${randomUUID().slice(0, 8)}:`;

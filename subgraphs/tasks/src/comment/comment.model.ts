@@ -1,12 +1,12 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
-import { PendingEvent } from '@tm/kit';
+import { OutboxFields } from '@tm/kit';
 import { Field, ID, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'A comment on a task' })
 @index({ taskId: 1, createdAt: 1 })
 @index({ hasPending: 1 })
 @modelOptions({ schemaOptions: { collection: 'comments', timestamps: { createdAt: true, updatedAt: false }, versionKey: false } })
-export class Comment {
+export class Comment extends OutboxFields {
   @Field(() => ID, { name: 'id' })
   @prop({ type: String, required: true })
   public _id!: string;
@@ -23,15 +23,6 @@ export class Comment {
   @Field()
   @prop({ type: String, required: true })
   public body!: string;
-
-  @prop({ type: Date, default: null })
-  public deletedAt?: Date | null;
-
-  @prop({ type: () => [PendingEvent], _id: false, default: [] })
-  public pendingEvents!: PendingEvent[];
-
-  @prop({ type: Boolean, default: false })
-  public hasPending!: boolean;
 
   @Field(() => Date)
   public createdAt!: Date;

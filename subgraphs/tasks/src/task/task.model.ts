@@ -1,5 +1,5 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
-import { PendingEvent } from '@tm/kit';
+import { OutboxFields } from '@tm/kit';
 import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { TaskPriority, TaskStatus } from './task-enums';
 
@@ -15,7 +15,7 @@ export const NO_DUE_DATE = new Date('9999-12-31T00:00:00.000Z');
 @index({ parentId: 1 })
 @index({ hasPending: 1 })
 @modelOptions({ schemaOptions: { collection: 'tasks', timestamps: true, versionKey: false } })
-export class Task {
+export class Task extends OutboxFields {
   @Field(() => ID, { name: 'id' })
   @prop({ type: String, required: true })
   public _id!: string;
@@ -73,15 +73,6 @@ export class Task {
   @Field(() => Date, { nullable: true })
   @prop({ type: Date })
   public completedAt?: Date | null;
-
-  @prop({ type: Date, default: null })
-  public deletedAt?: Date | null;
-
-  @prop({ type: () => [PendingEvent], _id: false, default: [] })
-  public pendingEvents!: PendingEvent[];
-
-  @prop({ type: Boolean, default: false })
-  public hasPending!: boolean;
 
   @Field(() => Date)
   public createdAt!: Date;
