@@ -3,6 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import type { ServiceProcess } from '@tm/tools/testing/processes';
+import { requestDisconnect } from '../src/realtime/disconnect';
 import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 
 /** Live boards through the real gateway with the real graphql-ws client, real Redis and store. */
@@ -234,6 +235,30 @@ describe('presence', () => {
     await until(() => watch.results.some((r) => JSON.stringify(r.data).includes('"online":false') && JSON.stringify(r.data).includes('Val')), 12_000);
     expect(errorCode(await as(owner, 'mutation { heartbeat(projectId: "00000000-0000-4000-8000-000000000000") }'))).toBe('PERM-002');
     watch.stop();
+  });
+});
+
+describe('operator disconnects', () => {
+  it('closes the matching sockets on every gateway process and counts them', async () => {
+    const closes: Array<[string, number]> = [];
+    const victim = await registerUser(url, 'Victim');
+    data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: projectId, u: victim.id }));
+    const Q = 'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }';
+    await subscribe(connect(url, { authorization: `Bearer ${victim.token}` }, (c) => closes.push(['v1', c])), Q, { p: projectId });
+    await subscribe(connect(gateway2.url, { authorization: `Bearer ${victim.token}` }, (c) => closes.push(['v2', c])), Q, { p: projectId });
+    await subscribe(connect(url, { authorization: `Bearer ${owner.token}` }, (c) => closes.push(['other', c])), Q, { p: projectId });
+    const prefixed = new Redis(stack.env.REDIS_URL!, { keyPrefix: stack.env.REDIS_PREFIX });
+    try {
+      expect(await requestDisconnect(prefixed, stack.env.REDIS_PREFIX!, victim.id, 'incident 42')).toBe(2);
+    } finally {
+      prefixed.disconnect();
+    }
+    await until(() => closes.length >= 2);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(closes.sort()).toEqual([
+      ['v1', 4000],
+      ['v2', 4000],
+    ]);
   });
 });
 

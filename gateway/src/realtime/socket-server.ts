@@ -9,6 +9,7 @@ import client from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context';
 import { ChannelHub } from './channels';
+import { listenForDisconnects } from './disconnect';
 import { LiveEngine, type Subscriber } from './engine';
 
 export interface RealtimeOptions {
@@ -238,19 +239,23 @@ export function attachRealtime(opts: RealtimeOptions) {
     wss,
   );
 
+  /** Closes the matching sockets of this process; returns how many. */
+  const disconnect = (userId: string | null, reason: string): number => {
+    let n = 0;
+    for (const conn of connections.values()) {
+      if (userId && conn.user.userId !== userId) continue;
+      conn.socket.close(LiveClose.Disconnected, `Disconnected by an operator: ${reason}`.slice(0, 120));
+      n++;
+    }
+    return n;
+  };
+  const stopDisconnects = listenForDisconnects(hub, opts.prefix, opts.redis, disconnect);
+
   return {
-    /** Closes the matching sockets of this process; returns how many. */
-    disconnect(userId: string | null, reason: string): number {
-      let n = 0;
-      for (const conn of connections.values()) {
-        if (userId && conn.user.userId !== userId) continue;
-        conn.socket.close(LiveClose.Disconnected, `Disconnected by an operator: ${reason}`.slice(0, 120));
-        n++;
-      }
-      return n;
-    },
+    disconnect,
     connectionCount: () => connections.size,
     async close(): Promise<void> {
+      await (await stopDisconnects.catch(() => null))?.();
       for (const conn of connections.values()) conn.socket.close(LiveClose.GoingAway, 'Server shutting down');
       await serverHandle.dispose();
       await new Promise<void>((r) => wss.close(() => r()));
