@@ -27,6 +27,8 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ MONGO_URL: true }).ex
   /** Presence heartbeat while a subscription on a project is open (presence expires after 60 s). */
   LIVE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).default(20),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** `on`: identical query fetches in flight at once for the same user share one subgraph round trip. */
+  SUBGRAPH_DEDUP: z.enum(['on', 'off']).default('off'),
   /**
    * How many reverse proxies in front of the gateway append to `X-Forwarded-For`. 0 (default):
    * the client address is the socket's peer and the header is ignored (a client could forge it).

@@ -50,7 +50,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const metrics = createMetrics('gateway');
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log);
   const authenticate = createAuthenticator(config.JWKS_URL, redis);
-  const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS);
+  const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, { dedup: config.SUBGRAPH_DEDUP === 'on' });
 
   if (config.APOLLO_TELEMETRY === 'off') {
     // read by the ApolloGateway constructor; without it every gateway phones home
