@@ -133,6 +133,7 @@ async function main() {
   ensureServices();
   build();
   if (command === 'start') return start();
+  if (command === 'bench') return run(process.execPath, [path.join(root, 'tools/dist/bench/run.js'), ...passthrough]);
   if (command === 'compose') return run(process.execPath, [path.join(root, 'tools/dist/compose.js'), ...passthrough]);
   if (command === 'test') {
     // ts-jest compiles tests without type checks (isolatedModules): check them here
@@ -156,7 +157,7 @@ async function main() {
     }
     process.exit(jest.status ?? 1);
   }
-  console.error('usage: tm.cjs start|test|compose');
+  console.error('usage: tm.cjs start|test|compose|bench');
   process.exit(2);
 }
 

@@ -1,0 +1,262 @@
+import { readFileSync } from 'node:fs';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+/**
+ * Live-update load, in its own process: `node live-load.js <config.json>`; prints one JSON line.
+ * Opens N graphql-ws connections (one subscription each) on one project's `taskChanged` with a
+ * federated selection, fires `updateTask` through the gateway and times each delivery.
+ */
+export interface LiveConfig {
+  wsUrl: string;
+  httpUrl: string;
+  gatewayBase: string;
+  /** One token per connection (cycled; ≤ 20 connections per user). */
+  tokens: string[];
+  projectId: string;
+  taskIds: string[];
+  otherProjectTaskIds: string[];
+  updaterToken: string;
+  counts: number[];
+  eventsPerCount: number;
+  filteredOthers: number;
+  churnSeconds: number;
+  churnConnections: number;
+  stableForChurn: number;
+}
+
+export const LIVE_QUERY = `subscription Board($p: ID!) { taskChanged(projectId: $p) { kind taskId at
+  task { id title status version assignee { id name } reporter { name } } actor { name } } }`;
+
+interface Sub {
+  client: Client;
+  stop: () => void;
+  got: Map<string, number>;
+  bad: number;
+}
+
+const now = () => performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function metric(base: string, name: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.split(' ').pop()) : NaN;
+}
+
+function pct(xs: number[], p: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! * 10) / 10;
+}
+
+export class Live {
+  /** title → send time */
+  readonly sent = new Map<string, number>();
+  private seq = 0;
+  constructor(private readonly cfg: LiveConfig) {}
+
+  async open(token: string, projectId = this.cfg.projectId): Promise<Sub> {
+    const sub: Sub = { client: undefined as never, stop: () => undefined, got: new Map(), bad: 0 };
+    sub.client = createClient({ url: this.cfg.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, lazy: false, retryAttempts: 0, keepAlive: 0 });
+    await new Promise<void>((resolve, reject) => {
+      const offC = sub.client.on('connected', () => {
+        offC();
+        resolve();
+      });
+      const offX = sub.client.on('closed', (e) => {
+        offX();
+        reject(new Error(`closed before connected: ${(e as { code?: number }).code}`));
+      });
+    });
+    sub.stop = sub.client.subscribe<{ taskChanged: { task: { title: string } | null } }>(
+      { query: LIVE_QUERY, variables: { p: projectId } },
+      {
+        next: (msg) => {
+          const title = msg.data?.taskChanged?.task?.title;
+          if (msg.errors?.length || !title || !msg.data?.taskChanged.task) {
+            sub.bad++;
+            return;
+          }
+          const t0 = this.sent.get(title);
+          if (t0 !== undefined && !sub.got.has(title)) sub.got.set(title, now() - t0);
+          else sub.bad++; // duplicate or unknown
+        },
+        error: () => sub.bad++,
+        complete: () => undefined,
+      },
+    );
+    return sub;
+  }
+
+  async update(taskId: string): Promise<string> {
+    const title = `live ${process.pid} ${++this.seq}`;
+    this.sent.set(title, now());
+    const res = await fetch(this.cfg.httpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.cfg.updaterToken}` },
+      body: JSON.stringify({ query: 'mutation($id: ID!, $t: String!) { updateTask(id: $id, input: { title: $t }) { id } }', variables: { id: taskId, t: title } }),
+    });
+    const body = (await res.json()) as { errors?: unknown[] };
+    if (body.errors?.length) throw new Error(`updateTask failed: ${JSON.stringify(body.errors)}`);
+    return title;
+  }
+
+  async waitSubscribed(expected: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await metric(this.cfg.gatewayBase, 'live_subscriptions')) < expected) {
+      if (Date.now() > deadline) throw new Error(`only ${await metric(this.cfg.gatewayBase, 'live_subscriptions')} of ${expected} subscriptions live`);
+      await sleep(100);
+    }
+  }
+
+  async waitDrained(atMost: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await metric(this.cfg.gatewayBase, 'live_subscriptions')) > atMost && Date.now() < deadline) await sleep(100);
+  }
+
+  async openMany(n: number, offset = 0): Promise<Sub[]> {
+    const subs: Sub[] = [];
+    for (let i = 0; i < n; i += 100) {
+      subs.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, k) => this.open(this.cfg.tokens[(offset + i + k) % this.cfg.tokens.length]!)))));
+    }
+    return subs;
+  }
+
+  /** Waits until every subscriber has the title (or the timeout); returns per-subscriber latencies. */
+  async collect(subs: Sub[], title: string, timeoutMs = 15_000): Promise<number[]> {
+    const deadline = now() + timeoutMs;
+    while (subs.some((s) => !s.got.has(title)) && now() < deadline) await sleep(5);
+    return subs.filter((s) => s.got.has(title)).map((s) => s.got.get(title)!);
+  }
+}
+
+async function closeAll(subs: Sub[]): Promise<void> {
+  for (const s of subs) {
+    s.stop();
+    await s.client.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  const cfg = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LiveConfig;
+  const live = new Live(cfg);
+  const base = cfg.gatewayBase;
+  const out: Record<string, unknown> = { scenarios: [] as unknown[] };
+  let task = 0;
+  const nextTask = () => cfg.taskIds[task++ % cfg.taskIds.length]!;
+
+  for (const n of cfg.counts) {
+    await live.waitDrained(0);
+    const rss0 = await metric(base, 'process_resident_memory_bytes');
+    const heap0 = await metric(base, 'nodejs_heap_size_used_bytes');
+    const tOpen = now();
+    const subs = await live.openMany(n);
+    await live.waitSubscribed(n);
+    const openSec = (now() - tOpen) / 1000;
+    await sleep(500);
+    const rss1 = await metric(base, 'process_resident_memory_bytes');
+    const heap1 = await metric(base, 'nodejs_heap_size_used_bytes');
+    const all: number[] = [];
+    const lastPerEvent: number[] = [];
+    let lagMax = 0;
+    let delivered = 0;
+    for (let e = 0; e < cfg.eventsPerCount; e++) {
+      await metric(base, 'nodejs_eventloop_lag_max_seconds'); // resets the window
+      const title = await live.update(nextTask());
+      const lat = await live.collect(subs, title);
+      lagMax = Math.max(lagMax, await metric(base, 'nodejs_eventloop_lag_max_seconds'));
+      delivered += lat.length;
+      all.push(...lat);
+      lastPerEvent.push(Math.max(...lat));
+      await sleep(300);
+    }
+    const bad = subs.reduce((x, s) => x + s.bad, 0);
+    const row = {
+      subscribers: n,
+      events: cfg.eventsPerCount,
+      p50: pct(all, 50),
+      p99: pct(all, 99),
+      lastMedian: pct(lastPerEvent, 50),
+      deliveryRatio: delivered / (n * cfg.eventsPerCount),
+      badPayloads: bad,
+      memoryPerConnectionKiB: Math.round((rss1 - rss0) / n / 1024),
+      heapPerConnectionKiB: Math.round((heap1 - heap0) / n / 1024),
+      eventLoopLagMaxMs: Math.round(lagMax * 1000 * 10) / 10,
+      connectSeconds: Math.round(openSec * 10) / 10,
+    };
+    (out.scenarios as unknown[]).push(row);
+    process.stderr.write(`live ${JSON.stringify(row)}\n`);
+
+    // most events filtered out: the same subscribers, while other projects' tasks change
+    if (n === cfg.counts[Math.min(1, cfg.counts.length - 1)] && cfg.filteredOthers > 0) {
+      for (let i = 0; i < cfg.filteredOthers; i++) await live.update(cfg.otherProjectTaskIds[i % cfg.otherProjectTaskIds.length]!);
+      const title = await live.update(nextTask());
+      for (let i = 0; i < cfg.filteredOthers; i++) await live.update(cfg.otherProjectTaskIds[(i + 3) % cfg.otherProjectTaskIds.length]!);
+      const lat = await live.collect(subs, title);
+      await sleep(500);
+      const extra = subs.reduce((x, s) => x + s.bad, 0) - bad;
+      out.filtered = { subscribers: n, otherEvents: cfg.filteredOthers * 2, matching: 1, p50: pct(lat, 50), p99: pct(lat, 99), deliveryRatio: lat.length / n, unexpectedPayloads: extra };
+      process.stderr.write(`filtered ${JSON.stringify(out.filtered)}\n`);
+    }
+    await closeAll(subs);
+  }
+
+  // subscribe/unsubscribe churn next to stable subscribers
+  if (cfg.churnSeconds > 0) {
+    await live.waitDrained(0);
+    const stable = await live.openMany(cfg.stableForChurn);
+    await live.waitSubscribed(cfg.stableForChurn);
+    const churners = await Promise.all(Array.from({ length: cfg.churnConnections }, (_, i) => live.open(cfg.tokens[(i * 7) % cfg.tokens.length]!)));
+    for (const c of churners) c.stop();
+    let cycles = 0;
+    let running = true;
+    const loops = churners.map(async (c) => {
+      while (running) {
+        const stop = c.client.subscribe({ query: LIVE_QUERY, variables: { p: cfg.projectId } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+        await sleep(50 + Math.random() * 100);
+        stop();
+        cycles++;
+        await sleep(10);
+      }
+    });
+    const lat: number[] = [];
+    let sent = 0;
+    const end = Date.now() + cfg.churnSeconds * 1000;
+    while (Date.now() < end) {
+      const title = await live.update(nextTask());
+      sent++;
+      lat.push(...(await live.collect(stable, title, 10_000)));
+      await sleep(250);
+    }
+    running = false;
+    await Promise.all(loops);
+    await sleep(1000);
+    const subsAfter = await metric(base, 'live_subscriptions');
+    const channelsAfter = await metric(base, 'live_redis_channels');
+    out.churn = {
+      stable: cfg.stableForChurn,
+      churnConnections: cfg.churnConnections,
+      cycles,
+      cyclesPerSecond: Math.round(cycles / cfg.churnSeconds),
+      events: sent,
+      p50: pct(lat, 50),
+      p99: pct(lat, 99),
+      deliveryRatio: lat.length / (sent * cfg.stableForChurn),
+      subscriptionsAfter: subsAfter,
+      leakedSubscriptions: subsAfter - cfg.stableForChurn,
+      redisChannelsAfter: channelsAfter,
+    };
+    process.stderr.write(`churn ${JSON.stringify(out.churn)}\n`);
+    await closeAll([...stable, ...churners]);
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exit(0);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

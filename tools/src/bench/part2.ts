@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { signContext } from '@tm/kit';
+import type { Devstack } from '../devstack';
+import { gql } from '../testing/graphql';
+import { REPO_ROOT } from '../testing/processes';
+import { registerUser, startStack, type Stack, type TestUser } from '../testing/stack';
+import { alternate, sanity, type BenchOptions, type GatewayUnderTest, type Summary } from './part1';
+import { BENCH_DIST, median, scrape, startProc } from './procs';
+
+export const BOARD_QUERY = `query Board($id: ID!, $n: Int) { project(id: $id) { name members { user { name } }
+  tasks(first: $n) { edges { node { title status assignee { name } reporter { name } comments(first: 3) { totalCount } } } } } }`;
+const SINGLE_QUERY = 'query One($id: ID!) { project(id: $id) { id name description archived createdAt } }';
+
+/** What part 4 gets from the seeded stack. */
+export interface SeededStack {
+  stack: Stack;
+  users: TestUser[];
+  projects: string[];
+  tasksByProject: Record<string, string[]>;
+  owner: TestUser;
+  register(n: number): Promise<TestUser[]>;
+  call<T>(token: string, query: string, variables: Record<string, unknown>): Promise<T>;
+}
+
+export interface Part2Result {
+  seed: { users: number; projects: number; tasks: number; comments: number; seconds: number };
+  board?: Summary[];
+  single?: Summary[];
+  gatewayOverDirect?: { rpsRatio: number; p50Ratio: number };
+  growth?: Array<{ first: number; returned: number; p50: number; p99: number; msPerTask: number; subgraphRequests: number; dbRoundTrips: number; perSubgraph: Record<string, { requests: number; db: number }> }>;
+  roundTripsConstant?: boolean;
+  flags: Record<string, Record<string, unknown>>;
+}
+
+async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+function sessionOf(token: string): string {
+  return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { sid: string }).sid;
+}
+
+/** Parts 2 and 3 (and the seeded stack for part 4): our full stack, real store and Redis. */
+export async function part2and3(
+  devstack: Devstack,
+  opts: BenchOptions & { part2: boolean; part3: boolean; part4?: (s: SeededStack) => Promise<unknown> },
+): Promise<{ part2: Part2Result; part4?: never }> {
+  process.env.MONGO_URL = devstack.mongoUrl;
+  process.env.REDIS_URL = devstack.redisUrl;
+  const stack = await startStack('bench', ['users', 'projects', 'tasks'], {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    LANDING_PAGE: 'off',
+    ACCESS_TOKEN_TTL_SECONDS: '3600',
+    SUBGRAPH_DEDUP: 'off',
+  });
+  const peers: GatewayUnderTest[] = [];
+  try {
+    const url = stack.gateway.url;
+    const call = async <T>(token: string, query: string, variables: Record<string, unknown>): Promise<T> => {
+      const res = await gql<T>(url, query, variables, { token });
+      if (!res.data || res.errors?.length) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(res.errors)}`);
+      return res.data;
+    };
+    const register = (n: number) => pool(Array.from({ length: n }, (_, i) => i), 4, (i) => registerUser(url, `Bench User ${i}`));
+
+    // ---- seed through the API
+    const nUsers = opts.quick ? 20 : 50;
+    const nProjects = opts.quick ? 2 : 10;
+    const nTasks = opts.quick ? 300 : 2000;
+    const t0 = Date.now();
+    opts.log(`seeding ${nUsers} users, ${nProjects} projects, ${nTasks} tasks with comments through the API`);
+    const users = await register(nUsers);
+    const owner = users[0]!;
+    const projects = await pool(Array.from({ length: nProjects }, (_, i) => i), 4, async (i) =>
+      (await call<{ createProject: { id: string } }>(owner.token, 'mutation($i: CreateProjectInput!) { createProject(input: $i) { id } }', { i: { name: `Bench project ${i} ${randomUUID().slice(0, 6)}`, description: 'seeded by the bench' } })).createProject.id,
+    );
+    const memberships = projects.flatMap((p) => users.slice(1).map((u) => [p, u.id] as const));
+    await pool(memberships, 8, ([projectId, userId]) => call(owner.token, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: projectId, u: userId }));
+    const tasksByProject: Record<string, string[]> = Object.fromEntries(projects.map((p) => [p, []]));
+    let comments = 0;
+    await pool(Array.from({ length: nTasks }, (_, i) => i), 8, async (i) => {
+      const projectId = projects[i % projects.length]!;
+      const reporter = users[i % users.length]!;
+      const assignee = users[(i * 7 + 3) % users.length]!;
+      const { createTask } = await call<{ createTask: { id: string } }>(reporter.token, 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }', {
+        i: { projectId, title: `Task ${i}`, description: `Seeded task number ${i}`, assigneeId: i % 5 === 0 ? null : assignee.id },
+      });
+      tasksByProject[projectId]!.push(createTask.id);
+      for (let c = 0; c < i % 4; c++) {
+        await call(users[(i + c + 1) % users.length]!.token, 'mutation($t: ID!, $b: String!) { addComment(taskId: $t, body: $b) { id } }', { t: createTask.id, b: `Comment ${c} on task ${i}` });
+        comments++;
+      }
+    });
+    const seed = { users: nUsers, projects: nProjects, tasks: nTasks, comments, seconds: Math.round((Date.now() - t0) / 1000) };
+    opts.log(`seeded in ${seed.seconds} s (${comments} comments)`);
+    const result: Part2Result = { seed, flags: {} };
+
+    // ---- part 2: board query, ours vs the peer on the same subgraphs
+    if (opts.part2) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'tm-bench-sg-'));
+      let sdl = readFileSync(path.join(REPO_ROOT, 'schema/supergraph.graphql'), 'utf8');
+      // point each join__graph at the running service
+      sdl = sdl.replace(/@join__graph\(name: "(\w+)", url: "[^"]+"\)/g, (_m, name: string) => `@join__graph(name: "${name}", url: "${stack.services[name]?.url ?? 'http://127.0.0.1:9/graphql'}")`);
+      const sgPath = path.join(dir, 'supergraph.graphql');
+      writeFileSync(sgPath, sdl);
+      const peerEnv: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        REDIS_URL: stack.env.REDIS_URL,
+        REDIS_PREFIX: stack.env.REDIS_PREFIX,
+        INTERNAL_SECRET: stack.env.INTERNAL_SECRET,
+        JWKS_URL: `${stack.services.users!.base}/.well-known/jwks.json`,
+        SUPERGRAPH_PATH: sgPath,
+      };
+      const ours: GatewayUnderTest = { name: 'ours', proc: stack.gateway, flags: { engine: '@apollo/gateway', fetcher: 'undici keep-alive Agent', dedup: 'off' } };
+      const hive: GatewayUnderTest = { name: 'hive', flags: { engine: '@graphql-hive/gateway runtime (defaults)', auth: 'same JWT + Redis revocation check, signed context per subgraph fetch' } };
+      hive.proc = await startProc('hive', path.join(BENCH_DIST, 'peer-gateway.js'), [], peerEnv);
+      peers.push(hive);
+      const rust: GatewayUnderTest = { name: 'hive+rust-planner', flags: { ...hive.flags, planner: 'Rust (router-runtime)' } };
+      try {
+        rust.proc = await startProc('hive+rust-planner', path.join(BENCH_DIST, 'peer-gateway.js'), [], { ...peerEnv, HIVE_ROUTER_RUNTIME: '1' });
+        peers.push(rust);
+      } catch (err) {
+        rust.unavailable = `not available here: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`;
+      }
+      const gateways = [ours, hive, rust];
+      const bodies = users.map((_, i) => JSON.stringify({ query: BOARD_QUERY, variables: { id: projects[i % projects.length], n: 100 }, operationName: 'Board' }));
+      const headers = users.map((u) => ({ authorization: `Bearer ${u.token}` }));
+      await sanity(gateways, bodies[0]!, headers[0]!, (b) => ((b as { data?: { project?: { tasks?: { edges?: unknown[] } } } }).data?.project?.tasks?.edges?.length ?? 0) === 100, opts.log);
+      const watch = (g: GatewayUnderTest) => ({ gateway: g.proc?.child.pid, users: stack.services.users!.child.pid, projects: stack.services.projects!.child.pid, tasks: stack.services.tasks!.child.pid });
+      opts.log('part 2: board query (closed loop, 50 VUs, one user each)');
+      result.board = await alternate(gateways, opts, (g) => ({ url: g.proc!.url, bodies, headers, check: 'board', expectEdges: 100 }), watch);
+      result.flags = Object.fromEntries(gateways.map((g) => [g.name, { ...g.flags, ...(g.unavailable ? { unavailable: g.unavailable } : {}) }]));
+
+      opts.log('part 2: gateway ÷ direct-to-subgraph, single-subgraph query (projects)');
+      const direct: GatewayUnderTest = { name: 'direct:projects', proc: stack.services.projects!, flags: {} };
+      const singleBodies = users.map((_, i) => JSON.stringify({ query: SINGLE_QUERY, variables: { id: projects[i % projects.length] }, operationName: 'One' }));
+      result.single = await alternate(
+        [ours, direct],
+        opts,
+        (g) =>
+          g === direct
+            ? { url: g.proc!.url, bodies: singleBodies, headers: users.map((u) => ({ 'x-tm-context': signContext({ userId: u.id, roles: ['USER'], sessionId: sessionOf(u.token), correlationId: randomUUID(), clientIp: '127.0.0.1' }, stack.env.INTERNAL_SECRET!) })), check: 'nonempty' }
+            : { url: g.proc!.url, bodies: singleBodies, headers, check: 'nonempty' },
+        watch,
+      );
+      const [gw, dr] = result.single;
+      result.gatewayOverDirect = { rpsRatio: gw!.rps / dr!.rps, p50Ratio: gw!.p50 / dr!.p50 };
+    }
+
+    // ---- part 3: cost growth in the page size
+    if (opts.part3) {
+      opts.log('part 3: cost growth, tasks(first: 10 / 100 / 1000)');
+      const services = Object.entries(stack.services);
+      const counters = async () =>
+        Object.fromEntries(
+          await Promise.all(
+            services.map(async ([name, s]) => [name, { requests: await scrape(s.base, 'http_requests_total', 'route="/graphql"'), db: await scrape(s.base, 'mongodb_commands_total') }] as const),
+          ),
+        );
+      result.growth = [];
+      const reps = opts.quick ? 10 : 30;
+      for (const first of [10, 100, 1000]) {
+        const body = { id: projects[0], n: first };
+        await call(users[1]!.token, BOARD_QUERY, body); // warm (plan cache, permission cache)
+        const before = await counters();
+        const times: number[] = [];
+        let returned = 0;
+        for (let i = 0; i < reps; i++) {
+          const t = performance.now();
+          const data = await call<{ project: { tasks: { edges: unknown[] } } }>(users[1 + (i % (users.length - 1))]!.token, BOARD_QUERY, body);
+          times.push(performance.now() - t);
+          returned = data.project.tasks.edges.length;
+        }
+        const after = await counters();
+        const perSubgraph = Object.fromEntries(services.map(([n]) => [n, { requests: (after[n]!.requests - before[n]!.requests) / reps, db: (after[n]!.db - before[n]!.db) / reps }]));
+        const sorted = [...times].sort((a, b) => a - b);
+        const p50 = median(times);
+        const row = {
+          first,
+          returned,
+          p50: Math.round(p50 * 10) / 10,
+          p99: Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]! * 10) / 10,
+          msPerTask: Math.round((p50 / Math.max(1, returned)) * 1000) / 1000,
+          subgraphRequests: Object.values(perSubgraph).reduce((n, x) => n + x.requests, 0),
+          dbRoundTrips: Object.values(perSubgraph).reduce((n, x) => n + x.db, 0),
+          perSubgraph,
+        };
+        result.growth.push(row);
+        opts.log(`  first ${first}: ${returned} tasks, p50 ${row.p50} ms, ${row.subgraphRequests} subgraph requests, ${row.dbRoundTrips} db round trips per request`);
+      }
+      const trips = result.growth.map((g) => g.dbRoundTrips);
+      result.roundTripsConstant = Math.max(...trips) - Math.min(...trips) < 0.5;
+    }
+
+    let part4: unknown;
+    if (opts.part4) {
+      for (const p of peers) await p.proc?.stop();
+      peers.length = 0;
+      part4 = await opts.part4({ stack, users, projects, tasksByProject, owner, register, call });
+    }
+    return { part2: result, ...(part4 ? { part4: part4 as never } : {}) };
+  } finally {
+    for (const p of peers) await p.proc?.stop();
+    await stack.stop();
+  }
+}

@@ -1,0 +1,100 @@
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createGatewayRuntime, type GatewayPlugin } from '@graphql-hive/gateway';
+import { createRedis, createLogger, RedisKeys, signContext, ANONYMOUS, type UserContext } from '@tm/kit';
+import { GraphQLError } from 'graphql';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+
+/**
+ * The peer gateway of the bench: Hive Gateway (@graphql-hive/gateway's runtime, its defaults) in one
+ * process, no clustering, on a supergraph file. `HIVE_ROUTER_RUNTIME=1` swaps in the Rust query
+ * planner (@graphql-hive/router-runtime).
+ *
+ * For a fair comparison it does the same per-request work as our gateway's HTTP path: verifies the
+ * access token (ES256 JWT against the same JWKS, same claims, with jose as ours does), checks
+ * revocation in Redis (token version, ended session: one MGET, as ours), and sends every subgraph
+ * request the HMAC-signed user context (`x-tm-context`) our subgraphs require.
+ */
+const env = process.env;
+const port = Number(env.PORT ?? 0);
+const secret = env.INTERNAL_SECRET ?? '';
+const log = createLogger('peer-gateway', 'warn');
+const redis = env.REDIS_URL ? createRedis(env.REDIS_URL, env.REDIS_PREFIX ?? 'tm:', log) : null;
+const jwks = env.JWKS_URL ? createRemoteJWKSet(new URL(env.JWKS_URL), { cooldownDuration: 1000, cacheMaxAge: 60_000 }) : null;
+
+async function authenticate(authorization: string | null): Promise<UserContext> {
+  if (!authorization || !jwks) return ANONYMOUS;
+  const m = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(authorization.trim());
+  if (!m) throw new GraphQLError('Authorization header must be "Bearer <access token>"', { extensions: { code: 'AUTH-002', http: { status: 401 } } });
+  let payload;
+  try {
+    ({ payload } = await jwtVerify(m[1]!, jwks, { issuer: 'tm-users', audience: 'tm-api', algorithms: ['ES256'], typ: 'at+jwt', clockTolerance: 5 }));
+  } catch {
+    throw new GraphQLError('Access token invalid or expired', { extensions: { code: 'AUTH-002', http: { status: 401 } } });
+  }
+  const userId = typeof payload.sub === 'string' ? payload.sub : null;
+  const sessionId = typeof payload.sid === 'string' ? payload.sid : null;
+  const roles = Array.isArray(payload.roles) ? payload.roles.filter((r: unknown): r is string => typeof r === 'string') : [];
+  if (!userId || !sessionId) throw new GraphQLError('Access token invalid', { extensions: { code: 'AUTH-002', http: { status: 401 } } });
+  if (redis) {
+    const [version, revoked] = await redis.mget(RedisKeys.tokenVersion(userId), RedisKeys.revokedSession(sessionId));
+    if (revoked || (version !== null && Number(payload.tv ?? 0) < Number(version))) {
+      throw new GraphQLError('Access token revoked', { extensions: { code: 'AUTH-002', http: { status: 401 } } });
+    }
+  }
+  return { userId, roles, sessionId };
+}
+
+interface TmContext {
+  tmUser?: UserContext;
+  tmCorrelationId?: string;
+}
+
+const authPlugin: GatewayPlugin<TmContext> = {
+  async onContextBuilding({ context, extendContext }) {
+    const user = await authenticate(context.request.headers.get('authorization'));
+    extendContext({ tmUser: user, tmCorrelationId: context.request.headers.get('x-correlation-id') ?? randomUUID() });
+  },
+};
+
+async function main(): Promise<void> {
+  const routerRuntime = env.HIVE_ROUTER_RUNTIME === '1';
+  const gateway = createGatewayRuntime<TmContext>({
+    supergraph: readFileSync(env.SUPERGRAPH_PATH!, 'utf8'),
+    logging: 'error',
+    landingPage: false,
+    graphiql: false,
+    plugins: () => [authPlugin],
+    propagateHeaders: {
+      fromClientToSubgraphs: ({ context }) => {
+        const user = (context as TmContext).tmUser ?? ANONYMOUS;
+        const correlationId = (context as TmContext).tmCorrelationId ?? 'internal';
+        return { 'x-tm-context': signContext({ ...user, correlationId, clientIp: '127.0.0.1' }, secret), 'x-correlation-id': correlationId };
+      },
+    },
+    ...(routerRuntime ? { unifiedGraphHandler: (await import('@graphql-hive/router-runtime')).unifiedGraphHandler as never } : {}),
+  });
+  const server = http.createServer((req, res) => {
+    if (req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    void gateway(req, res);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(port, '127.0.0.1');
+  const stop = () => {
+    server.close();
+    void gateway.dispose?.();
+    void redis?.quit();
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,161 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '../net';
+import { REPO_ROOT } from '../testing/processes';
+import type { LoadConfig, LoadResult } from './load';
+
+export const BENCH_DIST = path.join(REPO_ROOT, 'tools/dist/bench');
+
+export interface Proc {
+  label: string;
+  port: number;
+  url: string;
+  base: string;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `node <script> ...args` with PORT set, and waits for its /health. */
+export async function startProc(label: string, script: string, args: string[], env: NodeJS.ProcessEnv, healthPath = '/health'): Promise<Proc> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...env, PORT: String(port), GATEWAY_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const collect = (d: Buffer) => {
+    out = (out + d.toString()).slice(-50_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const base = `http://127.0.0.1:${port}`;
+  const proc: Proc = {
+    label,
+    port,
+    base,
+    url: `${base}/graphql`,
+    child,
+    output: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}: ${out.slice(-2000)}`);
+    try {
+      if ((await fetch(`${base}${healthPath}`)).ok) return proc;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) {
+      await proc.stop();
+      throw new Error(`${label} not healthy within 60 s: ${out.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** CPU time (user + system) of a process in seconds, from /proc. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+export interface CpuWatch {
+  /** % of one core per labelled process since `start`. */
+  stop(): Record<string, number>;
+}
+
+export function watchCpu(pids: Record<string, number | undefined>): CpuWatch {
+  const t0 = process.hrtime.bigint();
+  const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  return {
+    stop() {
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, Math.round(((cpuSeconds(pid) - start[k]!) / secs) * 100)]));
+    },
+  };
+}
+
+/**
+ * Runs one load in its own process (autocannon in tools/dist/bench/load.js). CPU of the watched
+ * processes (and of the load generator itself) is measured over the measured phase only.
+ */
+export async function runLoad(cfg: LoadConfig, watch: Record<string, number | undefined>): Promise<LoadResult & { cpu: Record<string, number> }> {
+  const file = path.join(tmpdir(), `tm-bench-load-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(cfg));
+  const child = spawn(process.execPath, [path.join(BENCH_DIST, 'load.js'), file], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let cpu: CpuWatch | undefined;
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (!cpu && err.includes('MEASURE')) cpu = watchCpu({ ...watch, load: child.pid });
+  });
+  const budget = (cfg.warmupSec + cfg.durationSec + 30) * 1000;
+  const timer = setTimeout(() => child.kill('SIGKILL'), budget);
+  let usage: Record<string, number> = {};
+  await new Promise<void>((resolve) => {
+    // sample just before the process exits (its /proc entry goes away)
+    const poll = setInterval(() => {
+      if (out.includes('\n') && cpu) {
+        usage = cpu.stop();
+        cpu = undefined;
+      }
+    }, 20);
+    child.once('exit', () => {
+      clearInterval(poll);
+      resolve();
+    });
+  });
+  clearTimeout(timer);
+  if (cpu) usage = cpu.stop();
+  const line = out.trim().split('\n').pop();
+  if (!line) throw new Error(`load generator failed: ${err.slice(-2000)}`);
+  return { ...(JSON.parse(line) as LoadResult), cpu: usage };
+}
+
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function spread(xs: number[]): [number, number] {
+  const s = xs.filter((x) => Number.isFinite(x));
+  return [Math.min(...s), Math.max(...s)];
+}
+
+/** Sums every sample of a Prometheus metric (optionally filtered by a label substring). */
+export async function scrape(base: string, metric: string, labelFilter?: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(metric)) continue;
+    const rest = line.slice(metric.length);
+    if (rest[0] !== '{' && rest[0] !== ' ') continue;
+    if (labelFilter && !line.includes(labelFilter)) continue;
+    sum += Number(line.split(' ').pop());
+  }
+  return sum;
+}
