@@ -26,6 +26,12 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ MONGO_URL: true }).ex
   LIVE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   /** Presence heartbeat while a subscription on a project is open (presence expires after 60 s). */
   LIVE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).default(20),
+  /**
+   * `on`: per-event access checks from the permissions cache, and live payloads whose selection does
+   * not depend on who asks resolved once per (event, selection, project role, platform roles).
+   * `off`: every subscriber's payload is resolved through the supergraph as that subscriber.
+   */
+  LIVE_SHARED_RESOLUTION: z.enum(['on', 'off']).default('on'),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** `on`: identical query fetches in flight at once for the same user share one subgraph round trip. */
   SUBGRAPH_DEDUP: z.enum(['on', 'off']).default('off'),

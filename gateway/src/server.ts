@@ -18,6 +18,7 @@ import {
   listen,
   loadConfig,
   operationMetricsPlugin,
+  PermissionsClient,
   pingRedis,
   redisReady,
   sendJson,
@@ -143,6 +144,14 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       maxBufferedBytes: config.LIVE_MAX_BUFFERED_BYTES,
       heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000,
     },
+    ...(config.LIVE_SHARED_RESOLUTION === 'on'
+      ? {
+          access: (userId: string, projectId: string) => {
+            const projects = subgraphs.find((s) => s.name === 'projects');
+            return projects ? new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log).access(userId, projectId) : Promise.resolve(null);
+          },
+        }
+      : {}),
   });
   const port = await listen(server, config.PORT, config.HOST);
   await redisReady(redis);

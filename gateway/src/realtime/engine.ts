@@ -33,6 +33,13 @@ export interface EngineOptions {
   maxQueue: number;
   maxBufferedBytes: number;
   metrics: { delivered: Counter<'subscription'>; latency: Histogram<'subscription'>; active: { inc(): void; dec(): void } };
+  /**
+   * The subscriber's membership in a project, from the permissions source of truth (the kit's
+   * permissions client: Redis cache written by projects, its signed endpoint on a miss). With it,
+   * the per-event access check costs no supergraph query, and a selection that does not depend on
+   * who asks is resolved once per (event, selection, project role, platform roles) and shared.
+   */
+  access?: (userId: string, projectId: string) => Promise<{ role: string; archived: boolean } | null>;
 }
 
 interface EntityResult {
@@ -155,8 +162,10 @@ export class LiveEngine {
   }
 
   /**
-   * Runs the plan's query as the subscriber. Identical work (same event, same query and
-   * variables, same user and roles) is shared between that user's subscriptions.
+   * Runs the plan's query as the subscriber. A member whose selection does not depend on who asks
+   * shares the result with every subscriber of the same event, selection, project role and platform
+   * roles (their access checked per event from the permissions cache); anyone else runs the full
+   * query with the access probe as themself, shared only between their own identical subscriptions.
    */
   private async resolveEntities(plan: LivePlan, subscriber: Subscriber, message: Record<string, unknown>, eventKey: string): Promise<EntityResult> {
     const user = await subscriber.user();
@@ -164,12 +173,27 @@ export class LiveEngine {
     for (const [variable, key] of Object.entries(plan.idVariables)) {
       variables[variable] = variable === PROBE_FIELD ? plan.projectId : typeof message[key] === 'string' ? message[key] : NO_ID;
     }
-    const key = JSON.stringify([eventKey, plan.query, variables, user.userId, user.roles]);
+    if (this.opts.access && plan.sharedQuery !== null && user.userId) {
+      const access = await this.opts.access(user.userId, plan.projectId);
+      if (access) {
+        const probe = { [PROBE_FIELD]: { id: plan.projectId } };
+        if (!plan.sharedQuery) return { data: probe, errors: [] };
+        const { [PROBE_FIELD]: _probe, ...entityVariables } = variables;
+        const key = JSON.stringify(['shared', eventKey, plan.sharedQuery, entityVariables, access.role, access.archived, [...user.roles].sort()]);
+        const shared = await this.run(key, plan.sharedQuery, entityVariables, subscriber, user);
+        return { data: { ...(shared.data ?? {}), ...probe }, errors: shared.errors };
+      }
+      // not a member by the cache: the full query with the probe decides (e.g. platform admins)
+    }
+    return this.run(JSON.stringify([eventKey, plan.query, variables, user.userId, user.roles]), plan.query, variables, subscriber, user);
+  }
+
+  private run(key: string, query: string, variables: Record<string, unknown>, subscriber: Subscriber, user: UserContext): Promise<EntityResult> {
     const now = Date.now();
     const hit = this.shared.get(key);
     if (hit && now - hit.at < 5000) return hit.result;
     const result = this.opts.apollo
-      .executeOperation({ query: plan.query, variables }, { contextValue: subscriber.context(user) })
+      .executeOperation({ query, variables }, { contextValue: subscriber.context(user) })
       .then((res): EntityResult => {
         const body = res.body.kind === 'single' ? res.body.singleResult : { data: null, errors: [] };
         return { data: (body.data as Record<string, unknown> | null) ?? null, errors: body.errors ?? [] };

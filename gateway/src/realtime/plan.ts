@@ -1,8 +1,11 @@
 import {
   getArgumentValues,
+  getNamedType,
   Kind,
   print,
+  TypeInfo,
   visit,
+  visitWithTypeInfo,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -29,6 +32,42 @@ export interface LivePlan {
   idVariables: Record<string, string>;
   /** The subscriber's variables the query uses. */
   variables: Record<string, unknown>;
+  /**
+   * The entity query without the access probe, for results shared by every subscriber with the
+   * same project role and platform roles: null when the selection has a field whose value depends
+   * on who asks (then each subscriber's query runs as that subscriber); '' when nothing is fetched.
+   */
+  sharedQuery: string | null;
+}
+
+/**
+ * Fields whose value depends on the viewer's identity, not only on their roles: a selection with
+ * one of them is never shared between users.
+ */
+export const VIEWER_DEPENDENT_FIELDS = new Set([
+  'User.email',
+  'User.projects',
+  'User.assignedTasks',
+  'User.notifications',
+  'User.unreadNotificationCount',
+  'User.workload',
+  'Project.myRole',
+  'Project.onlineUsers',
+]);
+
+function viewerDependent(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const info = new TypeInfo(schema);
+  let found = false;
+  visit(
+    document,
+    visitWithTypeInfo(info, {
+      Field(node) {
+        const parent = info.getParentType();
+        if (parent && VIEWER_DEPENDENT_FIELDS.has(`${getNamedType(parent).name}.${node.name.value}`)) found = true;
+      },
+    }),
+  );
+  return found;
 }
 
 const name = (value: string) => ({ kind: Kind.NAME, value }) as const;
@@ -137,8 +176,21 @@ export function planSubscription(schema: GraphQLSchema, document: DocumentNode, 
       ...usedFragments,
     ],
   };
+  const entityOnly: DocumentNode = {
+    ...query,
+    definitions: [
+      {
+        ...(query.definitions[0] as OperationDefinitionNode),
+        variableDefinitions: [...idDefinitions.filter((d) => d.variable.name.value !== PROBE_FIELD), ...ownDefinitions],
+        selectionSet: { kind: Kind.SELECTION_SET, selections: entitySelections },
+      } as OperationDefinitionNode,
+      ...usedFragments,
+    ],
+  };
+  const sharedQuery = !entitySelections.length ? '' : viewerDependent(schema, entityOnly) ? null : print(entityOnly);
   return {
     fieldName,
+    sharedQuery,
     rootKey: responseKey(root),
     spec,
     projectId,

@@ -26,6 +26,8 @@ export interface RealtimeOptions {
   log: Logger;
   registry: client.Registry;
   limits: { connectionsPerUser: number; subscriptionsPerConnection: number; maxMessageBytes: number; maxQueue: number; maxBufferedBytes: number; heartbeatMs: number };
+  /** Membership from the permissions cache: per-event access checks and shared live payloads (see LiveEngine). */
+  access?: (userId: string, projectId: string) => Promise<{ role: string; archived: boolean } | null>;
 }
 
 interface Connection {
@@ -143,6 +145,7 @@ export function attachRealtime(opts: RealtimeOptions) {
     maxQueue: limits.maxQueue,
     maxBufferedBytes: limits.maxBufferedBytes,
     metrics: { delivered, latency, active: { inc: () => activeSubscriptions++, dec: () => activeSubscriptions-- } },
+    ...(opts.access ? { access: opts.access } : {}),
   });
 
   const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: limits.maxMessageBytes });
