@@ -27,6 +27,8 @@ export interface Part4Result {
   filtered?: { subscribers: number; otherEvents: number; p50: number; p99: number; deliveryRatio: number; unexpectedPayloads: number };
   churn?: { stable: number; cycles: number; cyclesPerSecond: number; events: number; p50: number; p99: number; deliveryRatio: number; leakedSubscriptions: number; redisChannelsAfter: number };
   gatewayCpuPercent: number;
+  /** The same scenarios with LIVE_SHARED_RESOLUTION=off (each payload resolved per subscriber). */
+  perSubscriber?: LiveRow[];
   error?: string;
 }
 
@@ -48,9 +50,9 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
   }
   const usable = Math.min(users.length * PER_USER, Math.max(...counts));
   const cfg: LiveConfig = {
-    wsUrl: s.stack.gateway.url.replace(/^http/, 'ws'),
-    httpUrl: s.stack.gateway.url,
-    gatewayBase: s.stack.gateway.base,
+    wsUrl: '',
+    httpUrl: '',
+    gatewayBase: '',
     tokens: users.map((u) => u.token),
     projectId,
     taskIds: s.tasksByProject[projectId]!.slice(0, 50),
@@ -63,23 +65,35 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
     churnConnections: 20,
     stableForChurn: 100,
   };
-  const file = path.join(tmpdir(), `tm-bench-live-${process.pid}.json`);
-  writeFileSync(file, JSON.stringify(cfg));
+  const run = async (gateway: typeof s.stack.gateway, c: LiveConfig): Promise<{ parsed?: Omit<Part4Result, 'users' | 'gatewayCpuPercent'>; cpu: number; err: string }> => {
+    const file = path.join(tmpdir(), `tm-bench-live-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ ...c, wsUrl: gateway.url.replace(/^http/, 'ws'), httpUrl: gateway.url, gatewayBase: gateway.base }));
+    const cpu = watchCpu({ gateway: gateway.child.pid });
+    const child = spawn(process.execPath, ['--max-old-space-size=2048', path.join(BENCH_DIST, 'live-load.js'), file], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      for (const line of d.toString().split('\n')) if (line.trim()) opts.log(`  ${line.trim().slice(0, 400)}`);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000);
+    await new Promise((r) => child.once('exit', r));
+    clearTimeout(timer);
+    const usage = cpu.stop().gateway ?? NaN;
+    const line = out.trim().split('\n').pop();
+    return { ...(line ? { parsed: JSON.parse(line) as Omit<Part4Result, 'users' | 'gatewayCpuPercent'> } : {}), cpu: usage, err: err.slice(-1500) };
+  };
+
+  // before: every payload resolved per subscriber (the engine's behaviour before shared resolution)
+  opts.log('part 4: per-subscriber resolution (LIVE_SHARED_RESOLUTION=off), for comparison');
+  const perUserGateway = await s.stack.addGateway({ LIVE_SHARED_RESOLUTION: 'off', NODE_ENV: 'production', LOG_LEVEL: 'warn' });
+  const before = await run(perUserGateway, { ...cfg, counts: cfg.counts.filter((c) => c <= 1000), filteredOthers: 0, churnSeconds: 0 });
+  await perUserGateway.stop();
+
   opts.log(`part 4: live updates, ${cfg.counts.join(' / ')} subscribers over ${users.length} users`);
-  const cpu = watchCpu({ gateway: s.stack.gateway.child.pid });
-  const child = spawn(process.execPath, ['--max-old-space-size=2048', path.join(BENCH_DIST, 'live-load.js'), file], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-    for (const line of d.toString().split('\n')) if (line.trim()) opts.log(`  ${line.trim().slice(0, 400)}`);
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000);
-  await new Promise((r) => child.once('exit', r));
-  clearTimeout(timer);
-  const gatewayCpuPercent = cpu.stop().gateway ?? NaN;
-  const line = out.trim().split('\n').pop();
-  if (!line) return { users: users.length, scenarios: [], gatewayCpuPercent, error: err.slice(-1500) };
-  return { users: users.length, ...(JSON.parse(line) as Omit<Part4Result, 'users' | 'gatewayCpuPercent'>), gatewayCpuPercent };
+  const after = await run(s.stack.gateway, cfg);
+  const perSubscriber = before.parsed?.scenarios;
+  if (!after.parsed) return { users: users.length, scenarios: [], gatewayCpuPercent: after.cpu, error: after.err, ...(perSubscriber ? { perSubscriber } : {}) };
+  return { users: users.length, ...after.parsed, gatewayCpuPercent: after.cpu, ...(perSubscriber ? { perSubscriber } : {}) };
 }

@@ -96,6 +96,15 @@ export function report(r: { machine: Record<string, unknown>; p1?: Part1Result; 
         ...r.p4.scenarios.map((s) => [String(s.subscribers), String(s.events), f1(s.p50), f1(s.p99), f1(s.lastMedian), `${(s.deliveryRatio * 100).toFixed(1)}%`, String(s.badPayloads), String(s.memoryPerConnectionKiB), String(s.heapPerConnectionKiB), f1(s.eventLoopLagMaxMs)]),
       ]),
     );
+    if (r.p4.perSubscriber?.length) {
+      out.push('   before (LIVE_SHARED_RESOLUTION=off: every payload resolved through the supergraph per subscriber):');
+      out.push(
+        table([
+          ['subscribers', 'p50 ms', 'p99 ms', 'last (median) ms', 'delivered', 'loop lag max ms'],
+          ...r.p4.perSubscriber.map((s) => [String(s.subscribers), f1(s.p50), f1(s.p99), f1(s.lastMedian), `${(s.deliveryRatio * 100).toFixed(1)}%`, f1(s.eventLoopLagMaxMs)]),
+        ]),
+      );
+    }
     if (r.p4.filtered) {
       const x = r.p4.filtered;
       out.push(`   mostly filtered: ${x.subscribers} subscribers, ${x.otherEvents} events in another project around 1 matching: p50 ${f1(x.p50)} ms, p99 ${f1(x.p99)} ms, delivered ${(x.deliveryRatio * 100).toFixed(1)}%, unexpected payloads ${x.unexpectedPayloads}`);
