@@ -212,7 +212,7 @@ export async function part2and3(
           perSubgraph,
         };
         result.growth.push(row);
-        opts.log(`  first ${first}: ${returned} tasks, p50 ${row.p50} ms, ${row.subgraphRequests} subgraph requests, ${row.dbRoundTrips} db round trips per request`);
+        opts.log(`  first ${first}: ${returned} tasks, p50 ${row.p50} ms, ${row.subgraphRequests} subgraph requests, ${row.dbRoundTrips.toFixed(1)} db round trips per request`);
       }
       const trips = result.growth.map((g) => g.dbRoundTrips);
       result.roundTripsConstant = Math.max(...trips) - Math.min(...trips) < 0.5;

@@ -63,6 +63,8 @@ async function page(filter: Record<string, unknown>, order: TaskOrderArgs, args:
       ? TaskModel.find(pageFilter, TASK_PROJECTION)
           .sort({ [key.path]: dir, _id: dir })
           .limit(limit + 1)
+          // the whole page in the first batch: no extra getMore round trip when the page is full
+          .batchSize(limit + 1)
           .lean<Task[]>()
       : Promise.resolve([] as Task[]),
     wanted.totalCount ? TaskModel.countDocuments(filter) : Promise.resolve(0),
