@@ -2,8 +2,21 @@ import path from 'node:path';
 import { baseConfigSchema, portSchema } from '@tm/kit';
 import { z } from 'zod';
 
-export const gatewayConfigSchema = baseConfigSchema.omit({ MONGO_URL: true }).extend({
+export const gatewayConfigSchema = baseConfigSchema.extend({
   PORT: portSchema(4000),
+  /** The ops plane's own database (the audit log of every service). */
+  MONGO_DB: z.string().regex(/^[\w-]{1,60}$/, 'letters, digits, _ and -').default('tm_ops'),
+  /** Default per-client rate limit until an admin sets one (`setRateLimit`); 0 turns it off. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(300),
+  /** Operation limits, checked before any subgraph is called (API-002). */
+  OP_MAX_DEPTH: z.coerce.number().int().min(2).default(15),
+  OP_MAX_ALIASES: z.coerce.number().int().min(0).default(30),
+  OP_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  OP_MAX_ROOT_FIELDS: z.coerce.number().int().min(1).default(20),
+  OP_MAX_TOKENS: z.coerce.number().int().min(100).default(5000),
+  OP_MAX_COST: z.coerce.number().int().min(10).default(25_000),
+  OP_DEFAULT_LIST_SIZE: z.coerce.number().int().min(1).default(10),
   SUPERGRAPH_PATH: z.string().default(path.resolve(__dirname, '../../schema/supergraph.graphql')),
   JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
   CORS_ORIGINS: z

@@ -7,4 +7,6 @@ export interface GatewayContext {
   log: Logger;
   /** The client's address (socket peer, or from X-Forwarded-For behind trusted proxies). */
   clientIp?: string | null;
+  /** `http` for a client's HTTP request (rate limits and maintenance apply); unset for operations the gateway runs itself. */
+  transport?: 'http';
 }

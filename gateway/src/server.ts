@@ -17,6 +17,8 @@ import {
   introspectionEnabled,
   listen,
   loadConfig,
+  connectMongo,
+  AuditRecordModel,
   operationMetricsPlugin,
   PermissionsClient,
   pingRedis,
@@ -33,6 +35,7 @@ import type { GatewayContext } from './context';
 import { createSubgraphFetcher, SignedDataSource } from './datasource';
 import { gatewayHealthRoute } from './health';
 import { fileSupergraph, subgraphsOf, type SubgraphInfo } from './supergraph';
+import { AuditEntryModel, createOpsPlane, OPS_SUBGRAPH } from './ops';
 
 export interface RunningGateway {
   port: number;
@@ -51,6 +54,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const metrics = createMetrics('gateway');
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log);
   const authenticate = createAuthenticator(config.JWKS_URL, redis);
+  const mongo = connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, log, models: [AuditRecordModel, AuditEntryModel], commandCounter: metrics.mongoCommands });
   const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, { dedup: config.SUBGRAPH_DEDUP === 'on' });
 
   if (config.APOLLO_TELEMETRY === 'off') {
@@ -59,23 +63,55 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     process.env.METADATA_SERVER_DETECTION ??= 'none';
   }
   let subgraphs: SubgraphInfo[] = [];
+  const production = config.NODE_ENV === 'production';
+  // platform controls: the in-process ops subgraph, request guard, breakers, audit log (DESIGN.md §2, §3)
+  const ops = await createOpsPlane({
+    redis,
+    redisUrl: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    log,
+    metrics,
+    mongo,
+    logLevel: config.LOG_LEVEL,
+    rateLimit: { requestsPerMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST },
+    limits: {
+      maxDepth: config.OP_MAX_DEPTH,
+      maxAliases: config.OP_MAX_ALIASES,
+      maxDirectives: config.OP_MAX_DIRECTIVES,
+      maxRootFields: config.OP_MAX_ROOT_FIELDS,
+      maxTokens: config.OP_MAX_TOKENS,
+      maxCost: config.OP_MAX_COST,
+      defaultListSize: config.OP_DEFAULT_LIST_SIZE,
+    },
+    introspection: introspectionEnabled(config),
+    subgraphs: () => subgraphs,
+    gatewayReady: async () => (await pingRedis(redis)) && mongo.isUp(),
+  });
   const gateway = new ApolloGateway({
     supergraphSdl: fileSupergraph(config.SUPERGRAPH_PATH, log, (sdl) => {
-      subgraphs = subgraphsOf(sdl).map((s) => ({ name: s.name, url: subgraphUrl(s.name, s.url, env) }));
+      // the ops subgraph runs in this process: no URL to probe or call
+      subgraphs = subgraphsOf(sdl)
+        .filter((s) => s.name !== OPS_SUBGRAPH)
+        .map((s) => ({ name: s.name, url: subgraphUrl(s.name, s.url, env) }));
     }),
     buildService: ({ name, url }) =>
-      new SignedDataSource({ url: subgraphUrl(name, url, env), fetcher: fetcher as never }, config.INTERNAL_SECRET),
+      name === OPS_SUBGRAPH
+        ? ops.dataSource()
+        : new SignedDataSource({ url: subgraphUrl(name, url, env), fetcher: ops.breakers.wrap(name, fetcher) as never }, config.INTERNAL_SECRET),
   });
 
-  const production = config.NODE_ENV === 'production';
   const landing = config.LANDING_PAGE ?? (production ? 'off' : 'explorer');
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     formatError: createFormatError(log, metrics),
-    introspection: introspectionEnabled(config),
+    // decided per request by the ops guard: production answers introspection for ADMIN tokens only
+    introspection: true,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
+    validationRules: ops.validationRules,
+    parseOptions: { maxTokens: config.OP_MAX_TOKENS },
     plugins: [
+      ops.plugin,
       operationMetricsPlugin(metrics, log),
       landing === 'explorer'
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
@@ -94,12 +130,13 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     authorization: string | undefined,
     correlationId: string,
     clientIp: string | null = null,
+    transport?: 'http',
   ): Promise<GatewayContext> => {
     try {
       const user = await authenticate(authorization);
       const scope = currentScope();
       if (scope) scope.userId = user.userId;
-      return { user, correlationId, log, clientIp };
+      return { user, correlationId, log, clientIp, transport };
     } catch (err) {
       const app = classify(err);
       if (app) {
@@ -113,6 +150,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     log,
     metrics,
     corsOrigins: config.CORS_ORIGINS,
+    responseHeaders: ops.responseHeaders,
     routes: {
       ...standardRoutes('gateway', { redis: () => pingRedis(redis) }, metrics),
       '/health': gatewayHealthRoute(() => subgraphs),
@@ -121,7 +159,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     graphql: {
       path: '/graphql',
       server: apollo,
-      context: (req, correlationId) => buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY)),
+      context: (req, correlationId) => buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY), 'http'),
     },
   });
   const realtime = attachRealtime({
@@ -155,11 +193,12 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   });
   const port = await listen(server, config.PORT, config.HOST);
   await redisReady(redis);
+  await ops.start();
   log.info({ port }, `gateway listening: http://localhost:${port}/graphql`);
 
   const stop = installShutdown(
     log,
-    [() => realtime.close(), () => closeServer(server), () => apollo.stop(), () => closeFetcher(), () => redis.quit().catch(() => redis.disconnect())],
+    [() => realtime.close(), () => closeServer(server), () => apollo.stop(), () => ops.close(), () => closeFetcher(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
     config.SHUTDOWN_TIMEOUT_MS,
   );
   return { port, url: `http://${config.HOST}:${port}/graphql`, config, log, server, stop, realtime };

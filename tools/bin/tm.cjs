@@ -117,7 +117,8 @@ async function start() {
     });
     children.push(child);
   };
-  for (const s of subgraphs) {
+  // an entry served by the gateway itself (the ops subgraph) has no process of its own
+  for (const s of subgraphs.filter((x) => !x.servedBy)) {
     launch(s.name, `subgraphs/${s.name}/dist/main.js`);
     const port = process.env[`${s.name.toUpperCase()}_PORT`] || new URL(s.url).port;
     await waitHealthy(`http://127.0.0.1:${port}/health`, 30_000);

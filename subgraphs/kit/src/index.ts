@@ -26,3 +26,4 @@ export * from './validate';
 export * from './outbox';
 export * from './selection';
 export * from './lock';
+export * from './ops-settings';

@@ -16,6 +16,7 @@ import { createRedis, pingRedis, redisReady, type Redis } from './redis';
 import { currentScope } from './request-scope';
 import { closeServer, installShutdown } from './shutdown';
 import { CONTEXT_HEADER, verifyContext, type UserContext } from './signed-context';
+import { applyProcessSettings, OpsSettingsClient, readOnlyPlugin } from './ops-settings';
 
 /** What a subgraph's code gets to work with. */
 export interface ServiceDeps<C extends BaseConfig = BaseConfig> {
@@ -95,6 +96,9 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log);
   const deps: ServiceDeps<C> = { name: opts.name, config, log, redis, mongo, metrics };
   const setup = opts.setup(deps);
+  // platform controls set by admins through the gateway's ops subgraph (log level, PII patterns, read-only)
+  const ops = new OpsSettingsClient({ redis, redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, log });
+  ops.onChange(applyProcessSettings(opts.name, config.LOG_LEVEL, log));
 
   const apollo = new ApolloServer<Ctx>({
     schema: await opts.buildSchema(),
@@ -102,7 +106,7 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     introspection: introspectionEnabled(config),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
-    plugins: [operationMetricsPlugin(metrics, log), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [operationMetricsPlugin(metrics, log), ApolloServerPluginInlineTraceDisabled(), readOnlyPlugin(opts.name, () => ops.current())],
   });
   await apollo.start();
 
@@ -142,10 +146,11 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
   }
   await Promise.race([mongo.ready, new Promise((r) => setTimeout(r, 3000).unref())]);
   await redisReady(redis);
+  await ops.start();
 
   const stop = installShutdown(
     log,
-    [() => closeServer(server), () => apollo.stop(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
+    [() => closeServer(server), () => apollo.stop(), () => ops.close(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
     config.SHUTDOWN_TIMEOUT_MS,
   );
   return { port, url: `http://${config.HOST}:${port}/graphql`, deps, server, stop };

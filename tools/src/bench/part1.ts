@@ -176,6 +176,9 @@ export async function part1(redisUrl: string, opts: BenchOptions & { dedupVarian
       HOST: '127.0.0.1',
       REDIS_URL: redisUrl,
       REDIS_PREFIX: `bench1:${randomUUID().slice(0, 8)}:`,
+      // the gateway's ops plane: its audit log store, and no per-client rate limit under load
+      MONGO_URL: process.env.MONGO_URL,
+      RATE_LIMIT_PER_MINUTE: '0',
       INTERNAL_SECRET: randomUUID() + randomUUID(),
       JWKS_URL: iss.jwksUrl,
     };

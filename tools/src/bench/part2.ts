@@ -66,6 +66,7 @@ export async function part2and3(
     LANDING_PAGE: 'off',
     ACCESS_TOKEN_TTL_SECONDS: '3600',
     SUBGRAPH_DEDUP: 'off',
+    RATE_LIMIT_PER_MINUTE: '0', // load from a few users is the point here
   });
   const peers: GatewayUnderTest[] = [];
   try {

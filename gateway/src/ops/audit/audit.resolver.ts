@@ -1,0 +1,19 @@
+import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { ConnectionType, type Connection } from '@tm/kit';
+import type { OpsContext } from '../context';
+import { AuditEntry } from './audit.model';
+
+export const AuditConnection = ConnectionType('Audit', AuditEntry);
+
+@Authorized('ADMIN')
+@Resolver()
+export class AuditResolver {
+  @Query(() => AuditConnection, { description: 'ADMIN: every admin action of every service, newest first' })
+  auditLog(
+    @Ctx() ctx: OpsContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<Connection<AuditEntry>> {
+    return ctx.ops.auditEntries.page(first, after);
+  }
+}

@@ -1,0 +1,36 @@
+import { Authorized, Field, Int, ObjectType, Query, Resolver, Ctx } from 'type-graphql';
+import type { OpsContext } from '../context';
+import type { ServiceHealthView } from './health.service';
+
+@ObjectType({ description: "A service's readiness as seen from the gateway that answered" })
+export class ServiceHealth {
+  @Field()
+  public name!: string;
+
+  @Field(() => String, { nullable: true })
+  public url!: string | null;
+
+  @Field({ description: 'Its /ready answered OK (its MongoDB and Redis reachable)' })
+  public ready!: boolean;
+
+  @Field({ description: 'up or down' })
+  public status!: string;
+
+  @Field(() => Int, { nullable: true, description: 'Round trip of the readiness probe; null when it did not answer' })
+  public latencyMs!: number | null;
+
+  @Field({ description: "This gateway's circuit breaker for it: closed, open, halfOpen or disabled" })
+  public circuitBreaker!: string;
+
+  @Field()
+  public readOnly!: boolean;
+}
+
+@Authorized('ADMIN')
+@Resolver()
+export class HealthResolver {
+  @Query(() => [ServiceHealth], { description: 'ADMIN: every service, its readiness and latency' })
+  serviceHealth(@Ctx() ctx: OpsContext): Promise<ServiceHealthView[]> {
+    return ctx.ops.health.all();
+  }
+}

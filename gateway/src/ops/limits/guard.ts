@@ -1,0 +1,130 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import { ErrorCode, type OpsSettings } from '@tm/kit';
+import { decodeJwt } from 'jose';
+import { GraphQLError } from 'graphql';
+import type { GatewayContext } from '../../context';
+import type { OperationStats } from '../stats/operation-stats';
+import { asksForIntrospection, limitError, operationCost, rootFieldNames, withoutSuggestions, type LimitName, type OperationLimits } from './operation-limits';
+import { RateLimits } from './rate-limit';
+
+/** Operations that reach the gateway during maintenance: sign-in, so an admin can get (and keep) a token. */
+const SIGN_IN_FIELDS = new Set(['login', 'refreshToken']);
+
+export interface GuardOptions {
+  settings: () => OpsSettings;
+  rateLimits: RateLimits;
+  limits: OperationLimits;
+  /** Root fields of the ops subgraph: always reachable by admins (so limits never lock operators out). */
+  opsFields: ReadonlySet<string>;
+  /** Introspection and field suggestions for everyone (else only for ADMIN tokens). */
+  introspection: boolean;
+  stats: OperationStats;
+  violated: (limit: LimitName) => void;
+}
+
+function rateLimited(retryAfterSeconds: number, message: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: {
+      code: ErrorCode.RateLimited,
+      retryAfter: retryAfterSeconds,
+      http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfterSeconds)]]) },
+    },
+  });
+}
+
+/** True when a sign-in result carries an ADMIN access token (the only sign-in let through in maintenance). */
+function signedInAsAdmin(data: Record<string, unknown> | null | undefined): boolean {
+  const payloads = Object.values(data ?? {});
+  if (payloads.length === 0) return false;
+  return payloads.every((p) => {
+    const token = (p as { accessToken?: unknown } | null)?.accessToken;
+    if (typeof token !== 'string') return false;
+    try {
+      const roles = decodeJwt(token).roles;
+      return Array.isArray(roles) && roles.includes('ADMIN');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * The request-path controls of the ops plane, after parsing and validation (depth, aliases,
+ * directives and tokens are validation/parser limits) and before any subgraph is called:
+ * 1. introspection (production: ADMIN only), root-field count, cost;
+ * 2. the emergency throttle, then the client's rate limit (API-001, HTTP 429, Retry-After);
+ * 3. maintenance mode (SYS-001, HTTP 503).
+ * An admin's operations on the ops subgraph skip 2 and 3, so the controls can always be undone.
+ * Only client requests (HTTP) are counted and refused here; operations the gateway runs for
+ * itself (live updates, presence) carry no `transport` and pass.
+ * It also records every operation's duration for `slowOperations`.
+ */
+export function opsGuardPlugin(opts: GuardOptions): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = performance.now();
+      const admin = contextValue.user?.roles?.includes('ADMIN') ?? false;
+      let signInDuringMaintenance = false;
+      return {
+        async didEncounterErrors({ errors }) {
+          for (const e of errors) {
+            if (/Document contains more tha[nt] \d+ tokens/.test(e.message)) opts.violated('tokens');
+            if (!opts.introspection && !admin && / ?Did you mean /.test(e.message)) e.message = withoutSuggestions(e.message);
+          }
+        },
+
+        async didResolveOperation({ document, operation, schema, request }) {
+          if (!operation) return; // Apollo refuses it itself
+          if (!opts.introspection && !admin && asksForIntrospection(schema, document)) {
+            opts.violated('introspection');
+            throw limitError('Introspection is disabled');
+          }
+          const fields = rootFieldNames(document, operation);
+          if (fields.length > opts.limits.maxRootFields) {
+            opts.violated('root_fields');
+            throw limitError(`Too many root fields: ${fields.length}, at most ${opts.limits.maxRootFields}`);
+          }
+          const cost = operationCost(schema, document, operation, request.variables ?? {}, opts.limits.defaultListSize);
+          if (cost > opts.limits.maxCost) {
+            opts.violated('cost');
+            throw limitError(`Operation too expensive: cost ${Number.isFinite(cost) ? cost : 'unbounded'}, at most ${opts.limits.maxCost}`);
+          }
+
+          if (contextValue.transport !== 'http') return;
+          const opsOnly = fields.every((f) => opts.opsFields.has(f) || f.startsWith('__'));
+          if (admin && opsOnly) return;
+
+          const s = opts.settings();
+          const throttled = await opts.rateLimits.consumeGlobal(s);
+          if (throttled) throw rateLimited(throttled.retryAfterSeconds, 'The API is throttled, try again later');
+          const clientId = RateLimits.clientId(contextValue.user?.userId ?? null, contextValue.clientIp);
+          const limited = await opts.rateLimits.consumeClient(clientId, s);
+          if (limited) throw rateLimited(limited.retryAfterSeconds, 'Rate limit exceeded, try again later');
+
+          if (s.maintenance.enabled) {
+            if (operation.operation === 'mutation' && fields.length > 0 && fields.every((f) => SIGN_IN_FIELDS.has(f))) {
+              signInDuringMaintenance = true; // let through; refused below unless it signed in an ADMIN
+              return;
+            }
+            throw new GraphQLError(s.maintenance.message, { extensions: { code: ErrorCode.Maintenance, http: { status: 503 } } });
+          }
+        },
+
+        async willSendResponse({ response, operationName }) {
+          opts.stats.record(operationName ?? 'anonymous', performance.now() - started);
+          if (!signInDuringMaintenance || response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          if (signedInAsAdmin(result.data as Record<string, unknown> | null | undefined)) return;
+          const s = opts.settings();
+          const correlationId = contextValue.correlationId;
+          response.body.singleResult = {
+            data: null,
+            errors: [{ message: s.maintenance.message, extensions: { code: ErrorCode.Maintenance, ...(correlationId ? { correlationId } : {}) } }],
+          };
+          response.http.status = 503;
+        },
+      };
+    },
+  };
+}
