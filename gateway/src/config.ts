@@ -16,7 +16,7 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   OP_MAX_ROOT_FIELDS: z.coerce.number().int().min(1).default(20),
   OP_MAX_TOKENS: z.coerce.number().int().min(100).default(5000),
   OP_MAX_COST: z.coerce.number().int().min(10).default(25_000),
-  OP_DEFAULT_LIST_SIZE: z.coerce.number().int().min(1).default(10),
+  OP_DEFAULT_LIST_SIZE: z.coerce.number().int().min(1).default(5),
   SUPERGRAPH_PATH: z.string().default(path.resolve(__dirname, '../../schema/supergraph.graphql')),
   JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
   CORS_ORIGINS: z

@@ -46,7 +46,8 @@ export class AuditConsumer {
   private async ensureGroup(): Promise<void> {
     if (this.groupReady) return;
     try {
-      await this.redis.xgroup('CREATE', AUDIT_STREAM, AUDIT_GROUP, '0', 'MKSTREAM');
+      // ioredis does not apply its key prefix to XGROUP's key: add it here
+      await this.redis.xgroup('CREATE', `${this.redis.options.keyPrefix ?? ''}${AUDIT_STREAM}`, AUDIT_GROUP, '0', 'MKSTREAM');
     } catch (err) {
       if (!/BUSYGROUP/.test((err as Error).message)) throw err;
     }

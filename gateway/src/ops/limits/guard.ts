@@ -28,7 +28,8 @@ function rateLimited(retryAfterSeconds: number, message: string): GraphQLError {
     extensions: {
       code: ErrorCode.RateLimited,
       retryAfter: retryAfterSeconds,
-      http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfterSeconds)]]) },
+      // Apollo Server merges these into the response (a Map; another package's typing says Record)
+      http: { status: 429, headers: new HeaderMap([['retry-after', String(retryAfterSeconds)]]) as never },
     },
   });
 }
