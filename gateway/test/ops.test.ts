@@ -209,9 +209,18 @@ describe('security headers, PII patterns, trace sampling', () => {
     expect(cleared.headers.has('strict-transport-security')).toBe(false);
   });
 
-  it('stores PII patterns and trace sampling (with expiry) for every service, refusing bad values', async () => {
-    const s = await ops<{ setPiiPatterns: { piiPatterns: string[] } }>('mutation { setPiiPatterns(patterns: ["ACME-\\\\d{6}"]) { piiPatterns } }');
-    expect(s.setPiiPatterns.piiPatterns).toEqual(['ACME-\\d{6}']);
+  it('applies extra PII patterns in the loggers (seen in the gateway log) and stores trace sampling with expiry, refusing bad values', async () => {
+    const s = await ops<{ setPiiPatterns: { piiPatterns: string[] } }>('mutation { setPiiPatterns(patterns: ["ACME\\\\d{6}"]) { piiPatterns } }');
+    expect(s.setPiiPatterns.piiPatterns).toEqual(['ACME\\d{6}']);
+    // the gateway's own logger applies it (its operation log line names the operation)
+    await ops('mutation { setLogLevel(service: "gateway", level: "info", durationMinutes: 1) { updatedAt } }');
+    await sleep(300);
+    await as(user.token, 'query ACME123456 { me { id } }');
+    await sleep(100);
+    const line = stack.gateway.output().split('\n').find((l) => l.includes('"graphql operation"') && l.includes('redacted'));
+    expect(line).toContain('"operation":"[redacted]"');
+    expect(stack.gateway.output()).not.toContain('ACME123456');
+    await ops('mutation { resetLogLevels { updatedAt } }');
     expect(errorCode(await as(admin, 'mutation { setPiiPatterns(patterns: ["(unclosed"]) { piiPatterns } }'))).toBe('API-002');
     expect(errorCode(await as(admin, 'mutation { setPiiPatterns(patterns: [".*"]) { piiPatterns } }'))).toBe('API-002');
     await ops('mutation { setPiiPatterns(patterns: []) { piiPatterns } }');
