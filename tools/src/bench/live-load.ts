@@ -161,14 +161,25 @@ async function main(): Promise<void> {
     const lastPerEvent: number[] = [];
     let lagMax = 0;
     let delivered = 0;
+    let failedUpdates = 0;
+    let firstFailure: string | undefined;
     for (let e = 0; e < cfg.eventsPerCount; e++) {
       await metric(base, 'nodejs_eventloop_lag_max_seconds'); // resets the window
-      const title = await live.update(nextTask());
+      let title: string;
+      try {
+        title = await live.update(nextTask());
+      } catch (err) {
+        // the change itself failed (counted: an event that never happened cannot be delivered)
+        failedUpdates++;
+        firstFailure ??= (err as Error).message.slice(0, 300);
+        lastPerEvent.push(NaN);
+        continue;
+      }
       const lat = await live.collect(subs, title);
       lagMax = Math.max(lagMax, await metric(base, 'nodejs_eventloop_lag_max_seconds'));
       delivered += lat.length;
       all.push(...lat);
-      lastPerEvent.push(Math.max(...lat));
+      lastPerEvent.push(lat.length ? Math.max(...lat) : NaN);
       await sleep(300);
     }
     const bad = subs.reduce((x, s) => x + s.bad, 0);
@@ -179,6 +190,8 @@ async function main(): Promise<void> {
       p99: pct(all, 99),
       lastMedian: pct(lastPerEvent, 50),
       deliveryRatio: delivered / (n * cfg.eventsPerCount),
+      failedUpdates,
+      ...(firstFailure ? { firstFailure } : {}),
       badPayloads: bad,
       memoryPerConnectionKiB: Math.round((rss1 - rss0) / n / 1024),
       heapPerConnectionKiB: Math.round((heap1 - heap0) / n / 1024),

@@ -155,7 +155,7 @@ export interface Part1Result {
 }
 
 /** Part 1: the public federation benchmark's workload, our gateway vs the peers. */
-export async function part1(redisUrl: string, opts: BenchOptions & { dedupVariant: boolean }): Promise<Part1Result> {
+export async function part1(stores: { redisUrl: string; mongoUrl: string }, opts: BenchOptions & { dedupVariant: boolean }): Promise<Part1Result> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tm-bench-'));
   const subgraphs: Record<string, Proc> = {};
   const started: Proc[] = [];
@@ -174,10 +174,12 @@ export async function part1(redisUrl: string, opts: BenchOptions & { dedupVarian
       LOG_LEVEL: 'warn',
       LANDING_PAGE: 'off',
       HOST: '127.0.0.1',
-      REDIS_URL: redisUrl,
+      REDIS_URL: stores.redisUrl,
       REDIS_PREFIX: `bench1:${randomUUID().slice(0, 8)}:`,
-      // the gateway's ops plane: its audit log store, and no per-client rate limit under load
-      MONGO_URL: process.env.MONGO_URL,
+      // our gateway's ops plane keeps its settings and audit in the store
+      MONGO_URL: stores.mongoUrl,
+      MONGO_DB: `bench1_${randomUUID().slice(0, 8)}`,
+      // fairness: the peer has no per-client rate limiter, so ours runs without one too
       RATE_LIMIT_PER_MINUTE: '0',
       INTERNAL_SECRET: randomUUID() + randomUUID(),
       JWKS_URL: iss.jwksUrl,

@@ -19,6 +19,9 @@ export interface LiveRow {
   heapPerConnectionKiB: number;
   eventLoopLagMaxMs: number;
   connectSeconds: number;
+  /** updateTask calls that failed (their events never happened). */
+  failedUpdates?: number;
+  firstFailure?: string;
 }
 
 export interface Part4Result {
@@ -93,7 +96,7 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
 
   opts.log(`part 4: live updates, ${cfg.counts.join(' / ')} subscribers over ${users.length} users`);
   const after = await run(s.stack.gateway, cfg);
-  const perSubscriber = before.parsed?.scenarios;
+  const perSubscriber = before.parsed?.scenarios ?? [{ subscribers: NaN, events: 0, p50: NaN, p99: NaN, lastMedian: NaN, deliveryRatio: NaN, badPayloads: 0, memoryPerConnectionKiB: NaN, heapPerConnectionKiB: NaN, eventLoopLagMaxMs: NaN, connectSeconds: NaN, firstFailure: `run failed: ${before.err.slice(-300)}` }];
   if (!after.parsed) return { users: users.length, scenarios: [], gatewayCpuPercent: after.cpu, error: after.err, ...(perSubscriber ? { perSubscriber } : {}) };
   return { users: users.length, ...after.parsed, gatewayCpuPercent: after.cpu, ...(perSubscriber ? { perSubscriber } : {}) };
 }

@@ -104,6 +104,7 @@ export function report(r: { machine: Record<string, unknown>; p1?: Part1Result; 
           ...r.p4.perSubscriber.map((s) => [String(s.subscribers), f1(s.p50), f1(s.p99), f1(s.lastMedian), `${(s.deliveryRatio * 100).toFixed(1)}%`, f1(s.eventLoopLagMaxMs)]),
         ]),
       );
+      for (const s of r.p4.perSubscriber) if (s.firstFailure) out.push(`   ${s.subscribers} subscribers: ${s.failedUpdates ?? '?'} failed updates: ${s.firstFailure.slice(0, 300)}`);
     }
     if (r.p4.filtered) {
       const x = r.p4.filtered;
@@ -115,6 +116,7 @@ export function report(r: { machine: Record<string, unknown>; p1?: Part1Result; 
     }
     const k = r.p4.scenarios.find((s) => s.subscribers === 1000);
     goals.push({ goal: '1,000 subscribers get an update within 1 s (p99)', pass: k ? k.p99 <= 1000 : null, detail: k ? `p99 ${f1(k.p99)} ms, last ${f1(k.lastMedian)} ms` : 'not measured' });
+    for (const s of r.p4.scenarios) if (s.failedUpdates) out.push(`   ${s.subscribers} subscribers: ${s.failedUpdates} updateTask calls failed: ${s.firstFailure ?? ''}`);
     const ratios = [...r.p4.scenarios.map((s) => s.deliveryRatio), ...(r.p4.filtered ? [r.p4.filtered.deliveryRatio] : []), ...(r.p4.churn ? [r.p4.churn.deliveryRatio] : [])];
     goals.push({ goal: 'no dropped live events', pass: ratios.length ? ratios.every((x) => x === 1) : null, detail: ratios.map((x) => `${(x * 100).toFixed(1)}%`).join(', ') });
   }
