@@ -7,6 +7,9 @@ export interface GatewayContext {
   log: Logger;
   /** The client's address (socket peer, or from X-Forwarded-For behind trusted proxies). */
   clientIp?: string | null;
-  /** `http` for a client's HTTP request (rate limits and maintenance apply); unset for operations the gateway runs itself. */
-  transport?: 'http';
+  /**
+   * `http` or `socket` for a client's own operation (rate limits and maintenance apply); unset for
+   * operations the gateway runs itself (live payloads, presence heartbeats).
+   */
+  transport?: 'http' | 'socket';
 }

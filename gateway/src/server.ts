@@ -168,7 +168,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     apollo,
     schema: () => apiSchema,
     authenticate,
-    context: (user, correlationId, clientIp) => ({ user, correlationId, log, clientIp }),
+    context: (user, correlationId, clientIp, transport) => ({ user, correlationId, log, clientIp, ...(transport ? { transport } : {}) }),
     redis,
     redisUrl: config.REDIS_URL,
     prefix: config.REDIS_PREFIX,

@@ -153,7 +153,7 @@ describe('brute force through the gateway', () => {
       expect(errorCode(r)).toBe('AUTH-001');
       expect(r.errors![0]!.extensions!.retryAfter).toBeGreaterThan(800);
     }
-    expect(real.errors![0]!.message).toBe(fake.errors![0]!.message);
+    expect(real.errors![0]!.message.replace(/\d+/g, 'N')).toBe(fake.errors![0]!.message.replace(/\d+/g, 'N')); // the seconds may tick between the two
     // the gateway forwarded the client's address: failures were counted for it too
     expect(await redis.get('auth:login-fail:ip:127.0.0.1')).not.toBeNull();
   });

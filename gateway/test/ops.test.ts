@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { Cleanup, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
 import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 
 /**
  * The ops plane end to end: users, projects and tasks as real processes behind the real gateway
@@ -97,6 +99,35 @@ describe('maintenance mode', () => {
     await ops('mutation { setMaintenanceMode(enabled: false) { maintenance { enabled } } }');
     expect((await as(user.token, '{ me { id } }')).data).toEqual({ me: { id: user.id } });
     expect((await within(1000, () => as(user.token, '{ me { id } }', {}, second.url), (r) => !r.errors)).errors).toBeUndefined();
+  });
+});
+
+describe('the live endpoint', () => {
+  it('applies maintenance to operations and subscription starts over graphql-ws too', async () => {
+    const projectId = ((await as(user.token, 'mutation { createProject(input: { name: "Sockets" }) { id } }')).data as { createProject: { id: string } }).createProject.id;
+    const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${user.token}` }, retryAttempts: 0 });
+    const once = (query: string, variables: Record<string, unknown> = {}) =>
+      new Promise<unknown>((resolve) => {
+        let first: unknown;
+        client.subscribe(
+          { query, variables },
+          {
+            next: (r) => (first ??= r),
+            error: (e) => resolve(Array.isArray(e) ? e : { closed: (e as { code?: number }).code, reason: (e as { reason?: string }).reason }),
+            complete: () => resolve(first),
+          },
+        );
+      });
+    try {
+      await ops('mutation { setMaintenanceMode(enabled: true, message: "Sockets down") { maintenance { enabled } } }');
+      expect(JSON.stringify(await once('{ me { id } }'))).toContain('SYS-001');
+      expect(JSON.stringify(await once('subscription($p: ID!) { taskChanged(projectId: $p) { kind } }', { p: projectId }))).toContain('SYS-001');
+      await ops('mutation { setMaintenanceMode(enabled: false) { maintenance { enabled } } }');
+      expect(await once('{ me { id } }')).toEqual({ data: { me: { id: user.id } } });
+    } finally {
+      await as(admin, 'mutation { setMaintenanceMode(enabled: false) { maintenance { enabled } } }');
+      await client.dispose();
+    }
   });
 });
 

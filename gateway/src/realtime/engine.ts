@@ -16,7 +16,8 @@ const NO_ID = '00000000-0000-4000-8000-000000000000';
 export interface Subscriber {
   /** The subscriber's current identity; throws AUTH-002 once the token expired or was revoked. */
   user(): Promise<UserContext>;
-  context(user: UserContext): GatewayContext;
+  /** `clientOperation`: the subscriber's own request (start of a subscription): limits and maintenance apply. */
+  context(user: UserContext, clientOperation?: boolean): GatewayContext;
   /** Closes the whole socket (auth lost, slow consumer). */
   close(code: number, reason: string): void;
   /** Bytes waiting to be sent on the socket. */
@@ -84,8 +85,11 @@ export class LiveEngine {
       return { errors: [coded(err instanceof AppError ? err : new AppError(ErrorCode.InvalidRequest, 'Invalid subscription'))] };
     }
     // the subscriber must be able to see the project now, before anything is delivered
-    const first = await this.resolveEntities(plan, subscriber, {}, 'initial').catch((err: unknown) => ({ error: err }));
+    const first = await this.resolveEntities(plan, subscriber, {}, 'initial', true).catch((err: unknown) => ({ error: err }));
     if ('error' in first) return { errors: [coded(first.error)] };
+    // the start of a subscription is a client request: rate limits, maintenance and operation limits apply
+    const refused = first.errors.find((e) => REFUSALS.has(String(e.extensions?.code)));
+    if (refused) return { errors: [new GraphQLError(refused.message, { extensions: { code: refused.extensions?.code, ...(refused.extensions?.retryAfter ? { retryAfter: refused.extensions.retryAfter } : {}) } })] };
     if (probeFailed(first)) return { errors: [notMember()] };
 
     // filled in below, once the channel is live; the iterator's end runs them
@@ -167,11 +171,21 @@ export class LiveEngine {
    * roles (their access checked per event from the permissions cache); anyone else runs the full
    * query with the access probe as themself, shared only between their own identical subscriptions.
    */
-  private async resolveEntities(plan: LivePlan, subscriber: Subscriber, message: Record<string, unknown>, eventKey: string): Promise<EntityResult> {
+  private async resolveEntities(
+    plan: LivePlan,
+    subscriber: Subscriber,
+    message: Record<string, unknown>,
+    eventKey: string,
+    clientOperation = false,
+  ): Promise<EntityResult> {
     const user = await subscriber.user();
     const variables: Record<string, unknown> = { ...plan.variables };
     for (const [variable, key] of Object.entries(plan.idVariables)) {
       variables[variable] = variable === PROBE_FIELD ? plan.projectId : typeof message[key] === 'string' ? message[key] : NO_ID;
+    }
+    if (clientOperation) {
+      // the subscriber's own request: through the gateway's guard, never shared
+      return this.run(`client:${Math.random()}`, plan.query, variables, subscriber, user, true);
     }
     if (this.opts.access && plan.sharedQuery !== null && user.userId) {
       const access = await this.opts.access(user.userId, plan.projectId);
@@ -188,21 +202,24 @@ export class LiveEngine {
     return this.run(JSON.stringify([eventKey, plan.query, variables, user.userId, user.roles]), plan.query, variables, subscriber, user);
   }
 
-  private run(key: string, query: string, variables: Record<string, unknown>, subscriber: Subscriber, user: UserContext): Promise<EntityResult> {
+  private run(key: string, query: string, variables: Record<string, unknown>, subscriber: Subscriber, user: UserContext, clientOperation = false): Promise<EntityResult> {
     const now = Date.now();
     const hit = this.shared.get(key);
     if (hit && now - hit.at < 5000) return hit.result;
     const result = this.opts.apollo
-      .executeOperation({ query, variables }, { contextValue: subscriber.context(user) })
+      .executeOperation({ query, variables }, { contextValue: subscriber.context(user, clientOperation) })
       .then((res): EntityResult => {
         const body = res.body.kind === 'single' ? res.body.singleResult : { data: null, errors: [] };
         return { data: (body.data as Record<string, unknown> | null) ?? null, errors: body.errors ?? [] };
       });
-    this.shared.set(key, { at: now, result });
+    if (!clientOperation) this.shared.set(key, { at: now, result });
     if (this.shared.size > 2000) for (const [k, v] of this.shared) if (now - v.at > 5000) this.shared.delete(k);
     return result;
   }
 }
+
+/** Refusals of the request path (limits, rate limits, maintenance), passed on as they are. */
+const REFUSALS = new Set<string>([ErrorCode.RateLimited, ErrorCode.Maintenance, ErrorCode.InvalidRequest]);
 
 function probeFailed(r: EntityResult): boolean {
   return r.errors.some((e) => e.path?.[0] === PROBE_FIELD) || !r.data?.[PROBE_FIELD];

@@ -19,7 +19,7 @@ export interface RealtimeOptions {
   schema: () => GraphQLSchema | undefined;
   /** The same token check as HTTP: JWT against the JWKS, then revocation in Redis. */
   authenticate: (authorization: string | undefined) => Promise<UserContext>;
-  context: (user: UserContext, correlationId: string, clientIp: string | null) => GatewayContext;
+  context: (user: UserContext, correlationId: string, clientIp: string | null, transport?: 'socket') => GatewayContext;
   redis: Redis;
   redisUrl: string;
   prefix: string;
@@ -132,7 +132,7 @@ export function attachRealtime(opts: RealtimeOptions) {
       }
       return conn.user;
     },
-    context: (user) => opts.context(user, randomUUID(), conn.clientIp),
+    context: (user, clientOperation) => opts.context(user, randomUUID(), conn.clientIp, clientOperation ? 'socket' : undefined),
     close: (code, reason) => conn.socket.close(code, reason.slice(0, 120)),
     buffered: () => conn.socket.bufferedAmount,
   });
@@ -207,9 +207,12 @@ export function attachRealtime(opts: RealtimeOptions) {
         if (!user) return { errors: [new GraphQLError('Access token invalid or expired', { extensions: { code: ErrorCode.TokenInvalid } })] };
         const res = await opts.apollo.executeOperation(
           { query: print(args.document), variables: args.variableValues as Record<string, unknown>, operationName: args.operationName ?? undefined },
-          { contextValue: opts.context(user, randomUUID(), conn.clientIp) },
+          { contextValue: opts.context(user, randomUUID(), conn.clientIp, 'socket') },
         );
-        return (res.body.kind === 'single' ? res.body.singleResult : { errors: [] }) as ExecutionResult;
+        const body = res.body.kind === 'single' ? res.body.singleResult : { data: null, errors: [] };
+        // Apollo hands back formatted errors; graphql-ws wants GraphQLError instances
+        const errors = body.errors?.map((e) => new GraphQLError(e.message, { path: e.path, extensions: e.extensions }));
+        return { data: body.data as ExecutionResult['data'], ...(errors?.length ? { errors } : {}) };
       },
       subscribe: async (args: ExecutionArgs) => {
         const conn = ctxConn((args.contextValue as { socket: WebSocket }).socket)!;

@@ -92,7 +92,7 @@ export function opsGuardPlugin(opts: GuardOptions): ApolloServerPlugin<GatewayCo
             throw limitError(`Operation too expensive: cost ${Number.isFinite(cost) ? cost : 'unbounded'}, at most ${opts.limits.maxCost}`);
           }
 
-          if (contextValue.transport !== 'http') return;
+          if (!contextValue.transport) return;
           const opsOnly = fields.every((f) => opts.opsFields.has(f) || f.startsWith('__'));
           if (admin && opsOnly) return;
 
