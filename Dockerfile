@@ -39,6 +39,8 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/subgraphs/kit/package.json subgraphs/kit/
 COPY --from=build /app/subgraphs/kit/dist subgraphs/kit/dist
+# the kit's OpenTelemetry 2.x SDK cannot be hoisted (@apollo/gateway holds the 1.x names at the root)
+COPY --from=build /app/subgraphs/kit/node_modules subgraphs/kit/node_modules
 COPY --from=build /app/subgraphs/users/package.json subgraphs/users/
 COPY --from=build /app/subgraphs/users/dist subgraphs/users/dist
 COPY --from=build /app/subgraphs/projects/package.json subgraphs/projects/

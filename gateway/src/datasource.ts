@@ -1,5 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CONTEXT_HEADER, CORRELATION_HEADER, ERROR_CODES, signContext } from '@tm/kit';
+import { CONTEXT_HEADER, CORRELATION_HEADER, ERROR_CODES, injectTraceContext, signContext } from '@tm/kit';
 import type { FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { Agent, request as undiciRequest } from 'undici';
@@ -119,6 +119,7 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const user = ctx.user ?? { userId: null, roles: [], sessionId: null };
     headers.set(CONTEXT_HEADER, signContext({ ...user, correlationId, clientIp: ctx.clientIp ?? null }, this.secret));
     headers.set(CORRELATION_HEADER, correlationId);
+    injectTraceContext(headers); // `traceparent` of the current span (only while tracing is on)
   }
 
   /**

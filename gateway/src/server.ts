@@ -25,6 +25,7 @@ import {
   redisReady,
   sendJson,
   standardRoutes,
+  startTracing,
   type Logger,
 } from '@tm/kit';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
@@ -87,6 +88,8 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     subgraphs: () => subgraphs,
     gatewayReady: async () => (await pingRedis(redis)) && mongo.isUp(),
   });
+  // OpenTelemetry traces when an OTLP endpoint is set, sampled at the rate the ops settings say
+  const tracing = startTracing({ service: 'gateway', config, log, settings: ops.settings });
   const gateway = new ApolloGateway({
     supergraphSdl: fileSupergraph(config.SUPERGRAPH_PATH, log, (sdl) => {
       // the ops subgraph runs in this process: no URL to probe or call
@@ -198,7 +201,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
 
   const stop = installShutdown(
     log,
-    [() => realtime.close(), () => closeServer(server), () => apollo.stop(), () => ops.close(), () => closeFetcher(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
+    [() => realtime.close(), () => closeServer(server), () => apollo.stop(), () => tracing.shutdown(), () => ops.close(), () => closeFetcher(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
     config.SHUTDOWN_TIMEOUT_MS,
   );
   return { port, url: `http://${config.HOST}:${port}/graphql`, config, log, server, stop, realtime };

@@ -249,6 +249,20 @@ describe('Dockerfile', () => {
     for (const sg of subgraphs()) expect(workspaces).toContain(`subgraphs/${sg}`);
   });
 
+  it('ships the production dependencies npm installs under a workspace (not hoisted) with that workspace', () => {
+    const [, runtime = ''] = dockerfile.split(/^FROM .* AS runtime$/m);
+    const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean }>;
+    };
+    const nested = new Set(
+      Object.entries(lock.packages)
+        .filter(([, info]) => !info.dev)
+        .map(([p]) => workspaces.find((ws) => p.startsWith(`${ws}/node_modules/`)))
+        .filter((ws): ws is string => !!ws),
+    );
+    for (const ws of nested) expect({ ws, copied: runtime.includes(`/app/${ws}/node_modules`) }).toEqual({ ws, copied: true });
+  });
+
   it('runs as a non-root user, in production mode, selecting the service with SERVICE', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/NODE_ENV=production/);

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+/** An unset variable and an empty one (`VAR=` in a compose file) mean the same. */
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+const optionalUrl = z.preprocess(emptyToUndefined, z.string().url('must be a URL').optional());
+
 /** Settings every service reads. Each service extends this with its own. */
 export const baseConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -13,6 +17,16 @@ export const baseConfigSchema = z.object({
   /** Introspection is decided here, never by Apollo's NODE_ENV default. */
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * OpenTelemetry traces (tracing.ts): nothing is registered unless one of the two OTLP endpoints
+   * is set. `…_TRACES_ENDPOINT` is used as is; `…_ENDPOINT` gets `/v1/traces` appended.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+  /** Sampling rate (0–1) of a service while no `setTraceSampling` override applies; 0 = only on demand. */
+  OTEL_TRACES_SAMPLER_ARG: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).default(0)),
+  /** `true` turns tracing off even with an endpoint (the standard OpenTelemetry switch). */
+  OTEL_SDK_DISABLED: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional()),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 

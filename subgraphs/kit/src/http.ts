@@ -6,6 +6,7 @@ import type { Metrics } from './metrics';
 import { runInScope } from './request-scope';
 import { CORRELATION_HEADER, correlationIdFrom } from './signed-context';
 import { ErrorCode } from './errors';
+import { nameServerSpan, traceServerRequest, tracingActive } from './tracing';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -26,6 +27,12 @@ export interface HttpAppOptions<C extends BaseContext> {
   maxBodyBytes?: number;
   /** Extra headers for every response (security headers). */
   responseHeaders?: () => Record<string, string>;
+  /**
+   * While tracing is on, a server span per GraphQL request: `root` (default, the gateway) starts the
+   * trace and ignores any trace context the client sent; `continue` (subgraphs) continues the
+   * caller's `traceparent`.
+   */
+  traceRequests?: 'root' | 'continue';
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -121,6 +128,7 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
       } else {
         body = text;
       }
+      if (tracingActive()) nameServerSpan(body);
     }
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) {
@@ -153,13 +161,18 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
       opts.metrics.httpTotal.inc(labels);
       opts.metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     });
-    runInScope({ correlationId }, () =>
-      handle(req, res, correlationId, path).catch((err: unknown) => {
-        opts.log.error({ err }, 'request failed');
-        if (!res.headersSent) sendJson(res, 500, errorBody(ErrorCode.ServiceUnavailable, 'Internal server error', correlationId));
-        else res.end();
-      }),
-    );
+    const run = () =>
+      runInScope({ correlationId }, () =>
+        handle(req, res, correlationId, path).catch((err: unknown) => {
+          opts.log.error({ err }, 'request failed');
+          if (!res.headersSent)
+            sendJson(res, 500, errorBody(ErrorCode.ServiceUnavailable, 'Internal server error', correlationId));
+          else res.end();
+        }),
+      );
+    if (tracingActive() && path === opts.graphql?.path)
+      traceServerRequest(req, res, path, opts.traceRequests === 'continue', run);
+    else run();
   });
   // keep connections from the gateway alive longer than its idle timeout
   server.keepAliveTimeout = 65_000;

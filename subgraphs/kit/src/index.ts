@@ -27,3 +27,4 @@ export * from './outbox';
 export * from './selection';
 export * from './lock';
 export * from './ops-settings';
+export * from './tracing';

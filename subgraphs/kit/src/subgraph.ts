@@ -17,6 +17,7 @@ import { currentScope } from './request-scope';
 import { closeServer, installShutdown } from './shutdown';
 import { CONTEXT_HEADER, verifyContext, type UserContext } from './signed-context';
 import { applyProcessSettings, OpsSettingsClient, readOnlyPlugin } from './ops-settings';
+import { startTracing, tracingPlugin } from './tracing';
 
 /** What a subgraph's code gets to work with. */
 export interface ServiceDeps<C extends BaseConfig = BaseConfig> {
@@ -99,6 +100,8 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
   // platform controls set by admins through the gateway's ops subgraph (log level, PII patterns, read-only)
   const ops = new OpsSettingsClient({ redis, redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, log });
   ops.onChange(applyProcessSettings(opts.name, config.LOG_LEVEL, log));
+  // OpenTelemetry traces when an OTLP endpoint is configured, sampled at the rate the ops settings say
+  const tracing = startTracing({ service: opts.name, config, log, settings: () => ops.current() });
 
   const apollo = new ApolloServer<Ctx>({
     schema: await opts.buildSchema(),
@@ -106,13 +109,14 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     introspection: introspectionEnabled(config),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
-    plugins: [operationMetricsPlugin(metrics, log), ApolloServerPluginInlineTraceDisabled(), readOnlyPlugin(opts.name, () => ops.current())],
+    plugins: [operationMetricsPlugin(metrics, log), ApolloServerPluginInlineTraceDisabled(), readOnlyPlugin(opts.name, () => ops.current()), ...(tracing.enabled ? [tracingPlugin()] : [])],
   });
   await apollo.start();
 
   const server = createHttpApp<Ctx>({
     log,
     metrics,
+    traceRequests: 'continue',
     routes: {
       ...standardRoutes(opts.name, { mongo: () => pingMongo(mongo.connection), redis: () => pingRedis(redis) }, metrics),
       ...setup.routes,
@@ -150,7 +154,7 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
 
   const stop = installShutdown(
     log,
-    [() => closeServer(server), () => apollo.stop(), () => ops.close(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
+    [() => closeServer(server), () => apollo.stop(), () => tracing.shutdown(), () => ops.close(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
     config.SHUTDOWN_TIMEOUT_MS,
   );
   return { port, url: `http://${config.HOST}:${port}/graphql`, deps, server, stop };

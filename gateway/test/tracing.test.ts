@@ -1,0 +1,303 @@
+import http from 'node:http';
+import { Redis } from 'ioredis';
+import { OPS_SETTINGS_KEY, OpsField, opsChangedChannel } from '@tm/kit';
+import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
+import { Cleanup } from '@tm/tools/testing/processes';
+import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
+
+/**
+ * Trace sampling end to end: users, projects and the gateway as real processes exporting over
+ * OTLP/HTTP to a collector stand-in in this process; `setTraceSampling` through the real gateway.
+ */
+interface ExportedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  attributes: Record<string, unknown>;
+}
+interface OtlpValue {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+}
+interface OtlpKeyValue {
+  key: string;
+  value: OtlpValue;
+}
+interface OtlpTraces {
+  resourceSpans?: Array<{
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeSpans?: Array<{
+      spans?: Array<{
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        kind: number;
+        attributes?: OtlpKeyValue[];
+      }>;
+    }>;
+  }>;
+}
+
+const attrs = (list: OtlpKeyValue[] = []) =>
+  Object.fromEntries(
+    list.map(({ key, value }) => [key, value.stringValue ?? value.intValue ?? value.boolValue ?? value.doubleValue]),
+  );
+
+/** Everything the services exported, as flat spans (the JSON encoding of OTLP/HTTP). */
+const received: ExportedSpan[] = [];
+const bodies: string[] = [];
+const collector = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (req.method === 'POST' && req.url === '/v1/traces') {
+      bodies.push(text);
+      const body = JSON.parse(text) as OtlpTraces;
+      for (const rs of body.resourceSpans ?? []) {
+        const service = String(attrs(rs.resource?.attributes)['service.name']);
+        for (const ss of rs.scopeSpans ?? [])
+          for (const s of ss.spans ?? [])
+            received.push({
+              service,
+              traceId: s.traceId,
+              spanId: s.spanId,
+              parentSpanId: s.parentSpanId ?? '',
+              name: s.name,
+              kind: s.kind,
+              attributes: attrs(s.attributes),
+            });
+      }
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+});
+
+const cleanup = new Cleanup();
+let stack: Stack;
+let url: string;
+let admin: string;
+let user: TestUser;
+let projectId: string;
+let redis: Redis;
+
+const ADMIN_EMAIL = 'trace.admin@example.com';
+const ADMIN_PASSWORD = 'Trace-admin-pass-42';
+const LOGIN = 'mutation Login($i: LoginInput!) { login(input: $i) { accessToken } }';
+/** projects (the project) then users (its owner's name): two subgraph fetches. */
+const TRACED = 'query TracedProject($id: ID!) { project(id: $id) { id name owner { id name } } }';
+const SAMPLING =
+  'mutation SetSampling($s: String!, $r: Float!, $d: Int) { setTraceSampling(service: $s, rate: $r, durationMinutes: $d) { traceSampling { service rate until } } }';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ok = <T>(r: GqlResponse): T => {
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data as T;
+};
+const query = () => gql(url, TRACED, { id: projectId }, { token: user.token });
+/** The spans of the traces in which the gateway or a subgraph ran `TracedProject`. */
+const tracedSpans = () => {
+  // the gateway names its subgraph operations after the client's (`TracedProject__projects__0`)
+  const ids = new Set(
+    received.filter((s) => String(s.attributes['graphql.operation.name']).startsWith('TracedProject')).map((s) => s.traceId),
+  );
+  return received.filter((s) => ids.has(s.traceId));
+};
+async function until<T>(ms: number, probe: () => T | Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (done(v) || Date.now() > deadline) return v;
+    await sleep(50);
+  }
+}
+/** The span ids above a span, nearest first. */
+const ancestors = (span: ExportedSpan, spans: ExportedSpan[]): string[] => {
+  const up: string[] = [];
+  for (let p = span.parentSpanId; p && !up.includes(p); p = spans.find((s) => s.spanId === p)?.parentSpanId ?? '') up.push(p);
+  return up;
+};
+const everyService = (s: ExportedSpan[]) => ['gateway', 'projects', 'users'].every((svc) => s.some((x) => x.service === svc));
+/** Long enough for every service's batch processor (100 ms delay here) to have exported. */
+const SETTLE_MS = 700;
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  cleanup.add(() => new Promise((r) => collector.close(r)));
+  const { port } = collector.address() as { port: number };
+  stack = await startStack('tracing', ['users', 'projects'], {
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  });
+  cleanup.add(() => stack.stop());
+  url = stack.gateway.url;
+  redis = new Redis(stack.env.REDIS_URL!, { keyPrefix: stack.env.REDIS_PREFIX, lazyConnect: true });
+  cleanup.add(() => redis.quit());
+  let res = await gql(url, LOGIN, { i: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+  for (let i = 0; i < 30 && res.errors; i++) {
+    await sleep(100); // the first admin is created once the store is connected
+    res = await gql(url, LOGIN, { i: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+  }
+  admin = ok<{ login: { accessToken: string } }>(res).login.accessToken;
+  user = await registerUser(url, 'Tracy');
+  projectId = ok<{ createProject: { id: string } }>(
+    await gql(
+      url,
+      'mutation($i: CreateProjectInput!) { createProject(input: $i) { id } }',
+      { i: { name: 'Traced' } },
+      { token: user.token },
+    ),
+  ).createProject.id;
+}, 60_000);
+
+afterAll(() => cleanup.run());
+
+describe('trace sampling', () => {
+  it('exports nothing at the default rate (0), and a non-admin cannot change it', async () => {
+    expect(ok<{ project: { owner: { name: string } } }>(await query()).project.owner.name).toBe('Tracy');
+    expect(errorCode(await gql(url, SAMPLING, { s: '*', r: 1, d: 5 }, { token: user.token }))).toBe('PERM-001');
+    await sleep(SETTLE_MS);
+    expect(received).toEqual([]);
+    expect(bodies).toEqual([]);
+  });
+
+  it('after setTraceSampling(*, 1) a query yields one trace: the gateway server span and its plan spans, and a server span of each subgraph under its fetch', async () => {
+    const set = ok<{ setTraceSampling: { traceSampling: Array<{ service: string; rate: number }> } }>(
+      await gql(url, SAMPLING, { s: '*', r: 1, d: 5 }, { token: admin }),
+    );
+    expect(set.setTraceSampling.traceSampling).toEqual([expect.objectContaining({ service: '*', rate: 1 })]);
+    ok(await query());
+    const spans = await until(5000, tracedSpans, everyService);
+
+    expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
+    const gateway = spans.filter((s) => s.service === 'gateway');
+    // the root: the gateway's server span (a trace context from the client would be ignored)
+    const root = gateway.find((s) => s.parentSpanId === '');
+    expect(root).toMatchObject({
+      name: 'POST /graphql',
+      kind: 2, // SERVER
+      attributes: { 'graphql.operation.name': 'TracedProject', 'http.response.status_code': 200 },
+    });
+    // under it the executor's spans (named as @apollo/gateway names them, whichever executor ran the plan)
+    const request = gateway.find((s) => s.name === 'gateway.request');
+    expect(request).toMatchObject({
+      attributes: { 'graphql.operation.name': 'TracedProject', 'graphql.operation.type': 'query' },
+    });
+    const fetches = gateway.filter((s) => s.name === 'gateway.fetch');
+    for (const s of [request!, ...fetches]) expect(ancestors(s, spans)).toContain(root!.spanId);
+    expect(fetches.map((f) => f.attributes.service).sort()).toEqual(['projects', 'users']);
+    for (const svc of ['projects', 'users']) {
+      const server = spans.filter((s) => s.service === svc);
+      expect(server).toHaveLength(1);
+      expect(server[0]).toMatchObject({
+        name: 'POST /graphql',
+        kind: 2,
+        parentSpanId: fetches.find((f) => f.attributes.service === svc)!.spanId,
+        attributes: { 'http.request.method': 'POST', 'http.response.status_code': 200, 'graphql.operation.type': 'query' },
+      });
+    }
+    // nothing personal in what was exported: no email, token, variable value or document
+    const exported = bodies.join('\n');
+    for (const secret of [user.email, user.token, admin, projectId, 'owner { id name }']) expect(exported).not.toContain(secret);
+  });
+
+  it('falls back to the default rate once the override expires', async () => {
+    // durationMinutes is a whole number of minutes: write an override that lapses in 1.5 s, as the ops service stores it
+    const expiresAt = Date.now() + 1500;
+    await redis.hset(OPS_SETTINGS_KEY, OpsField.sampling('*'), JSON.stringify({ value: 1, until: expiresAt }));
+    await redis.publish(opsChangedChannel(stack.env.REDIS_PREFIX!), String(Date.now()));
+    const view = () =>
+      gql<{ opsSettings: { traceSampling: Array<{ service: string; until: string }> } }>(
+        url,
+        '{ opsSettings { traceSampling { service until } } }',
+        {},
+        { token: admin },
+      );
+    const seen = await until(
+      1000,
+      view,
+      (r) => r.data?.opsSettings.traceSampling[0]?.until === new Date(expiresAt).toISOString(),
+    );
+    expect(seen.data?.opsSettings.traceSampling).toEqual([{ service: '*', until: new Date(expiresAt).toISOString() }]);
+
+    // still on: sampled everywhere
+    received.length = 0;
+    ok(await query());
+    expect(everyService(await until(1000, tracedSpans, everyService))).toBe(true);
+
+    // lapsed: nothing from any process, without any further change
+    await sleep(Math.max(0, expiresAt - Date.now()) + SETTLE_MS);
+    received.length = 0;
+    ok(await query());
+    await sleep(SETTLE_MS);
+    expect(received).toEqual([]);
+    expect((await view()).data?.opsSettings.traceSampling).toEqual([]);
+  });
+
+  it('an override for one subgraph traces that subgraph alone (its own rate decides when the gateway did not sample)', async () => {
+    received.length = 0;
+    ok(await gql(url, SAMPLING, { s: 'projects', r: 1, d: 5 }, { token: admin }));
+    // the projects process picks the change up from Redis pub/sub within moments
+    let spans: ExportedSpan[] = [];
+    for (let i = 0; i < 20 && spans.length === 0; i++) {
+      ok(await query());
+      spans = await until(SETTLE_MS, tracedSpans, (s) => s.length > 0);
+    }
+    await sleep(SETTLE_MS);
+    spans = tracedSpans();
+    expect(spans.length).toBeGreaterThan(0);
+    expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['projects']));
+    expect(spans[0]).toMatchObject({
+      name: 'POST /graphql',
+      attributes: { 'graphql.operation.name': expect.stringMatching(/^TracedProject__projects__\d+$/) },
+    });
+    // each continues the gateway's (unsampled) trace rather than starting its own
+    for (const s of spans) expect(s.parentSpanId).not.toBe('');
+  });
+
+  it('a stopping process exports the spans still queued (shutdown flushes the exporter)', async () => {
+    // a gateway whose batch would wait a minute: only its shutdown can send what it recorded
+    const slow = await stack.addGateway({ OTEL_BSP_SCHEDULE_DELAY: '60000' });
+    ok(await gql(url, SAMPLING, { s: 'gateway', r: 1, d: 5 }, { token: admin }));
+    const seen = await until(
+      2000,
+      () =>
+        gql<{ opsSettings: { traceSampling: Array<{ service: string }> } }>(
+          slow.url,
+          '{ opsSettings { traceSampling { service } } }',
+          {},
+          { token: admin },
+        ),
+      (r) => !!r.data?.opsSettings.traceSampling.some((t) => t.service === 'gateway'),
+    );
+    expect(seen.data?.opsSettings.traceSampling.map((t) => t.service)).toContain('gateway');
+    ok(await gql(slow.url, TRACED.replace('TracedProject', 'FlushedProject'), { id: projectId }, { token: user.token }));
+    const flushed = () =>
+      received.filter((s) => s.service === 'gateway' && s.attributes['graphql.operation.name'] === 'FlushedProject');
+    // the subgraphs (100 ms batches) have sent their part of the trace; the slow gateway nothing yet
+    await until(
+      2000,
+      () => received.filter((s) => String(s.attributes['graphql.operation.name']).startsWith('FlushedProject__')),
+      (s) => s.length === 2,
+    );
+    expect(flushed()).toEqual([]);
+    expect(await slow.stop()).toBe(0);
+    const request = flushed().find((s) => s.name === 'gateway.request');
+    expect(request).toBeDefined();
+    const traceId = request!.traceId;
+    expect(
+      received
+        .filter((s) => s.traceId === traceId)
+        .map((s) => s.service)
+        .sort(),
+    ).toEqual(expect.arrayContaining(['gateway', 'projects', 'users']));
+  });
+});

@@ -1,0 +1,174 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { BaseConfig } from './config';
+import type { Logger } from './logger';
+import type { OpsSettings } from './ops-settings';
+import type * as TracingSdk from './tracing-sdk';
+
+/**
+ * OpenTelemetry traces (ops `setTraceSampling`). Off unless an OTLP endpoint is configured: then
+ * nothing is loaded or registered and every helper here returns at once, so a process without
+ * tracing pays nothing. On: one tracer provider per process (`service.name` = the service),
+ * spans batched to the OTLP/HTTP (JSON) endpoint, and a parent-based sampler whose rate is read
+ * live from the ops settings on every root span (`samplingRate(settings, service, default)`), so
+ * an override takes effect on the next request and lapses at its expiry without a restart.
+ *
+ * Every GraphQL request over HTTP gets a server span (kit http.ts). The gateway's is the root of the
+ * trace (a trace context sent by a client is ignored); under it come @apollo/gateway's own spans when
+ * its executor runs the plan (`gateway.request`, `gateway.fetch`, …: operation name and type only),
+ * and each subgraph fetch carries a W3C `traceparent`. A subgraph's server span continues it: a
+ * request the gateway sampled is sampled in the subgraph too; one it did not sample is sampled at
+ * the subgraph's own rate (so `setTraceSampling(service: "tasks", …)` alone traces the tasks subgraph).
+ */
+
+export type TracingConfig = Pick<
+  BaseConfig,
+  'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' | 'OTEL_TRACES_SAMPLER_ARG' | 'OTEL_SDK_DISABLED'
+>;
+
+export interface TracingOptions {
+  /** `gateway`, `users`, … (the resource's `service.name` and the key of its sampling setting). */
+  service: string;
+  config: TracingConfig;
+  log: Logger;
+  /** The process's current ops settings (read on every sampling decision). */
+  settings: () => OpsSettings;
+}
+
+export interface Tracing {
+  enabled: boolean;
+  /** Ends tracing: exports the spans still queued (a shutdown step, after the server stopped). */
+  shutdown(): Promise<void>;
+}
+
+/** How long a stopping process waits for its last spans to be exported. */
+const SHUTDOWN_FLUSH_MS = 3000;
+
+/** True while this process has a tracer provider registered (tracing configured and started). */
+let active = false;
+
+export function tracingActive(): boolean {
+  return active;
+}
+
+/** Where spans go: the traces endpoint as is, else the base endpoint plus `/v1/traces`; null = off. */
+export function otlpTracesUrl(config: TracingConfig): string | null {
+  if (config.OTEL_SDK_DISABLED === 'true') return null;
+  if (config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = config.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return base ? `${base.replace(/\/+$/, '')}/v1/traces` : null;
+}
+
+/**
+ * Registers the process's tracer provider when an endpoint is configured; otherwise does nothing
+ * (the OpenTelemetry SDK is not even loaded). One provider per process: a second call while one is
+ * active (two services in one test process) leaves the first in place.
+ */
+export function startTracing(opts: TracingOptions): Tracing {
+  const url = otlpTracesUrl(opts.config);
+  if (!url || active) {
+    if (url) opts.log.warn('tracing already started in this process; this service adds no provider');
+    return { enabled: false, shutdown: async () => undefined };
+  }
+  const { registerTracerProvider } = require('./tracing-sdk') as typeof TracingSdk;
+  const provider = registerTracerProvider({ ...opts, url, defaultRate: opts.config.OTEL_TRACES_SAMPLER_ARG });
+  active = true;
+  opts.log.info({ endpoint: new URL(url).host, defaultRate: opts.config.OTEL_TRACES_SAMPLER_ARG }, 'tracing on (OTLP/HTTP)');
+  let stopping: Promise<void> | null = null;
+  return {
+    enabled: true,
+    shutdown: () =>
+      (stopping ??= (async () => {
+        active = false;
+        // export what is queued, but an unreachable collector must not hold up the process's exit
+        const flushed = provider.shutdown().then(
+          () => true,
+          (err: unknown) => {
+            opts.log.warn({ err: (err as Error).message }, 'tracing shutdown failed');
+            return true;
+          },
+        );
+        const timeout = new Promise<false>((r) => setTimeout(() => r(false), SHUTDOWN_FLUSH_MS).unref());
+        if (!(await Promise.race([flushed, timeout])))
+          opts.log.warn(`spans not exported within ${SHUTDOWN_FLUSH_MS} ms of shutdown: dropped`);
+        // unregister, so this process (e.g. a test) could register another provider later
+        trace.disable();
+        propagation.disable();
+        context.disable();
+      })()),
+  };
+}
+
+/** Adds the current trace context (`traceparent`) to an outgoing request's headers. */
+export function injectTraceContext(headers: { set(name: string, value: string): unknown }): void {
+  if (!active) return;
+  propagation.inject(context.active(), headers, { set: (carrier, key, value) => void carrier.set(key, value) });
+}
+
+/**
+ * Runs `handle` inside a server span for one incoming HTTP request: a new trace, or with `continueTrace`
+ * the caller's (`traceparent`). Attributes: method, route and status only (no query string, headers or body).
+ */
+export function traceServerRequest<T>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: string,
+  continueTrace: boolean,
+  handle: () => T,
+): T {
+  if (!active) return handle();
+  const parent = continueTrace ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;
+  const method = req.method ?? 'GET';
+  // looked up per request (cheap, cached by the provider), so a later provider is picked up too
+  const span = trace
+    .getTracer('@tm/kit')
+    .startSpan(
+      `${method} ${route}`,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'http.route': route, 'url.path': route } },
+      parent,
+    );
+  if (span.isRecording()) {
+    res.once('close', () => {
+      span.setAttribute('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500 || !res.writableFinished) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    });
+  }
+  return context.with(trace.setSpan(parent, span), handle);
+}
+
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
+const NAMED_OPERATION = /^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]{0,99})/;
+
+/** Puts the request's operation name (`operationName`, else the document's first operation's) on the active server span. */
+export function nameServerSpan(body: unknown): void {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording() || typeof body !== 'object' || body === null) return;
+  const { operationName, query } = body as { operationName?: unknown; query?: unknown };
+  const name =
+    typeof operationName === 'string' ? operationName : typeof query === 'string' ? NAMED_OPERATION.exec(query)?.[1] : undefined;
+  if (name && GRAPHQL_NAME.test(name)) span.setAttribute('graphql.operation.name', name);
+}
+
+/** Names the active server span after the GraphQL operation (name and type, never the document or variables). */
+export function tracingPlugin(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      if (!active) return;
+      const span = trace.getActiveSpan();
+      if (!span?.isRecording()) return;
+      return {
+        async didResolveOperation({ operationName, operation }) {
+          if (operation) span.setAttribute('graphql.operation.type', operation.operation);
+          if (operationName) span.setAttribute('graphql.operation.name', operationName);
+        },
+        async didEncounterErrors({ errors }) {
+          const code = errors[0]?.extensions?.code;
+          span.setAttribute('graphql.error.count', errors.length);
+          if (typeof code === 'string') span.setAttribute('graphql.error.code', code);
+        },
+      };
+    },
+  };
+}
