@@ -48,6 +48,8 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** `on`: identical query fetches in flight at once for the same user share one subgraph round trip. */
   SUBGRAPH_DEDUP: z.enum(['on', 'off']).default('off'),
+  // who runs query plans: our executor (gateway/src/executor) or @apollo/gateway's own
+  GATEWAY_EXECUTOR: z.enum(['fast', 'apollo']).default('fast'),
   /**
    * How many reverse proxies in front of the gateway append to `X-Forwarded-For`. 0 (default):
    * the client address is the socket's peer and the header is ignored (a client could forge it).

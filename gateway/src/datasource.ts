@@ -1,56 +1,21 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { STATUS_CODES } from 'node:http';
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { CONTEXT_HEADER, CORRELATION_HEADER, ERROR_CODES, injectTraceContext, signContext } from '@tm/kit';
-import type { FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { Agent, request as undiciRequest } from 'undici';
 import type { GatewayContext } from './context';
 
-/** The little of the fetch Response that RemoteGraphQLDataSource reads, over a buffered body. */
-class BufferedResponse implements FetcherResponse {
-  readonly redirected = false;
-  bodyUsed = false;
-  readonly ok: boolean;
-  readonly statusText: string;
-  constructor(
-    readonly url: string,
-    readonly status: number,
-    private readonly rawHeaders: Record<string, string | string[] | undefined>,
-    private readonly body: string,
-  ) {
-    this.ok = status >= 200 && status < 300;
-    this.statusText = String(status);
-  }
-  private parsedHeaders?: FetcherResponse['headers'];
-  get headers(): FetcherResponse['headers'] {
-    if (!this.parsedHeaders) {
-      const h = new Headers();
-      for (const [k, v] of Object.entries(this.rawHeaders)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-      this.parsedHeaders = h as unknown as FetcherResponse['headers'];
-    }
-    return this.parsedHeaders;
-  }
-  async text(): Promise<string> {
-    this.bodyUsed = true;
-    return this.body;
-  }
-  async json(): Promise<unknown> {
-    this.bodyUsed = true;
-    return JSON.parse(this.body);
-  }
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    const b = Buffer.from(this.body);
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-  }
-  clone(): FetcherResponse {
-    return new BufferedResponse(this.url, this.status, this.rawHeaders, this.body);
-  }
-}
-
-interface Sent {
+/** One subgraph HTTP exchange, body buffered. */
+export interface SubgraphReply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
+export interface SubgraphRequestInit {
+  headers: Record<string, string>;
+  body: string;
+}
+export type SubgraphFetcher = (url: string, init: SubgraphRequestInit) => Promise<SubgraphReply>;
 
 /** Who a signed context speaks for (not when, nor which request): the de-duplication identity. */
 function identityOf(signed: string | undefined): string | null {
@@ -72,68 +37,109 @@ function identityOf(signed: string | undefined): string | null {
  */
 export function createSubgraphFetcher(timeoutMs: number, options: { dedup?: boolean } = {}) {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const inflight = new Map<string, Promise<Sent>>();
+  const inflight = new Map<string, Promise<SubgraphReply>>();
   let shared = 0;
-  const send = async (url: string, init: FetcherRequestInit): Promise<Sent> => {
-    const res = await undiciRequest(url, { method: (init.method ?? 'POST') as 'POST', headers: init.headers, body: init.body, dispatcher: agent, signal: init.signal as AbortSignal | undefined });
+  const send: SubgraphFetcher = async (url, init) => {
+    const res = await undiciRequest(url, { method: 'POST', headers: init.headers, body: init.body, dispatcher: agent });
     return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
   };
-  const fetcher = async (url: string, init: FetcherRequestInit = {}): Promise<FetcherResponse> => {
-    const body = typeof init.body === 'string' ? init.body : undefined;
-    const identity = options.dedup && body && !/^\{"query":"\s*(mutation|subscription)\b/.test(body) ? identityOf(init.headers?.[CONTEXT_HEADER]) : null;
-    let sent: Sent;
-    if (identity) {
-      const key = `${url}\n${identity}\n${body}`;
-      let pending = inflight.get(key);
-      if (pending) shared++;
-      else {
-        pending = send(url, init).finally(() => inflight.delete(key));
-        inflight.set(key, pending);
-      }
-      sent = await pending;
-    } else {
-      sent = await send(url, init);
+  const fetcher: SubgraphFetcher = (url, init) => {
+    const identity = options.dedup && !/^\{"query":"\s*(mutation|subscription)\b/.test(init.body) ? identityOf(init.headers[CONTEXT_HEADER]) : null;
+    if (!identity) return send(url, init);
+    const key = `${url}\n${identity}\n${init.body}`;
+    let pending = inflight.get(key);
+    if (pending) shared++;
+    else {
+      pending = send(url, init).finally(() => inflight.delete(key));
+      inflight.set(key, pending);
     }
-    return new BufferedResponse(url, sent.status, sent.headers, sent.body);
+    return pending;
   };
   return { fetcher, close: () => agent.close(), sharedFetches: () => shared };
 }
 
+function header(reply: SubgraphReply, name: string): string {
+  const v = reply.headers[name];
+  return Array.isArray(v) ? v.join(', ') : (v ?? '');
+}
+
 /**
- * Sends each subgraph request with the user context signed by the gateway (DESIGN.md §3.4).
- * Nothing from the client's own headers is forwarded, so a client cannot claim an identity.
+ * A subgraph that refuses a whole request (HTTP 4xx, e.g. a variable its scalar rejects) still
+ * says why with a coded error: pass that on instead of a bare "400: Bad Request".
  */
-export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(
-    options: ConstructorParameters<typeof RemoteGraphQLDataSource<GatewayContext>>[0],
-    private readonly secret: string,
-  ) {
-    super(options);
-  }
-
-  override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    const headers = request.http?.headers;
-    if (!headers) return;
-    const ctx = context as Partial<GatewayContext>;
-    const correlationId = ctx.correlationId ?? 'internal';
-    const user = ctx.user ?? { userId: null, roles: [], sessionId: null };
-    headers.set(CONTEXT_HEADER, signContext({ ...user, correlationId, clientIp: ctx.clientIp ?? null }, this.secret));
-    headers.set(CORRELATION_HEADER, correlationId);
-    injectTraceContext(headers); // `traceparent` of the current span (only while tracing is on)
-  }
-
-  /**
-   * A subgraph that refuses a whole request (HTTP 4xx, e.g. a variable its scalar rejects) still
-   * says why with a coded error: pass that on instead of a bare "400: Bad Request".
-   */
-  override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
-    const fallback = await super.errorFromResponse(response);
-    const body = (fallback.extensions?.response as { body?: { errors?: Array<{ message?: string; extensions?: Record<string, unknown> }> } } | undefined)?.body;
-    const first = typeof body === 'object' ? body?.errors?.[0] : undefined;
-    const code = first?.extensions?.code;
-    if (typeof code === 'string' && ERROR_CODES.has(code) && first?.message) {
-      return new GraphQLError(first.message, { extensions: { code, ...(first.extensions?.field ? { field: first.extensions.field } : {}) } });
+function errorFromReply(url: string, reply: SubgraphReply): GraphQLError {
+  let body: unknown = reply.body;
+  if (/^application\/(graphql-response\+)?json/.test(header(reply, 'content-type'))) {
+    try {
+      body = JSON.parse(reply.body);
+    } catch {
+      /* keep the text */
     }
-    return fallback;
+  }
+  const first = typeof body === 'object' && body ? (body as { errors?: Array<{ message?: string; extensions?: Record<string, unknown> }> }).errors?.[0] : undefined;
+  const code = first?.extensions?.code;
+  if (typeof code === 'string' && ERROR_CODES.has(code) && first?.message) {
+    return new GraphQLError(first.message, { extensions: { code, ...(first.extensions?.field ? { field: first.extensions.field } : {}) } });
+  }
+  const statusText = STATUS_CODES[reply.status] ?? String(reply.status);
+  return new GraphQLError(`${reply.status}: ${statusText}`, {
+    extensions: {
+      response: { url, status: reply.status, statusText, body },
+      ...(reply.status === 401 ? { code: 'UNAUTHENTICATED' } : reply.status === 403 ? { code: 'FORBIDDEN' } : {}),
+    },
+  });
+}
+
+/**
+ * A subgraph, as the query plan executor sees it: sends each fetch with the user context signed by
+ * the gateway (DESIGN.md §3.4) and nothing from the client's own headers, so a client cannot claim
+ * an identity. Written against GraphQLDataSource directly (not RemoteGraphQLDataSource): no
+ * WHATWG Request/Headers/Response objects per fetch, and the context is signed once per client
+ * request however many fetches its plan makes. Subgraph cache-control headers are not read (ours
+ * send none).
+ */
+export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
+  /** The signed context of each client request (its context object), shared by its fetches. */
+  private readonly signed = new WeakMap<object, string>();
+
+  constructor(
+    readonly url: string,
+    private readonly fetcher: SubgraphFetcher,
+    private readonly secret: string,
+  ) {}
+
+  private signedContext(context: Partial<GatewayContext>): string {
+    let s = this.signed.get(context);
+    if (!s) {
+      const user = context.user ?? { userId: null, roles: [], sessionId: null };
+      s = signContext({ ...user, correlationId: context.correlationId ?? 'internal', clientIp: context.clientIp ?? null }, this.secret);
+      this.signed.set(context, s);
+    }
+    return s;
+  }
+
+  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ReturnType<GraphQLDataSource<GatewayContext>['process']> {
+    const { request } = options;
+    if (!request.query) throw new Error('Missing query');
+    type Response = Awaited<ReturnType<GraphQLDataSource<GatewayContext>['process']>>;
+    const context = (options.context ?? {}) as Partial<GatewayContext>;
+    const headers: Record<string, string> = {};
+    // headers the executor itself asks for (e.g. federated tracing); never the client's
+    if (request.http?.headers) for (const [name, value] of request.http.headers) headers[name] = value;
+    headers['content-type'] = 'application/json';
+    headers[CONTEXT_HEADER] = this.signedContext(context);
+    headers[CORRELATION_HEADER] = context.correlationId ?? 'internal';
+    injectTraceContext({ set: (name: string, value: string) => (headers[name] = value) }); // `traceparent` while tracing is on
+    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
+    const reply = await this.fetcher(this.url, { headers, body });
+    if (reply.status < 200 || reply.status >= 300) throw errorFromReply(this.url, reply);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(reply.body);
+    } catch {
+      throw new Error(`Expected JSON response body, but received: ${reply.body.slice(0, 200)}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`Expected JSON response body, but received: ${reply.body.slice(0, 200)}`);
+    return parsed as Response;
   }
 }

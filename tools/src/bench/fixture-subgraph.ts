@@ -17,6 +17,8 @@ if (!sdl) {
 const schema = buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: FIXTURE_RESOLVERS[name] as never });
 const documents = new Map<string, DocumentNode | Error>();
 let served = 0;
+/** Entity representations received (`_entities`), to see what a gateway asks for. */
+let representations = 0;
 
 function documentFor(query: string): DocumentNode | Error {
   let doc = documents.get(query);
@@ -35,7 +37,7 @@ function documentFor(query: string): DocumentNode | Error {
 
 const server = http.createServer((req, res) => {
   if (req.url === '/health') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', served }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', served, representations }));
     return;
   }
   if (req.method !== 'POST') {
@@ -53,6 +55,8 @@ const server = http.createServer((req, res) => {
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"errors":[{"message":"bad JSON"}]}');
       return;
     }
+    const reps = body.variables?.representations;
+    if (Array.isArray(reps)) representations += reps.length;
     const doc = documentFor(body.query ?? '');
     if (doc instanceof Error) {
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: doc.message }] }));

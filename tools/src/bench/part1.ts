@@ -106,12 +106,23 @@ async function issuer(users: number) {
 export async function startGateways(
   supergraphPath: string,
   common: NodeJS.ProcessEnv,
-  opts: { dedupVariant: boolean; log: (l: string) => void },
+  opts: { variants: boolean; log: (l: string) => void },
 ): Promise<GatewayUnderTest[]> {
-  const ours: GatewayUnderTest = { name: 'ours', flags: { engine: '@apollo/gateway', fetcher: 'undici keep-alive Agent', dedup: 'off' } };
+  const ours: GatewayUnderTest = {
+    name: 'ours',
+    flags: { engine: 'Apollo Server + @apollo/gateway (composition, @apollo/query-planner)', executor: 'ours (gateway/src/executor)', fetcher: 'undici keep-alive Agent', dedup: 'off' },
+  };
   ours.proc = await startProc('ours', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], { ...common, SUPERGRAPH_PATH: supergraphPath, SUBGRAPH_DEDUP: 'off' });
   const list = [ours];
-  if (opts.dedupVariant) {
+  if (opts.variants) {
+    const a: GatewayUnderTest = { name: 'ours+apollo-executor', flags: { ...ours.flags, executor: "@apollo/gateway's executeQueryPlan (GATEWAY_EXECUTOR=apollo)" } };
+    a.proc = await startProc('ours+apollo-executor', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], {
+      ...common,
+      SUPERGRAPH_PATH: supergraphPath,
+      SUBGRAPH_DEDUP: 'off',
+      GATEWAY_EXECUTOR: 'apollo',
+    });
+    list.push(a);
     const d: GatewayUnderTest = { name: 'ours+dedup', flags: { ...ours.flags, dedup: 'on' } };
     d.proc = await startProc('ours+dedup', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], { ...common, SUPERGRAPH_PATH: supergraphPath, SUBGRAPH_DEDUP: 'on' });
     list.push(d);
@@ -155,7 +166,7 @@ export interface Part1Result {
 }
 
 /** Part 1: the public federation benchmark's workload, our gateway vs the peers. */
-export async function part1(stores: { redisUrl: string; mongoUrl: string }, opts: BenchOptions & { dedupVariant: boolean }): Promise<Part1Result> {
+export async function part1(stores: { redisUrl: string; mongoUrl: string }, opts: BenchOptions & { variants: boolean }): Promise<Part1Result> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tm-bench-'));
   const subgraphs: Record<string, Proc> = {};
   const started: Proc[] = [];
@@ -184,7 +195,7 @@ export async function part1(stores: { redisUrl: string; mongoUrl: string }, opts
       INTERNAL_SECRET: randomUUID() + randomUUID(),
       JWKS_URL: iss.jwksUrl,
     };
-    gateways = await startGateways(supergraphPath, common, { dedupVariant: opts.dedupVariant, log: opts.log });
+    gateways = await startGateways(supergraphPath, common, { variants: opts.variants, log: opts.log });
     const body = JSON.stringify({ query: BENCH_QUERY, operationName: 'TestQuery' });
     const headers = iss.tokens.map((t) => ({ authorization: `Bearer ${t}` }));
     await sanity(gateways, body, headers[0]!, (b) => benchShapeOk(b as never), opts.log);

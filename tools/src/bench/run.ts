@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   let p4: Part4Result | undefined;
   try {
     process.env.MONGO_URL = stack.mongoUrl; // the gateway's ops plane keeps its audit log there
-    if (parts.has(1)) p1 = await part1(stack, { ...common, dedupVariant: true });
+    if (parts.has(1)) p1 = await part1(stack, { ...common, variants: true });
     if (parts.has(2) || parts.has(3) || parts.has(4)) {
       const res = await part2and3(stack, { ...common, part2: parts.has(2), part3: parts.has(3), part4: parts.has(4) ? (s) => part4(s, { quick, log }) : undefined });
       p2 = res.part2;

@@ -1,15 +1,15 @@
 import CircuitBreaker from 'opossum';
-import type { FetcherRequestInit, FetcherResponse } from '@apollo/utils.fetcher';
 import { DEFAULT_BREAKER, ErrorCode, type BreakerSettings, type Logger, type OpsSettings } from '@tm/kit';
 import { GraphQLError } from 'graphql';
 import client from 'prom-client';
 
-type Fetcher = (url: string, init?: FetcherRequestInit) => Promise<FetcherResponse>;
+/** A subgraph fetch: anything answering with an HTTP status. */
+type Fetcher<I, R extends { status: number }> = (url: string, init: I) => Promise<R>;
 export type BreakerState = 'closed' | 'open' | 'halfOpen' | 'disabled';
 
 /** A response that counts as a failure (the subgraph answered 502/503/504) but is still passed on. */
 class FailedResponse extends Error {
-  constructor(readonly response: FetcherResponse) {
+  constructor(readonly response: { status: number }) {
     super(`subgraph answered ${response.status}`);
   }
 }
@@ -24,7 +24,7 @@ const STATE_VALUE: Record<BreakerState, number> = { closed: 0, halfOpen: 1, open
  * `resetTimeoutSeconds` one request is let through (half-open) and its success closes it.
  */
 export class SubgraphBreakers {
-  private readonly breakers = new Map<string, { config: string; breaker: CircuitBreaker<[string, FetcherRequestInit | undefined], FetcherResponse> }>();
+  private readonly breakers = new Map<string, { config: string; breaker: CircuitBreaker<[string, unknown], { status: number }> }>();
 
   constructor(
     private readonly settings: () => OpsSettings,
@@ -48,13 +48,13 @@ export class SubgraphBreakers {
     return this.settings().circuitBreakers[name] ?? DEFAULT_BREAKER;
   }
 
-  private breakerFor(name: string, cfg: BreakerSettings, fetcher: Fetcher) {
+  private breakerFor<I, R extends { status: number }>(name: string, cfg: BreakerSettings, fetcher: Fetcher<I, R>) {
     const key = JSON.stringify(cfg);
     const existing = this.breakers.get(name);
-    if (existing?.config === key) return existing.breaker;
+    if (existing?.config === key) return existing.breaker as unknown as CircuitBreaker<[string, I], R>;
     existing?.breaker.shutdown();
     const breaker = new CircuitBreaker(
-      async (url: string, init: FetcherRequestInit | undefined) => {
+      async (url: string, init: I) => {
         const res = await fetcher(url, init);
         if (res.status === 502 || res.status === 503 || res.status === 504) throw new FailedResponse(res);
         return res;
@@ -72,12 +72,12 @@ export class SubgraphBreakers {
     breaker.on('open', () => this.log.warn({ subgraph: name }, 'circuit breaker open'));
     breaker.on('halfOpen', () => this.log.info({ subgraph: name }, 'circuit breaker half-open: probing'));
     breaker.on('close', () => this.log.info({ subgraph: name }, 'circuit breaker closed'));
-    this.breakers.set(name, { config: key, breaker });
+    this.breakers.set(name, { config: key, breaker: breaker as unknown as CircuitBreaker<[string, unknown], { status: number }> });
     return breaker;
   }
 
   /** The subgraph's fetcher behind its breaker. */
-  wrap(name: string, fetcher: Fetcher): Fetcher {
+  wrap<I, R extends { status: number }>(name: string, fetcher: Fetcher<I, R>): Fetcher<I, R> {
     return async (url, init) => {
       const cfg = this.configOf(name);
       if (!cfg.enabled) {
@@ -90,7 +90,7 @@ export class SubgraphBreakers {
       try {
         return await breaker.fire(url, init);
       } catch (err) {
-        if (err instanceof FailedResponse) return err.response;
+        if (err instanceof FailedResponse) return err.response as R;
         if ((err as { code?: string }).code === 'EOPENBREAKER') {
           throw new GraphQLError(`The ${name} service is unavailable, try again shortly`, {
             extensions: { code: ErrorCode.ServiceUnavailable, service: name },
