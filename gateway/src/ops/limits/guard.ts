@@ -61,6 +61,23 @@ function signedInAsAdmin(data: Record<string, unknown> | null | undefined): bool
  * itself (live updates, presence) carry no `transport` and pass.
  * It also records every operation's duration for `slowOperations`.
  */
+/**
+ * Per-document results (Apollo Server hands out the same parsed document for the same query text),
+ * so the checks below walk a document once, not once per request. Bounded per document.
+ */
+const perDocument = new WeakMap<object, Map<string, unknown>>();
+function memo<T>(document: object, key: string, compute: () => T): T {
+  let m = perDocument.get(document);
+  if (!m) {
+    m = new Map();
+    perDocument.set(document, m);
+  }
+  if (m.has(key)) return m.get(key) as T;
+  const v = compute();
+  if (m.size < 64) m.set(key, v);
+  return v;
+}
+
 export function opsGuardPlugin(opts: GuardOptions): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart({ contextValue }) {
@@ -77,16 +94,19 @@ export function opsGuardPlugin(opts: GuardOptions): ApolloServerPlugin<GatewayCo
 
         async didResolveOperation({ document, operation, schema, request }) {
           if (!operation) return; // Apollo refuses it itself
-          if (!opts.introspection && !admin && asksForIntrospection(schema, document)) {
+          if (!opts.introspection && !admin && memo(document, 'introspection', () => asksForIntrospection(schema, document))) {
             opts.violated('introspection');
             throw limitError('Introspection is disabled');
           }
-          const fields = rootFieldNames(document, operation);
+          const fields = memo(document, `fields:${operation.name?.value ?? ''}`, () => rootFieldNames(document, operation));
           if (fields.length > opts.limits.maxRootFields) {
             opts.violated('root_fields');
             throw limitError(`Too many root fields: ${fields.length}, at most ${opts.limits.maxRootFields}`);
           }
-          const cost = operationCost(schema, document, operation, request.variables ?? {}, opts.limits.defaultListSize);
+          const variables = request.variables ?? {};
+          const costKey = `cost:${operation.name?.value ?? ''}:${JSON.stringify(variables)}`;
+          const compute = () => operationCost(schema, document, operation, variables, opts.limits.defaultListSize);
+          const cost = costKey.length <= 512 ? memo(document, costKey, compute) : compute();
           if (cost > opts.limits.maxCost) {
             opts.violated('cost');
             throw limitError(`Operation too expensive: cost ${Number.isFinite(cost) ? cost : 'unbounded'}, at most ${opts.limits.maxCost}`);
