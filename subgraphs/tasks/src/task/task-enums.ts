@@ -42,4 +42,11 @@ export enum SortDirection {
 }
 registerEnumType(SortDirection, { name: 'SortDirection' });
 
-export type TaskChangeKind = 'CREATED' | 'UPDATED' | 'MOVED' | 'DELETED';
+/** What happened to a task, as live subscribers and the event stream see it. */
+export enum TaskChangeKind {
+  CREATED = 'CREATED',
+  UPDATED = 'UPDATED',
+  MOVED = 'MOVED',
+  DELETED = 'DELETED',
+}
+registerEnumType(TaskChangeKind, { name: 'TaskChangeKind' });

@@ -1,20 +1,13 @@
-import { Arg, Field, ID, ObjectType, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Field, ID, ObjectType, Resolver, Root, Subscription } from 'type-graphql';
 import { UserRef } from '../user/user.ref';
+import { TaskChangeKind } from './task-enums';
 import { Task } from './task.model';
-
-export enum TaskChangeKindEnum {
-  CREATED = 'CREATED',
-  UPDATED = 'UPDATED',
-  MOVED = 'MOVED',
-  DELETED = 'DELETED',
-}
-registerEnumType(TaskChangeKindEnum, { name: 'TaskChangeKind' });
 
 /** A change on a project's board, as live subscribers see it. */
 @ObjectType({ description: 'A change on a project board' })
 export class TaskEvent {
-  @Field(() => TaskChangeKindEnum)
-  public kind!: TaskChangeKindEnum;
+  @Field(() => TaskChangeKind)
+  public kind!: TaskChangeKind;
 
   @Field(() => ID)
   public taskId!: string;

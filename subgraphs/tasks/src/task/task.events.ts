@@ -7,7 +7,7 @@ export interface Actor {
   correlationId: string;
 }
 
-const TYPES: Record<TaskChangeKind, string> = { CREATED: 'TaskCreated', UPDATED: 'TaskUpdated', MOVED: 'TaskMoved', DELETED: 'TaskDeleted' };
+const TYPES: Record<`${TaskChangeKind}`, string> = { CREATED: 'TaskCreated', UPDATED: 'TaskUpdated', MOVED: 'TaskMoved', DELETED: 'TaskDeleted' };
 
 /**
  * The domain event (tasks stream) and live message (`taskChanged` of the project) of one change,
@@ -15,7 +15,7 @@ const TYPES: Record<TaskChangeKind, string> = { CREATED: 'TaskCreated', UPDATED:
  */
 export function taskEvent(
   prefix: string,
-  kind: TaskChangeKind,
+  kind: `${TaskChangeKind}`,
   task: Pick<Task, '_id' | 'projectId'> & { version: number },
   actor: Actor,
   extra: Record<string, unknown> = {},
