@@ -66,7 +66,8 @@ function usesIntrospection(doc: DocumentNode): boolean {
  * the API schema; its query planner plans each operation once; the plan is then run by our own
  * executor (./run-plan, ./shape), which is several times cheaper per request than @apollo/gateway's
  * (see README, Performance). Operations our executor does not cover (introspection, @defer,
- * subscriptions, @fromContext rewrites) and `GATEWAY_EXECUTOR=apollo` go to @apollo/gateway's own.
+ * subscriptions, @fromContext rewrites), requests whose federated traces Apollo usage reporting
+ * captures, and `GATEWAY_EXECUTOR=apollo` go to @apollo/gateway's own.
  */
 export class PlanExecutingGateway {
   private state?: SchemaState;
@@ -158,7 +159,9 @@ export class PlanExecutingGateway {
     const state = this.state;
     const fallback = this.fallback;
     if (!fallback) throw new Error('gateway not loaded');
-    if (!this.options.enabled || !state || rc.schema !== state.apiSchema) return this.apollo(fallback, rc);
+    // Apollo usage reporting with federated traces (APOLLO_KEY) wants @apollo/gateway's trace tree
+    const capturesTraces = Boolean((rc.metrics as { captureTraces?: boolean } | undefined)?.captureTraces);
+    if (!this.options.enabled || !state || rc.schema !== state.apiSchema || capturesTraces) return this.apollo(fallback, rc);
     let prepared: Prepared | 'apollo';
     try {
       prepared = this.prepare(state, rc);
