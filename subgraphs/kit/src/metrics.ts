@@ -9,6 +9,8 @@ export interface Metrics {
   graphqlErrors: client.Counter<'code'>;
   /** Database round trips, from the driver's command monitoring. */
   mongoCommands: client.Counter<'command'>;
+  /** Time the store took per command (sent to reply), by command and collection. */
+  mongoCommandDuration: client.Histogram<'command' | 'collection'>;
 }
 
 export function createMetrics(service: string): Metrics {
@@ -40,6 +42,13 @@ export function createMetrics(service: string): Metrics {
       name: 'mongodb_commands_total',
       help: 'Commands sent to the MongoDB-compatible store (database round trips)',
       labelNames: ['command'],
+      registers: [registry],
+    }),
+    mongoCommandDuration: new client.Histogram({
+      name: 'mongodb_command_duration_seconds',
+      help: 'Duration of commands sent to the MongoDB-compatible store (sent to reply), by command and collection',
+      labelNames: ['command', 'collection'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
     graphqlErrors: new client.Counter({

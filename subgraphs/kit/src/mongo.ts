@@ -1,4 +1,5 @@
 import mongoose from 'mongoose';
+import type { mongo } from 'mongoose';
 import type { Logger } from './logger';
 import { retryDelay } from './backoff';
 
@@ -15,15 +16,21 @@ export interface MongoHandle {
   close(): Promise<void>;
 }
 
-export interface MongoOptions {
+/** Where the driver's command monitoring reports to (both optional; neither: no monitoring). */
+export interface CommandMetrics {
+  /** Counts every command sent to the store (round trips), by name. */
+  commandCounter?: { inc(labels: { command: string }): void };
+  /** Observes every command's duration in seconds (sent to reply), by name and collection. */
+  commandDuration?: { observe(labels: { command: string; collection: string }, seconds: number): void };
+}
+
+export interface MongoOptions extends CommandMetrics {
   url: string;
   dbName: string;
   log: Logger;
   /** Models whose indexes are created once connected. */
   models?: ReadonlyArray<{ createIndexes(): Promise<unknown> }>;
   serverSelectionTimeoutMS?: number;
-  /** Counts every command sent to the store (round trips), by name. */
-  commandCounter?: { inc(labels: { command: string }): void };
 }
 
 /**
@@ -40,12 +47,9 @@ export function connectMongo(opts: MongoOptions): MongoHandle {
           dbName: opts.dbName,
           serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 2000,
           maxPoolSize: 20,
-          monitorCommands: Boolean(opts.commandCounter),
+          monitorCommands: Boolean(opts.commandCounter || opts.commandDuration),
         });
-        if (opts.commandCounter) {
-          const counter = opts.commandCounter;
-          connection.getClient().on('commandStarted', (e: { commandName: string }) => counter.inc({ command: e.commandName }));
-        }
+        monitorCommands(connection.getClient(), opts);
         for (const m of opts.models ?? []) await m.createIndexes();
         opts.log.info({ dbName: opts.dbName }, 'mongo connected');
         return;
@@ -68,6 +72,51 @@ export function connectMongo(opts: MongoOptions): MongoHandle {
       await mongoose.disconnect();
     },
   };
+}
+
+/** The collection a command works on; '' for commands on none (ping, hello, endSessions, …). */
+export function commandCollection(commandName: string, command: mongo.Document): string {
+  const target = command[commandName];
+  if (typeof target === 'string') return target;
+  return commandName === 'getMore' && typeof command.collection === 'string' ? command.collection : '';
+}
+
+/** In-flight commands kept for their collection label at most; more means replies were lost. */
+const MAX_IN_FLIGHT = 10_000;
+
+/**
+ * Feeds the driver's command monitoring into the metrics: a count per command (round trips) and
+ * the time each one took, by command and collection, so a slow query shows which one it is.
+ */
+export function monitorCommands(client: mongo.MongoClient, metrics: CommandMetrics): void {
+  const { commandCounter, commandDuration } = metrics;
+  if (!commandCounter && !commandDuration) return;
+  // the reply events carry the duration but not the command: remember its collection meanwhile
+  const inFlight = new Map<number, string>();
+  client.on('commandStarted', (e: mongo.CommandStartedEvent) => {
+    commandCounter?.inc({ command: e.commandName });
+    if (!commandDuration) return;
+    if (inFlight.size >= MAX_IN_FLIGHT) inFlight.clear();
+    inFlight.set(e.requestId, commandCollection(e.commandName, e.command));
+  });
+  if (!commandDuration) return;
+  const finished = (e: mongo.CommandSucceededEvent | mongo.CommandFailedEvent) => {
+    const collection = inFlight.get(e.requestId) ?? '';
+    inFlight.delete(e.requestId);
+    commandDuration.observe({ command: e.commandName, collection }, e.duration / 1000);
+  };
+  client.on('commandSucceeded', finished);
+  client.on('commandFailed', finished);
+}
+
+/**
+ * A filter value matching any of `values`: plain equality for one value, `$in` for several. Same
+ * result on any store; on the test store (FerretDB 1.24, SQLite) an `_id` equality is looked up in
+ * SQLite (~15 ms at 2,000 tasks) while `$in`, like any filter on other fields, reads and decodes
+ * the whole collection (~130 ms).
+ */
+export function anyOf<T>(values: readonly T[]): T | { $in: T[] } {
+  return values.length === 1 ? values[0]! : { $in: [...values] };
 }
 
 /** Pings the store; false when it does not answer within the timeout. */

@@ -93,6 +93,7 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     log,
     models: [...opts.models, AuditRecordModel],
     commandCounter: metrics.mongoCommands,
+    commandDuration: metrics.mongoCommandDuration,
   });
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log);
   const deps: ServiceDeps<C> = { name: opts.name, config, log, redis, mongo, metrics };
