@@ -18,6 +18,7 @@ export * from './shutdown';
 export * from './signed-context';
 export * from './subgraph';
 export * from './audit';
+export * from './cache';
 export * from './connection';
 export * from './crypto';
 export * from './events';
