@@ -1,11 +1,12 @@
 import DataLoader from 'dataloader';
+import type { CommentCounts } from './comment/comment-count';
 import type { Comment } from './comment/comment.model';
 import type { CommentService } from './comment/comment.service';
 import type { Task } from './task/task.model';
 import type { TaskService } from './task/task.service';
 
-/** Per-request batching: references, subtasks and comment counts cost one query each per tick. */
-export function createLoaders(tasks: TaskService, comments: CommentService) {
+/** Per-request batching: references, subtasks, comments and comment counts cost one query each per tick. */
+export function createLoaders(tasks: TaskService, comments: CommentService, counts: CommentCounts) {
   return {
     task: new DataLoader<string, Task | null>(async (ids) => {
       const byId = new Map((await tasks.byIds(ids)).map((t) => [t._id, t]));
@@ -15,9 +16,10 @@ export function createLoaders(tasks: TaskService, comments: CommentService) {
       const all = await tasks.subtasksOf(parentIds);
       return parentIds.map((id) => all.filter((t) => t.parentId === id));
     }),
+    /** Counted from the comments: only for tasks whose stored count is not known. */
     commentCount: new DataLoader<string, number>(async (taskIds) => {
-      const counts = await comments.countFor(taskIds);
-      return taskIds.map((id) => counts.get(id) ?? 0);
+      const found = await counts.countFor(taskIds);
+      return taskIds.map((id) => found.get(id) ?? 0);
     }),
     comments: new DataLoader<string, Comment[]>(async (taskIds) => {
       const all = await comments.firstOf(taskIds);

@@ -12,12 +12,14 @@ import {
   type RunningService,
 } from '@tm/kit';
 import { z } from 'zod';
+import { CommentCounts } from './comment/comment-count';
 import { CommentModel, type Comment } from './comment/comment.model';
 import { CommentService } from './comment/comment.service';
 import type { Services, TasksContext } from './context';
 import { createLoaders } from './loaders';
 import { buildTasksSchema } from './schema';
 import { TaskModel, type Task } from './task/task.model';
+import { TaskPages } from './task/task-pages';
 import { TaskQueries } from './task/task.query';
 import { TaskService } from './task/task.service';
 
@@ -43,19 +45,22 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const taskRelay = new OutboxRelay<Task>(TaskModel as never, publisher, redis, log, locks);
       const commentRelay = new OutboxRelay<Comment>(CommentModel as never, publisher, redis, log, locks);
       const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
-      const tasks = new TaskService(taskRelay, permissions, config.REDIS_PREFIX, locks);
-      const comments = new CommentService(commentRelay, config.REDIS_PREFIX);
-      const services: Services = { tasks, comments, permissions, queries: new TaskQueries(), audit: new AuditLog('tasks', redis, log), redis };
+      const pages = new TaskPages(redis, log);
+      const counts = new CommentCounts(locks, pages, log);
+      const tasks = new TaskService(taskRelay, permissions, config.REDIS_PREFIX, locks, pages, counts);
+      const comments = new CommentService(commentRelay, config.REDIS_PREFIX, counts);
+      const services: Services = { tasks, comments, permissions, queries: new TaskQueries(pages), audit: new AuditLog('tasks', redis, log), redis };
       return {
         context: (base) => ({
           ...base,
           services,
-          loaders: createLoaders(tasks, comments),
+          loaders: createLoaders(tasks, comments, counts),
           access: new RequestAccess(permissions, base.user.userId),
         }),
         onConnected: async () => {
           taskRelay.start(config.OUTBOX_SWEEP_MS);
           commentRelay.start(config.OUTBOX_SWEEP_MS);
+          await counts.backfill();
         },
       };
     },

@@ -17,6 +17,7 @@ import {
 } from '@tm/kit';
 import type { Actor } from '../task/task.events';
 import { TaskModel, type Task } from '../task/task.model';
+import type { CommentCounts } from './comment-count';
 import { Comment, CommentModel } from './comment.model';
 
 export const BODY_MAX = 10_000;
@@ -27,6 +28,7 @@ export class CommentService {
   constructor(
     private readonly relay: OutboxRelay<Comment>,
     private readonly prefix: string,
+    private readonly counts: CommentCounts,
   ) {}
 
   async add(actor: Actor & { access: RequestAccess }, taskId: string, body: string, id?: string | null): Promise<Comment> {
@@ -45,25 +47,20 @@ export class CommentService {
         message: { kind: 'UPDATED', taskId: tid, projectId: task.projectId, actorId: actor.userId, at: new Date().toISOString() },
       },
     );
-    try {
-      const doc = await CommentModel.create({ _id: commentId, taskId: tid, projectId: task.projectId, authorId: actor.userId, body: text, pendingEvents: [event], hasPending: true });
-      await this.relay.flushQuietly(commentId);
-      return doc.toObject();
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      const existing = await CommentModel.findById(commentId, PROJECTION).lean<Comment>();
-      if (existing && existing.authorId === actor.userId && existing.taskId === tid) return existing; // a retry
-      throw new AppError(ErrorCode.InvalidRequest, 'Invalid id: already used', { field: 'id' });
-    }
-  }
-
-  /** Comment counts of many tasks in one aggregation. */
-  async countFor(taskIds: readonly string[]): Promise<Map<string, number>> {
-    const rows = await CommentModel.aggregate<{ _id: string; n: number }>([
-      { $match: { taskId: { $in: [...taskIds] }, deletedAt: null } },
-      { $group: { _id: '$taskId', n: { $sum: 1 } } },
-    ]);
-    return new Map(rows.map((r) => [r._id, r.n]));
+    const comment = await this.counts.adding(tid, async () => {
+      try {
+        const doc = await CommentModel.create({ _id: commentId, taskId: tid, projectId: task.projectId, authorId: actor.userId, body: text, pendingEvents: [event], hasPending: true });
+        return { value: doc.toObject(), added: true };
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        const existing = await CommentModel.findById(commentId, PROJECTION).lean<Comment>();
+        if (existing && existing.authorId === actor.userId && existing.taskId === tid) return { value: existing, added: false }; // a retry
+        throw new AppError(ErrorCode.InvalidRequest, 'Invalid id: already used', { field: 'id' });
+      }
+    });
+    if (!comment) throw new AppError(ErrorCode.NotFound, 'Task not found or no access'); // deleted meanwhile
+    await this.relay.flushQuietly(commentId);
+    return comment;
   }
 
   /** The first comments of many tasks in one query (oldest first). */

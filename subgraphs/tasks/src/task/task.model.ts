@@ -74,6 +74,10 @@ export class Task extends OutboxFields {
   @prop({ type: Date })
   public completedAt?: Date | null;
 
+  /** Comments on the task, kept by CommentCounts; trusted only when a number (else counted). */
+  @prop({ type: Number })
+  public commentCount?: number | null;
+
   @Field(() => Date)
   public createdAt!: Date;
 

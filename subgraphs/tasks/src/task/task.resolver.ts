@@ -55,7 +55,8 @@ export class TaskResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const wanted = selectedFields(info);
-    const totalCount = wanted.has('totalCount') || after ? await ctx.loaders.commentCount.load(task._id) : 0;
+    const counted = () => task.commentCount ?? ctx.loaders.commentCount.load(task._id); // stored, else counted
+    const totalCount = wanted.has('totalCount') || after ? await counted() : 0;
     if (!wanted.has('edges') && !wanted.has('pageInfo')) {
       return { edges: [], totalCount, pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } };
     }

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { AppError, assertId, ErrorCode, outboxPush, type Locks, type OutboxRelay, type PermissionsClient, type RequestAccess } from '@tm/kit';
 import { CommentModel } from '../comment/comment.model';
 import { endOfColumn, isDuplicateKey, rebalance, slotAfter, slotAt } from './board';
+import type { CommentCounts } from '../comment/comment-count';
+import { taskLock } from './task-lock';
+import type { TaskPages } from './task-pages';
 import { taskEvent, type Actor } from './task.events';
 import { NO_DUE_DATE, Task, TaskModel } from './task.model';
 import { taskRules as rules } from './task.rules';
@@ -59,6 +62,8 @@ export class TaskService {
     private readonly permissions: PermissionsClient,
     private readonly prefix: string,
     private readonly locks: Locks,
+    private readonly pages: TaskPages,
+    private readonly counts: CommentCounts,
   ) {}
 
   async create(actor: ActorWithAccess, draft: TaskDraft): Promise<Task> {
@@ -89,17 +94,22 @@ export class TaskService {
           position,
           version: 1,
           completedAt: null,
+          commentCount: 0,
           deletedAt: null,
           pendingEvents: [taskEvent(this.prefix, 'CREATED', { _id: id, projectId, version: 1 }, actor)],
           hasPending: true,
         });
+        await this.pages.changed(projectId);
         await this.relay.flushQuietly(id);
         return doc.toObject();
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         const existing = await TaskModel.findById(id, TASK_PROJECTION).lean<Task>();
         if (existing) {
-          if (existing.projectId === projectId && existing.reporterId === actor.userId && !existing.deletedAt) return existing; // a retry
+          if (existing.projectId === projectId && existing.reporterId === actor.userId && !existing.deletedAt) {
+            await this.pages.changed(projectId); // a retry: the first attempt may have stopped before this
+            return existing;
+          }
           throw new AppError(code, 'Invalid id: already used', { field: 'id' });
         }
         if (attempt >= MAX_ATTEMPTS) throw new AppError(code, 'The board is busy, try again', { field: 'position' });
@@ -156,16 +166,19 @@ export class TaskService {
     }
     const now = new Date();
     for (const taskId of ids.reverse()) {
-      await TaskModel.updateOne(
-        { _id: taskId, deletedAt: null },
-        {
-          // out of the column's position space, so the unique board order never sees it again
-          $set: { deletedAt: now, position: -(now.getTime() + Math.random()), hasPending: true },
-          $push: { pendingEvents: taskEvent(this.prefix, 'DELETED', { _id: taskId, projectId: task.projectId, version: 0 }, actor) },
-        },
+      await this.locks.with(taskLock(taskId), () =>
+        TaskModel.updateOne(
+          { _id: taskId, deletedAt: null },
+          {
+            // out of the column's position space, so the unique board order never sees it again
+            $set: { deletedAt: now, position: -(now.getTime() + Math.random()), hasPending: true },
+            $push: { pendingEvents: taskEvent(this.prefix, 'DELETED', { _id: taskId, projectId: task.projectId, version: 0 }, actor) },
+          },
+        ),
       );
     }
     await CommentModel.deleteMany({ taskId: { $in: ids } });
+    await this.pages.changed(task.projectId);
     for (const taskId of ids) await this.relay.flushQuietly(taskId);
     return true;
   }
@@ -186,13 +199,16 @@ export class TaskService {
     return TaskModel.find({ parentId: { $in: [...parentIds] }, deletedAt: null }, TASK_PROJECTION).sort({ position: 1, _id: 1 }).lean<Task[]>();
   }
 
-  /** ADMIN: re-publishes a task's current state (live and on the stream) without changing it. */
+  /** ADMIN: re-publishes a task's current state (live and on the stream), recounting its comments and dropping cached pages. */
   async synchronize(actor: Actor, id: string): Promise<boolean> {
     assertId(id, 'id');
     const task = await TaskModel.findOne({ _id: id, deletedAt: null }, TASK_PROJECTION).lean<Task>();
     if (!task) throw new AppError(ErrorCode.NotFound, 'Task not found');
+    // the repairs a consistency check may ask for: the comment count and cached pages
+    await this.counts.recount(id);
+    await this.pages.changed(task.projectId);
     const event = taskEvent(this.prefix, 'UPDATED', task, actor, { state: stateOf(task) }, 'TaskSynchronized');
-    await TaskModel.updateOne({ _id: id }, outboxPush([event]));
+    await this.locks.with(taskLock(id), () => TaskModel.updateOne({ _id: id }, outboxPush([event])));
     await this.relay.flush(id);
     return true;
   }
@@ -208,7 +224,7 @@ export class TaskService {
     decide: (current: Task) => Promise<{ set: Record<string, unknown>; kind: 'UPDATED' | 'MOVED'; fields: string[] }>,
   ): Promise<Task> {
     assertId(id, 'id');
-    return this.locks.with(`task:${id}`, () => this.changeLocked(actor, id, expectedVersion, decide));
+    return this.locks.with(taskLock(id), () => this.changeLocked(actor, id, expectedVersion, decide));
   }
 
   private async changeLocked(
@@ -237,6 +253,7 @@ export class TaskService {
           { returnDocument: 'after' }, // no projection: FerretDB's findAndModify does not take one
         ).lean<Task>();
         if (updated) {
+          await this.pages.changed(updated.projectId);
           await this.relay.flushQuietly(id);
           return { ...updated, pendingEvents: [] };
         }
