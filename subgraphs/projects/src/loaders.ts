@@ -12,8 +12,8 @@ export function createLoaders(projects: ProjectService, members: MembershipServi
       return ids.map((id) => byId.get(id) ?? null);
     }),
     members: new DataLoader<string, ProjectMember[]>(async (projectIds) => {
-      const all = await members.membersOf(projectIds);
-      return projectIds.map((id) => all.filter((m) => m.projectId === id));
+      const byProject = await members.membersOf(projectIds);
+      return projectIds.map((id) => byProject.get(id) ?? []);
     }),
     /** The viewer's own membership per project. */
     myMembership: new DataLoader<string, ProjectMember | null>(async (projectIds) => {

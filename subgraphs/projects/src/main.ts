@@ -3,6 +3,7 @@ import { AuditLog, ConfigError, EventPublisher, LivePublisher, Locks, startSubgr
 import type { ProjectsContext, Services } from './context';
 import { permissionsRoute } from './internal';
 import { createLoaders } from './loaders';
+import { MemberLists } from './membership/member-lists';
 import { MembershipService } from './membership/membership.service';
 import { PermissionCache } from './membership/permission-cache';
 import { ProjectMemberModel } from './membership/project-member.model';
@@ -25,8 +26,9 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
         new LivePublisher(deps.redis, deps.config.REDIS_PREFIX, deps.log),
       );
       const permissions = new PermissionCache(deps.redis, deps.log);
-      const projects = new ProjectService(events, permissions);
-      const members = new MembershipService(events, permissions, new Locks(deps.redis));
+      const lists = new MemberLists(deps.redis, deps.log);
+      const projects = new ProjectService(events, permissions, lists);
+      const members = new MembershipService(events, permissions, new Locks(deps.redis), lists);
       const services: Services = { projects, members, permissions, audit: new AuditLog('projects', deps.redis, deps.log) };
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(projects, members, base.user.userId) }),

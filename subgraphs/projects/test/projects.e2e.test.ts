@@ -146,6 +146,28 @@ describe('membership rules', () => {
   });
 });
 
+describe('member lists (cached in Redis)', () => {
+  it('shows every membership change to the next read, for every reader', async () => {
+    const p = await newProject(owner, 'Roster');
+    type M = { project: { members: Array<{ role: string; user: { id: string; name: string } }> } };
+    const Q = 'query($id: ID!) { project(id: $id) { members { role user { id name } } } }';
+    const roster = async (u: TestUser) => data<M>(await as(u, Q, { id: p })).project.members.map((m) => `${m.user.name}:${m.role}`);
+    expect(await roster(owner)).toEqual(['Olivia:OWNER']); // cached from here on
+    data(await as(owner, ADD, { p, u: member.id, r: 'MEMBER' }));
+    expect(await roster(owner)).toEqual(['Olivia:OWNER', 'Mia:MEMBER']);
+    expect(await roster(member)).toEqual(['Olivia:OWNER', 'Mia:MEMBER']);
+    data(await as(owner, ROLE, { p, u: member.id, r: 'MANAGER' }));
+    expect(await roster(member)).toEqual(['Olivia:OWNER', 'Mia:MANAGER']);
+    data(await as(member, REMOVE, { p, u: member.id }));
+    expect(await roster(owner)).toEqual(['Olivia:OWNER']);
+    // many readers at once while a member is added: every read after the add sees it
+    const during = Promise.all(Array.from({ length: 10 }, () => roster(owner)));
+    data(await as(owner, ADD, { p, u: viewer.id, r: 'VIEWER' }));
+    await during;
+    expect(await roster(owner)).toEqual(['Olivia:OWNER', 'Vic:VIEWER']);
+  });
+});
+
 describe('archived projects', () => {
   it('are read-only for everyone', async () => {
     const pid = await newProject(owner, 'Old');

@@ -4,6 +4,7 @@ import { ProjectRole } from '../project/project-role';
 import { ProjectModel, type Project } from '../project/project.model';
 import type { Actor } from '../project/project.service';
 import type { ProjectEvents } from '../project/project-events';
+import type { MemberLists } from './member-lists';
 import type { PermissionCache } from './permission-cache';
 import { memberId, ProjectMemberModel, type ProjectMember } from './project-member.model';
 
@@ -23,6 +24,7 @@ export class MembershipService {
     private readonly events: ProjectEvents,
     private readonly permissions: PermissionCache,
     private readonly locks: Locks,
+    private readonly lists: MemberLists,
   ) {}
 
   /** Membership changes of one project run one at a time (owner counting needs it on FerretDB). */
@@ -30,8 +32,9 @@ export class MembershipService {
     return this.locks.with(`project-members:${projectId}`, fn);
   }
 
-  membersOf(projectIds: readonly string[]): Promise<ProjectMember[]> {
-    return ProjectMemberModel.find({ projectId: { $in: [...projectIds] } }).sort({ addedAt: 1, _id: 1 }).lean<ProjectMember[]>();
+  /** The members of each project, first added first (cached: MemberLists). */
+  membersOf(projectIds: readonly string[]): Promise<Map<string, ProjectMember[]>> {
+    return this.lists.of(projectIds);
   }
 
   membershipsByIds(ids: readonly string[]): Promise<ProjectMember[]> {
@@ -150,6 +153,7 @@ export class MembershipService {
   }
 
   private async changed(actor: Actor, type: string, projectId: string, userId: string, extra: Record<string, unknown>): Promise<void> {
+    await this.lists.changed(projectId);
     await this.permissions.invalidate(userId);
     await this.events.emit(type, { projectId, userId, ...extra }, { actorId: actor.userId, correlationId: actor.correlationId });
   }

@@ -14,6 +14,7 @@ import {
   type Connection,
 } from '@tm/kit';
 import type { ProjectEvents } from './project-events';
+import type { MemberLists } from '../membership/member-lists';
 import type { PermissionCache } from '../membership/permission-cache';
 import { memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';
 import { requireRole } from './access';
@@ -40,6 +41,7 @@ export class ProjectService {
   constructor(
     private readonly events: ProjectEvents,
     private readonly permissions: PermissionCache,
+    private readonly lists: MemberLists,
   ) {}
 
   async create(actor: Actor, draft: ProjectDraft): Promise<Project> {
@@ -66,6 +68,7 @@ export class ProjectService {
       { $setOnInsert: { projectId: project._id, userId: actor.userId, role: ProjectRole.OWNER, addedAt: project.createdAt } },
       { upsert: true },
     );
+    await this.lists.changed(project._id);
     await this.permissions.invalidate(actor.userId);
     await this.events.emit('ProjectCreated', { projectId: project._id }, { actorId: actor.userId, correlationId: actor.correlationId });
     return project;
