@@ -29,6 +29,7 @@ import { PasswordService } from './password/password.service';
 import { PresenceService } from './presence/presence.service';
 import { buildUsersSchema } from './schema';
 import { UserModel } from './user/user.model';
+import { UserCards } from './user/user-cards';
 import { UserService } from './user/user.service';
 
 export type { UsersConfig };
@@ -48,6 +49,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       const ttl = cfg.ACCESS_TOKEN_TTL_SECONDS;
       const box = new SecretBox(cfg.ENCRYPTION_KEYS);
       const users = new UserService(deps.redis);
+      const cards = new UserCards(deps.redis, deps.log);
       const keys = new KeyRing(box, ttl, cfg.SIGNING_KEY_RELOAD_SECONDS, deps.log);
       const sessions = new SessionService(deps.redis, deps.log, cfg.REFRESH_TOKEN_TTL_DAYS * 86_400_000, ttl);
       const guard = new LoginGuard(deps.redis, {
@@ -73,7 +75,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         permissions,
       };
       return {
-        context: (base) => ({ ...base, services, loaders: createLoaders(users, deps.redis), selfIds: new Set() }),
+        context: (base) => ({ ...base, services, loaders: createLoaders(users, cards, deps.redis), selfIds: new Set() }),
         routes: {
           '/.well-known/jwks.json': async (_req, res) => {
             try {

@@ -109,3 +109,30 @@ it('resolves User references in one batched query (no N+1)', async () => {
   }
   expect(finds).toEqual(['find']);
 });
+
+it('answers name-only references from cached cards, and anything more from the database', async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await call(REGISTER, { i: { email: `card${i}@example.com`, name: `Card ${i}`, password: 'card-pass-123' } });
+    ids.push((r.data as Reg).register.user.id);
+  }
+  const entities = async (selection: string, of = [...ids, 'no-such-user']) => {
+    const refs = { r: of.map((id) => ({ __typename: 'User', id })) };
+    const finds: string[] = [];
+    mongoose.set('debug', (coll: string, method: string) => finds.push(`${coll}.${method}`));
+    try {
+      const res = await call(`query($r: [_Any!]!) { _entities(representations: $r) { ... on User { ${selection} } } }`, refs, { userId: ids[0]! });
+      return { entities: (res.data as { _entities: unknown[] })._entities, finds };
+    } finally {
+      mongoose.set('debug', false);
+    }
+  };
+  const first = await entities('id name');
+  expect(first.entities).toEqual([...ids.map((id, i) => ({ id, name: `Card ${i}` })), null]);
+  expect(first.finds).toEqual(['users.find']);
+  expect(await entities('name __typename', ids)).toEqual({ entities: ids.map((_, i) => ({ name: `Card ${i}`, __typename: 'User' })), finds: [] });
+  expect((await entities('name')).finds).toEqual(['users.find']); // an unknown id is not cached
+  const more = await entities('name email');
+  expect(more.entities).toEqual([{ name: 'Card 0', email: 'card0@example.com' }, { name: 'Card 1', email: 'c***@example.com' }, { name: 'Card 2', email: 'c***@example.com' }, null]);
+  expect(more.finds).toEqual(['users.find']);
+});

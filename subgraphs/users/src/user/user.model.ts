@@ -30,6 +30,7 @@ export class User {
   @prop({ type: String, required: true, lowercase: true, trim: true })
   public email!: string;
 
+  /** On cards too (UserCards): whatever changes it must call `UserCards.changed`. */
   @Field()
   @prop({ type: String, required: true, trim: true })
   public name!: string;
