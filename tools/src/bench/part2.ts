@@ -8,7 +8,7 @@ import { gql } from '../testing/graphql';
 import { REPO_ROOT } from '../testing/processes';
 import { registerUser, startStack, type Stack, type TestUser } from '../testing/stack';
 import { alternate, sanity, type BenchOptions, type GatewayUnderTest, type Summary } from './part1';
-import { BENCH_DIST, childPids, median, scrape, startProc } from './procs';
+import { BENCH_DIST, childPids, median, scrape, scrapeSeries, startProc } from './procs';
 
 export const BOARD_QUERY = `query Board($id: ID!, $n: Int) { project(id: $id) { name members { user { name } }
   tasks(first: $n) { edges { node { title status assignee { name } reporter { name } comments(first: 3) { totalCount } } } } } }`;
@@ -28,9 +28,26 @@ export interface SeededStack {
 export interface Part2Result {
   seed: { users: number; projects: number; tasks: number; comments: number; seconds: number };
   board?: Summary[];
+  /** Store commands during the board load, by `subgraph command collection`: per tasks-subgraph request, mean duration, total seconds. */
+  boardStore?: Record<string, { count: number; perRequest: number; meanMs: number; totalSec: number }>;
   single?: Summary[];
   gatewayOverDirect?: { rpsRatio: number; p50Ratio: number };
-  growth?: Array<{ first: number; returned: number; p50: number; p99: number; msPerTask: number; subgraphRequests: number; dbRoundTrips: number; perSubgraph: Record<string, { requests: number; db: number }> }>;
+  growth?: Array<{
+    first: number;
+    /** `cached`: steady state; `after a write`: an updateTask in the project right before each request, so its task pages are read from the store. */
+    pages: 'cached' | 'after a write';
+    returned: number;
+    p50: number;
+    p99: number;
+    msPerTask: number;
+    subgraphRequests: number;
+    dbRoundTrips: number;
+    /** Store time per request (ms, median): the sum of the commands' durations over the subgraphs. */
+    dbMs: number;
+    perSubgraph: Record<string, { requests: number; db: number; dbMs: number }>;
+    /** Mean commands and store ms per request by `subgraph command collection`. */
+    commands: Record<string, { count: number; ms: number }>;
+  }>;
   roundTripsConstant?: boolean;
   flags: Record<string, Record<string, unknown>>;
 }
@@ -48,6 +65,8 @@ async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, i: numb
   );
   return out;
 }
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 function sessionOf(token: string): string {
   return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { sid: string }).sid;
@@ -110,6 +129,40 @@ export async function part2and3(
     opts.log(`seeded in ${seed.seconds} s (${comments} comments)`);
     const result: Part2Result = { seed, flags: {} };
 
+    // store and request counters of every subgraph, read from their /metrics
+    const services = Object.entries(stack.services);
+    const DURATION = 'mongodb_command_duration_seconds';
+    const counters = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          services.map(async ([name, s]) => {
+            const [requests, db, sums, counts] = await Promise.all([
+              scrape(s.base, 'http_requests_total', 'route="/graphql"'),
+              scrape(s.base, 'mongodb_commands_total'),
+              scrapeSeries(s.base, `${DURATION}_sum`),
+              scrapeSeries(s.base, `${DURATION}_count`),
+            ]);
+            return [name, { requests, db, sums, counts }] as const;
+          }),
+        ),
+      );
+    type Counters = Awaited<ReturnType<typeof counters>>;
+    const commandKey = (service: string, labels: string) => {
+      const label = (n: string) => /"([^"]*)"/.exec(labels.slice(labels.indexOf(`${n}=`)))?.[1] ?? '';
+      return `${service} ${label('command')} ${label('collection')}`.trim();
+    };
+    /** Commands and their store time between two readings, by `subgraph command collection`. */
+    const storeTime = (before: Counters, after: Counters) => {
+      const out: Record<string, { count: number; ms: number }> = {};
+      for (const [n] of services) {
+        for (const [labels, sum] of Object.entries(after[n]!.sums)) {
+          const count = (after[n]!.counts[labels] ?? 0) - (before[n]!.counts[labels] ?? 0);
+          if (count > 0) out[commandKey(n, labels)] = { count, ms: (sum - (before[n]!.sums[labels] ?? 0)) * 1000 };
+        }
+      }
+      return out;
+    };
+
     // ---- part 2: board query, ours vs the peer on the same subgraphs
     if (opts.part2) {
       const dir = mkdtempSync(path.join(tmpdir(), 'tm-bench-sg-'));
@@ -145,7 +198,17 @@ export async function part2and3(
       const watch = (g: GatewayUnderTest) => ({ gateway: g.proc?.child.pid, users: stack.services.users!.child.pid, projects: stack.services.projects!.child.pid, tasks: stack.services.tasks!.child.pid, ...store });
       const boardVus = 10;
       opts.log(`part 2: board query (closed loop, ${boardVus} VUs, one user each)`);
+      const beforeBoard = await counters();
       result.board = await alternate(gateways, { ...opts, connections: boardVus }, (g) => ({ url: g.proc!.url, bodies, headers, check: 'board', expectEdges: 100 }), watch);
+      // where the store's time went during the board load (all gateways, warm-up included)
+      const afterBoard = await counters();
+      const boardRequests = afterBoard.tasks!.requests - beforeBoard.tasks!.requests;
+      result.boardStore = Object.fromEntries(
+        Object.entries(storeTime(beforeBoard, afterBoard))
+          .sort((a, b) => b[1].ms - a[1].ms)
+          .map(([k, v]) => [k, { count: v.count, perRequest: round1((v.count / Math.max(1, boardRequests)) * 100) / 100, meanMs: round1(v.ms / v.count), totalSec: round1(v.ms / 1000) }]),
+      );
+      opts.log(`  store time during the board load (${boardRequests} tasks subgraph requests): ${Object.entries(result.boardStore).map(([k, v]) => `${k} ×${v.perRequest}/req ${v.meanMs} ms mean, ${v.totalSec} s`).join('; ') || 'none'}`);
       result.flags = Object.fromEntries(gateways.map((g) => [g.name, { ...g.flags, ...(g.unavailable ? { unavailable: g.unavailable } : {}) }]));
 
       opts.log('part 2: gateway ÷ direct-to-subgraph, single-subgraph query (projects)');
@@ -167,50 +230,68 @@ export async function part2and3(
     // ---- part 3: cost growth in the page size
     if (opts.part3) {
       opts.log('part 3: cost growth, tasks(first: 10 / 100 / 1000)');
-      const services = Object.entries(stack.services);
-      const counters = async () =>
-        Object.fromEntries(
-          await Promise.all(
-            services.map(async ([name, s]) => [name, { requests: await scrape(s.base, 'http_requests_total', 'route="/graphql"'), db: await scrape(s.base, 'mongodb_commands_total') }] as const),
-          ),
-        );
       result.growth = [];
       const reps = opts.quick ? 10 : 30;
-      for (const first of [10, 100, 1000]) {
-        const body = { id: projects[0], n: first };
-        await call(users[1]!.token, BOARD_QUERY, body); // warm (plan cache, permission cache)
-        // counters read around each request, the median per request taken: background work
-        // (outbox relays, sweeps) that also talks to the store does not blur the count
-        const times: number[] = [];
-        const deltas: Array<Record<string, { requests: number; db: number }>> = [];
-        let returned = 0;
-        for (let i = 0; i < reps; i++) {
-          const before = await counters();
-          const t = performance.now();
-          const data = await call<{ project: { tasks: { edges: unknown[] } } }>(users[1 + (i % (users.length - 1))]!.token, BOARD_QUERY, body);
-          times.push(performance.now() - t);
-          const after = await counters();
-          deltas.push(Object.fromEntries(services.map(([n]) => [n, { requests: after[n]!.requests - before[n]!.requests, db: after[n]!.db - before[n]!.db }])));
-          returned = data.project.tasks.edges.length;
+      const readers = Array.from({ length: reps }, (_, i) => users[1 + (i % (users.length - 1))]!);
+      const someTask = tasksByProject[projects[0]!]![0]!;
+      const touch = () => call(owner.token, 'mutation($id: ID!) { updateTask(id: $id, input: { title: "Task touched by the bench" }) { id } }', { id: someTask });
+      for (const pages of ['cached', 'after a write'] as const) {
+        for (const first of [10, 100, 1000]) {
+          const body = { id: projects[0], n: first };
+          // warm every reader (plan cache, their permission cache, which expires after a few minutes):
+          // a cold cache costs the same whatever the page size, and is not what this series measures
+          for (const u of new Set(readers)) await call(u.token, BOARD_QUERY, body);
+          // counters read around each request, the median per request taken: background work
+          // (outbox relays, sweeps) that also talks to the store does not blur the count
+          const times: number[] = [];
+          const deltas: Array<Record<string, { requests: number; db: number; dbMs: number }>> = [];
+          const commands: Record<string, { count: number; ms: number }> = {};
+          let returned = 0;
+          for (let i = 0; i < reps; i++) {
+            if (pages === 'after a write') await touch();
+            const before = await counters();
+            const t = performance.now();
+            const data = await call<{ project: { tasks: { edges: unknown[] } } }>(readers[i]!.token, BOARD_QUERY, body);
+            times.push(performance.now() - t);
+            const after = await counters();
+            const delta: Record<string, { requests: number; db: number; dbMs: number }> = {};
+            for (const [n] of services) delta[n] = { requests: after[n]!.requests - before[n]!.requests, db: after[n]!.db - before[n]!.db, dbMs: 0 };
+            for (const [k, v] of Object.entries(storeTime(before, after))) {
+              delta[k.split(' ')[0]!]!.dbMs += v.ms;
+              commands[k] = { count: (commands[k]?.count ?? 0) + v.count / reps, ms: (commands[k]?.ms ?? 0) + v.ms / reps };
+            }
+            deltas.push(delta);
+            returned = data.project.tasks.edges.length;
+          }
+          const perSubgraph = Object.fromEntries(
+            services.map(([n]) => [n, { requests: median(deltas.map((d) => d[n]!.requests)), db: median(deltas.map((d) => d[n]!.db)), dbMs: round1(median(deltas.map((d) => d[n]!.dbMs))) }]),
+          );
+          const sorted = [...times].sort((a, b) => a - b);
+          const p50 = median(times);
+          const row = {
+            first,
+            pages,
+            returned,
+            p50: round1(p50),
+            p99: round1(sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!),
+            msPerTask: Math.round((p50 / Math.max(1, returned)) * 1000) / 1000,
+            subgraphRequests: Object.values(perSubgraph).reduce((n, x) => n + x.requests, 0),
+            dbRoundTrips: Object.values(perSubgraph).reduce((n, x) => n + x.db, 0),
+            dbMs: round1(median(deltas.map((d) => Object.values(d).reduce((n, x) => n + x.dbMs, 0)))),
+            perSubgraph,
+            commands: Object.fromEntries(Object.entries(commands).map(([k, v]) => [k, { count: round1(v.count), ms: round1(v.ms) }])),
+          };
+          result.growth.push(row);
+          opts.log(`  first ${first}, pages ${pages}: ${returned} tasks, p50 ${row.p50} ms, ${row.subgraphRequests} subgraph requests, ${row.dbRoundTrips.toFixed(1)} db round trips (${row.dbMs} ms in the store) per request`);
+          const slowest = Object.entries(row.commands).sort((a, b) => b[1].ms - a[1].ms);
+          opts.log(`    store time per request: ${slowest.map(([k, v]) => `${k} ${v.ms} ms (×${v.count})`).join(', ') || 'none'}`);
         }
-        const perSubgraph = Object.fromEntries(services.map(([n]) => [n, { requests: median(deltas.map((d) => d[n]!.requests)), db: median(deltas.map((d) => d[n]!.db)) }]));
-        const sorted = [...times].sort((a, b) => a - b);
-        const p50 = median(times);
-        const row = {
-          first,
-          returned,
-          p50: Math.round(p50 * 10) / 10,
-          p99: Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]! * 10) / 10,
-          msPerTask: Math.round((p50 / Math.max(1, returned)) * 1000) / 1000,
-          subgraphRequests: Object.values(perSubgraph).reduce((n, x) => n + x.requests, 0),
-          dbRoundTrips: Object.values(perSubgraph).reduce((n, x) => n + x.db, 0),
-          perSubgraph,
-        };
-        result.growth.push(row);
-        opts.log(`  first ${first}: ${returned} tasks, p50 ${row.p50} ms, ${row.subgraphRequests} subgraph requests, ${row.dbRoundTrips.toFixed(1)} db round trips per request`);
       }
-      const trips = result.growth.map((g) => g.dbRoundTrips);
-      result.roundTripsConstant = Math.max(...trips) - Math.min(...trips) < 0.5;
+      // constant in the task count within each series (cached pages cost fewer round trips than fresh ones)
+      result.roundTripsConstant = (['cached', 'after a write'] as const).every((pages) => {
+        const trips = result.growth!.filter((g) => g.pages === pages).map((g) => g.dbRoundTrips);
+        return Math.max(...trips) - Math.min(...trips) < 0.5;
+      });
     }
 
     let part4: unknown;

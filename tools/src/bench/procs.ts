@@ -176,3 +176,15 @@ export async function scrape(base: string, metric: string, labelFilter?: string)
   }
   return sum;
 }
+
+/** Every series of a metric, keyed by its label set (`command="find",collection="tasks",…`). */
+export async function scrapeSeries(base: string, metric: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const labels = line.slice(metric.length + 1, line.lastIndexOf('}'));
+    out[labels] = (out[labels] ?? 0) + Number(line.split(' ').pop());
+  }
+  return out;
+}
