@@ -12,6 +12,8 @@ import { BENCH_DIST, childPids, median, scrape, scrapeSeries, startProc } from '
 
 export const BOARD_QUERY = `query Board($id: ID!, $n: Int) { project(id: $id) { name members { user { name } }
   tasks(first: $n) { edges { node { title status assignee { name } reporter { name } comments(first: 3) { totalCount } } } } } }`;
+/** Closed-loop virtual users of the board query (each its own user). */
+export const BOARD_VUS = 10;
 const SINGLE_QUERY = 'query One($id: ID!) { project(id: $id) { id name description archived createdAt } }';
 
 /** What part 4 gets from the seeded stack. */
@@ -196,7 +198,7 @@ export async function part2and3(
       await sanity(gateways, bodies[0]!, headers[0]!, (b) => ((b as { data?: { project?: { tasks?: { edges?: unknown[] } } } }).data?.project?.tasks?.edges?.length ?? 0) === 100, opts.log);
       const store = childPids();
       const watch = (g: GatewayUnderTest) => ({ gateway: g.proc?.child.pid, users: stack.services.users!.child.pid, projects: stack.services.projects!.child.pid, tasks: stack.services.tasks!.child.pid, ...store });
-      const boardVus = 10;
+      const boardVus = BOARD_VUS;
       opts.log(`part 2: board query (closed loop, ${boardVus} VUs, one user each)`);
       const beforeBoard = await counters();
       result.board = await alternate(gateways, { ...opts, connections: boardVus }, (g) => ({ url: g.proc!.url, bodies, headers, check: 'board', expectEdges: 100 }), watch);
@@ -206,7 +208,7 @@ export async function part2and3(
       result.boardStore = Object.fromEntries(
         Object.entries(storeTime(beforeBoard, afterBoard))
           .sort((a, b) => b[1].ms - a[1].ms)
-          .map(([k, v]) => [k, { count: v.count, perRequest: round1((v.count / Math.max(1, boardRequests)) * 100) / 100, meanMs: round1(v.ms / v.count), totalSec: round1(v.ms / 1000) }]),
+          .map(([k, v]) => [k, { count: v.count, perRequest: Math.round((v.count / Math.max(1, boardRequests)) * 1000) / 1000, meanMs: round1(v.ms / v.count), totalSec: round1(v.ms / 1000) }]),
       );
       opts.log(`  store time during the board load (${boardRequests} tasks subgraph requests): ${Object.entries(result.boardStore).map(([k, v]) => `${k} ×${v.perRequest}/req ${v.meanMs} ms mean, ${v.totalSec} s`).join('; ') || 'none'}`);
       result.flags = Object.fromEntries(gateways.map((g) => [g.name, { ...g.flags, ...(g.unavailable ? { unavailable: g.unavailable } : {}) }]));

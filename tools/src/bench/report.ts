@@ -1,5 +1,5 @@
 import type { Part1Result, Summary } from './part1';
-import type { Part2Result } from './part2';
+import { BOARD_VUS, type Part2Result } from './part2';
 import type { Part4Result } from './part4';
 
 export interface Goal {
@@ -66,7 +66,7 @@ export function report(r: { machine: Record<string, unknown>; p1?: Part1Result; 
     goals.push(versusPeer('gateway workload: req/s ≥ 1.0× faster peer, p99 no worse', r.p1.closed));
   }
   if (r.p2) {
-    out.push(`\n2. Board query through the full stack (seeded through the API: ${r.p2.seed.users} users, ${r.p2.seed.projects} projects, ${r.p2.seed.tasks} tasks, ${r.p2.seed.comments} comments; 50 VUs, one user each)`);
+    out.push(`\n2. Board query through the full stack (seeded through the API: ${r.p2.seed.users} users, ${r.p2.seed.projects} projects, ${r.p2.seed.tasks} tasks, ${r.p2.seed.comments} comments; ${BOARD_VUS} VUs, one user each)`);
     if (r.p2.board) {
       out.push(closedTable(r.p2.board));
       if (r.p2.boardStore) {
