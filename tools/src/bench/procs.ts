@@ -1,70 +1,30 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../net';
-import { REPO_ROOT } from '../testing/processes';
+import { REPO_ROOT, spawnNode, type ServiceProcess } from '../testing/processes';
 import type { LoadConfig, LoadResult } from './load';
 
 export const BENCH_DIST = path.join(REPO_ROOT, 'tools/dist/bench');
 
-export interface Proc {
-  label: string;
-  port: number;
-  url: string;
-  base: string;
-  child: ChildProcess;
-  output(): string;
-  stop(): Promise<void>;
-}
+export type Proc = ServiceProcess;
 
-/** Starts `node <script> ...args` with PORT set, and waits for its /health. */
-export async function startProc(label: string, script: string, args: string[], env: NodeJS.ProcessEnv, healthPath = '/health'): Promise<Proc> {
+/** Starts `node <script> ...args` with PORT (and GATEWAY_PORT) set, and waits for its /health. */
+export async function startProc(
+  label: string,
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  healthPath = '/health',
+): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, [script, ...args], {
-    cwd: REPO_ROOT,
-    env: { ...env, PORT: String(port), GATEWAY_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return spawnNode(label, [script, ...args], { ...env, PORT: String(port), GATEWAY_PORT: String(port) }, port, {
+    healthPath,
+    timeoutMs: 60_000,
+    keepChars: 50_000,
+    killAfterMs: 5000,
   });
-  let out = '';
-  const collect = (d: Buffer) => {
-    out = (out + d.toString()).slice(-50_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const base = `http://127.0.0.1:${port}`;
-  const proc: Proc = {
-    label,
-    port,
-    base,
-    url: `${base}/graphql`,
-    child,
-    output: () => out,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}: ${out.slice(-2000)}`);
-    try {
-      if ((await fetch(`${base}${healthPath}`)).ok) return proc;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) {
-      await proc.stop();
-      throw new Error(`${label} not healthy within 60 s: ${out.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** CPU time (user + system) of a process in seconds, from /proc. */
@@ -88,7 +48,8 @@ export function childPids(): Record<string, number> {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && /ferretdb|mongod|redis/.test(comm)) out[comm.startsWith('redis') ? 'redis' : 'store'] = Number(entry);
+      if (ppid === process.pid && /ferretdb|mongod|redis/.test(comm))
+        out[comm.startsWith('redis') ? 'redis' : 'store'] = Number(entry);
     } catch {
       /* gone */
     }
@@ -107,7 +68,9 @@ export function watchCpu(pids: Record<string, number | undefined>): CpuWatch {
   return {
     stop() {
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, Math.round(((cpuSeconds(pid) - start[k]!) / secs) * 100)]));
+      return Object.fromEntries(
+        Object.entries(pids).map(([k, pid]) => [k, Math.round(((cpuSeconds(pid) - start[k]!) / secs) * 100)]),
+      );
     },
   };
 }
@@ -116,10 +79,16 @@ export function watchCpu(pids: Record<string, number | undefined>): CpuWatch {
  * Runs one load in its own process (autocannon in tools/dist/bench/load.js). CPU of the watched
  * processes (and of the load generator itself) is measured over the measured phase only.
  */
-export async function runLoad(cfg: LoadConfig, watch: Record<string, number | undefined>): Promise<LoadResult & { cpu: Record<string, number> }> {
+export async function runLoad(
+  cfg: LoadConfig,
+  watch: Record<string, number | undefined>,
+): Promise<LoadResult & { cpu: Record<string, number> }> {
   const file = path.join(tmpdir(), `tm-bench-load-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(cfg));
-  const child = spawn(process.execPath, [path.join(BENCH_DIST, 'load.js'), file], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(BENCH_DIST, 'load.js'), file], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let cpu: CpuWatch | undefined;

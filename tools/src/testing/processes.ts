@@ -15,17 +15,57 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
 }
 
-async function waitHealthy(base: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+/**
+ * Starts `node ...args` as a child process whose port is set through `env` (the caller's choice of
+ * variable), and waits for `GET base + healthPath` to answer OK. Output is kept (the last
+ * `keepChars`) for error messages. Used by the end-to-end tests and the bench.
+ */
+export async function spawnNode(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+  opts: { healthPath?: string; timeoutMs?: number; keepChars?: number; killAfterMs?: number } = {},
+): Promise<ServiceProcess> {
+  const { healthPath = '/health', timeoutMs = 30_000, keepChars = 200_000, killAfterMs = 10_000 } = opts;
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const collect = (d: Buffer) => {
+    out = (out + d.toString()).slice(-keepChars);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const base = `http://127.0.0.1:${port}`;
+  const svc: ServiceProcess = {
+    name,
+    port,
+    base,
+    url: `${base}/graphql`,
+    child,
+    output: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+        const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          resolve(code);
+        });
+        child.kill('SIGTERM');
+      }),
+  };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output()}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${out.slice(-5000)}`);
     try {
-      const res = await fetch(`${base}/health`);
-      if (res.ok) return;
+      if ((await fetch(`${base}${healthPath}`)).ok) return svc;
     } catch {
       /* not yet */
     }
-    if (Date.now() > deadline) throw new Error(`not healthy within ${timeoutMs} ms:\n${output()}`);
+    if (Date.now() > deadline) {
+      await svc.stop();
+      throw new Error(`${name} not healthy within ${timeoutMs} ms:\n${out.slice(-5000)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -34,51 +74,10 @@ async function waitHealthy(base: string, child: ChildProcess, output: () => stri
  * Starts a built service (`node <script>`) on a free port as a child process and waits for its
  * `/health`. The compiled code is what runs in production, so end-to-end tests use it.
  */
-export async function spawnService(
-  name: string,
-  script: string,
-  env: NodeJS.ProcessEnv,
-  port?: number,
-): Promise<ServiceProcess> {
+export async function spawnService(name: string, script: string, env: NodeJS.ProcessEnv, port?: number): Promise<ServiceProcess> {
   const p = port ?? (await freePort());
   const portVar = name === 'gateway' ? 'GATEWAY_PORT' : `${name.toUpperCase()}_PORT`;
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, script)], {
-    cwd: REPO_ROOT,
-    env: { ...env, [portVar]: String(p) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const collect = (d: Buffer) => {
-    out = (out + d.toString()).slice(-200_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const base = `http://127.0.0.1:${p}`;
-  const svc: ServiceProcess = {
-    name,
-    port: p,
-    base,
-    url: `${base}/graphql`,
-    child,
-    output: () => out,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', (code) => {
-          clearTimeout(timer);
-          resolve(code);
-        });
-        child.kill('SIGTERM');
-      }),
-  };
-  try {
-    await waitHealthy(base, child, svc.output, 30_000);
-  } catch (err) {
-    await svc.stop();
-    throw new Error(`${name}: ${(err as Error).message}`);
-  }
-  return svc;
+  return spawnNode(name, [path.join(REPO_ROOT, script)], { ...env, [portVar]: String(p) }, p);
 }
 
 /** Runs cleanups in reverse order (register in beforeAll, call in afterAll). */
