@@ -20,7 +20,7 @@ const ME = `{ me { id email name roles status mfaEnabled online createdAt } }`;
 
 beforeAll(async () => {
   // the whole supergraph, so the gateway's health sees every subgraph up
-  const stack = await startStack('e2e_auth', ['users', 'projects', 'tasks'], { LOG_LEVEL: 'debug' });
+  const stack = await startStack('e2e_auth', ['users', 'projects', 'tasks'], { LOG_LEVEL: 'debug', REFRESH_REUSE_GRACE_SECONDS: '0' }); // strict rotation
   cleanup.add(() => stack.stop());
   users = stack.services.users!;
   gateway = stack.gateway;

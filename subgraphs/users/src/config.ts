@@ -10,6 +10,8 @@ export const usersConfigShape = {
   /** Lifetime of access tokens. Short is safe (clients refresh); 10 s is the floor so tests can watch keys expire. */
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(30),
+  /** A refresh token used again this soon after its rotation (two tabs, a retry) gets the same successor instead of ending the session; 0 = strict. */
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** Keys for secrets at rest (MFA secrets, private signing keys, event payloads): `kid:base64key,…`, first active. Required. */
   ENCRYPTION_KEYS: encryptionKeysSchema,
   /** How often each process re-reads the signing keys (rotations by other processes). */

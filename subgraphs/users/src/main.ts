@@ -51,7 +51,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       const users = new UserService(deps.redis);
       const cards = new UserCards(deps.redis, deps.log);
       const keys = new KeyRing(box, ttl, cfg.SIGNING_KEY_RELOAD_SECONDS, deps.log);
-      const sessions = new SessionService(deps.redis, deps.log, cfg.REFRESH_TOKEN_TTL_DAYS * 86_400_000, ttl);
+      const sessions = new SessionService(deps.redis, deps.log, cfg.REFRESH_TOKEN_TTL_DAYS * 86_400_000, ttl, cfg.REFRESH_REUSE_GRACE_SECONDS * 1000);
       const guard = new LoginGuard(deps.redis, {
         maxPerAccount: cfg.LOGIN_MAX_FAILURES_PER_ACCOUNT,
         maxPerIp: cfg.LOGIN_MAX_FAILURES_PER_IP,

@@ -1,10 +1,32 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AppError, ErrorCode, RedisKeys, type Logger, type Redis } from '@tm/kit';
 import { Session, SessionModel } from './session.model';
 
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 const newSecret = () => randomBytes(32).toString('base64url');
+const graceRecord = (presentedHash: string) => `auth:refresh-grace:${presentedHash}`;
 const TOKEN_RE = /^([0-9a-f-]{36})\.([\w-]{43})$/;
+
+/** AES-256-GCM key only the holder of a refresh token's secret can derive (for its grace record). */
+const graceKey = (secret: string) => createHash('sha256').update(`refresh-grace:${secret}`).digest();
+
+function sealFor(secret: string, successor: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', graceKey(secret), iv);
+  const body = Buffer.concat([cipher.update(successor, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+}
+
+function openWith(secret: string, sealed: string): string | null {
+  try {
+    const raw = Buffer.from(sealed, 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', graceKey(secret), raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
+}
 
 function invalid(): AppError {
   return new AppError(ErrorCode.TokenInvalid, 'Refresh token invalid or expired');
@@ -13,6 +35,12 @@ function invalid(): AppError {
 /**
  * Refresh tokens (`<sessionId>.<secret>`), rotated on every use. A token used twice means it
  * leaked: the whole session ends, and its access tokens stop working at the gateway.
+ *
+ * Except within a short grace window (`graceMs`, REFRESH_REUSE_GRACE_SECONDS) after its rotation:
+ * two tabs or a retried request refreshing with the same token at the same moment both get the
+ * same successor instead of ending the session. The successor waits in Redis for that window,
+ * sealed with a key derived from the old token's secret (readable only by whoever holds it), and
+ * a use after the window is a replay as before.
  */
 export class SessionService {
   constructor(
@@ -20,6 +48,7 @@ export class SessionService {
     private readonly log: Logger,
     private readonly refreshTtlMs: number,
     private readonly accessTtlSeconds: number,
+    private readonly graceMs = 0,
   ) {}
 
   async start(userId: string): Promise<{ sessionId: string; refreshToken: string }> {
@@ -43,16 +72,14 @@ export class SessionService {
     const session = await SessionModel.findById(sessionId).lean<Session>();
     if (!session || session.revokedAt || session.expiresAt.getTime() < Date.now()) throw invalid();
     if (session.secretHash !== presented) {
-      if (session.previousHashes.includes(presented)) await this.revoke(sessionId, 'refresh token reuse');
-      throw invalid();
+      if (!session.previousHashes.includes(presented)) throw invalid();
+      return this.successorInGrace(session.userId, sessionId, secret, presented, 0);
     }
     // one use per token, decided in Redis (SET NX is atomic; FerretDB's conditional updates are
-    // not under concurrency): the loser of a race is a replay
+    // not under concurrency): the loser of a race is a replay, unless the winner left its
+    // successor for the grace window
     const claim = await this.redis.set(`auth:refresh-used:${presented}`, '1', 'PX', this.refreshTtlMs, 'NX');
-    if (claim !== 'OK') {
-      await this.revoke(sessionId, 'refresh token reuse');
-      throw invalid();
-    }
+    if (claim !== 'OK') return this.successorInGrace(session.userId, sessionId, secret, presented, 3000);
     const next = newSecret();
     const updated = await SessionModel.findOneAndUpdate(
       { _id: sessionId, secretHash: presented, revokedAt: null },
@@ -63,7 +90,39 @@ export class SessionService {
       await this.revoke(sessionId, 'refresh token reuse');
       throw invalid();
     }
-    return { userId: session.userId, sessionId, refreshToken: `${sessionId}.${next}` };
+    const successor = `${sessionId}.${next}`;
+    if (this.graceMs > 0) await this.redis.set(graceRecord(presented), sealFor(secret, successor), 'PX', this.graceMs);
+    return { userId: session.userId, sessionId, refreshToken: successor };
+  }
+
+  /**
+   * A second use of a rotated token: its successor when the rotation is within the grace window
+   * (waiting up to `waitMs` for a rotation still in flight), otherwise the session ends.
+   */
+  private async successorInGrace(
+    userId: string,
+    sessionId: string,
+    secret: string,
+    presented: string,
+    waitMs: number,
+  ): Promise<{ userId: string; sessionId: string; refreshToken: string }> {
+    if (this.graceMs > 0) {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const sealed = await this.redis.get(graceRecord(presented));
+        const successor = sealed ? openWith(secret, sealed) : null;
+        if (successor) {
+          const live = await SessionModel.findById(sessionId, { revokedAt: 1 }).lean<Pick<Session, 'revokedAt'>>();
+          if (!live || live.revokedAt) throw invalid();
+          this.log.info({ sessionId }, 'refresh token used again within the grace window');
+          return { userId, sessionId, refreshToken: successor };
+        }
+        if (Date.now() >= deadline) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await this.revoke(sessionId, 'refresh token reuse');
+    throw invalid();
   }
 
   /** Ends the session the token belongs to; false when it was not a live session. */
@@ -83,7 +142,9 @@ export class SessionService {
    * gateway at once), except `keep` (the caller's own, e.g. on a password change).
    */
   async revokeAll(userId: string, reason: string, keep: string | null = null): Promise<number> {
-    const live = await SessionModel.find({ userId, revokedAt: null, expiresAt: { $gt: new Date() } }, { _id: 1 }).lean<Array<{ _id: string }>>();
+    const live = await SessionModel.find({ userId, revokedAt: null, expiresAt: { $gt: new Date() } }, { _id: 1 }).lean<
+      Array<{ _id: string }>
+    >();
     const ids = live.map((s) => s._id).filter((id) => id !== keep);
     for (const id of ids) await this.revoke(id, reason);
     return ids.length;
