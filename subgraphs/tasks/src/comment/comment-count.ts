@@ -1,5 +1,5 @@
 import { AppError, anyOf, type Locks, type Logger } from '@tm/kit';
-import { taskLock } from '../task/task-lock';
+import { findLiveTask, taskLock } from '../task/task-lock';
 import type { TaskPages } from '../task/task-pages';
 import { TaskModel, type Task } from '../task/task.model';
 import { CommentModel } from './comment.model';
@@ -29,8 +29,11 @@ export class CommentCounts {
   async adding<T>(taskId: string, insert: () => Promise<{ value: T; added: boolean }>): Promise<T | null> {
     return this.locks.with(taskLock(taskId), async () => {
       // the document as it was: its count is the base when it was known
-      const before = await TaskModel.findOneAndUpdate({ _id: taskId, deletedAt: null }, { $set: { commentCount: null } }).lean<Task>();
+      // `_id`-only filters (see findLiveTask): under the task's lock nobody else writes the task,
+      // a delete included, so reading then writing by id is the conditional update
+      const before = await findLiveTask(taskId, { projectId: 1, commentCount: 1, deletedAt: 1 });
       if (!before) return null;
+      await TaskModel.updateOne({ _id: taskId }, { $set: { commentCount: null } });
       const known = typeof before.commentCount === 'number' ? before.commentCount : null;
       let result: { value: T; added: boolean };
       try {
@@ -71,14 +74,19 @@ export class CommentCounts {
    * Returns how many were counted.
    */
   async backfill(): Promise<number> {
-    const unknown = await TaskModel.find({ commentCount: null, deletedAt: null }, { commentCount: 1, projectId: 1 }).lean<Array<Pick<Task, '_id' | 'commentCount' | 'projectId'>>>();
+    const unknown = await TaskModel.find({ commentCount: null, deletedAt: null }, { commentCount: 1, projectId: 1 }).lean<
+      Array<Pick<Task, '_id' | 'commentCount' | 'projectId'>>
+    >();
     const legacy = unknown.filter((t) => !('commentCount' in t)).map((t) => t._id);
     const unsettled = unknown.filter((t) => 'commentCount' in t).map((t) => t._id);
     if (legacy.length) {
       const totals = await this.countAll();
       for (const id of legacy) {
         await this.locks.with(taskLock(id), () =>
-          TaskModel.updateOne({ _id: id, commentCount: { $exists: false }, deletedAt: null }, { $set: { commentCount: totals.get(id) ?? 0 } }),
+          TaskModel.updateOne(
+            { _id: id, commentCount: { $exists: false }, deletedAt: null },
+            { $set: { commentCount: totals.get(id) ?? 0 } },
+          ),
         );
       }
     }
@@ -90,12 +98,16 @@ export class CommentCounts {
   }
 
   private async countAll(): Promise<Map<string, number>> {
-    const rows = await CommentModel.aggregate<{ _id: string; n: number }>([{ $match: { deletedAt: null } }, { $group: { _id: '$taskId', n: { $sum: 1 } } }]);
+    const rows = await CommentModel.aggregate<{ _id: string; n: number }>([
+      { $match: { deletedAt: null } },
+      { $group: { _id: '$taskId', n: { $sum: 1 } } },
+    ]);
     return new Map(rows.map((r) => [r._id, r.n]));
   }
 
   private async store(taskId: string, count: number): Promise<void> {
-    await TaskModel.updateOne({ _id: taskId, deletedAt: null }, { $set: { commentCount: count } });
+    // always under the task's lock (see adding): `_id` alone
+    await TaskModel.updateOne({ _id: taskId }, { $set: { commentCount: count } });
   }
 
   private async countLive(taskId: string): Promise<number> {

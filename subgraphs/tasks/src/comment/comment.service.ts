@@ -16,7 +16,7 @@ import {
   type RequestAccess,
 } from '@tm/kit';
 import type { Actor } from '../task/task.events';
-import { TaskModel, type Task } from '../task/task.model';
+import { findLiveTask } from '../task/task-lock';
 import type { CommentCounts } from './comment-count';
 import { Comment, CommentModel } from './comment.model';
 
@@ -35,7 +35,7 @@ export class CommentService {
     const tid = assertId(taskId, 'taskId');
     const commentId = id ? assertId(id, 'id') : randomUUID();
     const text = requireText(body, 'body', BODY_MAX, ErrorCode.InvalidRequest);
-    const task = await TaskModel.findOne({ _id: tid, deletedAt: null }, { projectId: 1 }).lean<Task>();
+    const task = await findLiveTask(tid, { projectId: 1, deletedAt: 1 });
     if (!task || !(await actor.access.of(task.projectId))) throw new AppError(ErrorCode.NotFound, 'Task not found or no access');
     await actor.access.require(task.projectId, 'MEMBER', { write: true });
     const event = pendingEvent(

@@ -3,7 +3,7 @@ import { AppError, assertId, ErrorCode, outboxPush, type Locks, type OutboxRelay
 import { CommentModel } from '../comment/comment.model';
 import { endOfColumn, isDuplicateKey, rebalance, slotAfter, slotAt } from './board';
 import type { CommentCounts } from '../comment/comment-count';
-import { taskLock } from './task-lock';
+import { findLiveTask, taskLock } from './task-lock';
 import type { TaskPages } from './task-pages';
 import { taskEvent, type Actor } from './task.events';
 import { NO_DUE_DATE, Task, TaskModel } from './task.model';
@@ -155,7 +155,7 @@ export class TaskService {
   /** Deletes a task and all its subtasks (and their comments). */
   async delete(actor: ActorWithAccess, id: string): Promise<boolean> {
     assertId(id, 'id');
-    const task = await TaskModel.findOne({ _id: id, deletedAt: null }, { projectId: 1 }).lean<Task>();
+    const task = await findLiveTask(id, { projectId: 1, deletedAt: 1 });
     if (!task) throw notFound();
     await actor.access.require(task.projectId, 'MEMBER', { write: true });
     const ids = [id];
@@ -186,7 +186,7 @@ export class TaskService {
   /** A task the caller may see, else PERM-002 (unknown and invisible look the same). */
   async get(access: RequestAccess, id: string): Promise<Task> {
     assertId(id, 'id');
-    const task = await TaskModel.findOne({ _id: id, deletedAt: null }, TASK_PROJECTION).lean<Task>();
+    const task = await findLiveTask(id, TASK_PROJECTION);
     if (!task || !(await access.of(task.projectId))) throw notFound();
     return task;
   }
@@ -202,7 +202,7 @@ export class TaskService {
   /** ADMIN: re-publishes a task's current state (live and on the stream), recounting its comments and dropping cached pages. */
   async synchronize(actor: Actor, id: string): Promise<boolean> {
     assertId(id, 'id');
-    const task = await TaskModel.findOne({ _id: id, deletedAt: null }, TASK_PROJECTION).lean<Task>();
+    const task = await findLiveTask(id, TASK_PROJECTION);
     if (!task) throw new AppError(ErrorCode.NotFound, 'Task not found');
     // the repairs a consistency check may ask for: the comment count and cached pages
     await this.counts.recount(id);
@@ -234,7 +234,7 @@ export class TaskService {
     decide: (current: Task) => Promise<{ set: Record<string, unknown>; kind: 'UPDATED' | 'MOVED'; fields: string[] }>,
   ): Promise<Task> {
     for (let attempt = 1; ; attempt++) {
-      const current = await TaskModel.findOne({ _id: id, deletedAt: null }, TASK_PROJECTION).lean<Task>();
+      const current = await findLiveTask(id, TASK_PROJECTION);
       if (!current) throw notFound();
       await actor.access.require(current.projectId, 'MEMBER', { write: true });
       if (expectedVersion !== null && expectedVersion !== undefined && expectedVersion !== current.version) {
@@ -308,7 +308,7 @@ export class TaskService {
 
   private async checkParent(parentId: string, projectId: string, code: ErrorCode): Promise<string> {
     const id = assertId(parentId, 'parentId', code);
-    const parent = await TaskModel.findOne({ _id: id, deletedAt: null }, { projectId: 1 }).lean<Task>();
+    const parent = await findLiveTask(id, { projectId: 1, deletedAt: 1 });
     if (!parent || parent.projectId !== projectId) throw new AppError(code, 'Invalid parentId: no such task in this project', { field: 'parentId' });
     return id;
   }
