@@ -21,6 +21,7 @@ function comparable(r: GqlResponse): unknown {
 describe('plan executor on the federation benchmark subgraphs', () => {
   const procs: Proc[] = [];
   let fast: Proc, apollo: Proc;
+  let supergraphFile = '';
   const subgraphs: Record<string, Proc> = {};
 
   beforeAll(async () => {
@@ -28,7 +29,7 @@ describe('plan executor on the federation benchmark subgraphs', () => {
       subgraphs[name] = await startProc(`fixture-${name}`, path.join(BENCH_DIST, 'fixture-subgraph.js'), [name], { PATH: process.env.PATH });
       procs.push(subgraphs[name]);
     }
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'tm-executor-test-')), 'supergraph.graphql');
+    const file = (supergraphFile = path.join(mkdtempSync(path.join(tmpdir(), 'tm-executor-test-')), 'supergraph.graphql'));
     writeFileSync(file, composeFixtures(Object.fromEntries(FIXTURE_NAMES.map((n) => [n, subgraphs[n]!.url]))));
     const env = { ...testEnv('executor_fixtures'), SUPERGRAPH_PATH: file, LANDING_PAGE: 'off' };
     fast = await startProc('gateway-fast', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], { ...env, GATEWAY_EXECUTOR: 'fast' });
@@ -73,6 +74,25 @@ describe('plan executor on the federation benchmark subgraphs', () => {
     const [ours, theirs] = await Promise.all([gql(fast.url, query, variables), gql(apollo.url, query, variables)]);
     expect(comparable(ours)).toEqual(comparable(theirs));
     expect(JSON.stringify(ours.data)).toBe(JSON.stringify(theirs.data));
+  });
+
+  it('a subgraph that does not answer within SUBGRAPH_TIMEOUT_MS is SYS-002 naming it, and the other fields still resolve', async () => {
+    const impatient = await startProc('gateway-timeout', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], {
+      ...testEnv('executor_timeout'),
+      SUPERGRAPH_PATH: supergraphFile,
+      LANDING_PAGE: 'off',
+      SUBGRAPH_TIMEOUT_MS: '300',
+    });
+    procs.push(impatient);
+    await fetch(`${subgraphs.inventory!.base}/delay?ms=1500`, { method: 'POST' });
+    try {
+      const res = await gql<{ topProducts: Array<{ upc: string; name: string; inStock: boolean | null }> }>(impatient.url, '{ topProducts(first: 2) { upc name inStock } }');
+      expect(res.data?.topProducts.map((p) => p.name)).toHaveLength(2); // products answered
+      expect(res.data?.topProducts.every((p) => p.inStock === null)).toBe(true);
+      expect(res.errors?.[0]).toMatchObject({ message: expect.stringContaining('The inventory service did not answer in time'), extensions: { code: 'SYS-002', service: 'inventory' } });
+    } finally {
+      await fetch(`${subgraphs.inventory!.base}/delay?ms=0`, { method: 'POST' });
+    }
   });
 });
 

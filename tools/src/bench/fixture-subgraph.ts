@@ -35,7 +35,15 @@ function documentFor(query: string): DocumentNode | Error {
   return doc;
 }
 
+/** Milliseconds every GraphQL answer waits (tests of the gateway's subgraph timeout); set with POST /delay?ms=N. */
+let delayMs = 0;
+
 const server = http.createServer((req, res) => {
+  if (req.method === 'POST' && req.url?.startsWith('/delay?')) {
+    delayMs = Number(new URL(req.url, 'http://x').searchParams.get('ms') ?? 0) || 0;
+    res.writeHead(204).end();
+    return;
+  }
   if (req.url === '/health') {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', served, representations }));
     return;
@@ -62,7 +70,8 @@ const server = http.createServer((req, res) => {
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: doc.message }] }));
       return;
     }
-    Promise.resolve(execute({ schema, document: doc, variableValues: body.variables, operationName: body.operationName }))
+    new Promise((r) => setTimeout(r, delayMs))
+      .then(() => execute({ schema, document: doc, variableValues: body.variables, operationName: body.operationName }))
       .then((result) => {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
       })

@@ -94,7 +94,12 @@ export async function part2and3(
     const url = stack.gateway.url;
     const call = async <T>(token: string, query: string, variables: Record<string, unknown>): Promise<T> => {
       const res = await gql<T>(url, query, variables, { token });
-      if (!res.data || res.errors?.length) throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(res.errors)}`);
+      if (!res.data || res.errors?.length) {
+        // the services' own log lines of this request (by correlation id) say what went wrong
+        const ids = (res.errors ?? []).map((e) => (e.extensions as { correlationId?: string } | undefined)?.correlationId).filter((x): x is string => !!x);
+        const lines = [stack.gateway, ...Object.values(stack.services)].flatMap((s) => s.output().split('\n').filter((l) => ids.some((id) => l.includes(id))).map((l) => `${s.name}: ${l.slice(0, 1500)}`));
+        throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(res.errors)}${lines.length ? `\n${lines.join('\n')}` : ''}`);
+      }
       return res.data;
     };
     const register = (n: number) => pool(Array.from({ length: n }, (_, i) => i), 4, (i) => registerUser(url, `Bench User ${i}`));

@@ -84,7 +84,9 @@ export class SubgraphBreakers {
         const existing = this.breakers.get(name);
         existing?.breaker.shutdown();
         this.breakers.delete(name);
-        return fetcher(url, init);
+        return fetcher(url, init).catch((err: unknown) => {
+          throw timedOut(name, err) ?? err;
+        });
       }
       const breaker = this.breakerFor(name, cfg, fetcher);
       try {
@@ -96,7 +98,7 @@ export class SubgraphBreakers {
             extensions: { code: ErrorCode.ServiceUnavailable, service: name },
           });
         }
-        throw err;
+        throw timedOut(name, err) ?? err;
       }
     };
   }
@@ -116,4 +118,16 @@ export class SubgraphBreakers {
     for (const { breaker } of this.breakers.values()) breaker.shutdown();
     this.breakers.clear();
   }
+}
+
+/**
+ * A subgraph fetch that ran out of SUBGRAPH_TIMEOUT_MS, as a clear SYS-002 naming the service (not an
+ * "Internal server error"). A mutation that timed out may still complete there, so the client is told.
+ */
+function timedOut(name: string, err: unknown): GraphQLError | null {
+  const code = (err as { code?: string } | null)?.code;
+  if (code !== 'UND_ERR_HEADERS_TIMEOUT' && code !== 'UND_ERR_BODY_TIMEOUT') return null;
+  return new GraphQLError(`The ${name} service did not answer in time; a change it was making may still complete, read it back before retrying`, {
+    extensions: { code: ErrorCode.ServiceUnavailable, service: name },
+  });
 }
