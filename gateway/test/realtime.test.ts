@@ -144,6 +144,30 @@ describe('federated live payloads', () => {
     expect(result).toEqual({ data: { me: { name: 'Olive' } } });
   });
 
+  it('delivers projectChanged for project and membership changes (sent through the projects outbox)', async () => {
+    const p = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Roster" }) { id } }')).createProject.id;
+    data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p, u: member.id }));
+    const sub = await subscribe(
+      connect(url, { authorization: `Bearer ${member.token}` }),
+      'subscription($p: ID!) { projectChanged(projectId: $p) { kind userId at project { name members { role user { name } } } actor { name } } }',
+      { p },
+    );
+    data(await as(owner, 'mutation($p: ID!, $u: ID!) { changeProjectMemberRole(projectId: $p, userId: $u, role: MANAGER) { id } }', { p, u: member.id }));
+    data(await as(owner, 'mutation($p: ID!) { updateProject(id: $p, input: { name: "Roster 2" }) { id } }', { p }));
+    await until(() => sub.results.length === 2);
+    expect(sub.results.map((r) => r.data?.projectChanged)).toEqual([
+      {
+        kind: 'MEMBER_ROLE_CHANGED',
+        userId: member.id,
+        at: expect.any(String),
+        // resolved when delivered: the rename may already be in
+        project: { name: expect.stringMatching(/^Roster/), members: [{ role: 'OWNER', user: { name: 'Olive' } }, { role: 'MANAGER', user: { name: 'Mark' } }] },
+        actor: { name: 'Olive' },
+      },
+      expect.objectContaining({ kind: 'UPDATED', userId: null, project: expect.objectContaining({ name: 'Roster 2' }) }),
+    ]);
+  });
+
   it('stops delivering to a subscriber who lost access, telling them once with PROJ-002', async () => {
     const outsider = await registerUser(url, 'Leaver');
     data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: projectId, u: outsider.id }));

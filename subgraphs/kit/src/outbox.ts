@@ -73,6 +73,16 @@ export function outboxPush(events: PendingEvent[]): { $push: { pendingEvents: { 
   return { $push: { pendingEvents: { $each: events } }, $set: { hasPending: true } };
 }
 
+export interface OutboxRelayOptions {
+  /**
+   * The lock a flush of document `id` holds (default `outbox:<id>`). Name the lock every other
+   * writer of the document holds: a flush updates the document too, and the test store rewrites a
+   * whole document on any update, so a flush beside another writer could undo that writer's change.
+   * A writer holding it flushes after releasing it (locks are not re-entrant).
+   */
+  lockOf?: (id: string) => string;
+}
+
 /**
  * Sends outbox events to the domain stream and the live channel, then removes them; a document
  * marked deleted is removed for good once its events are out. `flush` runs right after a change;
@@ -80,7 +90,7 @@ export function outboxPush(events: PendingEvent[]): { $push: { pendingEvents: { 
  */
 export class OutboxRelay<T extends WithOutbox> {
   private timer: NodeJS.Timeout | undefined;
-  private sweeping = false;
+  private sweeping: Promise<number> | undefined;
 
   constructor(
     private readonly model: Model<T>,
@@ -88,11 +98,12 @@ export class OutboxRelay<T extends WithOutbox> {
     private readonly redis: Redis,
     private readonly log: Logger,
     private readonly locks: Locks,
+    private readonly opts: OutboxRelayOptions = {},
   ) {}
 
   /** One flusher per document at a time, so an event is not sent twice by two racing flushes. */
   flush(id: string): Promise<void> {
-    return this.locks.with(`outbox:${id}`, () => this.flushLocked(id), { waitMs: 5000 });
+    return this.locks.with(this.opts.lockOf?.(id) ?? `outbox:${id}`, () => this.flushLocked(id), { waitMs: 5000 });
   }
 
   private async flushLocked(id: string): Promise<void> {
@@ -127,16 +138,19 @@ export class OutboxRelay<T extends WithOutbox> {
     }
   }
 
-  async sweep(): Promise<number> {
-    if (this.sweeping) return 0;
-    this.sweeping = true;
-    try {
-      const docs = await this.model.find({ hasPending: true } as never, { _id: 1 }).limit(200).lean<Array<{ _id: string }>>();
-      for (const d of docs) await this.flush(d._id);
-      return docs.length;
-    } finally {
-      this.sweeping = false;
-    }
+  /** Flushes documents with events left behind; one sweep at a time (a second call meanwhile returns 0). */
+  sweep(): Promise<number> {
+    if (this.sweeping) return Promise.resolve(0);
+    this.sweeping = this.sweepOnce().finally(() => {
+      this.sweeping = undefined;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepOnce(): Promise<number> {
+    const docs = await this.model.find({ hasPending: true } as never, { _id: 1 }).limit(200).lean<Array<{ _id: string }>>();
+    for (const d of docs) await this.flush(d._id);
+    return docs.length;
   }
 
   start(intervalMs = 2000): void {
@@ -146,7 +160,10 @@ export class OutboxRelay<T extends WithOutbox> {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops the periodic sweep and waits for one in progress (call before closing the stores). */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sweeping?.catch(() => 0);
   }
 }

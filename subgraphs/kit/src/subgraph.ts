@@ -58,6 +58,8 @@ export interface SubgraphSetup<Ctx extends BaseContext> {
   routes?: Record<string, RouteHandler>;
   /** Runs once the database is connected (e.g. ensure keys); failures are logged, not fatal. */
   onConnected?: () => Promise<void>;
+  /** Runs on shutdown once requests are finished and before the stores close (e.g. stop sweeps). */
+  onStop?: () => Promise<unknown>;
 }
 
 export interface RunningService<C extends BaseConfig = BaseConfig> {
@@ -155,7 +157,7 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
 
   const stop = installShutdown(
     log,
-    [() => closeServer(server), () => apollo.stop(), () => tracing.shutdown(), () => ops.close(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
+    [() => closeServer(server), () => apollo.stop(), async () => setup.onStop?.(), () => tracing.shutdown(), () => ops.close(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
     config.SHUTDOWN_TIMEOUT_MS,
   );
   return { port, url: `http://${config.HOST}:${port}/graphql`, deps, server, stop };

@@ -1,38 +1,55 @@
 import 'reflect-metadata';
-import { AuditLog, ConfigError, EventPublisher, LivePublisher, Locks, startSubgraph, type BaseConfig, type RunningService } from '@tm/kit';
+import { AuditLog, ConfigError, EventPublisher, Locks, OutboxRelay, startSubgraph, type BaseConfig, type RunningService } from '@tm/kit';
+import { z } from 'zod';
 import type { ProjectsContext, Services } from './context';
 import { permissionsRoute } from './internal';
 import { createLoaders } from './loaders';
 import { MemberLists } from './membership/member-lists';
 import { MembershipService } from './membership/membership.service';
 import { PermissionCache } from './membership/permission-cache';
-import { ProjectMemberModel } from './membership/project-member.model';
+import { ProjectMemberModel, projectOfMember, type ProjectMember } from './membership/project-member.model';
 import { ProjectEvents } from './project/project-events';
-import { ProjectModel } from './project/project.model';
+import { projectLock } from './project/project-lock';
+import { ProjectModel, type Project } from './project/project.model';
 import { ProjectService } from './project/project.service';
 import { buildProjectsSchema } from './schema';
 
+type ProjectsConfig = BaseConfig & { OUTBOX_SWEEP_MS: number };
+
 /** Starts the projects subgraph (port 4002 unless PROJECTS_PORT/PORT say otherwise). */
-export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningService<BaseConfig>> {
-  return startSubgraph<BaseConfig, ProjectsContext>({
+export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningService<ProjectsConfig>> {
+  return startSubgraph<ProjectsConfig, ProjectsContext>({
     name: 'projects',
     defaultPort: 4002,
     env,
+    configShape: {
+      OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(2000),
+    },
     models: [ProjectModel, ProjectMemberModel],
     buildSchema: buildProjectsSchema,
     setup: (deps) => {
-      const events = new ProjectEvents(
-        new EventPublisher('projects', deps.redis, deps.log),
-        new LivePublisher(deps.redis, deps.config.REDIS_PREFIX, deps.log),
-      );
-      const permissions = new PermissionCache(deps.redis, deps.log);
-      const lists = new MemberLists(deps.redis, deps.log);
-      const projects = new ProjectService(events, permissions, lists);
-      const members = new MembershipService(events, permissions, new Locks(deps.redis), lists);
-      const services: Services = { projects, members, permissions, audit: new AuditLog('projects', deps.redis, deps.log) };
+      const { redis, log, config } = deps;
+      const publisher = new EventPublisher('projects', redis, log);
+      const locks = new Locks(redis);
+      // a flush writes the document too: it holds the project's lock, like every writer of the project's documents
+      const projectRelay = new OutboxRelay<Project>(ProjectModel as never, publisher, redis, log, locks, { lockOf: projectLock });
+      const memberRelay = new OutboxRelay<ProjectMember>(ProjectMemberModel as never, publisher, redis, log, locks, {
+        lockOf: (id) => projectLock(projectOfMember(id)),
+      });
+      const events = new ProjectEvents(config.REDIS_PREFIX);
+      const permissions = new PermissionCache(redis, log);
+      const lists = new MemberLists(redis, log);
+      const projects = new ProjectService(events, projectRelay, permissions, lists, locks);
+      const members = new MembershipService(events, memberRelay, permissions, locks, lists);
+      const services: Services = { projects, members, permissions, audit: new AuditLog('projects', redis, log) };
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(projects, members, base.user.userId) }),
-        routes: permissionsRoute(permissions, deps.config.INTERNAL_SECRET),
+        routes: permissionsRoute(permissions, config.INTERNAL_SECRET),
+        onConnected: async () => {
+          projectRelay.start(config.OUTBOX_SWEEP_MS);
+          memberRelay.start(config.OUTBOX_SWEEP_MS);
+        },
+        onStop: () => Promise.all([projectRelay.stop(), memberRelay.stop()]),
       };
     },
   });

@@ -62,6 +62,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
           commentRelay.start(config.OUTBOX_SWEEP_MS);
           await counts.backfill();
         },
+        onStop: () => Promise.all([taskRelay.stop(), commentRelay.stop()]),
       };
     },
   });

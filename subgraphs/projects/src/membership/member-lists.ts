@@ -1,5 +1,5 @@
 import { anyOf, reviveDates, VersionedCache, type Logger, type Redis } from '@tm/kit';
-import { ProjectMemberModel, type ProjectMember } from './project-member.model';
+import { inForce, MEMBER_PROJECTION, ProjectMemberModel, type ProjectMember } from './project-member.model';
 
 /** How long a project's member list stays cached (a bound on staleness only if a write could not reach Redis). */
 export const MEMBER_LIST_TTL_MS = 60_000;
@@ -7,7 +7,8 @@ export const MEMBER_LIST_TTL_MS = 60_000;
 /**
  * Each project's members (`Project.members`), cached in Redis: on the test store a query of
  * memberships by project reads and decodes every membership of every project. Exact on writes
- * (VersionedCache): every membership change calls `changed` before it answers or is published.
+ * (VersionedCache): every membership change calls `changed` before it answers and, under the
+ * project's lock that the outbox relay also takes, before its event can go out.
  */
 export class MemberLists {
   private readonly cache: VersionedCache<ProjectMember[]>;
@@ -19,7 +20,7 @@ export class MemberLists {
   /** The members of each project, first added first. */
   async of(projectIds: readonly string[]): Promise<Map<string, ProjectMember[]>> {
     return this.cache.readMany(projectIds, async (missing) => {
-      const rows = await ProjectMemberModel.find({ projectId: anyOf(missing) }).sort({ addedAt: 1, _id: 1 }).lean<ProjectMember[]>();
+      const rows = await ProjectMemberModel.find({ projectId: anyOf(missing), ...inForce }, MEMBER_PROJECTION).sort({ addedAt: 1, _id: 1 }).lean<ProjectMember[]>();
       return new Map(missing.map((id) => [id, rows.filter((m) => m.projectId === id)]));
     });
   }

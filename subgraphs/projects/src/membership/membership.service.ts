@@ -1,12 +1,13 @@
-import { AppError, assertId, ErrorCode, isDuplicateKeyError, ROLE_RANK, type Locks } from '@tm/kit';
+import { AppError, assertId, ErrorCode, isDuplicateKeyError, ROLE_RANK, type Locks, type OutboxRelay, type PendingEvent } from '@tm/kit';
 import { requireRole } from '../project/access';
+import { projectLock } from '../project/project-lock';
 import { ProjectRole } from '../project/project-role';
 import { ProjectModel, type Project } from '../project/project.model';
 import type { Actor } from '../project/project.service';
 import type { ProjectEvents } from '../project/project-events';
 import type { MemberLists } from './member-lists';
 import type { PermissionCache } from './permission-cache';
-import { memberId, ProjectMemberModel, type ProjectMember } from './project-member.model';
+import { memberId, membershipById, membershipsById, ProjectMemberModel, type ProjectMember } from './project-member.model';
 
 const rank = (r: ProjectRole) => ROLE_RANK[r];
 
@@ -14,22 +15,39 @@ function forbidden(message: string): AppError {
   return new AppError(ErrorCode.Forbidden, message);
 }
 
+function alreadyMember(): AppError {
+  return new AppError(ErrorCode.InvalidRequest, 'Invalid userId: already a member; use changeProjectMemberRole', { field: 'userId' });
+}
+
+/** What a membership change did: the project to answer with, and the membership whose events to send. */
+interface Outcome {
+  project: Project;
+  changed: string | null;
+}
+
 /**
  * Who may add, remove and re-role whom (DESIGN.md §4): you act only on roles below your own
  * (an OWNER on any non-owner, and may make owners); an owner is removed or demoted by nobody
- * but themself; the last owner cannot leave or step down.
+ * but themself; the last owner cannot leave or step down. Each change stores its event in the
+ * membership's outbox by the same update; the relay sends it right after.
  */
 export class MembershipService {
   constructor(
     private readonly events: ProjectEvents,
+    private readonly relay: OutboxRelay<ProjectMember>,
     private readonly permissions: PermissionCache,
     private readonly locks: Locks,
     private readonly lists: MemberLists,
   ) {}
 
-  /** Membership changes of one project run one at a time (owner counting needs it on FerretDB). */
-  private serial<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.with(`project-members:${projectId}`, fn);
+  /**
+   * Membership changes of one project run one at a time under the project's lock (owner counting
+   * needs it on FerretDB); their events go out once it is released (the relay takes it too).
+   */
+  private async serial(projectId: string, fn: () => Promise<Outcome>): Promise<Project> {
+    const { project, changed } = await this.locks.with(projectLock(projectId), fn);
+    if (changed) await this.relay.flushQuietly(changed);
+    return project;
   }
 
   /** The members of each project, first added first (cached: MemberLists). */
@@ -38,7 +56,7 @@ export class MembershipService {
   }
 
   membershipsByIds(ids: readonly string[]): Promise<ProjectMember[]> {
-    return ProjectMemberModel.find({ _id: { $in: [...ids] } }).lean<ProjectMember[]>();
+    return membershipsById(ids);
   }
 
   add(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
@@ -47,20 +65,12 @@ export class MembershipService {
     return this.serial(projectId, () => this.addLocked(actor, projectId, userId, role));
   }
 
-  private async addLocked(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
+  private async addLocked(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Outcome> {
     const { project, member: me } = await requireRole(actor.userId, projectId, 'MANAGER', { write: true });
     if (me.role !== ProjectRole.OWNER && rank(role) >= rank(me.role)) throw forbidden(`A ${me.role} can only add members with a lower role`);
-    try {
-      await ProjectMemberModel.create({ _id: memberId(projectId, userId), projectId, userId, role, addedAt: new Date() });
-    } catch (err) {
-      if (isDuplicateKeyError(err)) {
-        throw new AppError(ErrorCode.InvalidRequest, 'Invalid userId: already a member; use changeProjectMemberRole', { field: 'userId' });
-      }
-      throw err;
-    }
+    if (!(await this.insert(projectId, userId, role, this.events.of('ProjectMemberAdded', { projectId, userId, role }, actor)))) throw alreadyMember();
     if (role === ProjectRole.OWNER) await ProjectModel.updateOne({ _id: projectId }, { $inc: { ownerCount: 1 } });
-    await this.changed(actor, 'ProjectMemberAdded', projectId, userId, { role });
-    return project;
+    return this.changed(project, userId);
   }
 
   remove(actor: Actor, projectId: string, userId: string): Promise<Project> {
@@ -69,18 +79,22 @@ export class MembershipService {
     return this.serial(projectId, () => this.removeLocked(actor, projectId, userId));
   }
 
-  private async removeLocked(actor: Actor, projectId: string, userId: string): Promise<Project> {
+  private async removeLocked(actor: Actor, projectId: string, userId: string): Promise<Outcome> {
     const self = actor.userId === userId;
     const { project, member: me } = await requireRole(actor.userId, projectId, self ? 'VIEWER' : 'MANAGER', { write: true });
     const target = self ? me : await this.requireMember(projectId, userId);
     if (!self) this.checkActsOn(me.role, target.role);
     if (target.role === ProjectRole.OWNER) await this.releaseOwner(projectId, 'The last owner cannot leave the project');
-    const removed = await ProjectMemberModel.deleteOne({ _id: target._id });
-    if (removed.deletedCount === 0 && target.role === ProjectRole.OWNER) {
+    // marked, not deleted: the document carries the removal event until the relay has sent it
+    // (writes filter on `_id` alone: the project's lock keeps what was read above true)
+    const removed = await ProjectMemberModel.updateOne(
+      { _id: target._id },
+      { $set: { deletedAt: new Date(), hasPending: true }, $push: { pendingEvents: this.events.of('ProjectMemberRemoved', { projectId, userId }, actor) } },
+    );
+    if (removed.modifiedCount === 0 && target.role === ProjectRole.OWNER) {
       await ProjectModel.updateOne({ _id: projectId }, { $inc: { ownerCount: 1 } }); // someone else removed it first
     }
-    await this.changed(actor, 'ProjectMemberRemoved', projectId, userId, {});
-    return project;
+    return this.changed(project, userId);
   }
 
   changeRole(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
@@ -89,11 +103,11 @@ export class MembershipService {
     return this.serial(projectId, () => this.changeRoleLocked(actor, projectId, userId, role));
   }
 
-  private async changeRoleLocked(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
+  private async changeRoleLocked(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Outcome> {
     const self = actor.userId === userId;
     const { project, member: me } = await requireRole(actor.userId, projectId, self ? 'VIEWER' : 'MANAGER', { write: true });
     const target = self ? me : await this.requireMember(projectId, userId);
-    if (target.role === role) return project;
+    if (target.role === role) return { project, changed: null };
     if (self) {
       if (rank(role) > rank(me.role)) throw forbidden('You cannot raise your own role');
     } else {
@@ -101,9 +115,8 @@ export class MembershipService {
       if (me.role !== ProjectRole.OWNER && rank(role) >= rank(me.role)) throw forbidden(`A ${me.role} can only give roles below their own`);
     }
     if (target.role === ProjectRole.OWNER) await this.releaseOwner(projectId, 'The last owner cannot step down');
-    await this.setRole(target, role);
-    await this.changed(actor, 'ProjectMemberRoleChanged', projectId, userId, { role, previousRole: target.role });
-    return project;
+    await this.setRole(target, role, this.events.of('ProjectMemberRoleChanged', { projectId, userId, role, previousRole: target.role }, actor));
+    return this.changed(project, userId);
   }
 
   /** ADMIN: gives a user a role in any project (a membership is created or changed). */
@@ -113,29 +126,48 @@ export class MembershipService {
     return this.serial(projectId, () => this.grantLocked(actor, projectId, userId, role));
   }
 
-  private async grantLocked(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Project> {
+  private async grantLocked(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Outcome> {
     const project = await ProjectModel.findById(projectId).lean<Project>();
     if (!project) throw new AppError(ErrorCode.NotFound, 'Project not found');
-    const existing = await ProjectMemberModel.findById(memberId(projectId, userId)).lean<ProjectMember>();
-    if (existing?.role === role) return project;
+    const existing = await membershipById(memberId(projectId, userId));
+    if (existing?.role === role) return { project, changed: null };
+    const event = this.events.of('ProjectAccessGranted', { projectId, userId, role }, actor);
     if (existing) {
       if (existing.role === ProjectRole.OWNER) await this.releaseOwner(projectId, 'The last owner cannot be demoted');
-      await this.setRole(existing, role);
+      await this.setRole(existing, role, event);
     } else {
-      await ProjectMemberModel.create({ _id: memberId(projectId, userId), projectId, userId, role, addedAt: new Date() });
+      if (!(await this.insert(projectId, userId, role, event))) throw alreadyMember();
       if (role === ProjectRole.OWNER) await ProjectModel.updateOne({ _id: projectId }, { $inc: { ownerCount: 1 } });
     }
-    await this.changed(actor, 'ProjectAccessGranted', projectId, userId, { role });
-    return project;
+    return this.changed(project, userId);
   }
 
-  private async setRole(target: ProjectMember, role: ProjectRole): Promise<void> {
-    await ProjectMemberModel.updateOne({ _id: target._id }, { $set: { role } });
+  /**
+   * A new membership with its event. A removed one whose removal event is not out yet comes back
+   * in place, so its events still go out in order. False when the user is already a member.
+   */
+  private async insert(projectId: string, userId: string, role: ProjectRole, event: PendingEvent): Promise<boolean> {
+    const _id = memberId(projectId, userId);
+    const fields = { projectId, userId, role, addedAt: new Date() };
+    try {
+      await ProjectMemberModel.create({ _id, ...fields, pendingEvents: [event], hasPending: true });
+      return true;
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+    const existing = await ProjectMemberModel.findById(_id, { deletedAt: 1 }).lean<ProjectMember>();
+    if (!existing?.deletedAt) return false;
+    await ProjectMemberModel.updateOne({ _id }, { $set: { ...fields, deletedAt: null, hasPending: true }, $push: { pendingEvents: event } });
+    return true;
+  }
+
+  private async setRole(target: ProjectMember, role: ProjectRole, event: PendingEvent): Promise<void> {
+    await ProjectMemberModel.updateOne({ _id: target._id }, { $set: { role, hasPending: true }, $push: { pendingEvents: event } });
     if (role === ProjectRole.OWNER) await ProjectModel.updateOne({ _id: target.projectId }, { $inc: { ownerCount: 1 } });
   }
 
   private async requireMember(projectId: string, userId: string): Promise<ProjectMember> {
-    const m = await ProjectMemberModel.findById(memberId(projectId, userId)).lean<ProjectMember>();
+    const m = await membershipById(memberId(projectId, userId));
     if (!m) throw new AppError(ErrorCode.NotProjectMember, 'That user is not a member of the project', { field: 'userId' });
     return m;
   }
@@ -152,9 +184,10 @@ export class MembershipService {
     if (r.modifiedCount === 0) throw forbidden(message);
   }
 
-  private async changed(actor: Actor, type: string, projectId: string, userId: string, extra: Record<string, unknown>): Promise<void> {
-    await this.lists.changed(projectId);
+  /** The caches a membership change makes stale, renewed before the answer and before the event goes out. */
+  private async changed(project: Project, userId: string): Promise<Outcome> {
+    await this.lists.changed(project._id);
     await this.permissions.invalidate(userId);
-    await this.events.emit(type, { projectId, userId, ...extra }, { actorId: actor.userId, correlationId: actor.correlationId });
+    return { project, changed: memberId(project._id, userId) };
   }
 }

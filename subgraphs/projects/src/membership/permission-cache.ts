@@ -1,6 +1,6 @@
 import { cacheMemberships, RedisKeys, type Logger, type Memberships, type Redis } from '@tm/kit';
 import { ProjectModel, type Project } from '../project/project.model';
-import { ProjectMemberModel, type ProjectMember } from './project-member.model';
+import { inForce, ProjectMemberModel, type ProjectMember } from './project-member.model';
 
 /**
  * projects is the source of truth for permissions (DESIGN.md §4): it fills `permissions:{userId}`
@@ -14,7 +14,7 @@ export class PermissionCache {
 
   /** Reads the user's memberships from the database and caches them. */
   async load(userId: string): Promise<Memberships> {
-    const members = await ProjectMemberModel.find({ userId }).lean<ProjectMember[]>();
+    const members = await ProjectMemberModel.find({ userId, ...inForce }, { projectId: 1, role: 1 }).lean<ProjectMember[]>();
     const projects = members.length
       ? await ProjectModel.find({ _id: { $in: members.map((m) => m.projectId) } }, { archived: 1 }).lean<Pick<Project, '_id' | 'archived'>[]>()
       : [];

@@ -1,16 +1,19 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
+import { OutboxFields } from '@tm/kit';
 import { Field, ObjectType } from 'type-graphql';
 import { ProjectRole } from '../project/project-role';
 
 /**
  * One user's membership of one project. Its own collection (not an array in the project), so a
- * change touches one small document: `_id` is `<projectId>:<userId>`.
+ * change touches one small document: `_id` is `<projectId>:<userId>`. Hidden: the outbox of its
+ * events; a removed membership stays, marked `deletedAt`, until its removal event is out.
  */
 @ObjectType({ description: 'A member of a project and their role' })
 @index({ userId: 1 })
 @index({ projectId: 1, addedAt: 1 })
+@index({ hasPending: 1 })
 @modelOptions({ schemaOptions: { collection: 'projectMembers', versionKey: false } })
-export class ProjectMember {
+export class ProjectMember extends OutboxFields {
   @prop({ type: String, required: true })
   public _id!: string;
 
@@ -31,3 +34,27 @@ export class ProjectMember {
 
 export const ProjectMemberModel = getModelForClass(ProjectMember);
 export const memberId = (projectId: string, userId: string) => `${projectId}:${userId}`;
+export const projectOfMember = (id: string): string => id.slice(0, id.indexOf(':'));
+
+/** Filter of memberships in force: every read skips removed ones still waiting for their event. */
+export const inForce = { deletedAt: null } as const;
+
+/** What reads return and caches keep of a membership (not its outbox; an exclusion, so `deletedAt` stays). */
+export const MEMBER_PROJECTION = { pendingEvents: 0 } as const;
+
+/**
+ * Memberships in force, by id. The filter is `_id` alone and removed ones are dropped here: the
+ * test store (FerretDB 1.24, SQLite) finds a document by its key only for a filter on `_id`
+ * alone; `{ _id, deletedAt: null }` would read and decode the whole collection.
+ */
+export async function membershipsById(ids: readonly string[]): Promise<ProjectMember[]> {
+  const found =
+    ids.length === 1
+      ? [await ProjectMemberModel.findById(ids[0], MEMBER_PROJECTION).lean<ProjectMember>()]
+      : await ProjectMemberModel.find({ _id: { $in: [...ids] } }, MEMBER_PROJECTION).lean<ProjectMember[]>();
+  return found.filter((m): m is ProjectMember => !!m && !m.deletedAt);
+}
+
+export async function membershipById(id: string): Promise<ProjectMember | null> {
+  return (await membershipsById([id]))[0] ?? null;
+}

@@ -1,5 +1,5 @@
 import { AppError, ErrorCode, ROLE_RANK, type ProjectRoleName } from '@tm/kit';
-import { memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';
+import { memberId, membershipById, type ProjectMember } from '../membership/project-member.model';
 import { ProjectModel, type Project } from './project.model';
 
 export interface ProjectWithRole {
@@ -20,7 +20,7 @@ export async function requireRole(
 ): Promise<ProjectWithRole> {
   const [project, member] = await Promise.all([
     ProjectModel.findById(projectId).lean<Project>(),
-    ProjectMemberModel.findById(memberId(projectId, actorId)).lean<ProjectMember>(),
+    membershipById(memberId(projectId, actorId)),
   ]);
   if (!project || !member) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
   if (ROLE_RANK[member.role] < ROLE_RANK[min]) throw new AppError(ErrorCode.Forbidden, `Requires the ${min} role or higher in this project`);

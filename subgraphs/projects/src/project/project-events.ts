@@ -1,23 +1,27 @@
-import type { EventPublisher, LivePublisher } from '@tm/kit';
+import { liveChannel, pendingEvent, type PendingEvent } from '@tm/kit';
 import { LIVE_KIND } from './project-event';
+import type { Actor } from './project.service';
 
-/** Every project change goes to the projects stream (domain) and to `projectChanged` (live). */
+/**
+ * The domain event (projects stream) and live message (`projectChanged` of the project) of one
+ * change, ready to be stored by the change's own update in the outbox of the document it writes:
+ * the project for project events, the membership for membership events.
+ */
 export class ProjectEvents {
-  constructor(
-    private readonly stream: EventPublisher,
-    private readonly live: LivePublisher,
-  ) {}
+  constructor(private readonly prefix: string) {}
 
-  async emit(type: string, payload: { projectId: string } & Record<string, unknown>, meta: { actorId: string; correlationId: string }): Promise<void> {
-    await this.stream.publish(type, payload, meta);
+  of(type: string, payload: { projectId: string } & Record<string, unknown>, actor: Actor): PendingEvent {
     const kind = LIVE_KIND[type];
-    if (kind) {
-      await this.live.publish('projectChanged', payload.projectId, {
+    const live = kind && {
+      channel: liveChannel(this.prefix, 'projectChanged', payload.projectId),
+      message: {
         kind,
         projectId: payload.projectId,
-        actorId: meta.actorId,
+        actorId: actor.userId,
         userId: typeof payload.userId === 'string' ? payload.userId : null,
-      });
-    }
+        at: new Date().toISOString(),
+      },
+    };
+    return pendingEvent(type, payload, { actorId: actor.userId, correlationId: actor.correlationId }, live);
   }
 }

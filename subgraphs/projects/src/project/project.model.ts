@@ -1,12 +1,14 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
+import { OutboxFields } from '@tm/kit';
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
-/** A project: the unit of membership and permissions. */
+/** A project: the unit of membership and permissions. Hidden: the outbox of its events. */
 @Directive('@key(fields: "id")')
 @ObjectType({ description: 'A project and its members' })
 @index({ ownerId: 1, nameKey: 1 }, { unique: true })
+@index({ hasPending: 1 })
 @modelOptions({ schemaOptions: { collection: 'projects', timestamps: true, versionKey: false } })
-export class Project {
+export class Project extends OutboxFields {
   @Field(() => ID, { name: 'id' })
   @prop({ type: String, required: true })
   public _id!: string;

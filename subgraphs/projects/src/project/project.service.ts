@@ -12,12 +12,15 @@ import {
   pageSize,
   requireText,
   type Connection,
+  type Locks,
+  type OutboxRelay,
 } from '@tm/kit';
 import type { ProjectEvents } from './project-events';
 import type { MemberLists } from '../membership/member-lists';
 import type { PermissionCache } from '../membership/permission-cache';
-import { memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';
+import { inForce, memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';
 import { requireRole } from './access';
+import { projectLock } from './project-lock';
 import { ProjectRole } from './project-role';
 import { ProjectModel, type Project } from './project.model';
 
@@ -36,12 +39,17 @@ const NAME_MAX = 100;
 const DESCRIPTION_MAX = 5000;
 const isDuplicate = isDuplicateKeyError;
 
-/** Projects: creation (idempotent), changes, archiving, and the caller's list. */
+/**
+ * Projects: creation (idempotent), changes, archiving, and the caller's list. Every change stores
+ * its event in the project's outbox by the same update; the relay sends it right after.
+ */
 export class ProjectService {
   constructor(
     private readonly events: ProjectEvents,
+    private readonly relay: OutboxRelay<Project>,
     private readonly permissions: PermissionCache,
     private readonly lists: MemberLists,
+    private readonly locks: Locks,
   ) {}
 
   async create(actor: Actor, draft: ProjectDraft): Promise<Project> {
@@ -49,9 +57,12 @@ export class ProjectService {
     const id = draft.id ? assertId(draft.id, 'id', code) : randomUUID();
     const name = requireText(draft.name, 'name', NAME_MAX, code);
     const description = optionalText(draft.description, 'description', DESCRIPTION_MAX, code);
+    const event = this.events.of('ProjectCreated', { projectId: id }, actor);
     let project: Project;
     try {
-      project = (await ProjectModel.create({ _id: id, name, nameKey: name.toLowerCase(), description, ownerId: actor.userId })).toObject();
+      project = (
+        await ProjectModel.create({ _id: id, name, nameKey: name.toLowerCase(), description, ownerId: actor.userId, pendingEvents: [event], hasPending: true })
+      ).toObject();
     } catch (err) {
       if (!isDuplicate(err)) throw err;
       const existing = await ProjectModel.findById(id).lean<Project>();
@@ -63,19 +74,27 @@ export class ProjectService {
         throw new AppError(code, 'Invalid name: you already have a project with this name', { field: 'name' });
       }
     }
-    await ProjectMemberModel.updateOne(
-      { _id: memberId(project._id, actor.userId) },
-      { $setOnInsert: { projectId: project._id, userId: actor.userId, role: ProjectRole.OWNER, addedAt: project.createdAt } },
-      { upsert: true },
-    );
+    try {
+      // an insert, never an update: it cannot undo a concurrent writer's change of an existing one
+      await ProjectMemberModel.create({ _id: memberId(project._id, actor.userId), projectId: project._id, userId: actor.userId, role: ProjectRole.OWNER, addedAt: project.createdAt });
+    } catch (err) {
+      if (!isDuplicate(err)) throw err; // a retry: already there
+    }
     await this.lists.changed(project._id);
     await this.permissions.invalidate(actor.userId);
-    await this.events.emit('ProjectCreated', { projectId: project._id }, { actorId: actor.userId, correlationId: actor.correlationId });
+    // the event was stored with the project: sent now, or by the sweep if Redis cannot take it
+    await this.relay.flushQuietly(project._id);
     return project;
   }
 
   async update(actor: Actor, projectId: string, changes: { name?: string | null; description?: string | null }): Promise<Project> {
     assertId(projectId, 'id');
+    const updated = await this.locks.with(projectLock(projectId), () => this.updateLocked(actor, projectId, changes));
+    await this.relay.flushQuietly(projectId);
+    return updated;
+  }
+
+  private async updateLocked(actor: Actor, projectId: string, changes: { name?: string | null; description?: string | null }): Promise<Project> {
     await requireRole(actor.userId, projectId, 'MANAGER', { write: true });
     const set: Partial<Project> = {};
     if (changes.name !== undefined && changes.name !== null) {
@@ -83,28 +102,45 @@ export class ProjectService {
       set.nameKey = set.name.toLowerCase();
     }
     if (changes.description !== undefined) set.description = optionalText(changes.description, 'description', DESCRIPTION_MAX, ErrorCode.InvalidRequest) ?? null;
+    const event = this.events.of('ProjectUpdated', { projectId, fields: Object.keys(set) }, actor);
     let updated: Project | null;
     try {
-      updated = await ProjectModel.findOneAndUpdate({ _id: projectId }, { $set: set }, { returnDocument: 'after' }).lean<Project>();
+      updated = await ProjectModel.findOneAndUpdate(
+        { _id: projectId },
+        { $set: { ...set, hasPending: true }, $push: { pendingEvents: event } },
+        { returnDocument: 'after' },
+      ).lean<Project>();
     } catch (err) {
       if (isDuplicate(err)) throw new AppError(ErrorCode.ProjectCreateFailed, 'Invalid name: the owner already has a project with this name', { field: 'name' });
       throw err;
     }
     if (!updated) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
-    await this.events.emit('ProjectUpdated', { projectId, fields: Object.keys(set) }, { actorId: actor.userId, correlationId: actor.correlationId });
     return updated;
   }
 
   /** Archived projects are read-only for everyone; only an owner archives. */
   async archive(actor: Actor, projectId: string): Promise<Project> {
     assertId(projectId, 'id');
+    const project = await this.locks.with(projectLock(projectId), () => this.archiveLocked(actor, projectId));
+    await this.relay.flushQuietly(projectId);
+    return project;
+  }
+
+  private async archiveLocked(actor: Actor, projectId: string): Promise<Project> {
     const { project } = await requireRole(actor.userId, projectId, 'OWNER');
-    if (project.archived) return project;
-    const updated = await ProjectModel.findOneAndUpdate({ _id: projectId }, { $set: { archived: true } }, { returnDocument: 'after' }).lean<Project>();
-    const members = await ProjectMemberModel.find({ projectId }, { userId: 1 }).lean<Pick<ProjectMember, 'userId'>[]>();
+    let archived = project;
+    if (!project.archived) {
+      const event = this.events.of('ProjectArchived', { projectId }, actor);
+      archived = (await ProjectModel.findOneAndUpdate(
+        { _id: projectId },
+        { $set: { archived: true, hasPending: true }, $push: { pendingEvents: event } },
+        { returnDocument: 'after' },
+      ).lean<Project>())!;
+    }
+    // also on a repeat: a first attempt may have stopped before this (e.g. Redis went away)
+    const members = await ProjectMemberModel.find({ projectId, ...inForce }, { userId: 1 }).lean<Pick<ProjectMember, 'userId'>[]>();
     await this.permissions.invalidate(...members.map((m) => m.userId));
-    await this.events.emit('ProjectArchived', { projectId }, { actorId: actor.userId, correlationId: actor.correlationId });
-    return updated!;
+    return archived;
   }
 
   /** A project the viewer is a member of; otherwise `PERM-002`. */
@@ -127,9 +163,9 @@ export class ProjectService {
     alsoMemberId?: string,
   ): Promise<Connection<Project>> {
     const limit = pageSize(args.first);
-    let ids = (await ProjectMemberModel.find({ userId }, { projectId: 1 }).lean<Pick<ProjectMember, 'projectId'>[]>()).map((m) => m.projectId);
+    let ids = (await ProjectMemberModel.find({ userId, ...inForce }, { projectId: 1 }).lean<Pick<ProjectMember, 'projectId'>[]>()).map((m) => m.projectId);
     if (alsoMemberId && alsoMemberId !== userId) {
-      const mine = new Set((await ProjectMemberModel.find({ userId: alsoMemberId }, { projectId: 1 }).lean<Pick<ProjectMember, 'projectId'>[]>()).map((m) => m.projectId));
+      const mine = new Set((await ProjectMemberModel.find({ userId: alsoMemberId, ...inForce }, { projectId: 1 }).lean<Pick<ProjectMember, 'projectId'>[]>()).map((m) => m.projectId));
       ids = ids.filter((id) => mine.has(id));
     }
     const filter: Record<string, unknown> = { _id: { $in: ids } };
