@@ -121,9 +121,19 @@ export class OutboxRelay<T extends WithOutbox> {
         break; // keep the order: later events wait for earlier ones
       }
     }
+    const all = sent.length === pending.length;
+    if (this.opts.lockOf) {
+      // every writer of the document holds this lock, so nothing was pushed meanwhile: one write,
+      // filtered on `_id` alone (the test store looks a document up by key only for exactly `{ _id }`)
+      if (all && doc.deletedAt) await this.model.deleteOne({ _id: id } as never);
+      else if (all && pending.length) await this.model.updateOne({ _id: id } as never, { $set: { pendingEvents: [], hasPending: false } } as never);
+      else if (all) await this.model.updateOne({ _id: id } as never, { $set: { hasPending: false } } as never);
+      else if (sent.length) await this.model.updateOne({ _id: id } as never, { $pullAll: { pendingEvents: sent } } as never);
+      return;
+    }
     // whole-element match: FerretDB 1.24's $pull takes no conditions on sub-documents
     if (sent.length) await this.model.updateOne({ _id: id } as never, { $pullAll: { pendingEvents: sent } } as never);
-    if (sent.length === pending.length) {
+    if (all) {
       if (doc.deletedAt) await this.model.deleteOne({ _id: id, pendingEvents: { $size: 0 } } as never);
       else await this.model.updateOne({ _id: id, pendingEvents: { $size: 0 } } as never, { $set: { hasPending: false } } as never);
     }

@@ -19,6 +19,7 @@ import type { Services, TasksContext } from './context';
 import { createLoaders } from './loaders';
 import { buildTasksSchema } from './schema';
 import { TaskModel, type Task } from './task/task.model';
+import { taskLock } from './task/task-lock';
 import { TaskPages } from './task/task-pages';
 import { TaskQueries } from './task/task.query';
 import { TaskService } from './task/task.service';
@@ -42,7 +43,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const { redis, log, config } = deps;
       const publisher = new EventPublisher('tasks', redis, log);
       const locks = new Locks(redis);
-      const taskRelay = new OutboxRelay<Task>(TaskModel as never, publisher, redis, log, locks);
+      const taskRelay = new OutboxRelay<Task>(TaskModel as never, publisher, redis, log, locks, { lockOf: taskLock });
       const commentRelay = new OutboxRelay<Comment>(CommentModel as never, publisher, redis, log, locks);
       const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
       const pages = new TaskPages(redis, log);

@@ -224,7 +224,10 @@ export class TaskService {
     decide: (current: Task) => Promise<{ set: Record<string, unknown>; kind: 'UPDATED' | 'MOVED'; fields: string[] }>,
   ): Promise<Task> {
     assertId(id, 'id');
-    return this.locks.with(taskLock(id), () => this.changeLocked(actor, id, expectedVersion, decide));
+    const task = await this.locks.with(taskLock(id), () => this.changeLocked(actor, id, expectedVersion, decide));
+    // the relay holds the task's lock too (it writes the document): flush once ours is released
+    await this.relay.flushQuietly(id);
+    return task;
   }
 
   private async changeLocked(
@@ -254,7 +257,6 @@ export class TaskService {
         ).lean<Task>();
         if (updated) {
           await this.pages.changed(updated.projectId);
-          await this.relay.flushQuietly(id);
           return { ...updated, pendingEvents: [] };
         }
         if (expectedVersion !== null && expectedVersion !== undefined) {
