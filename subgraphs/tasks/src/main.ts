@@ -44,7 +44,11 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const publisher = new EventPublisher('tasks', redis, log);
       const locks = new Locks(redis);
       const taskRelay = new OutboxRelay<Task>(TaskModel as never, publisher, redis, log, locks, { lockOf: taskLock });
-      const commentRelay = new OutboxRelay<Comment>(CommentModel as never, publisher, redis, log, locks);
+      const commentRelay = new OutboxRelay<Comment>(CommentModel as never, publisher, redis, log, locks, {
+        // a comment is written once (created with its event) and otherwise only deleted, so the
+        // relay is its only writer: one write per flush, by _id alone
+        lockOf: (id) => `comment:${id}`,
+      });
       const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
       const pages = new TaskPages(redis, log);
       const counts = new CommentCounts(locks, pages, log);
