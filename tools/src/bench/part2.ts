@@ -102,6 +102,19 @@ export async function part2and3(
       }
       return res.data;
     };
+    let retries = 0;
+    /** Retries a write that failed with SYS-002 (a timeout or a busy item), up to 3 times. */
+    const retrying = async <T>(fn: () => Promise<T>): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await fn();
+        } catch (err) {
+          if (attempt >= 4 || !/SYS-002/.test((err as Error).message)) throw err;
+          retries++;
+          await new Promise((r) => setTimeout(r, 500 * attempt));
+        }
+      }
+    };
     const register = (n: number) => pool(Array.from({ length: n }, (_, i) => i), 4, (i) => registerUser(url, `Bench User ${i}`));
 
     // ---- seed through the API
@@ -123,17 +136,28 @@ export async function part2and3(
       const projectId = projects[i % projects.length]!;
       const reporter = users[i % users.length]!;
       const assignee = users[(i * 7 + 3) % users.length]!;
-      const { createTask } = await call<{ createTask: { id: string } }>(reporter.token, 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }', {
-        i: { projectId, title: `Task ${i}`, description: `Seeded task number ${i}`, assigneeId: i % 5 === 0 ? null : assignee.id },
-      });
-      tasksByProject[projectId]!.push(createTask.id);
+      // client ids, so a write that timed out is retried safely (as a real client does)
+      const taskId = randomUUID();
+      await retrying(() =>
+        call(reporter.token, 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }', {
+          i: { id: taskId, projectId, title: `Task ${i}`, description: `Seeded task number ${i}`, assigneeId: i % 5 === 0 ? null : assignee.id },
+        }),
+      );
+      tasksByProject[projectId]!.push(taskId);
       for (let c = 0; c < i % 4; c++) {
-        await call(users[(i + c + 1) % users.length]!.token, 'mutation($t: ID!, $b: String!) { addComment(taskId: $t, body: $b) { id } }', { t: createTask.id, b: `Comment ${c} on task ${i}` });
+        const commentId = randomUUID();
+        await retrying(() =>
+          call(users[(i + c + 1) % users.length]!.token, 'mutation($t: ID!, $b: String!, $id: ID) { addComment(taskId: $t, body: $b, id: $id) { id } }', {
+            t: taskId,
+            b: `Comment ${c} on task ${i}`,
+            id: commentId,
+          }),
+        );
         comments++;
       }
     });
     const seed = { users: nUsers, projects: nProjects, tasks: nTasks, comments, seconds: Math.round((Date.now() - t0) / 1000) };
-    opts.log(`seeded in ${seed.seconds} s (${comments} comments)`);
+    opts.log(`seeded in ${seed.seconds} s (${comments} comments, ${retries} writes retried after SYS-002)`);
     const result: Part2Result = { seed, flags: {} };
 
     // store and request counters of every subgraph, read from their /metrics

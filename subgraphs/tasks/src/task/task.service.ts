@@ -43,7 +43,7 @@ export interface ActorWithAccess extends Actor {
   access: RequestAccess;
 }
 
-const MAX_ATTEMPTS = 6;
+const MAX_ATTEMPTS = 8;
 /** Task fields never sent to resolvers. */
 export const TASK_PROJECTION = { pendingEvents: 0 } as const;
 
@@ -113,6 +113,9 @@ export class TaskService {
           throw new AppError(code, 'Invalid id: already used', { field: 'id' });
         }
         if (attempt >= MAX_ATTEMPTS) throw new AppError(code, 'The board is busy, try again', { field: 'position' });
+        // another task took the end of the column at the same moment: wait a little (jittered, so
+        // concurrent creators spread out instead of colliding again on the next end) and take the new end
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
       }
     }
   }
