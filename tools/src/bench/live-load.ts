@@ -220,6 +220,10 @@ async function main(): Promise<void> {
     await live.waitDrained(0);
     const stable = await live.openMany(cfg.stableForChurn);
     await live.waitSubscribed(cfg.stableForChurn);
+    // the subscription count can still include the previous scenario's closing subscribers: one
+    // warm-up event that every stable subscriber must receive proves they are all live (not counted)
+    const warm = await live.collect(stable, await live.update(nextTask()), 15_000);
+    if (warm.length < stable.length) process.stderr.write(`churn warm-up reached ${warm.length} of ${stable.length} stable subscribers\n`);
     const churners = await Promise.all(Array.from({ length: cfg.churnConnections }, (_, i) => live.open(cfg.tokens[(i * 7) % cfg.tokens.length]!)));
     for (const c of churners) c.stop();
     let cycles = 0;

@@ -96,6 +96,9 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
 
   opts.log(`part 4: live updates, ${cfg.counts.join(' / ')} subscribers over ${users.length} users`);
   const after = await run(s.stack.gateway, cfg);
+  // the gateway's own warnings during the live runs (breakers, unresolved events) say why a delivery failed
+  const warnings = [...new Set(s.stack.gateway.output().split('\n').filter((l) => /"level":(40|50)/.test(l)).map((l) => l.replace(/"time":"[^"]*",|"correlationId":"[^"]*",?/g, '').slice(0, 400)))];
+  if (warnings.length) opts.log(`  gateway warnings (${warnings.length} distinct): ${warnings.slice(-8).join('\n    ')}`);
   const perSubscriber = before.parsed?.scenarios ?? [{ subscribers: NaN, events: 0, p50: NaN, p99: NaN, lastMedian: NaN, deliveryRatio: NaN, badPayloads: 0, memoryPerConnectionKiB: NaN, heapPerConnectionKiB: NaN, eventLoopLagMaxMs: NaN, connectSeconds: NaN, firstFailure: `run failed: ${before.err.slice(-300)}` }];
   if (!after.parsed) return { users: users.length, scenarios: [], gatewayCpuPercent: after.cpu, error: after.err, ...(perSubscriber ? { perSubscriber } : {}) };
   return { users: users.length, ...after.parsed, gatewayCpuPercent: after.cpu, ...(perSubscriber ? { perSubscriber } : {}) };
