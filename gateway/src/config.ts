@@ -5,7 +5,10 @@ import { z } from 'zod';
 export const gatewayConfigSchema = baseConfigSchema.extend({
   PORT: portSchema(4000),
   /** The ops plane's own database (the audit log of every service). */
-  MONGO_DB: z.string().regex(/^[\w-]{1,60}$/, 'letters, digits, _ and -').default('tm_ops'),
+  MONGO_DB: z
+    .string()
+    .regex(/^[\w-]{1,60}$/, 'letters, digits, _ and -')
+    .default('tm_ops'),
   /** Default per-client rate limit until an admin sets one (`setRateLimit`); 0 turns it off. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(300),
@@ -22,7 +25,12 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   CORS_ORIGINS: z
     .string()
     .default('https://studio.apollographql.com,https://sandbox.embed.apollographql.com')
-    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   /** `explorer` serves Apollo's embedded Explorer on GET /graphql; `off` serves nothing. */
   LANDING_PAGE: z.enum(['explorer', 'off']).optional(),
   /**
@@ -33,10 +41,26 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   /** Live endpoint (graphql-ws) limits, per gateway process. */
   LIVE_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).default(20),
   LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(50),
-  LIVE_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  LIVE_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024),
+  /**
+   * Subscription starts (each a supergraph query as the subscriber) running at once per process;
+   * more wait in turn, and one whose client completes it while waiting never runs. Keeps live
+   * events' resolution from queueing behind a flood of starts (subscribe/unsubscribe churn).
+   */
+  LIVE_MAX_CONCURRENT_STARTS: z.coerce.number().int().min(1).default(8),
+  /** Starts waiting beyond this are refused with API-001 (retryAfter 1 s). */
+  LIVE_MAX_WAITING_STARTS: z.coerce.number().int().min(1).default(10_000),
   /** Events waiting for a slow subscriber before it is dropped. */
   LIVE_MAX_QUEUED_EVENTS: z.coerce.number().int().min(1).default(100),
-  LIVE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  LIVE_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
   /** Presence heartbeat while a subscription on a project is open (presence expires after 60 s). */
   LIVE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).default(20),
   /**

@@ -56,8 +56,16 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const metrics = createMetrics('gateway');
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log);
   const authenticate = createAuthenticator(config.JWKS_URL, redis);
-  const mongo = connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, log, models: [AuditRecordModel, AuditEntryModel], commandCounter: metrics.mongoCommands });
-  const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, { dedup: config.SUBGRAPH_DEDUP === 'on' });
+  const mongo = connectMongo({
+    url: config.MONGO_URL,
+    dbName: config.MONGO_DB,
+    log,
+    models: [AuditRecordModel, AuditEntryModel],
+    commandCounter: metrics.mongoCommands,
+  });
+  const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, {
+    dedup: config.SUBGRAPH_DEDUP === 'on',
+  });
 
   if (config.APOLLO_TELEMETRY === 'off') {
     // read by the ApolloGateway constructor; without it every gateway phones home
@@ -101,13 +109,18 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     }),
     buildService: ({ name, url }) => {
       const source =
-        name === OPS_SUBGRAPH ? ops.dataSource() : new SignedDataSource(subgraphUrl(name, url, env), ops.breakers.wrap(name, fetcher), config.INTERNAL_SECRET);
+        name === OPS_SUBGRAPH
+          ? ops.dataSource()
+          : new SignedDataSource(subgraphUrl(name, url, env), ops.breakers.wrap(name, fetcher), config.INTERNAL_SECRET);
       dataSources.set(name, source);
       return source;
     },
   });
   // @apollo/gateway composes and plans; our executor runs the plans (GATEWAY_EXECUTOR=apollo: theirs)
-  const executing = new PlanExecutingGateway(gateway, (name) => dataSources.get(name), log, { enabled: config.GATEWAY_EXECUTOR === 'fast', registry: metrics.registry });
+  const executing = new PlanExecutingGateway(gateway, (name) => dataSources.get(name), log, {
+    enabled: config.GATEWAY_EXECUTOR === 'fast',
+    registry: metrics.registry,
+  });
 
   const landing = config.LANDING_PAGE ?? (production ? 'off' : 'explorer');
   const apollo = new ApolloServer<GatewayContext>({
@@ -168,7 +181,8 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     graphql: {
       path: '/graphql',
       server: apollo,
-      context: (req, correlationId) => buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY), 'http'),
+      context: (req, correlationId) =>
+        buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY), 'http'),
     },
   });
   const realtime = attachRealtime({
@@ -177,7 +191,13 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     apollo,
     schema: () => apiSchema,
     authenticate,
-    context: (user, correlationId, clientIp, transport) => ({ user, correlationId, log, clientIp, ...(transport ? { transport } : {}) }),
+    context: (user, correlationId, clientIp, transport) => ({
+      user,
+      correlationId,
+      log,
+      clientIp,
+      ...(transport ? { transport } : {}),
+    }),
     redis,
     redisUrl: config.REDIS_URL,
     prefix: config.REDIS_PREFIX,
@@ -190,12 +210,16 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       maxQueue: config.LIVE_MAX_QUEUED_EVENTS,
       maxBufferedBytes: config.LIVE_MAX_BUFFERED_BYTES,
       heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000,
+      concurrentStarts: config.LIVE_MAX_CONCURRENT_STARTS,
+      waitingStarts: config.LIVE_MAX_WAITING_STARTS,
     },
     ...(config.LIVE_SHARED_RESOLUTION === 'on'
       ? {
           access: (userId: string, projectId: string) => {
             const projects = subgraphs.find((s) => s.name === 'projects');
-            return projects ? new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log).access(userId, projectId) : Promise.resolve(null);
+            return projects
+              ? new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log).access(userId, projectId)
+              : Promise.resolve(null);
           },
         }
       : {}),
@@ -207,7 +231,16 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
 
   const stop = installShutdown(
     log,
-    [() => realtime.close(), () => closeServer(server), () => apollo.stop(), () => tracing.shutdown(), () => ops.close(), () => closeFetcher(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
+    [
+      () => realtime.close(),
+      () => closeServer(server),
+      () => apollo.stop(),
+      () => tracing.shutdown(),
+      () => ops.close(),
+      () => closeFetcher(),
+      () => mongo.close(),
+      () => redis.quit().catch(() => redis.disconnect()),
+    ],
     config.SHUTDOWN_TIMEOUT_MS,
   );
   return { port, url: `http://${config.HOST}:${port}/graphql`, config, log, server, stop, realtime };

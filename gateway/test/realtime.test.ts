@@ -15,13 +15,18 @@ let projectId: string;
 let redis: Redis;
 const clients: Client[] = [];
 
-const as = (u: TestUser, query: string, variables: Record<string, unknown> = {}) => gql(url, query, variables, { token: u.token });
+const as = (u: TestUser, query: string, variables: Record<string, unknown> = {}) =>
+  gql(url, query, variables, { token: u.token });
 function data<T>(r: GqlResponse): T {
   if (r.errors) throw new Error(JSON.stringify(r.errors));
   return r.data as T;
 }
 
-function connect(gatewayUrl: string, connectionParams: Record<string, unknown> | undefined, onClose?: (code: number, reason: string) => void): Client {
+function connect(
+  gatewayUrl: string,
+  connectionParams: Record<string, unknown> | undefined,
+  onClose?: (code: number, reason: string) => void,
+): Client {
   const client = createClient({
     url: gatewayUrl.replace('http', 'ws'),
     webSocketImpl: WebSocket,
@@ -36,7 +41,10 @@ function connect(gatewayUrl: string, connectionParams: Record<string, unknown> |
 }
 
 interface Received {
-  results: Array<{ data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }>;
+  results: Array<{
+    data?: Record<string, unknown> | null;
+    errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+  }>;
   done: boolean;
   error?: unknown;
   stop: () => void;
@@ -79,11 +87,16 @@ async function numsub(): Promise<number> {
 }
 
 beforeAll(async () => {
-  stack = await startStack('realtime', ['users', 'projects', 'tasks'], { PRESENCE_TTL_SECONDS: '3', LIVE_HEARTBEAT_SECONDS: '1' });
+  stack = await startStack('realtime', ['users', 'projects', 'tasks'], {
+    PRESENCE_TTL_SECONDS: '3',
+    LIVE_HEARTBEAT_SECONDS: '1',
+  });
   url = stack.gateway.url;
   gateway2 = await stack.addGateway();
   [owner, member, viewer] = await Promise.all(['Olive', 'Mark', 'Val'].map((n) => registerUser(url, n)));
-  projectId = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Live" }) { id } }')).createProject.id;
+  projectId = data<{ createProject: { id: string } }>(
+    await as(owner, 'mutation { createProject(input: { name: "Live" }) { id } }'),
+  ).createProject.id;
   const add = 'mutation($p: ID!, $u: ID!, $r: ProjectRole!) { addProjectMember(projectId: $p, userId: $u, role: $r) { id } }';
   data(await as(owner, add, { p: projectId, u: member.id, r: 'MEMBER' }));
   data(await as(owner, add, { p: projectId, u: viewer.id, r: 'VIEWER' }));
@@ -118,7 +131,11 @@ describe('federated live payloads', () => {
   it('delivers the whole selection, with fields from three subgraphs, resolved as the subscriber', async () => {
     const sub = await subscribe(connect(url, { authorization: `Bearer ${viewer.token}` }), BOARD, { p: projectId });
     const created = data<{ createTask: { id: string } }>(
-      await as(member, 'mutation($p: ID!, $a: ID) { createTask(input: { projectId: $p, title: "Live card", assigneeId: $a }) { id } }', { p: projectId, a: owner.id }),
+      await as(
+        member,
+        'mutation($p: ID!, $a: ID) { createTask(input: { projectId: $p, title: "Live card", assigneeId: $a }) { id } }',
+        { p: projectId, a: owner.id },
+      ),
     ).createTask.id;
     await until(() => sub.results.length >= 1);
     const ev = sub.results[0]!.data!.taskChanged as Record<string, unknown>;
@@ -129,7 +146,9 @@ describe('federated live payloads', () => {
       task: { title: 'Live card', status: 'TODO', assignee: { name: 'Olive' }, project: { name: 'Live' } },
       who: { name: 'Mark' },
     });
-    expect(((ev.task as { project: { members: Array<{ user: { name: string } }> } }).project.members.map((m) => m.user.name)).sort()).toEqual(['Mark', 'Olive', 'Val']);
+    expect(
+      (ev.task as { project: { members: Array<{ user: { name: string } }> } }).project.members.map((m) => m.user.name).sort(),
+    ).toEqual(['Mark', 'Olive', 'Val']);
     data(await as(member, 'mutation($id: ID!) { deleteTask(id: $id) }', { id: created }));
     await until(() => sub.results.length >= 2);
     expect(sub.results[1]!.data!.taskChanged).toMatchObject({ kind: 'DELETED', taskId: created, task: null });
@@ -139,20 +158,35 @@ describe('federated live payloads', () => {
   it('serves queries and mutations over the same socket', async () => {
     const client = connect(url, { authorization: `Bearer ${owner.token}` });
     const result = await new Promise<Record<string, unknown>>((resolve, reject) =>
-      client.subscribe({ query: '{ me { name } }' }, { next: (r) => resolve(r as Record<string, unknown>), error: reject, complete: () => undefined }),
+      client.subscribe(
+        { query: '{ me { name } }' },
+        { next: (r) => resolve(r as Record<string, unknown>), error: reject, complete: () => undefined },
+      ),
     );
     expect(result).toEqual({ data: { me: { name: 'Olive' } } });
   });
 
   it('delivers projectChanged for project and membership changes (sent through the projects outbox)', async () => {
-    const p = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Roster" }) { id } }')).createProject.id;
-    data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p, u: member.id }));
+    const p = data<{ createProject: { id: string } }>(
+      await as(owner, 'mutation { createProject(input: { name: "Roster" }) { id } }'),
+    ).createProject.id;
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', {
+        p,
+        u: member.id,
+      }),
+    );
     const sub = await subscribe(
       connect(url, { authorization: `Bearer ${member.token}` }),
       'subscription($p: ID!) { projectChanged(projectId: $p) { kind userId at project { name members { role user { name } } } actor { name } } }',
       { p },
     );
-    data(await as(owner, 'mutation($p: ID!, $u: ID!) { changeProjectMemberRole(projectId: $p, userId: $u, role: MANAGER) { id } }', { p, u: member.id }));
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { changeProjectMemberRole(projectId: $p, userId: $u, role: MANAGER) { id } }', {
+        p,
+        u: member.id,
+      }),
+    );
     data(await as(owner, 'mutation($p: ID!) { updateProject(id: $p, input: { name: "Roster 2" }) { id } }', { p }));
     await until(() => sub.results.length === 2);
     expect(sub.results.map((r) => r.data?.projectChanged)).toEqual([
@@ -161,7 +195,13 @@ describe('federated live payloads', () => {
         userId: member.id,
         at: expect.any(String),
         // resolved when delivered: the rename may already be in
-        project: { name: expect.stringMatching(/^Roster/), members: [{ role: 'OWNER', user: { name: 'Olive' } }, { role: 'MANAGER', user: { name: 'Mark' } }] },
+        project: {
+          name: expect.stringMatching(/^Roster/),
+          members: [
+            { role: 'OWNER', user: { name: 'Olive' } },
+            { role: 'MANAGER', user: { name: 'Mark' } },
+          ],
+        },
         actor: { name: 'Olive' },
       },
       expect.objectContaining({ kind: 'UPDATED', userId: null, project: expect.objectContaining({ name: 'Roster 2' }) }),
@@ -170,12 +210,28 @@ describe('federated live payloads', () => {
 
   it('stops delivering to a subscriber who lost access, telling them once with PROJ-002', async () => {
     const outsider = await registerUser(url, 'Leaver');
-    data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: projectId, u: outsider.id }));
-    const sub = await subscribe(connect(url, { authorization: `Bearer ${outsider.token}` }), 'subscription($p: ID!) { taskChanged(projectId: $p) { kind taskId } }', { p: projectId });
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', {
+        p: projectId,
+        u: outsider.id,
+      }),
+    );
+    const sub = await subscribe(
+      connect(url, { authorization: `Bearer ${outsider.token}` }),
+      'subscription($p: ID!) { taskChanged(projectId: $p) { kind taskId } }',
+      { p: projectId },
+    );
     data(await as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "seen" }) { id } }', { p: projectId }));
     await until(() => sub.results.length === 1);
-    data(await as(owner, 'mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }', { p: projectId, u: outsider.id }));
-    data(await as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "unseen" }) { id } }', { p: projectId }));
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }', {
+        p: projectId,
+        u: outsider.id,
+      }),
+    );
+    data(
+      await as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "unseen" }) { id } }', { p: projectId }),
+    );
     await until(() => sub.done);
     expect(sub.results).toHaveLength(2);
     expect(sub.results[1]!.errors?.[0]?.extensions?.code).toBe('PROJ-002');
@@ -184,7 +240,11 @@ describe('federated live payloads', () => {
 
   it('refuses to start a subscription on a project the caller cannot see', async () => {
     const stranger = await registerUser(url, 'Stranger');
-    const sub = await subscribe(connect(url, { authorization: `Bearer ${stranger.token}` }), 'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }', { p: projectId });
+    const sub = await subscribe(
+      connect(url, { authorization: `Bearer ${stranger.token}` }),
+      'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }',
+      { p: projectId },
+    );
     await until(() => sub.done);
     const errors = (sub.error as Array<{ extensions?: { code?: string } }>) ?? sub.results[0]?.errors;
     expect(JSON.stringify(errors)).toContain('PROJ-002');
@@ -198,13 +258,24 @@ describe('revocation', () => {
         i: { email: `revoked.${Date.now()}@example.com`, name: 'Rev', password: 'revoked-pass-1' },
       }),
     ).register;
-    data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: projectId, u: reg.user.id }));
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', {
+        p: projectId,
+        u: reg.user.id,
+      }),
+    );
     const closes: Array<[number, string]> = [];
     const client = connect(url, { authorization: `Bearer ${reg.accessToken}` }, (c, r) => closes.push([c, r]));
     const sub = await subscribe(client, 'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }', { p: projectId });
-    data(await gql(url, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: reg.refreshToken }, { token: reg.accessToken }));
+    data(
+      await gql(url, 'mutation($t: String!) { logout(refreshToken: $t) }', { t: reg.refreshToken }, { token: reg.accessToken }),
+    );
     await new Promise((r) => setTimeout(r, 2100)); // the socket re-checks its token at most every 2 s
-    data(await as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "after logout" }) { id } }', { p: projectId }));
+    data(
+      await as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "after logout" }) { id } }', {
+        p: projectId,
+      }),
+    );
     await until(() => closes.length > 0);
     expect(closes[0]![0]).toBe(4403);
     expect(closes[0]![1]).toMatch(/^AUTH-002/);
@@ -220,7 +291,16 @@ describe('several gateways', () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const via = i % 2 ? gateway2.url : url;
-      ids.push(data<{ createTask: { id: string } }>(await gql(via, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "x" }) { id } }', { p: projectId }, { token: member.token })).createTask.id);
+      ids.push(
+        data<{ createTask: { id: string } }>(
+          await gql(
+            via,
+            'mutation($p: ID!) { createTask(input: { projectId: $p, title: "x" }) { id } }',
+            { p: projectId },
+            { token: member.token },
+          ),
+        ).createTask.id,
+      );
     }
     await until(() => a.results.length >= 3 && b.results.length >= 3);
     await new Promise((r) => setTimeout(r, 300));
@@ -236,16 +316,22 @@ describe('presence', () => {
     const watch = await subscribe(connect(url, { authorization: `Bearer ${owner.token}` }), P, { p: projectId });
     const memberClient = connect(gateway2.url, { authorization: `Bearer ${member.token}` });
     await subscribe(memberClient, 'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }', { p: projectId });
-    await until(() => watch.results.some((r) => JSON.stringify(r.data).includes('"online":true') && JSON.stringify(r.data).includes('Mark')));
+    await until(() =>
+      watch.results.some((r) => JSON.stringify(r.data).includes('"online":true') && JSON.stringify(r.data).includes('Mark')),
+    );
     const online = data<{ project: { onlineUsers: Array<{ name: string; online: boolean }> } }>(
       await as(owner, 'query($p: ID!) { project(id: $p) { onlineUsers { name online } } }', { p: projectId }),
     );
     expect(online.project.onlineUsers).toContainEqual({ name: 'Mark', online: true });
     await memberClient.dispose();
     const closedAt = Date.now();
-    await until(() => watch.results.some((r) => JSON.stringify(r.data).includes('"online":false') && JSON.stringify(r.data).includes('Mark')));
+    await until(() =>
+      watch.results.some((r) => JSON.stringify(r.data).includes('"online":false') && JSON.stringify(r.data).includes('Mark')),
+    );
     expect(Date.now() - closedAt).toBeLessThan(5000);
-    const seen = data<{ user: { lastSeenAt: string | null; online: boolean } }>(await as(owner, 'query($id: ID!) { user(id: $id) { lastSeenAt online } }', { id: member.id }));
+    const seen = data<{ user: { lastSeenAt: string | null; online: boolean } }>(
+      await as(owner, 'query($id: ID!) { user(id: $id) { lastSeenAt online } }', { id: member.id }),
+    );
     expect(seen.user.lastSeenAt).not.toBeNull();
     watch.stop();
   });
@@ -254,10 +340,18 @@ describe('presence', () => {
     const P = 'subscription($p: ID!) { presenceChanged(projectId: $p) { online user { name } } }';
     const watch = await subscribe(connect(url, { authorization: `Bearer ${owner.token}` }), P, { p: projectId });
     data(await as(viewer, 'mutation($p: ID!) { heartbeat(projectId: $p) }', { p: projectId }));
-    await until(() => watch.results.some((r) => JSON.stringify(r.data).includes('"online":true') && JSON.stringify(r.data).includes('Val')));
+    await until(() =>
+      watch.results.some((r) => JSON.stringify(r.data).includes('"online":true') && JSON.stringify(r.data).includes('Val')),
+    );
     // PRESENCE_TTL_SECONDS is 3 here: without another heartbeat, Val goes offline by expiry
-    await until(() => watch.results.some((r) => JSON.stringify(r.data).includes('"online":false') && JSON.stringify(r.data).includes('Val')), 12_000);
-    expect(errorCode(await as(owner, 'mutation { heartbeat(projectId: "00000000-0000-4000-8000-000000000000") }'))).toBe('PERM-002');
+    await until(
+      () =>
+        watch.results.some((r) => JSON.stringify(r.data).includes('"online":false') && JSON.stringify(r.data).includes('Val')),
+      12_000,
+    );
+    expect(errorCode(await as(owner, 'mutation { heartbeat(projectId: "00000000-0000-4000-8000-000000000000") }'))).toBe(
+      'PERM-002',
+    );
     watch.stop();
   });
 });
@@ -266,11 +360,28 @@ describe('operator disconnects', () => {
   it('closes the matching sockets on every gateway process and counts them', async () => {
     const closes: Array<[string, number]> = [];
     const victim = await registerUser(url, 'Victim');
-    data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: projectId, u: victim.id }));
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', {
+        p: projectId,
+        u: victim.id,
+      }),
+    );
     const Q = 'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }';
-    await subscribe(connect(url, { authorization: `Bearer ${victim.token}` }, (c) => closes.push(['v1', c])), Q, { p: projectId });
-    await subscribe(connect(gateway2.url, { authorization: `Bearer ${victim.token}` }, (c) => closes.push(['v2', c])), Q, { p: projectId });
-    await subscribe(connect(url, { authorization: `Bearer ${owner.token}` }, (c) => closes.push(['other', c])), Q, { p: projectId });
+    await subscribe(
+      connect(url, { authorization: `Bearer ${victim.token}` }, (c) => closes.push(['v1', c])),
+      Q,
+      { p: projectId },
+    );
+    await subscribe(
+      connect(gateway2.url, { authorization: `Bearer ${victim.token}` }, (c) => closes.push(['v2', c])),
+      Q,
+      { p: projectId },
+    );
+    await subscribe(
+      connect(url, { authorization: `Bearer ${owner.token}` }, (c) => closes.push(['other', c])),
+      Q,
+      { p: projectId },
+    );
     const prefixed = new Redis(stack.env.REDIS_URL!, { keyPrefix: stack.env.REDIS_PREFIX });
     try {
       expect(await requestDisconnect(prefixed, stack.env.REDIS_PREFIX!, victim.id, 'incident 42')).toBe(2);
@@ -284,6 +395,71 @@ describe('operator disconnects', () => {
       ['v2', 4000],
     ]);
   });
+});
+
+describe('subscribe/unsubscribe churn', () => {
+  it('keeps delivering to stable subscribers while other subscriptions start and stop around them', async () => {
+    const BOARD = 'subscription($p: ID!) { taskChanged(projectId: $p) { kind task { title assignee { name } } actor { name } } }';
+    const taskId = data<{ createTask: { id: string } }>(
+      await as(owner, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "Churn" }) { id } }', { p: projectId }),
+    ).createTask.id;
+    const users = [owner, member, viewer];
+    const stable = await Promise.all(
+      users.map((u) => subscribe(connect(url, { authorization: `Bearer ${u.token}` }), BOARD, { p: projectId })),
+    );
+    const metrics = () => fetch(`${stack.gateway.base}/metrics`).then((r) => r.text());
+    const liveSubscriptions = async () => Number(/live_subscriptions\{[^}]*\} (\d+)/.exec(await metrics())?.[1]);
+    const before = await liveSubscriptions(); // the stable three, plus earlier tests' still open
+    // 15 connections subscribing and unsubscribing as fast as they can: far more starts (each a
+    // supergraph query) than this machine answers, most completed by the client before they ran
+    const churners = users.flatMap((u) => [0, 1, 2, 3, 4].map(() => connect(url, { authorization: `Bearer ${u.token}` })));
+    let running = true;
+    let cycles = 0;
+    const loops = churners.map(async (c) => {
+      while (running) {
+        const stop = c.subscribe(
+          { query: BOARD, variables: { p: projectId } },
+          { next: () => undefined, error: () => undefined, complete: () => undefined },
+        );
+        await new Promise((r) => setTimeout(r, 10 + Math.random() * 30));
+        stop();
+        cycles++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 4000)); // without a bound, abandoned starts pile up by now
+      for (const title of ['during churn 1', 'during churn 2', 'during churn 3']) {
+        data(
+          await as(owner, 'mutation($id: ID!, $t: String!) { updateTask(id: $id, input: { title: $t }) { id } }', {
+            id: taskId,
+            t: title,
+          }),
+        );
+        const has = (s: Received) =>
+          s.results.some((r) => (r.data?.taskChanged as { task?: { title?: string } } | undefined)?.task?.title === title);
+        await until(() => stable.every(has), 5000).catch(() => {
+          throw new Error(
+            `"${title}" reached ${stable.filter(has).length} of 3 stable subscribers within 5 s of the change (${cycles} churn cycles)`,
+          );
+        });
+      }
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
+    expect(cycles).toBeGreaterThan(100);
+    // most starts were abandoned by their clients while waiting, and never ran
+    expect(await metrics()).toMatch(/live_subscription_starts_dropped_total\{[^}]*reason="gone"[^}]*\} [1-9]/);
+    for (const s of stable) {
+      expect(s.results.every((r) => !r.errors)).toBe(true);
+      expect(s.done).toBe(false);
+      s.stop();
+    }
+    for (const c of churners) await c.dispose();
+    // nothing left behind by the churn
+    await until(async () => (await liveSubscriptions()) === before - 3, 5000);
+  }, 60_000);
 });
 
 describe('resources', () => {

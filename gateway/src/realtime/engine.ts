@@ -1,10 +1,18 @@
 import type { ApolloServer } from '@apollo/server';
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
 import { AppError, ErrorCode, liveChannel, type Logger, type UserContext } from '@tm/kit';
-import { execute, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import {
+  execute,
+  GraphQLError,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import type { Histogram, Counter } from 'prom-client';
 import type { GatewayContext } from '../context';
 import type { ChannelHub } from './channels';
+import type { StartGate } from './gate';
 import { LiveIterator } from './iterator';
 import { planSubscription, type LivePlan } from './plan';
 import { PROBE_FIELD } from './specs';
@@ -33,6 +41,8 @@ export interface EngineOptions {
   log: Logger;
   maxQueue: number;
   maxBufferedBytes: number;
+  /** Bounds the subscription starts running at once (events are never held by it). */
+  gate: StartGate;
   metrics: { delivered: Counter<'subscription'>; latency: Histogram<'subscription'>; active: { inc(): void; dec(): void } };
   /**
    * The subscriber's membership in a project, from the permissions source of truth (the kit's
@@ -67,8 +77,12 @@ export class LiveEngine {
       s = mapSchema(api, {
         [MapperKind.OBJECT_FIELD]: (config) => ({
           ...config,
-          resolve: (source: Record<string, unknown> | null, _args: unknown, _ctx: unknown, info: { path: { key: string | number } }) =>
-            source?.[info.path.key as string],
+          resolve: (
+            source: Record<string, unknown> | null,
+            _args: unknown,
+            _ctx: unknown,
+            info: { path: { key: string | number } },
+          ) => source?.[info.path.key as string],
         }),
       });
       this.payloadSchemas.set(api, s);
@@ -76,7 +90,12 @@ export class LiveEngine {
     return s;
   }
 
-  async subscribe(args: ExecutionArgs, subscriber: Subscriber): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  /** `alive`: false once the client completed the operation (it may do so before the start finished). */
+  async subscribe(
+    args: ExecutionArgs,
+    subscriber: Subscriber,
+    alive: () => boolean = () => true,
+  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     let plan: LivePlan;
     try {
@@ -85,11 +104,49 @@ export class LiveEngine {
       return { errors: [coded(err instanceof AppError ? err : new AppError(ErrorCode.InvalidRequest, 'Invalid subscription'))] };
     }
     // the subscriber must be able to see the project now, before anything is delivered
-    const first = await this.resolveEntities(plan, subscriber, {}, 'initial', true).catch((err: unknown) => ({ error: err }));
+    const admitted = await this.opts.gate.acquire(alive);
+    if (admitted === 'gone')
+      return {
+        errors: [
+          new GraphQLError('Subscription completed before it started', { extensions: { code: ErrorCode.InvalidRequest } }),
+        ],
+      };
+    if (admitted === 'full') {
+      return {
+        errors: [
+          new GraphQLError('Too many subscriptions are starting at once; retry shortly', {
+            extensions: { code: ErrorCode.RateLimited, retryAfter: 1 },
+          }),
+        ],
+      };
+    }
+    let first: EntityResult | { error: unknown };
+    try {
+      first = await this.resolveEntities(plan, subscriber, {}, 'initial', true).catch((err: unknown) => ({ error: err }));
+    } finally {
+      this.opts.gate.release();
+    }
     if ('error' in first) return { errors: [coded(first.error)] };
+    // the client left while its start ran: no channel, no presence (graphql-ws sends nothing more)
+    if (!alive())
+      return {
+        errors: [
+          new GraphQLError('Subscription completed before it started', { extensions: { code: ErrorCode.InvalidRequest } }),
+        ],
+      };
     // the start of a subscription is a client request: rate limits, maintenance and operation limits apply
     const refused = first.errors.find((e) => REFUSALS.has(String(e.extensions?.code)));
-    if (refused) return { errors: [new GraphQLError(refused.message, { extensions: { code: refused.extensions?.code, ...(refused.extensions?.retryAfter ? { retryAfter: refused.extensions.retryAfter } : {}) } })] };
+    if (refused)
+      return {
+        errors: [
+          new GraphQLError(refused.message, {
+            extensions: {
+              code: refused.extensions?.code,
+              ...(refused.extensions?.retryAfter ? { retryAfter: refused.extensions.retryAfter } : {}),
+            },
+          }),
+        ],
+      };
     if (probeFailed(first)) return { errors: [notMember()] };
 
     // filled in below, once the channel is live; the iterator's end runs them
@@ -106,14 +163,22 @@ export class LiveEngine {
     let chain = Promise.resolve();
     const channel = liveChannel(this.opts.prefix, plan.spec.channel, plan.projectId);
     cleanup.unlisten = await this.opts.hub.listen(channel, (message) => {
-      chain = chain.then(() => this.deliver(plan, args, subscriber, message, iterator)).catch((err: unknown) => this.opts.log.error({ err }, 'live delivery failed'));
+      chain = chain
+        .then(() => this.deliver(plan, args, subscriber, message, iterator))
+        .catch((err: unknown) => this.opts.log.error({ err }, 'live delivery failed'));
     });
     this.opts.metrics.active.inc();
     cleanup.leave = subscriber.join(plan.projectId);
     return iterator;
   }
 
-  private async deliver(plan: LivePlan, args: ExecutionArgs, subscriber: Subscriber, raw: string, iterator: LiveIterator): Promise<void> {
+  private async deliver(
+    plan: LivePlan,
+    args: ExecutionArgs,
+    subscriber: Subscriber,
+    raw: string,
+    iterator: LiveIterator,
+  ): Promise<void> {
     let message: Record<string, unknown>;
     try {
       message = JSON.parse(raw) as Record<string, unknown>;
@@ -162,7 +227,8 @@ export class LiveEngine {
     iterator.push(extra.length ? { ...result, errors: [...(result.errors ?? []), ...extra] } : result);
     this.opts.metrics.delivered.inc({ subscription: plan.fieldName });
     const at = typeof message.at === 'string' ? Date.parse(message.at) : NaN;
-    if (!Number.isNaN(at)) this.opts.metrics.latency.observe({ subscription: plan.fieldName }, Math.max(0, Date.now() - at) / 1000);
+    if (!Number.isNaN(at))
+      this.opts.metrics.latency.observe({ subscription: plan.fieldName }, Math.max(0, Date.now() - at) / 1000);
   }
 
   /**
@@ -193,16 +259,37 @@ export class LiveEngine {
         const probe = { [PROBE_FIELD]: { id: plan.projectId } };
         if (!plan.sharedQuery) return { data: probe, errors: [] };
         const { [PROBE_FIELD]: _probe, ...entityVariables } = variables;
-        const key = JSON.stringify(['shared', eventKey, plan.sharedQuery, entityVariables, access.role, access.archived, [...user.roles].sort()]);
+        const key = JSON.stringify([
+          'shared',
+          eventKey,
+          plan.sharedQuery,
+          entityVariables,
+          access.role,
+          access.archived,
+          [...user.roles].sort(),
+        ]);
         const shared = await this.run(key, plan.sharedQuery, entityVariables, subscriber, user);
         return { data: { ...(shared.data ?? {}), ...probe }, errors: shared.errors };
       }
       // not a member by the cache: the full query with the probe decides (e.g. platform admins)
     }
-    return this.run(JSON.stringify([eventKey, plan.query, variables, user.userId, user.roles]), plan.query, variables, subscriber, user);
+    return this.run(
+      JSON.stringify([eventKey, plan.query, variables, user.userId, user.roles]),
+      plan.query,
+      variables,
+      subscriber,
+      user,
+    );
   }
 
-  private run(key: string, query: string, variables: Record<string, unknown>, subscriber: Subscriber, user: UserContext, clientOperation = false): Promise<EntityResult> {
+  private run(
+    key: string,
+    query: string,
+    variables: Record<string, unknown>,
+    subscriber: Subscriber,
+    user: UserContext,
+    clientOperation = false,
+  ): Promise<EntityResult> {
     const now = Date.now();
     const hit = this.shared.get(key);
     if (hit && now - hit.at < 5000) return hit.result;
@@ -226,7 +313,9 @@ function probeFailed(r: EntityResult): boolean {
 }
 
 function notMember(): GraphQLError {
-  return new GraphQLError('You are not a member of this project (any more)', { extensions: { code: ErrorCode.NotProjectMember } });
+  return new GraphQLError('You are not a member of this project (any more)', {
+    extensions: { code: ErrorCode.NotProjectMember },
+  });
 }
 
 function coded(err: unknown): GraphQLError {

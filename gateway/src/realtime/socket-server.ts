@@ -11,6 +11,7 @@ import type { GatewayContext } from '../context';
 import { ChannelHub } from './channels';
 import { listenForDisconnects } from './disconnect';
 import { LiveEngine, type Subscriber } from './engine';
+import { StartGate } from './gate';
 
 export interface RealtimeOptions {
   server: http.Server;
@@ -25,7 +26,17 @@ export interface RealtimeOptions {
   prefix: string;
   log: Logger;
   registry: client.Registry;
-  limits: { connectionsPerUser: number; subscriptionsPerConnection: number; maxMessageBytes: number; maxQueue: number; maxBufferedBytes: number; heartbeatMs: number };
+  limits: {
+    connectionsPerUser: number;
+    subscriptionsPerConnection: number;
+    maxMessageBytes: number;
+    maxQueue: number;
+    maxBufferedBytes: number;
+    heartbeatMs: number;
+    /** Subscription starts running at once in this process, and waiting for a turn. */
+    concurrentStarts: number;
+    waitingStarts: number;
+  };
   /** Membership from the permissions cache: per-event access checks and shared live payloads (see LiveEngine). */
   access?: (userId: string, projectId: string) => Promise<{ role: string; archived: boolean } | null>;
 }
@@ -37,7 +48,9 @@ interface Connection {
   user: UserContext;
   checkedAt: number;
   clientIp: string | null;
+  /** Live subscriptions, plus starts not finished yet (both count against the per-connection limit). */
   subscriptions: number;
+  starting: number;
   expiryTimer?: NodeJS.Timeout;
 }
 
@@ -58,7 +71,9 @@ function tokenFrom(payload: Record<string, unknown> | undefined): string | undef
 
 function expiryOf(authorization: string): number | null {
   try {
-    const payload = JSON.parse(Buffer.from(authorization.split(' ')[1]!.split('.')[1]!, 'base64url').toString('utf8')) as { exp?: number };
+    const payload = JSON.parse(Buffer.from(authorization.split(' ')[1]!.split('.')[1]!, 'base64url').toString('utf8')) as {
+      exp?: number;
+    };
     return typeof payload.exp === 'number' ? payload.exp * 1000 : null;
   } catch {
     return null;
@@ -77,12 +92,24 @@ export function attachRealtime(opts: RealtimeOptions) {
   const presence = new Map<string, { count: number; timer: NodeJS.Timeout }>();
 
   const gauge = (name: string, help: string, get: () => number) =>
-    new client.Gauge({ name, help, registers: [opts.registry], collect() { this.set(get()); } });
+    new client.Gauge({
+      name,
+      help,
+      registers: [opts.registry],
+      collect() {
+        this.set(get());
+      },
+    });
   gauge('live_connections', 'Open graphql-ws connections', () => connections.size);
   let activeSubscriptions = 0;
   gauge('live_subscriptions', 'Active live subscriptions', () => activeSubscriptions);
   gauge('live_redis_channels', 'Redis channels this process listens to', () => hub.channelCount());
-  const delivered = new client.Counter({ name: 'live_events_delivered_total', help: 'Live events delivered', labelNames: ['subscription'], registers: [opts.registry] });
+  const delivered = new client.Counter({
+    name: 'live_events_delivered_total',
+    help: 'Live events delivered',
+    labelNames: ['subscription'],
+    registers: [opts.registry],
+  });
   const latency = new client.Histogram({
     name: 'live_delivery_latency_seconds',
     help: 'From the change to the send',
@@ -90,11 +117,22 @@ export function attachRealtime(opts: RealtimeOptions) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [opts.registry],
   });
+  const dropped = new client.Counter({
+    name: 'live_subscription_starts_dropped_total',
+    help: 'Subscription starts not run: the client completed them while they waited (gone) or too many were waiting (full)',
+    labelNames: ['reason'],
+    registers: [opts.registry],
+  });
+  const gate = new StartGate(limits.concurrentStarts, limits.waitingStarts, (reason) => dropped.inc({ reason }));
+  gauge('live_subscription_starts_waiting', 'Subscription starts waiting for a turn', () => gate.load().waiting);
 
   const heartbeat = (conn: Connection, projectId: string, online: boolean) =>
     opts.apollo
       .executeOperation(
-        { query: 'mutation Presence($p: ID!, $o: Boolean) { heartbeat(projectId: $p, online: $o) }', variables: { p: projectId, o: online } },
+        {
+          query: 'mutation Presence($p: ID!, $o: Boolean) { heartbeat(projectId: $p, online: $o) }',
+          variables: { p: projectId, o: online },
+        },
         { contextValue: opts.context(conn.user, randomUUID(), conn.clientIp) },
       )
       .catch((err: unknown) => log.debug({ err }, 'presence heartbeat failed'));
@@ -144,6 +182,7 @@ export function attachRealtime(opts: RealtimeOptions) {
     log,
     maxQueue: limits.maxQueue,
     maxBufferedBytes: limits.maxBufferedBytes,
+    gate,
     metrics: { delivered, latency, active: { inc: () => activeSubscriptions++, dec: () => activeSubscriptions-- } },
     ...(opts.access ? { access: opts.access } : {}),
   });
@@ -170,7 +209,10 @@ export function attachRealtime(opts: RealtimeOptions) {
           user = await opts.authenticate(authorization);
         } catch (err) {
           const app = err instanceof AppError ? err : null;
-          socket.close(LiveClose.Forbidden, `${app?.code ?? ErrorCode.TokenInvalid}: ${app?.message ?? 'invalid token'}`.slice(0, 120));
+          socket.close(
+            LiveClose.Forbidden,
+            `${app?.code ?? ErrorCode.TokenInvalid}: ${app?.message ?? 'invalid token'}`.slice(0, 120),
+          );
           return false;
         }
         if (!user.userId) {
@@ -183,10 +225,22 @@ export function attachRealtime(opts: RealtimeOptions) {
           return false;
         }
         perUser.set(user.userId, count + 1);
-        const conn: Connection = { id: randomUUID(), socket, authorization, user, checkedAt: Date.now(), clientIp: request.socket.remoteAddress ?? null, subscriptions: 0 };
+        const conn: Connection = {
+          id: randomUUID(),
+          socket,
+          authorization,
+          user,
+          checkedAt: Date.now(),
+          clientIp: request.socket.remoteAddress ?? null,
+          subscriptions: 0,
+          starting: 0,
+        };
         const exp = expiryOf(authorization);
         if (exp) {
-          conn.expiryTimer = setTimeout(() => socket.close(LiveClose.Forbidden, 'AUTH-002: access token expired'), Math.max(0, exp - Date.now()));
+          conn.expiryTimer = setTimeout(
+            () => socket.close(LiveClose.Forbidden, 'AUTH-002: access token expired'),
+            Math.max(0, exp - Date.now()),
+          );
           conn.expiryTimer.unref();
         }
         connections.set(socket, conn);
@@ -195,18 +249,28 @@ export function attachRealtime(opts: RealtimeOptions) {
       onSubscribe: (ctx) => {
         const conn = ctxConn(ctx.extra.socket);
         if (!conn) return [new GraphQLError('Not connected', { extensions: { code: ErrorCode.TokenInvalid } })];
-        if (conn.subscriptions >= limits.subscriptionsPerConnection) {
+        if (conn.subscriptions + conn.starting >= limits.subscriptionsPerConnection) {
           return [new GraphQLError('Too many subscriptions on this connection', { extensions: { code: ErrorCode.RateLimited } })];
         }
         return undefined;
       },
-      context: (ctx) => ({ socket: ctx.extra.socket }),
+      // `alive`: the client has not completed this operation (graphql-ws forgets its id on complete)
+      context: (ctx, id) => ({ socket: ctx.extra.socket, alive: () => id in ctx.subscriptions }),
       execute: async (args: ExecutionArgs): Promise<ExecutionResult> => {
         const conn = ctxConn((args.contextValue as { socket: WebSocket }).socket)!;
-        const user = await subscriberFor(conn).user().catch(() => null);
-        if (!user) return { errors: [new GraphQLError('Access token invalid or expired', { extensions: { code: ErrorCode.TokenInvalid } })] };
+        const user = await subscriberFor(conn)
+          .user()
+          .catch(() => null);
+        if (!user)
+          return {
+            errors: [new GraphQLError('Access token invalid or expired', { extensions: { code: ErrorCode.TokenInvalid } })],
+          };
         const res = await opts.apollo.executeOperation(
-          { query: print(args.document), variables: args.variableValues as Record<string, unknown>, operationName: args.operationName ?? undefined },
+          {
+            query: print(args.document),
+            variables: args.variableValues as Record<string, unknown>,
+            operationName: args.operationName ?? undefined,
+          },
           { contextValue: opts.context(user, randomUUID(), conn.clientIp, 'socket') },
         );
         const body = res.body.kind === 'single' ? res.body.singleResult : { data: null, errors: [] };
@@ -215,8 +279,15 @@ export function attachRealtime(opts: RealtimeOptions) {
         return { data: body.data as ExecutionResult['data'], ...(errors?.length ? { errors } : {}) };
       },
       subscribe: async (args: ExecutionArgs) => {
-        const conn = ctxConn((args.contextValue as { socket: WebSocket }).socket)!;
-        const result = await engine.subscribe(args, subscriberFor(conn));
+        const { socket, alive } = args.contextValue as { socket: WebSocket; alive: () => boolean };
+        const conn = ctxConn(socket)!;
+        conn.starting++;
+        let result: Awaited<ReturnType<typeof engine.subscribe>>;
+        try {
+          result = await engine.subscribe(args, subscriberFor(conn), alive);
+        } finally {
+          conn.starting--;
+        }
         if (!(Symbol.asyncIterator in result)) return result;
         conn.subscriptions++;
         const origReturn = result.return!.bind(result);
@@ -261,7 +332,9 @@ export function attachRealtime(opts: RealtimeOptions) {
     disconnect,
     connectionCount: () => connections.size,
     async close(): Promise<void> {
-      await (await stopDisconnects.catch(() => null))?.();
+      await (
+        await stopDisconnects.catch(() => null)
+      )?.();
       for (const conn of connections.values()) conn.socket.close(LiveClose.GoingAway, 'Server shutting down');
       await serverHandle.dispose();
       await new Promise<void>((r) => wss.close(() => r()));

@@ -1,0 +1,60 @@
+/** What a subscription start waiting at the gate ended as. */
+export type GateOutcome = 'go' | 'gone' | 'full';
+
+interface Waiter {
+  alive: () => boolean;
+  resolve: (outcome: GateOutcome) => void;
+}
+
+/**
+ * Bounds how many subscription starts (each a supergraph query run as the subscriber) run at once
+ * in this process. Without it, clients that subscribe and unsubscribe faster than the subgraphs
+ * answer pile up queries nobody waits for, and every live event's resolution queues behind them
+ * (measured: 0 of 100 stable subscribers got an event within 10 s during ~240 cycles/s of churn).
+ * Waiters run first in, first out; one whose client already left is dropped without running.
+ */
+export class StartGate {
+  private running = 0;
+  private readonly waiting: Waiter[] = [];
+
+  constructor(
+    private readonly maxRunning: number,
+    private readonly maxWaiting: number,
+    private readonly onDrop: (reason: 'gone' | 'full') => void = () => undefined,
+  ) {}
+
+  /** `go`: run, then call `release()`; `gone`: the client left while waiting; `full`: too many waiting. */
+  acquire(alive: () => boolean): Promise<GateOutcome> {
+    if (!alive()) return this.drop('gone');
+    if (this.running < this.maxRunning) {
+      this.running++;
+      return Promise.resolve('go');
+    }
+    if (this.waiting.length >= this.maxWaiting) return this.drop('full');
+    return new Promise((resolve) => this.waiting.push({ alive, resolve }));
+  }
+
+  release(): void {
+    this.running--;
+    while (this.running < this.maxRunning && this.waiting.length) {
+      const next = this.waiting.shift()!;
+      if (!next.alive()) {
+        this.onDrop('gone');
+        next.resolve('gone');
+        continue;
+      }
+      this.running++;
+      next.resolve('go');
+    }
+  }
+
+  /** Starts running and waiting now. */
+  load(): { running: number; waiting: number } {
+    return { running: this.running, waiting: this.waiting.length };
+  }
+
+  private drop(reason: 'gone' | 'full'): Promise<GateOutcome> {
+    this.onDrop(reason);
+    return Promise.resolve(reason);
+  }
+}
