@@ -47,11 +47,12 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
     .min(1024)
     .default(64 * 1024),
   /**
-   * Subscription starts (each a supergraph query as the subscriber) running at once per process;
-   * more wait in turn, and one whose client completes it while waiting never runs. Keeps live
-   * events' resolution from queueing behind a flood of starts (subscribe/unsubscribe churn).
+   * Subscription starts (each a supergraph query as the subscriber) running at once per connection
+   * and per process; more wait in turn, and one whose client completes it while waiting never runs.
+   * Keeps live events' resolution from queueing behind a flood of starts (subscribe/unsubscribe churn).
    */
-  LIVE_MAX_CONCURRENT_STARTS: z.coerce.number().int().min(1).default(8),
+  LIVE_MAX_CONCURRENT_STARTS: z.coerce.number().int().min(1).default(64),
+  LIVE_MAX_CONCURRENT_STARTS_PER_CONNECTION: z.coerce.number().int().min(1).default(2),
   /** Starts waiting beyond this are refused with API-001 (retryAfter 1 s). */
   LIVE_MAX_WAITING_STARTS: z.coerce.number().int().min(1).default(10_000),
   /** Events waiting for a slow subscriber before it is dropped. */

@@ -211,6 +211,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       maxBufferedBytes: config.LIVE_MAX_BUFFERED_BYTES,
       heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000,
       concurrentStarts: config.LIVE_MAX_CONCURRENT_STARTS,
+      concurrentStartsPerConnection: config.LIVE_MAX_CONCURRENT_STARTS_PER_CONNECTION,
       waitingStarts: config.LIVE_MAX_WAITING_STARTS,
     },
     ...(config.LIVE_SHARED_RESOLUTION === 'on'

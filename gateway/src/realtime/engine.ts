@@ -12,7 +12,7 @@ import {
 import type { Histogram, Counter } from 'prom-client';
 import type { GatewayContext } from '../context';
 import type { ChannelHub } from './channels';
-import type { StartGate } from './gate';
+import { passGates, type StartGate } from './gate';
 import { LiveIterator } from './iterator';
 import { planSubscription, type LivePlan } from './plan';
 import { PROBE_FIELD } from './specs';
@@ -30,6 +30,8 @@ export interface Subscriber {
   close(code: number, reason: string): void;
   /** Bytes waiting to be sent on the socket. */
   buffered(): number;
+  /** Bounds this connection's subscription starts running at once. */
+  gate?: StartGate;
   /** Marks the subscriber online in the project while the subscription lives (presence); returns the leave. */
   join(projectId: string): () => void;
 }
@@ -41,7 +43,7 @@ export interface EngineOptions {
   log: Logger;
   maxQueue: number;
   maxBufferedBytes: number;
-  /** Bounds the subscription starts running at once (events are never held by it). */
+  /** Bounds the subscription starts running at once in the process (events are never held by it). */
   gate: StartGate;
   metrics: { delivered: Counter<'subscription'>; latency: Histogram<'subscription'>; active: { inc(): void; dec(): void } };
   /**
@@ -104,7 +106,8 @@ export class LiveEngine {
       return { errors: [coded(err instanceof AppError ? err : new AppError(ErrorCode.InvalidRequest, 'Invalid subscription'))] };
     }
     // the subscriber must be able to see the project now, before anything is delivered
-    const admitted = await this.opts.gate.acquire(alive);
+    const turn = await passGates(subscriber.gate ? [subscriber.gate, this.opts.gate] : [this.opts.gate], alive);
+    const admitted = turn.outcome;
     if (admitted === 'gone')
       return {
         errors: [
@@ -124,7 +127,7 @@ export class LiveEngine {
     try {
       first = await this.resolveEntities(plan, subscriber, {}, 'initial', true).catch((err: unknown) => ({ error: err }));
     } finally {
-      this.opts.gate.release();
+      turn.release();
     }
     if ('error' in first) return { errors: [coded(first.error)] };
     // the client left while its start ran: no channel, no presence (graphql-ws sends nothing more)

@@ -7,11 +7,11 @@ interface Waiter {
 }
 
 /**
- * Bounds how many subscription starts (each a supergraph query run as the subscriber) run at once
- * in this process. Without it, clients that subscribe and unsubscribe faster than the subgraphs
- * answer pile up queries nobody waits for, and every live event's resolution queues behind them
- * (measured: 0 of 100 stable subscribers got an event within 10 s during ~240 cycles/s of churn).
- * Waiters run first in, first out; one whose client already left is dropped without running.
+ * Bounds how many subscription starts (each a supergraph query run as the subscriber) run at once,
+ * per connection and per process. Without it, clients that subscribe and unsubscribe faster than
+ * the subgraphs answer pile up queries nobody waits for, and every live event's resolution queues
+ * behind them (measured: 0 of 100 stable subscribers got an event within 10 s during ~240 cycles/s
+ * of churn). Waiters run first in, first out; one whose client already left is dropped unrun.
  */
 export class StartGate {
   private running = 0;
@@ -57,4 +57,27 @@ export class StartGate {
     this.onDrop(reason);
     return Promise.resolve(reason);
   }
+}
+
+/**
+ * Takes a turn at each gate in order (the connection's, then the process's); when one says
+ * `gone` or `full`, gives back the turns already taken. `release` gives back all of them.
+ */
+export async function passGates(
+  gates: readonly StartGate[],
+  alive: () => boolean,
+): Promise<{ outcome: GateOutcome; release: () => void }> {
+  const taken: StartGate[] = [];
+  const release = () => {
+    for (const g of taken.splice(0).reverse()) g.release();
+  };
+  for (const gate of gates) {
+    const outcome = await gate.acquire(alive);
+    if (outcome !== 'go') {
+      release();
+      return { outcome, release };
+    }
+    taken.push(gate);
+  }
+  return { outcome: 'go', release };
 }

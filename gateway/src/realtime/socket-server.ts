@@ -35,6 +35,8 @@ export interface RealtimeOptions {
     heartbeatMs: number;
     /** Subscription starts running at once in this process, and waiting for a turn. */
     concurrentStarts: number;
+    /** Subscription starts running at once per connection (a connection's further starts wait). */
+    concurrentStartsPerConnection: number;
     waitingStarts: number;
   };
   /** Membership from the permissions cache: per-event access checks and shared live payloads (see LiveEngine). */
@@ -51,6 +53,8 @@ interface Connection {
   /** Live subscriptions, plus starts not finished yet (both count against the per-connection limit). */
   subscriptions: number;
   starting: number;
+  /** This connection's starts running at once (one it completes while waiting never runs). */
+  gate: StartGate;
   expiryTimer?: NodeJS.Timeout;
 }
 
@@ -162,6 +166,7 @@ export function attachRealtime(opts: RealtimeOptions) {
   };
 
   const subscriberFor = (conn: Connection): Subscriber => ({
+    gate: conn.gate,
     join: (projectId) => join(conn, projectId),
     user: async () => {
       if (Date.now() - conn.checkedAt > 2000) {
@@ -234,6 +239,9 @@ export function attachRealtime(opts: RealtimeOptions) {
           clientIp: request.socket.remoteAddress ?? null,
           subscriptions: 0,
           starting: 0,
+          gate: new StartGate(limits.concurrentStartsPerConnection, limits.subscriptionsPerConnection, (reason) =>
+            dropped.inc({ reason }),
+          ),
         };
         const exp = expiryOf(authorization);
         if (exp) {
