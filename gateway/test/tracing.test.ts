@@ -209,6 +209,29 @@ describe('trace sampling', () => {
     for (const secret of [user.email, user.token, admin, projectId, 'owner { id name }']) expect(exported).not.toContain(secret);
   });
 
+  it('a service-to-service call continues the trace: a permissions cache miss in users is a projects span under the users span', async () => {
+    // sampling is on everywhere (the previous test's override); a cold permissions cache makes users ask projects
+    await redis.del(`permissions:${user.id}`);
+    ok(await gql(url, 'mutation Beat($p: ID!) { heartbeat(projectId: $p) }', { p: projectId }, { token: user.token }));
+    const beat = () => {
+      const ids = new Set(
+        received.filter((s) => String(s.attributes['graphql.operation.name']).startsWith('Beat')).map((s) => s.traceId),
+      );
+      return received.filter((s) => ids.has(s.traceId));
+    };
+    const spans = await until(5000, beat, (all) => all.some((s) => s.name === 'GET /internal/permissions'));
+    const internal = spans.find((s) => s.name === 'GET /internal/permissions');
+    expect(internal).toMatchObject({
+      service: 'projects',
+      kind: 2,
+      attributes: { 'http.route': '/internal/permissions', 'http.response.status_code': 200 },
+    });
+    const usersServer = spans.find((s) => s.service === 'users' && s.name === 'POST /graphql');
+    expect(internal!.parentSpanId).toBe(usersServer!.spanId);
+    expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
+    expect(JSON.stringify(internal)).not.toContain(user.id); // the query string (a user id) is not recorded
+  });
+
   it('falls back to the default rate once the override expires', async () => {
     // durationMinutes is a whole number of minutes: write an override that lapses in 1.5 s, as the ops service stores it
     const expiresAt = Date.now() + 1500;

@@ -170,8 +170,11 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
           else res.end();
         }),
       );
+    // GraphQL requests, and internal endpoints (service-to-service: they always continue the caller's trace)
     if (tracingActive() && path === opts.graphql?.path)
       traceServerRequest(req, res, path, opts.traceRequests === 'continue', run);
+    else if (tracingActive() && path.startsWith('/internal/') && opts.routes && path in opts.routes)
+      traceServerRequest(req, res, path, true, run);
     else run();
   });
   // keep connections from the gateway alive longer than its idle timeout

@@ -23,6 +23,8 @@ export * from './connection';
 export * from './crypto';
 export * from './events';
 export * from './permissions';
+export * from './internal';
+export * from './directory';
 export * from './validate';
 export * from './outbox';
 export * from './selection';

@@ -59,7 +59,14 @@ export function pendingEvent(
   meta: { actorId: string | null; correlationId: string | null },
   live?: { channel: string; message: Record<string, unknown> },
 ): PendingEvent {
-  const event: DomainEvent = { id: randomUUID(), type, at: new Date().toISOString(), actorId: meta.actorId, correlationId: meta.correlationId, payload };
+  const event: DomainEvent = {
+    id: randomUUID(),
+    type,
+    at: new Date().toISOString(),
+    actorId: meta.actorId,
+    correlationId: meta.correlationId,
+    payload,
+  };
   return {
     id: event.id,
     type,
@@ -69,7 +76,10 @@ export function pendingEvent(
 }
 
 /** The update operators that add events to a document's outbox (merge into the change's update). */
-export function outboxPush(events: PendingEvent[]): { $push: { pendingEvents: { $each: PendingEvent[] } }; $set: { hasPending: true } } {
+export function outboxPush(events: PendingEvent[]): {
+  $push: { pendingEvents: { $each: PendingEvent[] } };
+  $set: { hasPending: true };
+} {
   return { $push: { pendingEvents: { $each: events } }, $set: { hasPending: true } };
 }
 
@@ -86,11 +96,17 @@ export interface OutboxRelayOptions {
 /**
  * Sends outbox events to the domain stream and the live channel, then removes them; a document
  * marked deleted is removed for good once its events are out. `flush` runs right after a change;
- * a sweep every few seconds catches what a crash or an outage left behind.
+ * sweeps catch what a crash or an outage left behind: every `intervalMs` while this process is
+ * behind (just started, a flush failed, Redis had trouble, the last sweep found something), every
+ * `idleMs` otherwise (what another process's crash left). A sweep reads `{ hasPending: true }`: an index on real
+ * MongoDB, but the whole collection on the test store, so an idle process sweeps rarely.
  */
 export class OutboxRelay<T extends WithOutbox> {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<number> | undefined;
+  private schedule: { intervalMs: number; idleMs: number; waitingIdle: boolean } | undefined;
+  /** Documents of this process may hold unsent events (true until the first sweep). */
+  private behind = true;
 
   constructor(
     private readonly model: Model<T>,
@@ -101,9 +117,17 @@ export class OutboxRelay<T extends WithOutbox> {
     private readonly opts: OutboxRelayOptions = {},
   ) {}
 
+  /** Any trouble on the Redis connection: writes meanwhile may have kept their events (sweep soon). */
+  private readonly onRedisTrouble = () => this.markBehind();
+
   /** One flusher per document at a time, so an event is not sent twice by two racing flushes. */
   flush(id: string): Promise<void> {
-    return this.locks.with(this.opts.lockOf?.(id) ?? `outbox:${id}`, () => this.flushLocked(id), { waitMs: 5000 });
+    return this.locks
+      .with(this.opts.lockOf?.(id) ?? `outbox:${id}`, () => this.flushLocked(id), { waitMs: 5000 })
+      .catch((err: unknown) => {
+        this.markBehind(); // the document keeps its events: sweep soon
+        throw err;
+      });
   }
 
   private async flushLocked(id: string): Promise<void> {
@@ -122,11 +146,13 @@ export class OutboxRelay<T extends WithOutbox> {
       }
     }
     const all = sent.length === pending.length;
+    if (!all) this.markBehind();
     if (this.opts.lockOf) {
       // every writer of the document holds this lock, so nothing was pushed meanwhile: one write,
       // filtered on `_id` alone (the test store looks a document up by key only for exactly `{ _id }`)
       if (all && doc.deletedAt) await this.model.deleteOne({ _id: id } as never);
-      else if (all && pending.length) await this.model.updateOne({ _id: id } as never, { $set: { pendingEvents: [], hasPending: false } } as never);
+      else if (all && pending.length)
+        await this.model.updateOne({ _id: id } as never, { $set: { pendingEvents: [], hasPending: false } } as never);
       else if (all) await this.model.updateOne({ _id: id } as never, { $set: { hasPending: false } } as never);
       else if (sent.length) await this.model.updateOne({ _id: id } as never, { $pullAll: { pendingEvents: sent } } as never);
       return;
@@ -135,7 +161,8 @@ export class OutboxRelay<T extends WithOutbox> {
     if (sent.length) await this.model.updateOne({ _id: id } as never, { $pullAll: { pendingEvents: sent } } as never);
     if (all) {
       if (doc.deletedAt) await this.model.deleteOne({ _id: id, pendingEvents: { $size: 0 } } as never);
-      else await this.model.updateOne({ _id: id, pendingEvents: { $size: 0 } } as never, { $set: { hasPending: false } } as never);
+      else
+        await this.model.updateOne({ _id: id, pendingEvents: { $size: 0 } } as never, { $set: { hasPending: false } } as never);
     }
   }
 
@@ -158,21 +185,56 @@ export class OutboxRelay<T extends WithOutbox> {
   }
 
   private async sweepOnce(): Promise<number> {
-    const docs = await this.model.find({ hasPending: true } as never, { _id: 1 }).limit(200).lean<Array<{ _id: string }>>();
+    const docs = await this.model
+      .find({ hasPending: true } as never, { _id: 1 })
+      .limit(200)
+      .lean<Array<{ _id: string }>>();
     for (const d of docs) await this.flush(d._id);
     return docs.length;
   }
 
-  start(intervalMs = 2000): void {
-    this.timer = setInterval(() => {
-      this.sweep().catch((err: unknown) => this.log.debug({ err }, 'outbox sweep failed'));
-    }, intervalMs);
+  /** Sweeps every `intervalMs` while behind, every `idleMs` (default: the same) otherwise. */
+  start(intervalMs = 2000, idleMs = intervalMs): void {
+    this.schedule = { intervalMs, idleMs: Math.max(idleMs, intervalMs), waitingIdle: false };
+    this.redis.on('error', this.onRedisTrouble);
+    this.redis.on('reconnecting', this.onRedisTrouble);
+    this.next();
+  }
+
+  private next(): void {
+    const schedule = this.schedule;
+    if (!schedule) return;
+    schedule.waitingIdle = !this.behind;
+    this.timer = setTimeout(() => void this.tick(), this.behind ? schedule.intervalMs : schedule.idleMs);
     this.timer.unref();
   }
 
-  /** Stops the periodic sweep and waits for one in progress (call before closing the stores). */
+  private async tick(): Promise<void> {
+    this.behind = false; // set again by any flush that fails during the sweep
+    try {
+      if ((await this.sweep()) > 0) this.behind = true; // look again soon: more may be left (batches of 200)
+    } catch (err) {
+      this.behind = true;
+      this.log.debug({ err }, 'outbox sweep failed');
+    }
+    this.next();
+  }
+
+  /** Something of this process is not sent yet: sweep at the short interval from now on. */
+  private markBehind(): void {
+    this.behind = true;
+    if (this.schedule?.waitingIdle && this.timer) {
+      clearTimeout(this.timer);
+      this.next();
+    }
+  }
+
+  /** Stops the sweeps and waits for one in progress (call before closing the stores). */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.schedule = undefined;
+    this.redis.off('error', this.onRedisTrouble);
+    this.redis.off('reconnecting', this.onRedisTrouble);
+    clearTimeout(this.timer);
     this.timer = undefined;
     await this.sweeping?.catch(() => 0);
   }

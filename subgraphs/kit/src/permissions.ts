@@ -1,8 +1,8 @@
 import { AppError, ErrorCode } from './errors';
+import { internalGet } from './internal';
 import { RedisKeys } from './keys';
 import type { Logger } from './logger';
 import type { Redis } from './redis';
-import { INTERNAL_HEADER, signInternal } from './signed-context';
 
 /** Project membership roles, strongest first (DESIGN.md §4). */
 export type ProjectRoleName = 'OWNER' | 'MANAGER' | 'MEMBER' | 'VIEWER';
@@ -46,7 +46,12 @@ export async function cacheMemberships(redis: Redis, userId: string, memberships
   const key = RedisKeys.permissions(userId);
   const fields: string[] = [LOADED_FIELD, '1'];
   for (const [projectId, access] of Object.entries(memberships)) fields.push(projectId, JSON.stringify(access));
-  await redis.multi().del(key).hset(key, ...fields).expire(key, PERMISSIONS_TTL_SECONDS).exec();
+  await redis
+    .multi()
+    .del(key)
+    .hset(key, ...fields)
+    .expire(key, PERMISSIONS_TTL_SECONDS)
+    .exec();
 }
 
 /**
@@ -65,18 +70,8 @@ export class PermissionsClient {
     const cached = parseMemberships(await this.redis.hgetall(RedisKeys.permissions(userId)));
     if (cached) return cached;
     const path = `${PERMISSIONS_PATH}?userId=${encodeURIComponent(userId)}`;
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.projectsUrl), {
-        headers: { [INTERNAL_HEADER]: signInternal(path, this.secret) },
-        signal: AbortSignal.timeout(3000),
-      });
-    } catch (err) {
-      this.log.warn({ err }, 'permissions endpoint unreachable');
-      throw new AppError(ErrorCode.ServiceUnavailable, 'Permissions are unavailable, try again shortly', { service: 'projects' });
-    }
-    if (!res.ok) throw new AppError(ErrorCode.ServiceUnavailable, 'Permissions are unavailable, try again shortly', { service: 'projects' });
-    return ((await res.json()) as { memberships: Memberships }).memberships;
+    return (await internalGet<{ memberships: Memberships }>(this.projectsUrl, path, this.secret, 'projects', this.log))
+      .memberships;
   }
 
   async access(userId: string | null, projectId: string): Promise<ProjectAccess | null> {
@@ -89,7 +84,12 @@ export class PermissionsClient {
    * it at all (unknown and invisible look the same) and `PERM-001` when their role is too weak.
    * Writes to an archived project are refused unless `allowArchived`.
    */
-  async require(userId: string | null, projectId: string, min: ProjectRoleName, opts: { write?: boolean } = {}): Promise<ProjectAccess> {
+  async require(
+    userId: string | null,
+    projectId: string,
+    min: ProjectRoleName,
+    opts: { write?: boolean } = {},
+  ): Promise<ProjectAccess> {
     if (!userId) throw new AppError(ErrorCode.AuthFailed, 'Authentication required');
     const access = await this.access(userId, projectId);
     if (!access) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');

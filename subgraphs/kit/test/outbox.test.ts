@@ -32,7 +32,8 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const ev = (type: string, id: string) => pendingEvent(type, { id }, { actorId: null, correlationId: null }, { channel: `${prefix}live:items:${id}`, message: { type } });
+const ev = (type: string, id: string) =>
+  pendingEvent(type, { id }, { actorId: null, correlationId: null }, { channel: `${prefix}live:items:${id}`, message: { type } });
 
 it('sends events left behind, once and in order, and removes deleted documents afterwards', async () => {
   const sub = new Redis(process.env.REDIS_URL!);
@@ -56,4 +57,40 @@ it('sends events left behind, once and in order, and removes deleted documents a
   expect(await ItemModel.findById('b').lean()).toBeNull();
   expect(await ItemModel.countDocuments()).toBe(2);
   sub.disconnect();
+});
+
+it('sweeps often only while behind: right after start or a failed flush, rarely when all was sent', async () => {
+  // its own Redis client, so the test can make this relay's sends fail (a closed connection) and recover
+  const own = new Redis(process.env.REDIS_URL!, { keyPrefix: prefix, lazyConnect: true });
+  await own.connect();
+  const log = createLogger('test', 'silent');
+  const rel = new OutboxRelay<Item>(ItemModel as never, new EventPublisher('items', own, log), own, log, new Locks(own));
+  const pendingOf = async (id: string) => (await ItemModel.findById(id).lean())?.hasPending;
+  const until = async (check: () => Promise<boolean>, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    return check();
+  };
+  await ItemModel.create({ _id: 's1', pendingEvents: [ev('Created', 's1')], hasPending: true });
+  rel.start(100, 60_000);
+  try {
+    // just started: the first sweep comes at the short interval (a restart after a crash)
+    expect(await until(async () => (await pendingOf('s1')) === false, 3000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 300)); // a sweep that finds nothing: idle from here
+    // left by another process now: not looked for until the idle interval
+    await ItemModel.create({ _id: 's2', pendingEvents: [ev('Created', 's2')], hasPending: true });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await pendingOf('s2')).toBe(true);
+    // a flush of this process fails (Redis connection closed): short interval again, so once Redis
+    // is back both documents go out without anyone flushing them
+    await ItemModel.create({ _id: 's3', pendingEvents: [ev('Created', 's3')], hasPending: true });
+    own.disconnect();
+    await rel.flushQuietly('s3');
+    expect(await pendingOf('s3')).toBe(true);
+    await own.connect();
+    expect(await until(async () => (await pendingOf('s2')) === false && (await pendingOf('s3')) === false, 3000)).toBe(true);
+  } finally {
+    await rel.stop();
+    own.disconnect();
+  }
 });

@@ -1,4 +1,4 @@
-import { INTERNAL_HEADER, isId, PERMISSIONS_PATH, sendJson, verifyInternal, type RouteHandler } from '@tm/kit';
+import { internalRoute, isId, PERMISSIONS_PATH, type RouteHandler } from '@tm/kit';
 import type { PermissionCache } from './membership/permission-cache';
 
 /**
@@ -7,22 +7,9 @@ import type { PermissionCache } from './membership/permission-cache';
  */
 export function permissionsRoute(cache: PermissionCache, secret: string): Record<string, RouteHandler> {
   return {
-    [PERMISSIONS_PATH]: async (req, res) => {
-      const header = req.headers[INTERNAL_HEADER];
-      if (!verifyInternal(Array.isArray(header) ? header[0] : header, req.url ?? '', secret)) {
-        sendJson(res, 401, { error: 'unauthorized' });
-        return;
-      }
-      const userId = new URL(req.url ?? '/', 'http://internal').searchParams.get('userId');
-      if (!isId(userId)) {
-        sendJson(res, 400, { error: 'userId must be an id' });
-        return;
-      }
-      try {
-        sendJson(res, 200, { memberships: await cache.load(userId) });
-      } catch {
-        sendJson(res, 503, { error: 'unavailable' });
-      }
-    },
+    [PERMISSIONS_PATH]: internalRoute(secret, async (query) => {
+      const userId = query.get('userId');
+      return isId(userId) ? { memberships: await cache.load(userId) } : null;
+    }),
   };
 }

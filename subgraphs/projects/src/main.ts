@@ -1,5 +1,15 @@
 import 'reflect-metadata';
-import { AuditLog, ConfigError, EventPublisher, Locks, OutboxRelay, startSubgraph, type BaseConfig, type RunningService } from '@tm/kit';
+import {
+  AuditLog,
+  ConfigError,
+  EventPublisher,
+  Locks,
+  OutboxRelay,
+  startSubgraph,
+  UserDirectory,
+  type BaseConfig,
+  type RunningService,
+} from '@tm/kit';
 import { z } from 'zod';
 import type { ProjectsContext, Services } from './context';
 import { permissionsRoute } from './internal';
@@ -14,7 +24,7 @@ import { ProjectModel, type Project } from './project/project.model';
 import { ProjectService } from './project/project.service';
 import { buildProjectsSchema } from './schema';
 
-type ProjectsConfig = BaseConfig & { OUTBOX_SWEEP_MS: number };
+type ProjectsConfig = BaseConfig & { OUTBOX_SWEEP_MS: number; OUTBOX_IDLE_SWEEP_MS: number; USERS_URL: string };
 
 /** Starts the projects subgraph (port 4002 unless PROJECTS_PORT/PORT say otherwise). */
 export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningService<ProjectsConfig>> {
@@ -24,6 +34,10 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
     env,
     configShape: {
       OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(2000),
+      /** Sweeps while nothing of this process is left unsent (finds another process's crash leftovers). */
+      OUTBOX_IDLE_SWEEP_MS: z.coerce.number().int().min(100).default(30_000),
+      /** The users subgraph: asked whether an account exists before it becomes a member. */
+      USERS_URL: z.string().url().default('http://127.0.0.1:4001/graphql'),
     },
     models: [ProjectModel, ProjectMemberModel],
     buildSchema: buildProjectsSchema,
@@ -40,14 +54,15 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const permissions = new PermissionCache(redis, log);
       const lists = new MemberLists(redis, log);
       const projects = new ProjectService(events, projectRelay, permissions, lists, locks);
-      const members = new MembershipService(events, memberRelay, permissions, locks, lists);
+      const directory = new UserDirectory(config.USERS_URL, config.INTERNAL_SECRET, log);
+      const members = new MembershipService(events, memberRelay, permissions, locks, lists, directory);
       const services: Services = { projects, members, permissions, audit: new AuditLog('projects', redis, log) };
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(projects, members, base.user.userId) }),
         routes: permissionsRoute(permissions, config.INTERNAL_SECRET),
         onConnected: async () => {
-          projectRelay.start(config.OUTBOX_SWEEP_MS);
-          memberRelay.start(config.OUTBOX_SWEEP_MS);
+          projectRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);
+          memberRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);
         },
         onStop: () => Promise.all([projectRelay.stop(), memberRelay.stop()]),
       };

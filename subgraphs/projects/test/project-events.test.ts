@@ -23,6 +23,8 @@ const dataDir = mkdtempSync(path.join(tmpdir(), 'tm-project-events-'));
 let redisPort: number;
 let stopRedis: () => Promise<void>;
 let projects: ServiceProcess;
+let users: ServiceProcess;
+let projectsPort: number;
 let env: NodeJS.ProcessEnv;
 let redis: Redis;
 let live: Redis;
@@ -52,6 +54,16 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** An account in the users subgraph's store (only its existence matters here), by id. */
+async function account(): Promise<string> {
+  const _id = randomUUID();
+  await db
+    .useDb(`${env.MONGO_DB}_users`)
+    .collection<{ _id: string }>('users')
+    .insertOne({ _id, email: `${_id}@example.test`, name: 'Member' });
+  return _id;
+}
+
 /** The project's events on the projects stream, oldest first. */
 async function streamOf(projectId: string): Promise<Event[]> {
   const entries = await redis.xrange('events:projects', '-', '+');
@@ -62,15 +74,24 @@ const pendingIn = (collection: string) => db.collection(collection).countDocumen
 
 const CREATE = 'mutation($i: CreateProjectInput!) { createProject(input: $i) { id } }';
 const ADD = 'mutation($p: ID!, $u: ID!, $r: ProjectRole!) { addProjectMember(projectId: $p, userId: $u, role: $r) { id } }';
-const ROLE = 'mutation($p: ID!, $u: ID!, $r: ProjectRole!) { changeProjectMemberRole(projectId: $p, userId: $u, role: $r) { id } }';
+const ROLE =
+  'mutation($p: ID!, $u: ID!, $r: ProjectRole!) { changeProjectMemberRole(projectId: $p, userId: $u, role: $r) { id } }';
 const REMOVE = 'mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }';
 const MEMBERS = 'query($id: ID!) { project(id: $id) { name members { role user { id } } } }';
 
 beforeAll(async () => {
   redisPort = await freePort();
   stopRedis = (await startRedis(dataDir, redisPort)).stop;
-  env = testEnv('project_events', { REDIS_URL: `redis://127.0.0.1:${redisPort}`, OUTBOX_SWEEP_MS: '300' });
-  projects = await spawnService('projects', 'subgraphs/projects/dist/main.js', env);
+  // sweeps every 300 ms while behind (a send failed), and not at all otherwise within this file's time
+  env = testEnv('project_events', {
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    OUTBOX_SWEEP_MS: '300',
+    OUTBOX_IDLE_SWEEP_MS: '600000',
+  });
+  // members must be accounts: projects asks the users subgraph before adding anyone
+  users = await spawnService('users', 'subgraphs/users/dist/main.js', { ...env, MONGO_DB: `${env.MONGO_DB}_users` });
+  projects = await spawnService('projects', 'subgraphs/projects/dist/main.js', { ...env, USERS_URL: users.url });
+  projectsPort = projects.port;
   redis = new Redis(env.REDIS_URL!, { keyPrefix: env.REDIS_PREFIX, maxRetriesPerRequest: 1 });
   live = new Redis(env.REDIS_URL!);
   for (const c of [redis, live]) c.on('error', () => undefined); // Redis is stopped on purpose below
@@ -80,10 +101,12 @@ beforeAll(async () => {
   cleanup.add(() => rmSync(dataDir, { recursive: true, force: true }));
   cleanup.add(() => stopRedis());
   cleanup.add(() => projects.stop());
+  cleanup.add(() => users.stop());
   cleanup.add(() => redis.disconnect());
   cleanup.add(() => live.disconnect());
   cleanup.add(async () => {
     await db.dropDatabase();
+    await db.useDb(`${env.MONGO_DB}_users`).dropDatabase();
     await db.close();
   });
 }, 60_000);
@@ -91,18 +114,28 @@ beforeAll(async () => {
 afterAll(() => cleanup.run());
 
 it('sends every project and membership change once, in order, to the stream and live', async () => {
-  const [b, c] = [randomUUID(), randomUUID()];
+  const [b, c] = [await account(), await account()];
   const p = data<{ createProject: { id: string } }>(await as(owner, CREATE, { i: { name: 'Normal' } })).createProject.id;
   data(await as(owner, 'mutation($id: ID!) { updateProject(id: $id, input: { name: "Renamed" }) { id } }', { id: p }));
   data(await as(owner, ADD, { p, u: b, r: 'MEMBER' }));
   data(await as(owner, ROLE, { p, u: b, r: 'MANAGER' }));
-  data(await as(admin.userId, 'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: VIEWER) { id } }', { p, u: c }, admin.roles));
+  data(
+    await as(
+      admin.userId,
+      'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: VIEWER) { id } }',
+      { p, u: c },
+      admin.roles,
+    ),
+  );
   data(await as(owner, REMOVE, { p, u: b }));
   data(await as(owner, ADD, { p, u: b, r: 'VIEWER' })); // back in, after the removal
   data(await as(owner, 'mutation($id: ID!) { archiveProject(id: $id) { id } }', { id: p }));
 
   const mine = () => heard.filter((m) => m.projectId === p);
-  await eventually(async () => mine(), (m) => m.length >= 8);
+  await eventually(
+    async () => mine(),
+    (m) => m.length >= 8,
+  );
   await sleep(700); // two sweeps: nothing is sent again
   const events = await streamOf(p);
   expect(events.map((e) => [e.type, e.payload])).toEqual([
@@ -126,7 +159,14 @@ it('sends every project and membership change once, in order, to the stream and 
     ['MEMBER_ADDED', b],
     ['ARCHIVED', null],
   ]);
-  expect(mine()[0]).toEqual({ kind: 'CREATED', projectId: p, actorId: owner, userId: null, at: expect.any(String), eventId: events[0]!.id });
+  expect(mine()[0]).toEqual({
+    kind: 'CREATED',
+    projectId: p,
+    actorId: owner,
+    userId: null,
+    at: expect.any(String),
+    eventId: events[0]!.id,
+  });
   expect(await pendingIn('projects')).toBe(0);
   expect(await pendingIn('projectMembers')).toBe(0);
   expect(await db.collection('projectMembers').countDocuments({ projectId: p, deletedAt: { $ne: null } })).toBe(0);
@@ -144,14 +184,25 @@ it('keeps a project created while Redis is down and sends its event when Redis i
     expect((stored!.pendingEvents as Array<{ type: string }>).map((e) => e.type)).toEqual(['ProjectCreated']);
     // changes that need the project's lock are refused before they write anything
     expect(errorCode(await as(owner, ADD, { p, u: randomUUID(), r: 'MEMBER' }))).toBe('DB-001');
-    expect(errorCode(await as(owner, 'mutation($id: ID!) { updateProject(id: $id, input: { name: "Lost" }) { id } }', { id: p }))).toBe('DB-001');
+    expect(
+      errorCode(await as(owner, 'mutation($id: ID!) { updateProject(id: $id, input: { name: "Lost" }) { id } }', { id: p })),
+    ).toBe('DB-001');
   } finally {
     stopRedis = (await startRedis(dataDir, redisPort)).stop;
   }
-  expect(await eventually(() => typesOf(id), (t) => t.length > 0)).toEqual(['ProjectCreated']);
+  expect(
+    await eventually(
+      () => typesOf(id),
+      (t) => t.length > 0,
+    ),
+  ).toEqual(['ProjectCreated']);
   // a retry with the same id answers the project and sends nothing twice
-  expect(data<{ createProject: { id: string } }>(await as(owner, CREATE, { i: { id, name: 'During' } })).createProject.id).toBe(id);
-  const during = data<{ project: { name: string; members: Array<{ role: string; user: { id: string } }> } }>(await as(owner, MEMBERS, { id })).project;
+  expect(data<{ createProject: { id: string } }>(await as(owner, CREATE, { i: { id, name: 'During' } })).createProject.id).toBe(
+    id,
+  );
+  const during = data<{ project: { name: string; members: Array<{ role: string; user: { id: string } }> } }>(
+    await as(owner, MEMBERS, { id }),
+  ).project;
   expect(during.members).toEqual([{ role: 'OWNER', user: { id: owner } }]);
   const before = data<{ project: { name: string; members: unknown[] } }>(await as(owner, MEMBERS, { id: p })).project;
   expect(before).toEqual({ name: 'Before', members: [{ role: 'OWNER', user: { id: owner } }] });
@@ -161,10 +212,13 @@ it('keeps a project created while Redis is down and sends its event when Redis i
 }, 60_000);
 
 it('keeps membership changes whose events the stream refused, and sends them in order once it takes them', async () => {
-  const [b, c] = [randomUUID(), randomUUID()];
+  const [b, c] = [await account(), await account()];
   const p = data<{ createProject: { id: string } }>(await as(owner, CREATE, { i: { name: 'Refused' } })).createProject.id;
   data(await as(owner, ADD, { p, u: c, r: 'MEMBER' }));
-  await eventually(() => typesOf(p), (t) => t.length === 2);
+  await eventually(
+    () => typesOf(p),
+    (t) => t.length === 2,
+  );
   // the stream takes nothing (a key of the wrong type): every write succeeds, its event waits
   await redis.rename('events:projects', 'events:projects:kept');
   await redis.set('events:projects', 'not a stream');
@@ -173,7 +227,9 @@ it('keeps membership changes whose events the stream refused, and sends them in 
     data(await as(owner, ROLE, { p, u: b, r: 'MANAGER' }));
     data(await as(owner, REMOVE, { p, u: c }));
     // the removal is in force at once, though its event has not gone out
-    const roster = data<{ project: { members: Array<{ role: string; user: { id: string } }> } }>(await as(owner, MEMBERS, { id: p })).project.members;
+    const roster = data<{ project: { members: Array<{ role: string; user: { id: string } }> } }>(
+      await as(owner, MEMBERS, { id: p }),
+    ).project.members;
     expect(roster).toEqual([
       { role: 'OWNER', user: { id: owner } },
       { role: 'MANAGER', user: { id: b } },
@@ -185,7 +241,10 @@ it('keeps membership changes whose events the stream refused, and sends them in 
   } finally {
     await redis.rename('events:projects:kept', 'events:projects');
   }
-  const types = await eventually(() => typesOf(p), (t) => t.length >= 6);
+  const types = await eventually(
+    () => typesOf(p),
+    (t) => t.length >= 6,
+  );
   expect(types.slice(0, 2)).toEqual(['ProjectCreated', 'ProjectMemberAdded']);
   // in order per membership; memberships' events may interleave after an outage
   const ofUser = async (u: string) => (await streamOf(p)).filter((e) => e.payload.userId === u).map((e) => e.type);
@@ -197,13 +256,22 @@ it('keeps membership changes whose events the stream refused, and sends them in 
   expect(data<{ project: { members: unknown[] } }>(await as(c, MEMBERS, { id: p })).project.members).toHaveLength(3);
 }, 30_000);
 
-it('sends what a crash between a write and its flush left in the documents (the sweep)', async () => {
+it('sends what a crash between a write and its flush left in the documents (the sweep after a restart)', async () => {
   const p = randomUUID();
   const gone = randomUUID();
   const events = new ProjectEvents(env.REDIS_PREFIX!);
   const actor = { userId: owner, correlationId: 'crash' };
   const now = new Date();
-  const member = (userId: string, role: string) => ({ _id: `${p}:${userId}`, projectId: p, userId, role, addedAt: now, deletedAt: null, pendingEvents: [], hasPending: false });
+  const member = (userId: string, role: string) => ({
+    _id: `${p}:${userId}`,
+    projectId: p,
+    userId,
+    role,
+    addedAt: now,
+    deletedAt: null,
+    pendingEvents: [],
+    hasPending: false,
+  });
   // as the services write them, and then the process died: nothing was sent
   await db.collection('projects').insertOne({
     _id: p as never,
@@ -215,23 +283,50 @@ it('sends what a crash between a write and its flush left in the documents (the 
     createdAt: now,
     updatedAt: now,
     deletedAt: null,
-    pendingEvents: [events.of('ProjectCreated', { projectId: p }, actor), events.of('ProjectUpdated', { projectId: p, fields: ['description'] }, actor)],
+    pendingEvents: [
+      events.of('ProjectCreated', { projectId: p }, actor),
+      events.of('ProjectUpdated', { projectId: p, fields: ['description'] }, actor),
+    ],
     hasPending: true,
   });
-  await db.collection('projectMembers').insertMany([
-    member(owner, 'OWNER') as never,
-    { ...member(gone, 'MEMBER'), deletedAt: now, pendingEvents: [events.of('ProjectMemberRemoved', { projectId: p, userId: gone }, actor)], hasPending: true } as never,
-  ]);
+  await db
+    .collection('projectMembers')
+    .insertMany([
+      member(owner, 'OWNER') as never,
+      {
+        ...member(gone, 'MEMBER'),
+        deletedAt: now,
+        pendingEvents: [events.of('ProjectMemberRemoved', { projectId: p, userId: gone }, actor)],
+        hasPending: true,
+      } as never,
+    ]);
 
-  const types = await eventually(() => typesOf(p), (t) => t.length >= 3);
+  // the process that wrote them is gone; its successor sweeps at once
+  expect(await projects.stop()).toBe(0);
+  projects = await spawnService('projects', 'subgraphs/projects/dist/main.js', { ...env, USERS_URL: users.url }, projectsPort);
+
+  const types = await eventually(
+    () => typesOf(p),
+    (t) => t.length >= 3,
+  );
   expect(types.filter((t) => t !== 'ProjectMemberRemoved')).toEqual(['ProjectCreated', 'ProjectUpdated']);
   expect(types).toContain('ProjectMemberRemoved');
-  expect(await eventually(() => db.collection('projectMembers').countDocuments({ _id: `${p}:${gone}` as never }), (n) => n === 0)).toBe(0);
-  const project = await eventually(() => db.collection('projects').findOne({ _id: p as never }), (d) => d?.hasPending === false);
+  expect(
+    await eventually(
+      () => db.collection('projectMembers').countDocuments({ _id: `${p}:${gone}` as never }),
+      (n) => n === 0,
+    ),
+  ).toBe(0);
+  const project = await eventually(
+    () => db.collection('projects').findOne({ _id: p as never }),
+    (d) => d?.hasPending === false,
+  );
   expect(project).toMatchObject({ pendingEvents: [], hasPending: false });
   await sleep(700);
   expect(await typesOf(p)).toHaveLength(3);
-  expect(data<{ project: { members: unknown[] } }>(await as(owner, MEMBERS, { id: p })).project.members).toEqual([{ role: 'OWNER', user: { id: owner } }]);
+  expect(data<{ project: { members: unknown[] } }>(await as(owner, MEMBERS, { id: p })).project.members).toEqual([
+    { role: 'OWNER', user: { id: owner } },
+  ]);
 }, 30_000);
 
 it('stops gracefully: the sweeps end before the stores close', async () => {

@@ -16,7 +16,11 @@ const ADD = `mutation($p: ID!, $u: ID!, $r: ProjectRole!) { addProjectMember(pro
 const REMOVE = `mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }`;
 const ROLE = `mutation($p: ID!, $u: ID!, $r: ProjectRole!) { changeProjectMemberRole(projectId: $p, userId: $u, role: $r) { id members { role user { id } } } }`;
 
-const as = (u: TestUser, query: string, variables: Record<string, unknown> = {}) => gql(url, query, variables, { token: u.token });
+/** A well-formed id no account has. */
+const GHOST = '22222222-2222-4222-8222-222222222222';
+
+const as = (u: TestUser, query: string, variables: Record<string, unknown> = {}) =>
+  gql(url, query, variables, { token: u.token });
 const data = <T>(r: GqlResponse): T => {
   if (r.errors) throw new Error(JSON.stringify(r.errors));
   return r.data as T;
@@ -28,7 +32,9 @@ async function newProject(u: TestUser, name: string): Promise<string> {
 beforeAll(async () => {
   stack = await startStack('projects_e2e', ['users', 'projects']);
   url = stack.gateway.url;
-  [owner, manager, member, viewer, outsider] = await Promise.all(['Olivia', 'Manny', 'Mia', 'Vic', 'Otto'].map((n) => registerUser(url, n)));
+  [owner, manager, member, viewer, outsider] = await Promise.all(
+    ['Olivia', 'Manny', 'Mia', 'Vic', 'Otto'].map((n) => registerUser(url, n)),
+  );
   redis = new Redis(stack.env.REDIS_URL!, { keyPrefix: stack.env.REDIS_PREFIX });
 }, 90_000);
 
@@ -39,7 +45,9 @@ afterAll(async () => {
 
 describe('creating projects', () => {
   it('makes the creator OWNER, with owner and members resolved from the users subgraph', async () => {
-    const res = data<{ createProject: Record<string, unknown> }>(await as(owner, CREATE, { i: { name: 'Apollo', description: 'Moon' } }));
+    const res = data<{ createProject: Record<string, unknown> }>(
+      await as(owner, CREATE, { i: { name: 'Apollo', description: 'Moon' } }),
+    );
     expect(res.createProject).toMatchObject({
       name: 'Apollo',
       description: 'Moon',
@@ -69,7 +77,9 @@ describe('creating projects', () => {
       expect(errorCode(res)).toBe('PROJ-001');
       expect(res.errors![0]!.extensions!.field).toBe(field);
     }
-    expect(data<{ projects: { totalCount: number } }>(await as(outsider, '{ projects { totalCount } }')).projects.totalCount).toBe(0);
+    expect(
+      data<{ projects: { totalCount: number } }>(await as(outsider, '{ projects { totalCount } }')).projects.totalCount,
+    ).toBe(0);
   });
 
   it('is idempotent for a client-generated id', async () => {
@@ -78,7 +88,10 @@ describe('creating projects', () => {
     const again = data<{ createProject: { id: string } }>(await as(viewer, CREATE, { i: { id, name: 'Retry' } }));
     expect(first.createProject.id).toBe(id);
     expect(again.createProject.id).toBe(id);
-    expect(data<{ projects: { totalCount: number } }>(await as(viewer, '{ projects(search: "retry") { totalCount } }')).projects.totalCount).toBe(1);
+    expect(
+      data<{ projects: { totalCount: number } }>(await as(viewer, '{ projects(search: "retry") { totalCount } }')).projects
+        .totalCount,
+    ).toBe(1);
     // somebody else cannot take the id
     expect(errorCode(await as(outsider, CREATE, { i: { id, name: 'Steal' } }))).toBe('PROJ-001');
   });
@@ -105,9 +118,37 @@ describe('membership rules', () => {
   it('lets a manager add only lower roles, and a member add nobody', async () => {
     expect(errorCode(await as(manager, ADD, { p: pid, u: viewer.id, r: 'MANAGER' }))).toBe('PERM-001');
     expect(errorCode(await as(member, ADD, { p: pid, u: viewer.id, r: 'VIEWER' }))).toBe('PERM-001');
-    const ok = data<{ addProjectMember: { members: Array<{ role: string; user: { id: string } }> } }>(await as(manager, ADD, { p: pid, u: viewer.id, r: 'VIEWER' }));
+    const ok = data<{ addProjectMember: { members: Array<{ role: string; user: { id: string } }> } }>(
+      await as(manager, ADD, { p: pid, u: viewer.id, r: 'VIEWER' }),
+    );
     expect(ok.addProjectMember.members).toContainEqual({ role: 'VIEWER', user: { id: viewer.id } });
     expect(errorCode(await as(manager, ADD, { p: pid, u: viewer.id, r: 'VIEWER' }))).toBe('API-002'); // already a member
+  });
+
+  it('adds only existing accounts: an unknown user id is PERM-002 on userId, and nothing is written', async () => {
+    const members = async () => data<{ project: { members: unknown[] } }>(await as(owner, PROJECT, { id: pid })).project.members;
+    const before = await members();
+    const res = await as(owner, ADD, { p: pid, u: GHOST, r: 'MEMBER' });
+    expect(errorCode(res)).toBe('PERM-002');
+    expect(res.errors![0]!.message).toBe('User not found');
+    expect(res.errors![0]!.extensions!.field).toBe('userId');
+    expect(await members()).toEqual(before);
+    // who may not add anyone learns nothing about which accounts exist
+    expect(errorCode(await as(member, ADD, { p: pid, u: GHOST, r: 'VIEWER' }))).toBe('PERM-001');
+  });
+
+  it("asks the users subgraph's signed internal endpoint, which answers signed requests only", async () => {
+    const base = stack.services.users!.base;
+    const ask = async (id: string, secret = stack.env.INTERNAL_SECRET!) => {
+      const path = `/internal/users?id=${id}`;
+      const res = await fetch(base + path, { headers: { 'x-tm-internal': signInternal(path, secret) } });
+      return { status: res.status, body: res.status === 200 ? await res.json() : null };
+    };
+    expect((await fetch(`${base}/internal/users?id=${member.id}`)).status).toBe(401);
+    expect((await ask(member.id, 'wrong-secret-wrong-secret-wrong-secret')).status).toBe(401);
+    expect(await ask(member.id)).toEqual({ status: 200, body: { exists: true } });
+    expect(await ask(GHOST)).toEqual({ status: 200, body: { exists: false } });
+    expect((await ask('not-an-id')).status).toBe(400);
   });
 
   it('protects owners: nobody else removes or demotes them, and the last one cannot leave', async () => {
@@ -137,7 +178,10 @@ describe('membership rules', () => {
   it('keeps the last owner even under concurrent step-downs', async () => {
     const p = await newProject(member, 'Race');
     data(await as(member, ADD, { p, u: viewer.id, r: 'OWNER' }));
-    const results = await Promise.all([as(member, ROLE, { p, u: member.id, r: 'MEMBER' }), as(viewer, ROLE, { p, u: viewer.id, r: 'MEMBER' })]);
+    const results = await Promise.all([
+      as(member, ROLE, { p, u: member.id, r: 'MEMBER' }),
+      as(viewer, ROLE, { p, u: viewer.id, r: 'MEMBER' }),
+    ]);
     expect(results.filter((r) => !r.errors)).toHaveLength(1);
     const members = data<{ project: { members: Array<{ role: string }> } }>(
       await as(results[0]!.errors ? member : viewer, PROJECT, { id: p }),
@@ -151,7 +195,8 @@ describe('member lists (cached in Redis)', () => {
     const p = await newProject(owner, 'Roster');
     type M = { project: { members: Array<{ role: string; user: { id: string; name: string } }> } };
     const Q = 'query($id: ID!) { project(id: $id) { members { role user { id name } } } }';
-    const roster = async (u: TestUser) => data<M>(await as(u, Q, { id: p })).project.members.map((m) => `${m.user.name}:${m.role}`);
+    const roster = async (u: TestUser) =>
+      data<M>(await as(u, Q, { id: p })).project.members.map((m) => `${m.user.name}:${m.role}`);
     expect(await roster(owner)).toEqual(['Olivia:OWNER']); // cached from here on
     data(await as(owner, ADD, { p, u: member.id, r: 'MEMBER' }));
     expect(await roster(owner)).toEqual(['Olivia:OWNER', 'Mia:MEMBER']);
@@ -173,8 +218,14 @@ describe('archived projects', () => {
     const pid = await newProject(owner, 'Old');
     data(await as(owner, ADD, { p: pid, u: member.id, r: 'MEMBER' }));
     expect(errorCode(await as(member, 'mutation($id: ID!) { archiveProject(id: $id) { id } }', { id: pid }))).toBe('PERM-001');
-    expect(data<{ archiveProject: { archived: boolean } }>(await as(owner, 'mutation($id: ID!) { archiveProject(id: $id) { archived } }', { id: pid })).archiveProject.archived).toBe(true);
-    expect(errorCode(await as(owner, 'mutation($id: ID!) { updateProject(id: $id, input: { name: "New" }) { id } }', { id: pid }))).toBe('PERM-001');
+    expect(
+      data<{ archiveProject: { archived: boolean } }>(
+        await as(owner, 'mutation($id: ID!) { archiveProject(id: $id) { archived } }', { id: pid }),
+      ).archiveProject.archived,
+    ).toBe(true);
+    expect(
+      errorCode(await as(owner, 'mutation($id: ID!) { updateProject(id: $id, input: { name: "New" }) { id } }', { id: pid })),
+    ).toBe('PERM-001');
     expect(errorCode(await as(owner, ADD, { p: pid, u: viewer.id, r: 'VIEWER' }))).toBe('PERM-001');
     expect(data<{ project: { name: string } }>(await as(member, PROJECT, { id: pid })).project.name).toBe('Old');
   });
@@ -185,8 +236,15 @@ describe('lists', () => {
     const u = await registerUser(url, 'Pager');
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await newProject(u, `P${i}`));
-    const Q = 'query($a: String) { projects(first: 2, after: $a) { totalCount edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }';
-    type Page = { projects: { totalCount: number; edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+    const Q =
+      'query($a: String) { projects(first: 2, after: $a) { totalCount edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }';
+    type Page = {
+      projects: {
+        totalCount: number;
+        edges: Array<{ node: { id: string } }>;
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      };
+    };
     const seen: string[] = [];
     let after: string | null = null;
     for (;;) {
@@ -203,7 +261,7 @@ describe('lists', () => {
     expect(big.projects.edges.length).toBeLessThanOrEqual(100);
   });
 
-  it("shows User.projects in full to the user, and only shared ones to others", async () => {
+  it('shows User.projects in full to the user, and only shared ones to others', async () => {
     const a = await registerUser(url, 'Ann');
     const b = await registerUser(url, 'Bob');
     const shared = await newProject(a, 'Shared');
@@ -211,9 +269,14 @@ describe('lists', () => {
     data(await as(a, ADD, { p: shared, u: b.id, r: 'VIEWER' }));
     const Q = 'query($id: ID!) { user(id: $id) { projects { totalCount edges { node { name } } } } }';
     expect(data<{ user: { projects: { totalCount: number } } }>(await as(a, Q, { id: a.id })).user.projects.totalCount).toBe(2);
-    const seenByB = data<{ user: { projects: { totalCount: number; edges: Array<{ node: { name: string } }> } } }>(await as(b, Q, { id: a.id }));
+    const seenByB = data<{ user: { projects: { totalCount: number; edges: Array<{ node: { name: string } }> } } }>(
+      await as(b, Q, { id: a.id }),
+    );
     expect(seenByB.user.projects.edges.map((e) => e.node.name)).toEqual(['Shared']);
-    expect(data<{ me: { projects: { totalCount: number } } }>(await as(b, '{ me { projects { totalCount } } }')).me.projects.totalCount).toBe(1);
+    expect(
+      data<{ me: { projects: { totalCount: number } } }>(await as(b, '{ me { projects { totalCount } } }')).me.projects
+        .totalCount,
+    ).toBe(1);
   });
 });
 
@@ -222,7 +285,10 @@ describe('permissions cache and admin operations', () => {
     const base = stack.services.projects!.base;
     const path = `/internal/permissions?userId=${member.id}`;
     expect((await fetch(base + path)).status).toBe(401);
-    expect((await fetch(base + path, { headers: { 'x-tm-internal': signInternal(path, 'wrong-secret-wrong-secret-wrong-secret') } })).status).toBe(401);
+    expect(
+      (await fetch(base + path, { headers: { 'x-tm-internal': signInternal(path, 'wrong-secret-wrong-secret-wrong-secret') } }))
+        .status,
+    ).toBe(401);
     const res = await fetch(base + path, { headers: { 'x-tm-internal': signInternal(path, stack.env.INTERNAL_SECRET!) } });
     const body = (await res.json()) as { memberships: Record<string, { role: string; archived: boolean }> };
     expect(Object.values(body.memberships).length).toBeGreaterThan(0);
@@ -235,21 +301,44 @@ describe('permissions cache and admin operations', () => {
 
   it('refuses admin operations to non-admins with PERM-001', async () => {
     const pid = await newProject(owner, 'AdminTarget');
-    expect(errorCode(await as(owner, 'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: pid, u: outsider.id }))).toBe('PERM-001');
-    expect(errorCode(await as(owner, 'mutation($u: ID!) { clearPermissionCache(userId: $u) }', { u: outsider.id }))).toBe('PERM-001');
-    expect(errorCode(await as(owner, 'query($u: ID!) { userPermissions(userId: $u) { role } }', { u: owner.id }))).toBe('PERM-001');
+    expect(
+      errorCode(
+        await as(owner, 'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: VIEWER) { id } }', {
+          p: pid,
+          u: outsider.id,
+        }),
+      ),
+    ).toBe('PERM-001');
+    expect(errorCode(await as(owner, 'mutation($u: ID!) { clearPermissionCache(userId: $u) }', { u: outsider.id }))).toBe(
+      'PERM-001',
+    );
+    expect(errorCode(await as(owner, 'query($u: ID!) { userPermissions(userId: $u) { role } }', { u: owner.id }))).toBe(
+      'PERM-001',
+    );
   });
 
   it('lets an admin grant access, read permissions and clear the cache, each audited', async () => {
     const pid = await newProject(owner, 'Granted');
     const admin = { userId: '11111111-1111-4111-8111-111111111111', roles: ['ADMIN'] };
-    const grant = await stack.direct('projects', 'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: pid, u: outsider.id }, admin);
+    const grant = await stack.direct(
+      'projects',
+      'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: MEMBER) { id } }',
+      { p: pid, u: outsider.id },
+      admin,
+    );
     expect(grant.errors).toBeUndefined();
     expect(data<{ project: { myRole: string } }>(await as(outsider, PROJECT, { id: pid })).project.myRole).toBe('MEMBER');
-    const perms = await stack.direct('projects', 'query($u: ID!) { userPermissions(userId: $u) { role project { id name } } }', { u: outsider.id }, admin);
+    const perms = await stack.direct(
+      'projects',
+      'query($u: ID!) { userPermissions(userId: $u) { role project { id name } } }',
+      { u: outsider.id },
+      admin,
+    );
     expect(perms.data).toEqual({ userPermissions: [{ role: 'MEMBER', project: { id: pid, name: 'Granted' } }] });
     await redis.set(`permissions:${outsider.id}`, 'x');
-    expect((await stack.direct('projects', 'mutation($u: ID!) { clearPermissionCache(userId: $u) }', { u: outsider.id }, admin)).data).toEqual({ clearPermissionCache: true });
+    expect(
+      (await stack.direct('projects', 'mutation($u: ID!) { clearPermissionCache(userId: $u) }', { u: outsider.id }, admin)).data,
+    ).toEqual({ clearPermissionCache: true });
     expect(await redis.exists(`permissions:${outsider.id}`)).toBe(0);
 
     const conn = await mongoose.createConnection(stack.env.MONGO_URL!, { dbName: `${stack.env.MONGO_DB}_projects` }).asPromise();
@@ -265,5 +354,25 @@ describe('permissions cache and admin operations', () => {
     }
     const stream = await redis.xrange('events:audit', '-', '+');
     expect(stream.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses to grant access to an account that does not exist (PERM-002), and audits the refusal', async () => {
+    const pid = await newProject(owner, 'GhostGrant');
+    const admin = { userId: '11111111-1111-4111-8111-111111111111', roles: ['ADMIN'] };
+    const grant = await stack.direct(
+      'projects',
+      'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: MEMBER) { id } }',
+      { p: pid, u: GHOST },
+      admin,
+    );
+    expect(errorCode(grant)).toBe('PERM-002');
+    const conn = await mongoose.createConnection(stack.env.MONGO_URL!, { dbName: `${stack.env.MONGO_DB}_projects` }).asPromise();
+    try {
+      const last = await conn.collection('auditRecords').find({ action: 'grantProjectAccess' }).sort({ at: -1 }).limit(1).next();
+      expect([last?.result, last?.errorCode, JSON.parse(last?.args as string).userId]).toEqual(['error', 'PERM-002', GHOST]);
+      expect(await conn.collection('projectMembers').countDocuments({ projectId: pid, userId: GHOST })).toBe(0);
+    } finally {
+      await conn.close();
+    }
   });
 });

@@ -24,7 +24,7 @@ import { TaskPages } from './task/task-pages';
 import { TaskQueries } from './task/task.query';
 import { TaskService } from './task/task.service';
 
-type TasksConfig = BaseConfig & { PROJECTS_URL: string; OUTBOX_SWEEP_MS: number };
+type TasksConfig = BaseConfig & { PROJECTS_URL: string; OUTBOX_SWEEP_MS: number; OUTBOX_IDLE_SWEEP_MS: number };
 
 /** Starts the tasks subgraph (port 4003 unless TASKS_PORT/PORT say otherwise). */
 export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningService<TasksConfig>> {
@@ -36,6 +36,8 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       /** The projects subgraph, whose internal endpoint answers permission-cache misses. */
       PROJECTS_URL: z.string().url().default('http://127.0.0.1:4002/graphql'),
       OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(2000),
+      /** Sweeps while nothing of this process is left unsent (finds another process's crash leftovers). */
+      OUTBOX_IDLE_SWEEP_MS: z.coerce.number().int().min(100).default(30_000),
     },
     models: [TaskModel, CommentModel],
     buildSchema: buildTasksSchema,
@@ -54,7 +56,14 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const counts = new CommentCounts(locks, pages, log);
       const tasks = new TaskService(taskRelay, permissions, config.REDIS_PREFIX, locks, pages, counts);
       const comments = new CommentService(commentRelay, config.REDIS_PREFIX, counts);
-      const services: Services = { tasks, comments, permissions, queries: new TaskQueries(pages), audit: new AuditLog('tasks', redis, log), redis };
+      const services: Services = {
+        tasks,
+        comments,
+        permissions,
+        queries: new TaskQueries(pages),
+        audit: new AuditLog('tasks', redis, log),
+        redis,
+      };
       return {
         context: (base) => ({
           ...base,
@@ -63,8 +72,8 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
           access: new RequestAccess(permissions, base.user.userId),
         }),
         onConnected: async () => {
-          taskRelay.start(config.OUTBOX_SWEEP_MS);
-          commentRelay.start(config.OUTBOX_SWEEP_MS);
+          taskRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);
+          commentRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);
           await counts.backfill();
         },
         onStop: () => Promise.all([taskRelay.stop(), commentRelay.stop()]),

@@ -28,6 +28,7 @@ import { PasswordResetModel } from './password/password-reset.model';
 import { PasswordService } from './password/password.service';
 import { PresenceService } from './presence/presence.service';
 import { buildUsersSchema } from './schema';
+import { usersRoute } from './user/internal';
 import { UserModel } from './user/user.model';
 import { UserCards } from './user/user-cards';
 import { UserService } from './user/user.service';
@@ -51,7 +52,13 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       const users = new UserService(deps.redis);
       const cards = new UserCards(deps.redis, deps.log);
       const keys = new KeyRing(box, ttl, cfg.SIGNING_KEY_RELOAD_SECONDS, deps.log);
-      const sessions = new SessionService(deps.redis, deps.log, cfg.REFRESH_TOKEN_TTL_DAYS * 86_400_000, ttl, cfg.REFRESH_REUSE_GRACE_SECONDS * 1000);
+      const sessions = new SessionService(
+        deps.redis,
+        deps.log,
+        cfg.REFRESH_TOKEN_TTL_DAYS * 86_400_000,
+        ttl,
+        cfg.REFRESH_REUSE_GRACE_SECONDS * 1000,
+      );
       const guard = new LoginGuard(deps.redis, {
         maxPerAccount: cfg.LOGIN_MAX_FAILURES_PER_ACCOUNT,
         maxPerIp: cfg.LOGIN_MAX_FAILURES_PER_IP,
@@ -68,7 +75,17 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         keys,
         mfa,
         auth: new AuthService(users, sessions, keys, guard, mfa, stepTokens),
-        passwords: new PasswordService(users, sessions, stepTokens, guard, events, box, deps.log, deps.redis, cfg.PASSWORD_RESET_TTL_MINUTES),
+        passwords: new PasswordService(
+          users,
+          sessions,
+          stepTokens,
+          guard,
+          events,
+          box,
+          deps.log,
+          deps.redis,
+          cfg.PASSWORD_RESET_TTL_MINUTES,
+        ),
         admin: new AdminService(users, sessions, mfa, keys, box, deps.redis),
         audit: new AuditLog('users', deps.redis, deps.log),
         presence,
@@ -77,6 +94,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(users, cards, deps.redis), selfIds: new Set() }),
         routes: {
+          ...usersRoute(cfg.INTERNAL_SECRET),
           '/.well-known/jwks.json': async (_req, res) => {
             try {
               sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=10' });

@@ -1,4 +1,14 @@
-import { AppError, assertId, ErrorCode, isDuplicateKeyError, ROLE_RANK, type Locks, type OutboxRelay, type PendingEvent } from '@tm/kit';
+import {
+  AppError,
+  assertId,
+  ErrorCode,
+  isDuplicateKeyError,
+  ROLE_RANK,
+  type Locks,
+  type OutboxRelay,
+  type PendingEvent,
+  type UserDirectory,
+} from '@tm/kit';
 import { requireRole } from '../project/access';
 import { projectLock } from '../project/project-lock';
 import { ProjectRole } from '../project/project-role';
@@ -16,7 +26,9 @@ function forbidden(message: string): AppError {
 }
 
 function alreadyMember(): AppError {
-  return new AppError(ErrorCode.InvalidRequest, 'Invalid userId: already a member; use changeProjectMemberRole', { field: 'userId' });
+  return new AppError(ErrorCode.InvalidRequest, 'Invalid userId: already a member; use changeProjectMemberRole', {
+    field: 'userId',
+  });
 }
 
 /** What a membership change did: the project to answer with, and the membership whose events to send. */
@@ -38,7 +50,13 @@ export class MembershipService {
     private readonly permissions: PermissionCache,
     private readonly locks: Locks,
     private readonly lists: MemberLists,
+    private readonly directory: Pick<UserDirectory, 'exists'>,
   ) {}
+
+  /** Only an existing account becomes a member (asked after the caller's own rights were checked). */
+  private async requireUser(userId: string): Promise<void> {
+    if (!(await this.directory.exists(userId))) throw new AppError(ErrorCode.NotFound, 'User not found', { field: 'userId' });
+  }
 
   /**
    * Membership changes of one project run one at a time under the project's lock (owner counting
@@ -67,8 +85,11 @@ export class MembershipService {
 
   private async addLocked(actor: Actor, projectId: string, userId: string, role: ProjectRole): Promise<Outcome> {
     const { project, member: me } = await requireRole(actor.userId, projectId, 'MANAGER', { write: true });
-    if (me.role !== ProjectRole.OWNER && rank(role) >= rank(me.role)) throw forbidden(`A ${me.role} can only add members with a lower role`);
-    if (!(await this.insert(projectId, userId, role, this.events.of('ProjectMemberAdded', { projectId, userId, role }, actor)))) throw alreadyMember();
+    if (me.role !== ProjectRole.OWNER && rank(role) >= rank(me.role))
+      throw forbidden(`A ${me.role} can only add members with a lower role`);
+    await this.requireUser(userId);
+    if (!(await this.insert(projectId, userId, role, this.events.of('ProjectMemberAdded', { projectId, userId, role }, actor))))
+      throw alreadyMember();
     if (role === ProjectRole.OWNER) await ProjectModel.updateOne({ _id: projectId }, { $inc: { ownerCount: 1 } });
     return this.changed(project, userId);
   }
@@ -89,7 +110,10 @@ export class MembershipService {
     // (writes filter on `_id` alone: the project's lock keeps what was read above true)
     const removed = await ProjectMemberModel.updateOne(
       { _id: target._id },
-      { $set: { deletedAt: new Date(), hasPending: true }, $push: { pendingEvents: this.events.of('ProjectMemberRemoved', { projectId, userId }, actor) } },
+      {
+        $set: { deletedAt: new Date(), hasPending: true },
+        $push: { pendingEvents: this.events.of('ProjectMemberRemoved', { projectId, userId }, actor) },
+      },
     );
     if (removed.modifiedCount === 0 && target.role === ProjectRole.OWNER) {
       await ProjectModel.updateOne({ _id: projectId }, { $inc: { ownerCount: 1 } }); // someone else removed it first
@@ -112,10 +136,15 @@ export class MembershipService {
       if (rank(role) > rank(me.role)) throw forbidden('You cannot raise your own role');
     } else {
       this.checkActsOn(me.role, target.role);
-      if (me.role !== ProjectRole.OWNER && rank(role) >= rank(me.role)) throw forbidden(`A ${me.role} can only give roles below their own`);
+      if (me.role !== ProjectRole.OWNER && rank(role) >= rank(me.role))
+        throw forbidden(`A ${me.role} can only give roles below their own`);
     }
     if (target.role === ProjectRole.OWNER) await this.releaseOwner(projectId, 'The last owner cannot step down');
-    await this.setRole(target, role, this.events.of('ProjectMemberRoleChanged', { projectId, userId, role, previousRole: target.role }, actor));
+    await this.setRole(
+      target,
+      role,
+      this.events.of('ProjectMemberRoleChanged', { projectId, userId, role, previousRole: target.role }, actor),
+    );
     return this.changed(project, userId);
   }
 
@@ -136,6 +165,7 @@ export class MembershipService {
       if (existing.role === ProjectRole.OWNER) await this.releaseOwner(projectId, 'The last owner cannot be demoted');
       await this.setRole(existing, role, event);
     } else {
+      await this.requireUser(userId);
       if (!(await this.insert(projectId, userId, role, event))) throw alreadyMember();
       if (role === ProjectRole.OWNER) await ProjectModel.updateOne({ _id: projectId }, { $inc: { ownerCount: 1 } });
     }
@@ -157,12 +187,18 @@ export class MembershipService {
     }
     const existing = await ProjectMemberModel.findById(_id, { deletedAt: 1 }).lean<ProjectMember>();
     if (!existing?.deletedAt) return false;
-    await ProjectMemberModel.updateOne({ _id }, { $set: { ...fields, deletedAt: null, hasPending: true }, $push: { pendingEvents: event } });
+    await ProjectMemberModel.updateOne(
+      { _id },
+      { $set: { ...fields, deletedAt: null, hasPending: true }, $push: { pendingEvents: event } },
+    );
     return true;
   }
 
   private async setRole(target: ProjectMember, role: ProjectRole, event: PendingEvent): Promise<void> {
-    await ProjectMemberModel.updateOne({ _id: target._id }, { $set: { role, hasPending: true }, $push: { pendingEvents: event } });
+    await ProjectMemberModel.updateOne(
+      { _id: target._id },
+      { $set: { role, hasPending: true }, $push: { pendingEvents: event } },
+    );
     if (role === ProjectRole.OWNER) await ProjectModel.updateOne({ _id: target.projectId }, { $inc: { ownerCount: 1 } });
   }
 
