@@ -51,7 +51,7 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
    * and per process; more wait in turn, and one whose client completes it while waiting never runs.
    * Keeps live events' resolution from queueing behind a flood of starts (subscribe/unsubscribe churn).
    */
-  LIVE_MAX_CONCURRENT_STARTS: z.coerce.number().int().min(1).default(64),
+  LIVE_MAX_CONCURRENT_STARTS: z.coerce.number().int().min(1).default(16),
   LIVE_MAX_CONCURRENT_STARTS_PER_CONNECTION: z.coerce.number().int().min(1).default(2),
   /** Starts waiting beyond this are refused with API-001 (retryAfter 1 s). */
   LIVE_MAX_WAITING_STARTS: z.coerce.number().int().min(1).default(10_000),

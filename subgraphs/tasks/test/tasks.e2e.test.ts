@@ -143,6 +143,16 @@ describe('board order', () => {
     expect(new Set(col.map((t) => t.position)).size).toBe(col.length);
   });
 
+  it('creates every one of many tasks added to one column at once, each at its own place at the end', async () => {
+    const before = (await column('TODO')).length;
+    const titles = Array.from({ length: 24 }, (_, i) => `rush ${i}`);
+    const made = await Promise.all(titles.map((title, i) => as(i % 2 ? owner : member, CREATE, { i: { projectId, title } })));
+    expect(made.filter((r) => r.errors).map((r) => r.errors)).toEqual([]); // none refused as "board is busy"
+    const col = await column('TODO');
+    expect(col).toHaveLength(before + titles.length);
+    expect(new Set(col.map((t) => t.position)).size).toBe(col.length);
+  });
+
   it('rebalances a column when the gap gets too small, keeping the order', async () => {
     const a = (await task(member, { title: 'left' })).id;
     const b = (await task(member, { title: 'right' })).id;

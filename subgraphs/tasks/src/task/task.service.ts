@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, assertId, ErrorCode, outboxPush, type Locks, type OutboxRelay, type PermissionsClient, type RequestAccess } from '@tm/kit';
+import {
+  AppError,
+  assertId,
+  ErrorCode,
+  outboxPush,
+  type Locks,
+  type OutboxRelay,
+  type PermissionsClient,
+  type RequestAccess,
+} from '@tm/kit';
 import { CommentModel } from '../comment/comment.model';
 import { endOfColumn, isDuplicateKey, rebalance, slotAfter, slotAt } from './board';
 import type { CommentCounts } from '../comment/comment-count';
@@ -81,7 +90,8 @@ export class TaskService {
       parentId: draft.parentId ? await this.checkParent(draft.parentId, projectId, code) : null,
     };
     const column = { projectId, status: TaskStatus.TODO };
-    for (let attempt = 1; ; attempt++) {
+    /** One try at the current end of the column; null when another task took that slot first. */
+    const insert = async (): Promise<{ task: Task; created: boolean } | null> => {
       const position = await endOfColumn(column);
       try {
         const doc = await TaskModel.create({
@@ -99,25 +109,38 @@ export class TaskService {
           pendingEvents: [taskEvent(this.prefix, 'CREATED', { _id: id, projectId, version: 1 }, actor)],
           hasPending: true,
         });
-        await this.pages.changed(projectId);
-        await this.relay.flushQuietly(id);
-        return doc.toObject();
+        return { task: doc.toObject(), created: true };
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         const existing = await TaskModel.findById(id, TASK_PROJECTION).lean<Task>();
         if (existing) {
-          if (existing.projectId === projectId && existing.reporterId === actor.userId && !existing.deletedAt) {
-            await this.pages.changed(projectId); // a retry: the first attempt may have stopped before this
-            return existing;
-          }
+          // a retry of this very create: the first attempt may have stopped before the end
+          if (existing.projectId === projectId && existing.reporterId === actor.userId && !existing.deletedAt)
+            return { task: existing, created: false };
           throw new AppError(code, 'Invalid id: already used', { field: 'id' });
         }
-        if (attempt >= MAX_ATTEMPTS) throw new AppError(code, 'The board is busy, try again', { field: 'position' });
-        // another task took the end of the column at the same moment: wait a little (jittered, so
-        // concurrent creators spread out instead of colliding again on the next end) and take the new end
-        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+        return null;
       }
-    }
+    };
+    // uncontended: no lock. Contended (the end was taken meanwhile): the column's creators take
+    // turns under its lock, each taking the end in its turn (a move may still take it: try again)
+    const done =
+      (await insert()) ??
+      (await this.locks.with(
+        `column:${projectId}:${TaskStatus.TODO}`,
+        async () => {
+          for (let attempt = 2; ; attempt++) {
+            const result = await insert();
+            if (result) return result;
+            if (attempt >= MAX_ATTEMPTS) throw new AppError(code, 'The board is busy, try again', { field: 'position' });
+            await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+          }
+        },
+        { waitMs: 15_000 },
+      ));
+    await this.pages.changed(projectId);
+    await this.relay.flushQuietly(id); // a retry too: its first attempt may have stopped before sending
+    return done.task;
   }
 
   async update(actor: ActorWithAccess, id: string, changes: TaskChanges, expectedVersion?: number | null): Promise<Task> {
@@ -143,7 +166,11 @@ export class TaskService {
         Object.assign(set, await this.statusChange(current, changes.status, null));
         kind = 'MOVED';
       }
-      return { set, kind, fields: Object.keys(set).filter((k) => !['dueSort', 'priorityRank', 'completedAt', 'position'].includes(k)) };
+      return {
+        set,
+        kind,
+        fields: Object.keys(set).filter((k) => !['dueSort', 'priorityRank', 'completedAt', 'position'].includes(k)),
+      };
     });
   }
 
@@ -162,8 +189,10 @@ export class TaskService {
     if (!task) throw notFound();
     await actor.access.require(task.projectId, 'MEMBER', { write: true });
     const ids = [id];
-    for (let frontier = [id]; frontier.length; ) {
-      const children = await TaskModel.find({ parentId: { $in: frontier }, deletedAt: null }, { _id: 1 }).lean<Array<Pick<Task, '_id'>>>();
+    for (let frontier = [id]; frontier.length;) {
+      const children = await TaskModel.find({ parentId: { $in: frontier }, deletedAt: null }, { _id: 1 }).lean<
+        Array<Pick<Task, '_id'>>
+      >();
       frontier = children.map((c) => c._id).filter((c) => !ids.includes(c));
       ids.push(...frontier);
     }
@@ -175,7 +204,9 @@ export class TaskService {
           {
             // out of the column's position space, so the unique board order never sees it again
             $set: { deletedAt: now, position: -(now.getTime() + Math.random()), hasPending: true },
-            $push: { pendingEvents: taskEvent(this.prefix, 'DELETED', { _id: taskId, projectId: task.projectId, version: 0 }, actor) },
+            $push: {
+              pendingEvents: taskEvent(this.prefix, 'DELETED', { _id: taskId, projectId: task.projectId, version: 0 }, actor),
+            },
           },
         ),
       );
@@ -199,7 +230,9 @@ export class TaskService {
   }
 
   subtasksOf(parentIds: readonly string[]): Promise<Task[]> {
-    return TaskModel.find({ parentId: { $in: [...parentIds] }, deletedAt: null }, TASK_PROJECTION).sort({ position: 1, _id: 1 }).lean<Task[]>();
+    return TaskModel.find({ parentId: { $in: [...parentIds] }, deletedAt: null }, TASK_PROJECTION)
+      .sort({ position: 1, _id: 1 })
+      .lean<Task[]>();
   }
 
   /** ADMIN: re-publishes a task's current state (live and on the stream), recounting its comments and dropping cached pages. */
@@ -264,7 +297,10 @@ export class TaskService {
         }
         if (expectedVersion !== null && expectedVersion !== undefined) {
           const now = await TaskModel.findById(id, { version: 1 }).lean<Task>();
-          throw new AppError(ErrorCode.TaskUpdateFailed, 'Task was changed by someone else', { field: 'expectedVersion', currentVersion: now?.version ?? null });
+          throw new AppError(ErrorCode.TaskUpdateFailed, 'Task was changed by someone else', {
+            field: 'expectedVersion',
+            currentVersion: now?.version ?? null,
+          });
         }
       } catch (err) {
         if (!isDuplicateKey(err)) throw err; // a concurrent move took the same slot: decide again
@@ -274,9 +310,17 @@ export class TaskService {
   }
 
   /** The fields of a status and/or position change, checking the workflow. */
-  private async statusChange(current: Task, status: TaskStatus, req: Pick<MoveRequest, 'position' | 'afterTaskId'> | null): Promise<Record<string, unknown>> {
+  private async statusChange(
+    current: Task,
+    status: TaskStatus,
+    req: Pick<MoveRequest, 'position' | 'afterTaskId'> | null,
+  ): Promise<Record<string, unknown>> {
     if (!canTransition(current.status, status)) {
-      throw new AppError(ErrorCode.TaskUpdateFailed, `Invalid status change ${current.status} → ${status}: one step forward at a time`, { field: 'status' });
+      throw new AppError(
+        ErrorCode.TaskUpdateFailed,
+        `Invalid status change ${current.status} → ${status}: one step forward at a time`,
+        { field: 'status' },
+      );
     }
     const column = { projectId: current.projectId, status };
     let position: number | null;
@@ -284,7 +328,8 @@ export class TaskService {
       if (req?.afterTaskId) {
         const afterId = assertId(req.afterTaskId, 'afterTaskId');
         const after = await TaskModel.findOne({ _id: afterId, ...column, deletedAt: null }, { position: 1 }).lean<Task>();
-        if (!after) throw new AppError(ErrorCode.TaskUpdateFailed, 'Invalid afterTaskId: not in that column', { field: 'afterTaskId' });
+        if (!after)
+          throw new AppError(ErrorCode.TaskUpdateFailed, 'Invalid afterTaskId: not in that column', { field: 'afterTaskId' });
         position = afterId === current._id ? current.position : await slotAfter(column, after.position, current._id);
       } else if (req?.position !== null && req?.position !== undefined) {
         if (!Number.isFinite(req.position) || Math.abs(req.position) > 1e12) {
@@ -314,7 +359,8 @@ export class TaskService {
   private async checkParent(parentId: string, projectId: string, code: ErrorCode): Promise<string> {
     const id = assertId(parentId, 'parentId', code);
     const parent = await findLiveTask(id, { projectId: 1, deletedAt: 1 });
-    if (!parent || parent.projectId !== projectId) throw new AppError(code, 'Invalid parentId: no such task in this project', { field: 'parentId' });
+    if (!parent || parent.projectId !== projectId)
+      throw new AppError(code, 'Invalid parentId: no such task in this project', { field: 'parentId' });
     return id;
   }
 }
