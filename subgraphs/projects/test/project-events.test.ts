@@ -59,7 +59,7 @@ async function account(): Promise<string> {
   const _id = randomUUID();
   await db
     .useDb(`${env.MONGO_DB}_users`)
-    .collection<{ _id: string }>('users')
+    .collection<{ _id: string; email: string; name: string }>('users')
     .insertOne({ _id, email: `${_id}@example.test`, name: 'Member' });
   return _id;
 }
