@@ -27,8 +27,25 @@ export interface LiveRow {
 export interface Part4Result {
   users: number;
   scenarios: LiveRow[];
-  filtered?: { subscribers: number; otherEvents: number; p50: number; p99: number; deliveryRatio: number; unexpectedPayloads: number };
-  churn?: { stable: number; cycles: number; cyclesPerSecond: number; events: number; p50: number; p99: number; deliveryRatio: number; leakedSubscriptions: number; redisChannelsAfter: number };
+  filtered?: {
+    subscribers: number;
+    otherEvents: number;
+    p50: number;
+    p99: number;
+    deliveryRatio: number;
+    unexpectedPayloads: number;
+  };
+  churn?: {
+    stable: number;
+    cycles: number;
+    cyclesPerSecond: number;
+    events: number;
+    p50: number;
+    p99: number;
+    deliveryRatio: number;
+    leakedSubscriptions: number;
+    redisChannelsAfter: number;
+  };
   gatewayCpuPercent: number;
   /** The same scenarios with LIVE_SHARED_RESOLUTION=off (each payload resolved per subscriber). */
   perSubscriber?: LiveRow[];
@@ -41,13 +58,17 @@ const PER_USER = 20;
 export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: string) => void }): Promise<Part4Result> {
   const counts = opts.quick ? [100, 1000] : [100, 1000, 5000];
   const projectId = s.projects[0]!;
-  const wantUsers = opts.quick ? 50 : 250;
+  const wantUsers = Number(process.env.BENCH_LIVE_USERS) || (opts.quick ? 50 : 250);
   let users = s.users;
   if (users.length < wantUsers) {
     opts.log(`part 4: registering ${wantUsers - users.length} more users (≤ ${PER_USER} live connections per user)`);
     const extra = await s.register(wantUsers - users.length);
     for (const u of extra) {
-      await s.call(s.owner.token, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: projectId, u: u.id });
+      await s.call(
+        s.owner.token,
+        'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }',
+        { p: projectId, u: u.id },
+      );
     }
     users = [...users, ...extra];
   }
@@ -68,11 +89,20 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
     churnConnections: 20,
     stableForChurn: 100,
   };
-  const run = async (gateway: typeof s.stack.gateway, c: LiveConfig): Promise<{ parsed?: Omit<Part4Result, 'users' | 'gatewayCpuPercent'>; cpu: number; err: string }> => {
+  const run = async (
+    gateway: typeof s.stack.gateway,
+    c: LiveConfig,
+  ): Promise<{ parsed?: Omit<Part4Result, 'users' | 'gatewayCpuPercent'>; cpu: number; err: string }> => {
     const file = path.join(tmpdir(), `tm-bench-live-${process.pid}.json`);
-    writeFileSync(file, JSON.stringify({ ...c, wsUrl: gateway.url.replace(/^http/, 'ws'), httpUrl: gateway.url, gatewayBase: gateway.base }));
+    writeFileSync(
+      file,
+      JSON.stringify({ ...c, wsUrl: gateway.url.replace(/^http/, 'ws'), httpUrl: gateway.url, gatewayBase: gateway.base }),
+    );
     const cpu = watchCpu({ gateway: gateway.child.pid });
-    const child = spawn(process.execPath, ['--max-old-space-size=2048', path.join(BENCH_DIST, 'live-load.js'), file], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--max-old-space-size=2048', path.join(BENCH_DIST, 'live-load.js'), file], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -85,21 +115,60 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
     clearTimeout(timer);
     const usage = cpu.stop().gateway ?? NaN;
     const line = out.trim().split('\n').pop();
-    return { ...(line ? { parsed: JSON.parse(line) as Omit<Part4Result, 'users' | 'gatewayCpuPercent'> } : {}), cpu: usage, err: err.slice(-1500) };
+    return {
+      ...(line ? { parsed: JSON.parse(line) as Omit<Part4Result, 'users' | 'gatewayCpuPercent'> } : {}),
+      cpu: usage,
+      err: err.slice(-1500),
+    };
   };
 
   // before: every payload resolved per subscriber (the engine's behaviour before shared resolution)
   opts.log('part 4: per-subscriber resolution (LIVE_SHARED_RESOLUTION=off), for comparison');
   const perUserGateway = await s.stack.addGateway({ LIVE_SHARED_RESOLUTION: 'off', NODE_ENV: 'production', LOG_LEVEL: 'warn' });
-  const before = await run(perUserGateway, { ...cfg, counts: cfg.counts.filter((c) => c <= 1000), filteredOthers: 0, churnSeconds: 0 });
+  const before = await run(perUserGateway, {
+    ...cfg,
+    counts: cfg.counts.filter((c) => c <= 1000),
+    filteredOthers: 0,
+    churnSeconds: 0,
+  });
   await perUserGateway.stop();
 
   opts.log(`part 4: live updates, ${cfg.counts.join(' / ')} subscribers over ${users.length} users`);
   const after = await run(s.stack.gateway, cfg);
   // the gateway's own warnings during the live runs (breakers, unresolved events) say why a delivery failed
-  const warnings = [...new Set(s.stack.gateway.output().split('\n').filter((l) => /"level":(40|50)/.test(l)).map((l) => l.replace(/"time":"[^"]*",|"correlationId":"[^"]*",?/g, '').slice(0, 400)))];
+  const warnings = [
+    ...new Set(
+      s.stack.gateway
+        .output()
+        .split('\n')
+        .filter((l) => /"level":(40|50)/.test(l))
+        .map((l) => l.replace(/"time":"[^"]*",|"correlationId":"[^"]*",?/g, '').slice(0, 400)),
+    ),
+  ];
   if (warnings.length) opts.log(`  gateway warnings (${warnings.length} distinct): ${warnings.slice(-8).join('\n    ')}`);
-  const perSubscriber = before.parsed?.scenarios ?? [{ subscribers: NaN, events: 0, p50: NaN, p99: NaN, lastMedian: NaN, deliveryRatio: NaN, badPayloads: 0, memoryPerConnectionKiB: NaN, heapPerConnectionKiB: NaN, eventLoopLagMaxMs: NaN, connectSeconds: NaN, firstFailure: `run failed: ${before.err.slice(-300)}` }];
-  if (!after.parsed) return { users: users.length, scenarios: [], gatewayCpuPercent: after.cpu, error: after.err, ...(perSubscriber ? { perSubscriber } : {}) };
+  const perSubscriber = before.parsed?.scenarios ?? [
+    {
+      subscribers: NaN,
+      events: 0,
+      p50: NaN,
+      p99: NaN,
+      lastMedian: NaN,
+      deliveryRatio: NaN,
+      badPayloads: 0,
+      memoryPerConnectionKiB: NaN,
+      heapPerConnectionKiB: NaN,
+      eventLoopLagMaxMs: NaN,
+      connectSeconds: NaN,
+      firstFailure: `run failed: ${before.err.slice(-300)}`,
+    },
+  ];
+  if (!after.parsed)
+    return {
+      users: users.length,
+      scenarios: [],
+      gatewayCpuPercent: after.cpu,
+      error: after.err,
+      ...(perSubscriber ? { perSubscriber } : {}),
+    };
   return { users: users.length, ...after.parsed, gatewayCpuPercent: after.cpu, ...(perSubscriber ? { perSubscriber } : {}) };
 }
