@@ -108,12 +108,7 @@ export class LiveEngine {
     // the subscriber must be able to see the project now, before anything is delivered
     const turn = await passGates(subscriber.gate ? [subscriber.gate, this.opts.gate] : [this.opts.gate], alive);
     const admitted = turn.outcome;
-    if (admitted === 'gone')
-      return {
-        errors: [
-          new GraphQLError('Subscription completed before it started', { extensions: { code: ErrorCode.InvalidRequest } }),
-        ],
-      };
+    if (admitted === 'gone') return completedBeforeStart();
     if (admitted === 'full') {
       return {
         errors: [
@@ -131,12 +126,7 @@ export class LiveEngine {
     }
     if ('error' in first) return { errors: [coded(first.error)] };
     // the client left while its start ran: no channel, no presence (graphql-ws sends nothing more)
-    if (!alive())
-      return {
-        errors: [
-          new GraphQLError('Subscription completed before it started', { extensions: { code: ErrorCode.InvalidRequest } }),
-        ],
-      };
+    if (!alive()) return completedBeforeStart();
     // the start of a subscription is a client request: rate limits, maintenance and operation limits apply
     const refused = first.errors.find((e) => REFUSALS.has(String(e.extensions?.code)));
     if (refused)
@@ -313,6 +303,13 @@ const REFUSALS = new Set<string>([ErrorCode.RateLimited, ErrorCode.Maintenance, 
 
 function probeFailed(r: EntityResult): boolean {
   return r.errors.some((e) => e.path?.[0] === PROBE_FIELD) || !r.data?.[PROBE_FIELD];
+}
+
+/** The client completed the subscription before it started (graphql-ws sends this nowhere). */
+function completedBeforeStart(): ExecutionResult {
+  return {
+    errors: [new GraphQLError('Subscription completed before it started', { extensions: { code: ErrorCode.InvalidRequest } })],
+  };
 }
 
 function notMember(): GraphQLError {

@@ -16,6 +16,16 @@ const ADD = `mutation($p: ID!, $u: ID!, $r: ProjectRole!) { addProjectMember(pro
 const REMOVE = `mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }`;
 const ROLE = `mutation($p: ID!, $u: ID!, $r: ProjectRole!) { changeProjectMemberRole(projectId: $p, userId: $u, role: $r) { id members { role user { id } } } }`;
 
+/** A platform admin, as the gateway would sign it (straight to the projects subgraph). */
+const admin = { userId: '11111111-1111-4111-8111-111111111111', roles: ['ADMIN'] };
+const grantAsAdmin = (p: string, u: string) =>
+  stack.direct(
+    'projects',
+    'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: MEMBER) { id } }',
+    { p, u },
+    admin,
+  );
+
 /** A well-formed id no account has. */
 const GHOST = '22222222-2222-4222-8222-222222222222';
 
@@ -319,13 +329,7 @@ describe('permissions cache and admin operations', () => {
 
   it('lets an admin grant access, read permissions and clear the cache, each audited', async () => {
     const pid = await newProject(owner, 'Granted');
-    const admin = { userId: '11111111-1111-4111-8111-111111111111', roles: ['ADMIN'] };
-    const grant = await stack.direct(
-      'projects',
-      'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: MEMBER) { id } }',
-      { p: pid, u: outsider.id },
-      admin,
-    );
+    const grant = await grantAsAdmin(pid, outsider.id);
     expect(grant.errors).toBeUndefined();
     expect(data<{ project: { myRole: string } }>(await as(outsider, PROJECT, { id: pid })).project.myRole).toBe('MEMBER');
     const perms = await stack.direct(
@@ -358,13 +362,7 @@ describe('permissions cache and admin operations', () => {
 
   it('refuses to grant access to an account that does not exist (PERM-002), and audits the refusal', async () => {
     const pid = await newProject(owner, 'GhostGrant');
-    const admin = { userId: '11111111-1111-4111-8111-111111111111', roles: ['ADMIN'] };
-    const grant = await stack.direct(
-      'projects',
-      'mutation($p: ID!, $u: ID!) { grantProjectAccess(projectId: $p, userId: $u, role: MEMBER) { id } }',
-      { p: pid, u: GHOST },
-      admin,
-    );
+    const grant = await grantAsAdmin(pid, GHOST);
     expect(errorCode(grant)).toBe('PERM-002');
     const conn = await mongoose.createConnection(stack.env.MONGO_URL!, { dbName: `${stack.env.MONGO_DB}_projects` }).asPromise();
     try {
