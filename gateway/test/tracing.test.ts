@@ -219,7 +219,13 @@ describe('trace sampling', () => {
       );
       return received.filter((s) => ids.has(s.traceId));
     };
-    const spans = await until(5000, beat, (all) => all.some((s) => s.name === 'GET /internal/permissions'));
+    const spans = await until(
+      5000,
+      beat,
+      (all) =>
+        all.some((s) => s.name === 'GET /internal/permissions') &&
+        all.some((s) => s.service === 'users' && s.name === 'POST /graphql'),
+    );
     const internal = spans.find((s) => s.name === 'GET /internal/permissions');
     expect(internal).toMatchObject({
       service: 'projects',
