@@ -222,6 +222,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
               ? new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log).access(userId, projectId)
               : Promise.resolve(null);
           },
+          check: ops.checkOperation,
         }
       : {}),
   });

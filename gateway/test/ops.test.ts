@@ -62,11 +62,21 @@ afterAll(() => cleanup.run());
 
 describe('access', () => {
   it('refuses every ops query and mutation to a non-admin (PERM-001) and to anonymous callers (AUTH-001)', async () => {
-    for (const q of [SETTINGS, '{ serviceHealth { name } }', '{ auditLog { totalCount } }', '{ slowOperations { operationName } }', 'mutation { setMaintenanceMode(enabled: true) { maintenance { enabled } } }', 'mutation { resetRateLimit(clientId: "x") }', 'mutation { setLogLevel(service: "tasks", level: "debug") { updatedAt } }']) {
+    for (const q of [
+      SETTINGS,
+      '{ serviceHealth { name } }',
+      '{ auditLog { totalCount } }',
+      '{ slowOperations { operationName } }',
+      'mutation { setMaintenanceMode(enabled: true) { maintenance { enabled } } }',
+      'mutation { resetRateLimit(clientId: "x") }',
+      'mutation { setLogLevel(service: "tasks", level: "debug") { updatedAt } }',
+    ]) {
       expect({ q, code: errorCode(await as(user.token, q)) }).toEqual({ q, code: 'PERM-001' });
       expect({ q, code: errorCode(await as(undefined, q)) }).toEqual({ q, code: 'AUTH-001' });
     }
-    const s = await ops<{ opsSettings: { maintenance: { enabled: boolean }; circuitBreakers: Array<{ service: string }> } }>(SETTINGS);
+    const s = await ops<{ opsSettings: { maintenance: { enabled: boolean }; circuitBreakers: Array<{ service: string }> } }>(
+      SETTINGS,
+    );
     expect(s.opsSettings.maintenance.enabled).toBe(false);
     expect(s.opsSettings.circuitBreakers.map((b) => b.service).sort()).toEqual(['projects', 'tasks', 'users']);
   });
@@ -76,7 +86,11 @@ describe('maintenance mode', () => {
   it('answers SYS-001 with the message to everything but the ops operations and an admin sign-in; a second gateway follows within a second; health stays green', async () => {
     await ops('mutation { setMaintenanceMode(enabled: true, message: "Back at 14:00") { maintenance { enabled } } }');
     const started = Date.now();
-    const onSecond = await within(1000, () => as(user.token, '{ me { id } }', {}, second.url), (r) => errorCode(r) === 'SYS-001');
+    const onSecond = await within(
+      1000,
+      () => as(user.token, '{ me { id } }', {}, second.url),
+      (r) => errorCode(r) === 'SYS-001',
+    );
     expect(errorCode(onSecond)).toBe('SYS-001');
     expect(Date.now() - started).toBeLessThan(1000);
 
@@ -98,14 +112,31 @@ describe('maintenance mode', () => {
 
     await ops('mutation { setMaintenanceMode(enabled: false) { maintenance { enabled } } }');
     expect((await as(user.token, '{ me { id } }')).data).toEqual({ me: { id: user.id } });
-    expect((await within(1000, () => as(user.token, '{ me { id } }', {}, second.url), (r) => !r.errors)).errors).toBeUndefined();
+    expect(
+      (
+        await within(
+          1000,
+          () => as(user.token, '{ me { id } }', {}, second.url),
+          (r) => !r.errors,
+        )
+      ).errors,
+    ).toBeUndefined();
   });
 });
 
 describe('the live endpoint', () => {
   it('applies maintenance to operations and subscription starts over graphql-ws too', async () => {
-    const projectId = ((await as(user.token, 'mutation { createProject(input: { name: "Sockets" }) { id } }')).data as { createProject: { id: string } }).createProject.id;
-    const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${user.token}` }, retryAttempts: 0 });
+    const projectId = (
+      (await as(user.token, 'mutation { createProject(input: { name: "Sockets" }) { id } }')).data as {
+        createProject: { id: string };
+      }
+    ).createProject.id;
+    const client = createClient({
+      url: url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${user.token}` },
+      retryAttempts: 0,
+    });
     const once = (query: string, variables: Record<string, unknown> = {}) =>
       new Promise<unknown>((resolve) => {
         let first: unknown;
@@ -113,7 +144,10 @@ describe('the live endpoint', () => {
           { query, variables },
           {
             next: (r) => (first ??= r),
-            error: (e) => resolve(Array.isArray(e) ? e : { closed: (e as { code?: number }).code, reason: (e as { reason?: string }).reason }),
+            error: (e) =>
+              resolve(
+                Array.isArray(e) ? e : { closed: (e as { code?: number }).code, reason: (e as { reason?: string }).reason },
+              ),
             complete: () => resolve(first),
           },
         );
@@ -121,11 +155,82 @@ describe('the live endpoint', () => {
     try {
       await ops('mutation { setMaintenanceMode(enabled: true, message: "Sockets down") { maintenance { enabled } } }');
       expect(JSON.stringify(await once('{ me { id } }'))).toContain('SYS-001');
-      expect(JSON.stringify(await once('subscription($p: ID!) { taskChanged(projectId: $p) { kind } }', { p: projectId }))).toContain('SYS-001');
+      expect(
+        JSON.stringify(await once('subscription($p: ID!) { taskChanged(projectId: $p) { kind } }', { p: projectId })),
+      ).toContain('SYS-001');
       await ops('mutation { setMaintenanceMode(enabled: false) { maintenance { enabled } } }');
       expect(await once('{ me { id } }')).toEqual({ data: { me: { id: user.id } } });
     } finally {
       await as(admin, 'mutation { setMaintenanceMode(enabled: false) { maintenance { enabled } } }');
+      await client.dispose();
+    }
+  });
+
+  it("applies the client's rate limit and the operation limits to subscription starts (a member's start runs no query)", async () => {
+    const projectId = (
+      (await as(user.token, 'mutation { createProject(input: { name: "Limited sockets" }) { id } }')).data as {
+        createProject: { id: string };
+      }
+    ).createProject.id;
+    const client = createClient({
+      url: url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${user.token}` },
+      retryAttempts: 0,
+    });
+    /** The first result or error of a subscription, or 'live' once it runs for `ms` without either. */
+    const start = (query: string, variables: Record<string, unknown>, ms = 600) =>
+      new Promise<unknown>((resolve) => {
+        let stop = () => undefined as void;
+        const timer = setTimeout(() => {
+          stop();
+          resolve('live');
+        }, ms);
+        stop = client.subscribe(
+          { query, variables },
+          {
+            next: (r) => (clearTimeout(timer), resolve(r)),
+            error: (e) => (clearTimeout(timer), resolve(e)),
+            complete: () => (clearTimeout(timer), resolve('completed')),
+          },
+        );
+      });
+    const BOARD = 'subscription($p: ID!) { taskChanged(projectId: $p) { kind task { title } } }';
+    const liveQueries = async () => {
+      const text = await (await fetch(`${stack.gateway.base}/metrics`)).text();
+      return [...text.matchAll(/graphql_operations_total\{[^}]*operation="Live_taskChanged"[^}]*\} (\d+)/g)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
+    };
+    const queriesBefore = await liveQueries();
+    try {
+      expect(await start(BOARD, { p: projectId })).toBe('live');
+      // the start's checks are the request path's: too many aliases is API-002, nothing subscribed
+      const aliases = Array.from({ length: 31 }, (_, i) => `t${i}: title`).join(' ');
+      const tooWide = JSON.stringify(
+        await start(`subscription($p: ID!) { taskChanged(projectId: $p) { task { ${aliases} } } }`, { p: projectId }),
+      );
+      expect(tooWide).toContain('API-002');
+      expect(tooWide).toMatch(/alias/i);
+      // a member's start counts against their rate limit like any request
+      await ops('mutation { setRateLimit(requestsPerMinute: 2, burst: 0) { rateLimit { requestsPerMinute } } }');
+      await sleep(200);
+      await ops('mutation($c: String!) { resetRateLimit(clientId: $c) }', { c: user.id });
+      const results: unknown[] = [];
+      for (let i = 0; i < 4; i++) results.push(await start(BOARD, { p: projectId }, 300));
+      const refused = results.filter((r) => r !== 'live');
+      expect(refused.length).toBeGreaterThan(0);
+      // a refused start is one result with the error (graphql-ws then completes it)
+      const error = (refused[0] as { errors: Array<{ extensions: { code: string; retryAfter: number } }> }).errors[0]!;
+      expect(error.extensions.code).toBe('API-001');
+      expect(error.extensions.retryAfter).toBeGreaterThan(0);
+      expect(results.slice(0, 2)).toEqual(['live', 'live']);
+      // none of these starts ran a supergraph query (the owner's access came from the permissions cache)
+      expect(await liveQueries()).toBe(queriesBefore);
+    } finally {
+      await ops('mutation { setRateLimit(requestsPerMinute: 1200, burst: 300) { rateLimit { requestsPerMinute } } }');
+      await as(admin, 'mutation($c: String!) { resetRateLimit(clientId: $c) }', { c: user.id });
       await client.dispose();
     }
   });
@@ -148,7 +253,9 @@ describe('rate limits', () => {
     expect(over.errors![0]!.extensions!.retryAfter).toBe(retryAfter);
     // others are not affected, and the admin's ops operations never are
     expect((await as(user.token, '{ me { id } }')).errors).toBeUndefined();
-    expect(await ops<{ resetRateLimit: boolean }>('mutation($c: String!) { resetRateLimit(clientId: $c) }', { c: victim.id })).toEqual({ resetRateLimit: true });
+    expect(
+      await ops<{ resetRateLimit: boolean }>('mutation($c: String!) { resetRateLimit(clientId: $c) }', { c: victim.id }),
+    ).toEqual({ resetRateLimit: true });
     expect((await as(victim.token, '{ me { id } }')).errors).toBeUndefined();
     await ops('mutation { setRateLimit(requestsPerMinute: 1200, burst: 300) { rateLimit { requestsPerMinute } } }');
   });
@@ -169,25 +276,40 @@ describe('rate limits', () => {
 
 describe('read-only mode', () => {
   it('makes tasks refuse mutations with SYS-002 while its reads keep working', async () => {
-    const project = (await as(user.token, 'mutation { createProject(input: { name: "Ops board" }) { id } }')).data as { createProject: { id: string } };
+    const project = (await as(user.token, 'mutation { createProject(input: { name: "Ops board" }) { id } }')).data as {
+      createProject: { id: string };
+    };
     const projectId = project.createProject.id;
-    const create = (title: string) => as(user.token, 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id title } }', { i: { projectId, title } });
+    const create = (title: string) =>
+      as(user.token, 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id title } }', { i: { projectId, title } });
     const first = (await create('before')).data as { createTask: { id: string } };
     taskId = first.createTask.id;
 
-    const s = await ops<{ setReadOnlyMode: { readOnlyServices: string[] } }>('mutation { setReadOnlyMode(service: "tasks", enabled: true) { readOnlyServices } }');
+    const s = await ops<{ setReadOnlyMode: { readOnlyServices: string[] } }>(
+      'mutation { setReadOnlyMode(service: "tasks", enabled: true) { readOnlyServices } }',
+    );
     expect(s.setReadOnlyMode.readOnlyServices).toEqual(['tasks']);
-    const refused = await within(1000, () => create('during'), (r) => errorCode(r) === 'SYS-002');
+    const refused = await within(
+      1000,
+      () => create('during'),
+      (r) => errorCode(r) === 'SYS-002',
+    );
     expect(errorCode(refused)).toBe('SYS-002');
     expect(refused.errors![0]!.message).toMatch(/read-only/);
     const read = await as(user.token, 'query($id: ID!) { task(id: $id) { id title } }', { id: first.createTask.id });
     expect(read.data).toEqual({ task: { id: first.createTask.id, title: 'before' } });
     // other subgraphs still take mutations
     expect((await as(user.token, 'mutation { createProject(input: { name: "Another" }) { id } }')).errors).toBeUndefined();
-    expect(errorCode(await as(admin, 'mutation { setReadOnlyMode(service: "nope", enabled: true) { readOnlyServices } }'))).toBe('API-002');
+    expect(errorCode(await as(admin, 'mutation { setReadOnlyMode(service: "nope", enabled: true) { readOnlyServices } }'))).toBe(
+      'API-002',
+    );
 
     await ops('mutation { setReadOnlyMode(service: "tasks", enabled: false) { readOnlyServices } }');
-    const after = await within(1000, () => create('after'), (r) => !r.errors);
+    const after = await within(
+      1000,
+      () => create('after'),
+      (r) => !r.errors,
+    );
     expect(after.errors).toBeUndefined();
   });
 });
@@ -195,7 +317,11 @@ describe('read-only mode', () => {
 describe('log levels', () => {
   it("changes a running service's level (its debug lines appear), and resetLogLevels turns it back", async () => {
     const tasks = stack.services.tasks!;
-    const lines = () => tasks.output().split('\n').filter((l) => l.includes('"graphql operation"')).length;
+    const lines = () =>
+      tasks
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"graphql operation"')).length;
     await as(user.token, '{ task(id: "nothing") { id } }');
     expect(lines()).toBe(0); // the test stack logs nothing (LOG_LEVEL=silent)
 
@@ -204,7 +330,11 @@ describe('log levels', () => {
     );
     expect(s.setLogLevel.logLevels).toEqual([{ service: 'tasks', level: 'debug', until: expect.any(String) }]);
     expect(Date.parse(s.setLogLevel.logLevels[0]!.until) - Date.now()).toBeGreaterThan(4 * 60_000);
-    const seen = await within(1000, async () => (await as(user.token, '{ task(id: "nothing") { id } }'), lines()), (n) => n > 0);
+    const seen = await within(
+      1000,
+      async () => (await as(user.token, '{ task(id: "nothing") { id } }'), lines()),
+      (n) => n > 0,
+    );
     expect(seen).toBeGreaterThan(0);
     expect(tasks.output()).toMatch(/"variableNames"/); // logged at debug level only
     expect(errorCode(await as(admin, 'mutation { setLogLevel(service: "tasks", level: "loud") { updatedAt } }'))).toBe('API-002');
@@ -226,29 +356,43 @@ describe('security headers, PII patterns, trace sampling', () => {
         { name: 'Content-Security-Policy', value: "default-src 'none'" },
       ],
     });
-    const res = await within(1000, () => fetch(`${second.base}/health`), (r) => r.headers.has('strict-transport-security'));
+    const res = await within(
+      1000,
+      () => fetch(`${second.base}/health`),
+      (r) => r.headers.has('strict-transport-security'),
+    );
     expect(res.headers.get('strict-transport-security')).toBe('max-age=63072000; includeSubDomains');
     const gqlRes = await as(user.token, '{ me { id } }');
     expect(gqlRes.headers.get('content-security-policy')).toBe("default-src 'none'");
 
-    const bad = (h: Array<{ name: string; value: string }>) => as(admin, 'mutation($h: [HeaderInput!]!) { setSecurityHeaders(headers: $h) { updatedAt } }', { h });
+    const bad = (h: Array<{ name: string; value: string }>) =>
+      as(admin, 'mutation($h: [HeaderInput!]!) { setSecurityHeaders(headers: $h) { updatedAt } }', { h });
     expect(errorCode(await bad([{ name: 'Set-Cookie', value: 'a=b' }]))).toBe('API-002');
     expect(errorCode(await bad([{ name: 'X-Frame-Options', value: 'DENY\r\nSet-Cookie: a=b' }]))).toBe('API-002');
 
     await ops('mutation { setSecurityHeaders(headers: []) { securityHeaders { name } } }');
-    const cleared = await within(1000, () => fetch(`${stack.gateway.base}/health`), (r) => !r.headers.has('strict-transport-security'));
+    const cleared = await within(
+      1000,
+      () => fetch(`${stack.gateway.base}/health`),
+      (r) => !r.headers.has('strict-transport-security'),
+    );
     expect(cleared.headers.has('strict-transport-security')).toBe(false);
   });
 
   it('applies extra PII patterns in the loggers (seen in the gateway log) and stores trace sampling with expiry, refusing bad values', async () => {
-    const s = await ops<{ setPiiPatterns: { piiPatterns: string[] } }>('mutation { setPiiPatterns(patterns: ["ACME\\\\d{6}"]) { piiPatterns } }');
+    const s = await ops<{ setPiiPatterns: { piiPatterns: string[] } }>(
+      'mutation { setPiiPatterns(patterns: ["ACME\\\\d{6}"]) { piiPatterns } }',
+    );
     expect(s.setPiiPatterns.piiPatterns).toEqual(['ACME\\d{6}']);
     // the gateway's own logger applies it (its operation log line names the operation)
     await ops('mutation { setLogLevel(service: "gateway", level: "info", durationMinutes: 1) { updatedAt } }');
     await sleep(300);
     await as(user.token, 'query ACME123456 { me { id } }');
     await sleep(100);
-    const line = stack.gateway.output().split('\n').find((l) => l.includes('"graphql operation"') && l.includes('redacted'));
+    const line = stack.gateway
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"graphql operation"') && l.includes('redacted'));
     expect(line).toContain('"operation":"[redacted]"');
     expect(stack.gateway.output()).not.toContain('ACME123456');
     await ops('mutation { resetLogLevels { updatedAt } }');
@@ -260,22 +404,26 @@ describe('security headers, PII patterns, trace sampling', () => {
       'mutation { setTraceSampling(service: "gateway", rate: 0.25, durationMinutes: 10) { traceSampling { service rate until } } }',
     );
     expect(t.setTraceSampling.traceSampling).toEqual([{ service: 'gateway', rate: 0.25, until: expect.any(String) }]);
-    expect(errorCode(await as(admin, 'mutation { setTraceSampling(service: "gateway", rate: 2) { updatedAt } }'))).toBe('API-002');
+    expect(errorCode(await as(admin, 'mutation { setTraceSampling(service: "gateway", rate: 2) { updatedAt } }'))).toBe(
+      'API-002',
+    );
   });
 });
 
 describe('observability', () => {
   it('serviceHealth lists the gateway and every subgraph with readiness and latency; slowOperations ranks by p95', async () => {
-    const h = await ops<{ serviceHealth: Array<{ name: string; ready: boolean; latencyMs: number | null; circuitBreaker: string }> }>(
-      '{ serviceHealth { name ready latencyMs circuitBreaker } }',
-    );
+    const h = await ops<{
+      serviceHealth: Array<{ name: string; ready: boolean; latencyMs: number | null; circuitBreaker: string }>;
+    }>('{ serviceHealth { name ready latencyMs circuitBreaker } }');
     expect(h.serviceHealth.map((s) => s.name).sort()).toEqual(['gateway', 'projects', 'tasks', 'users']);
     for (const s of h.serviceHealth) {
       expect(s.ready).toBe(true);
       expect(s.latencyMs).toEqual(expect.any(Number));
     }
     await as(user.token, 'query MyProfile { me { id } }');
-    const slow = await ops<{ slowOperations: Array<{ operationName: string; count: number; p50Ms: number; p95Ms: number }> }>('{ slowOperations(limit: 50) { operationName count p50Ms p95Ms } }');
+    const slow = await ops<{ slowOperations: Array<{ operationName: string; count: number; p50Ms: number; p95Ms: number }> }>(
+      '{ slowOperations(limit: 50) { operationName count p50Ms p95Ms } }',
+    );
     const mine = slow.slowOperations.find((o) => o.operationName === 'MyProfile');
     expect(mine).toEqual({ operationName: 'MyProfile', count: 1, p50Ms: expect.any(Number), p95Ms: expect.any(Number) });
     const p95s = slow.slowOperations.map((o) => o.p95Ms);
@@ -286,11 +434,24 @@ describe('observability', () => {
     const other = await registerUser(url, 'Audited');
     await ops('mutation($u: ID!) { invalidateUserTokens(userId: $u) }', { u: other.id }); // a users admin action
     await ops('mutation { setMaintenanceMode(enabled: false) { updatedAt } }'); // an ops one, last
-    type Page = { auditLog: { totalCount: number; edges: Array<{ cursor: string; node: { service: string; action: string; actorId: string; result: string; at: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+    type Page = {
+      auditLog: {
+        totalCount: number;
+        edges: Array<{ cursor: string; node: { service: string; action: string; actorId: string; result: string; at: string } }>;
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      };
+    };
     const page = await within(
       3000,
-      async () => (await as(admin, '{ auditLog(first: 2) { totalCount edges { cursor node { service action actorId result at } } pageInfo { hasNextPage endCursor } } }')).data as Page,
-      (p) => p.auditLog.edges[0]?.node.action === 'setMaintenanceMode' && p.auditLog.edges[1]?.node.action === 'invalidateUserTokens',
+      async () =>
+        (
+          await as(
+            admin,
+            '{ auditLog(first: 2) { totalCount edges { cursor node { service action actorId result at } } pageInfo { hasNextPage endCursor } } }',
+          )
+        ).data as Page,
+      (p) =>
+        p.auditLog.edges[0]?.node.action === 'setMaintenanceMode' && p.auditLog.edges[1]?.node.action === 'invalidateUserTokens',
     );
     expect(page.auditLog.edges.map((e) => [e.node.service, e.node.action, e.node.result])).toEqual([
       ['ops', 'setMaintenanceMode', 'ok'],
@@ -298,7 +459,12 @@ describe('observability', () => {
     ]);
     expect(page.auditLog.totalCount).toBeGreaterThan(10);
     expect(page.auditLog.pageInfo.hasNextPage).toBe(true);
-    const next = (await as(admin, '{ auditLog(first: 2, after: "' + page.auditLog.pageInfo.endCursor + '") { edges { node { at action } } } }')).data as Page;
+    const next = (
+      await as(
+        admin,
+        '{ auditLog(first: 2, after: "' + page.auditLog.pageInfo.endCursor + '") { edges { node { at action } } } }',
+      )
+    ).data as Page;
     expect(next.auditLog.edges).toHaveLength(2);
     expect(Date.parse(next.auditLog.edges[0]!.node.at)).toBeLessThanOrEqual(Date.parse(page.auditLog.edges[1]!.node.at));
   });
@@ -306,15 +472,27 @@ describe('observability', () => {
 
 describe('circuit breakers', () => {
   it('opens on a stopped subgraph (its fields fail fast with SYS-002, the rest still resolves) and closes once it is back', async () => {
-    await ops('mutation { setCircuitBreaker(service: "tasks", enabled: true, failureThreshold: 2, resetTimeoutSeconds: 1) { updatedAt } }');
+    await ops(
+      'mutation { setCircuitBreaker(service: "tasks", enabled: true, failureThreshold: 2, resetTimeoutSeconds: 1) { updatedAt } }',
+    );
     await sleep(200);
     const tasks = stack.services.tasks!;
     // the same environment startStack gave it, so it comes back on the same port and database
-    const env = { ...stack.env, MONGO_DB: `${stack.env.MONGO_DB}_tasks`, PROJECTS_URL: stack.services.projects!.url, USERS_URL: stack.services.users!.url, TASKS_URL: tasks.url };
+    const env = {
+      ...stack.env,
+      MONGO_DB: `${stack.env.MONGO_DB}_tasks`,
+      PROJECTS_URL: stack.services.projects!.url,
+      USERS_URL: stack.services.users!.url,
+      TASKS_URL: tasks.url,
+    };
     await tasks.stop();
     const mixed = `query Mixed { me { id } task(id: "${taskId || randomUUID()}") { id } }`;
     const state = async () =>
-      ((await as(admin, '{ opsSettings { circuitBreakers { service state } } }')).data as { opsSettings: { circuitBreakers: Array<{ service: string; state: string }> } }).opsSettings.circuitBreakers.find((b) => b.service === 'tasks')!.state;
+      (
+        (await as(admin, '{ opsSettings { circuitBreakers { service state } } }')).data as {
+          opsSettings: { circuitBreakers: Array<{ service: string; state: string }> };
+        }
+      ).opsSettings.circuitBreakers.find((b) => b.service === 'tasks')!.state;
 
     for (let i = 0; i < 3; i++) {
       const r = await as(user.token, mixed);
@@ -332,7 +510,11 @@ describe('circuit breakers', () => {
     const back = await spawnService('tasks', 'subgraphs/tasks/dist/main.js', env, tasks.port);
     cleanup.add(() => back.stop());
     await sleep(1100); // the reset timeout: the next request is the half-open probe
-    const probe = await within(3000, () => as(user.token, mixed), (r) => !r.errors);
+    const probe = await within(
+      3000,
+      () => as(user.token, mixed),
+      (r) => !r.errors,
+    );
     expect(probe.errors).toBeUndefined();
     expect(probe.data).toEqual({ me: { id: user.id }, task: { id: taskId } });
     expect(await state()).toBe('closed');

@@ -1,4 +1,13 @@
-import { AuditLog, defaultOpsSettings, OpsSettingsClient, applyProcessSettings, type Logger, type Metrics, type Redis, type MongoHandle } from '@tm/kit';
+import {
+  AuditLog,
+  defaultOpsSettings,
+  OpsSettingsClient,
+  applyProcessSettings,
+  type Logger,
+  type Metrics,
+  type Redis,
+  type MongoHandle,
+} from '@tm/kit';
 import client from 'prom-client';
 import type { GraphQLSchema } from 'graphql';
 import { requestDisconnect } from '../realtime/disconnect';
@@ -9,7 +18,7 @@ import type { OpsServices } from './context';
 import { OpsDataSource } from './datasource';
 import { HealthService } from './health/health.service';
 import { SubgraphBreakers } from './limits/breakers';
-import { opsGuardPlugin } from './limits/guard';
+import { operationCheck, opsGuardPlugin, type GuardOptions } from './limits/guard';
 import { limitValidationRules, type LimitName, type OperationLimits } from './limits/operation-limits';
 import { RateLimits } from './limits/rate-limit';
 import { buildOpsSchema, opsRootFields } from './schema';
@@ -80,6 +89,17 @@ export async function createOpsPlane(opts: OpsPlaneOptions) {
   const schema: GraphQLSchema = await buildOpsSchema();
   const consumer = new AuditConsumer(redis, log, () => opts.mongo.isUp());
 
+  const guard: GuardOptions = {
+    settings,
+    rateLimits,
+    limits: opts.limits,
+    opsFields: opsRootFields(schema),
+    introspection: opts.introspection,
+    stats,
+    violated,
+  };
+  const validationRules = limitValidationRules(opts.limits, violated);
+
   // the security headers of every gateway response, rebuilt when the settings change
   let headers: Record<string, string> = {};
   settingsClient.onChange((s) => {
@@ -90,8 +110,10 @@ export async function createOpsPlane(opts: OpsPlaneOptions) {
     settings,
     breakers,
     dataSource: () => new OpsDataSource(schema, services, log),
-    plugin: opsGuardPlugin({ settings, rateLimits, limits: opts.limits, opsFields: opsRootFields(schema), introspection: opts.introspection, stats, violated }),
-    validationRules: limitValidationRules(opts.limits, violated),
+    plugin: opsGuardPlugin(guard),
+    validationRules,
+    /** The request path's checks on an operation the gateway answers itself (a live subscription's start). */
+    checkOperation: operationCheck({ ...guard, validationRules, maxTokens: opts.limits.maxTokens }),
     responseHeaders: () => headers,
     async start(): Promise<void> {
       await settingsClient.start();

@@ -53,6 +53,17 @@ export interface EngineOptions {
    * who asks is resolved once per (event, selection, project role, platform roles) and shared.
    */
   access?: (userId: string, projectId: string) => Promise<{ role: string; archived: boolean } | null>;
+  /**
+   * The request path's checks (operation limits, rate limits, maintenance) on a query the gateway
+   * does not execute. With `access`, a member's subscription start is these checks on the plan's
+   * query plus the cached membership, not a federated query (whose entity parts are empty at the start).
+   */
+  check?: (
+    schema: GraphQLSchema,
+    query: string,
+    variables: Record<string, unknown>,
+    context: GatewayContext,
+  ) => Promise<GraphQLFormattedError[]>;
 }
 
 interface EntityResult {
@@ -120,7 +131,7 @@ export class LiveEngine {
     }
     let first: EntityResult | { error: unknown };
     try {
-      first = await this.resolveEntities(plan, subscriber, {}, 'initial', true).catch((err: unknown) => ({ error: err }));
+      first = await this.start(plan, args.schema, subscriber).catch((err: unknown) => ({ error: err }));
     } finally {
       turn.release();
     }
@@ -225,6 +236,23 @@ export class LiveEngine {
   }
 
   /**
+   * The start of a subscription, a client request: the subscriber must see the project, and the
+   * request path's limits apply. A member by the permissions cache is checked without a query (the
+   * plan's query would fetch no entity yet); anyone else runs it with the access probe as themself.
+   */
+  private async start(plan: LivePlan, schema: GraphQLSchema, subscriber: Subscriber): Promise<EntityResult> {
+    const { access, check } = this.opts;
+    if (access && check) {
+      const user = await subscriber.user();
+      if (user.userId && (await access(user.userId, plan.projectId))) {
+        const errors = await check(schema, plan.query, variablesFor(plan, {}), subscriber.context(user, true));
+        return { data: { [PROBE_FIELD]: { id: plan.projectId } }, errors };
+      }
+    }
+    return this.resolveEntities(plan, subscriber, {}, 'initial', true);
+  }
+
+  /**
    * Runs the plan's query as the subscriber. A member whose selection does not depend on who asks
    * shares the result with every subscriber of the same event, selection, project role and platform
    * roles (their access checked per event from the permissions cache); anyone else runs the full
@@ -238,10 +266,7 @@ export class LiveEngine {
     clientOperation = false,
   ): Promise<EntityResult> {
     const user = await subscriber.user();
-    const variables: Record<string, unknown> = { ...plan.variables };
-    for (const [variable, key] of Object.entries(plan.idVariables)) {
-      variables[variable] = variable === PROBE_FIELD ? plan.projectId : typeof message[key] === 'string' ? message[key] : NO_ID;
-    }
+    const variables = variablesFor(plan, message);
     if (clientOperation) {
       // the subscriber's own request: through the gateway's guard, never shared
       return this.run(`client:${Math.random()}`, plan.query, variables, subscriber, user, true);
@@ -296,6 +321,15 @@ export class LiveEngine {
     if (this.shared.size > 2000) for (const [k, v] of this.shared) if (now - v.at > 5000) this.shared.delete(k);
     return result;
   }
+}
+
+/** The plan's query variables for one event (entity ids from the message; none at the start). */
+function variablesFor(plan: LivePlan, message: Record<string, unknown>): Record<string, unknown> {
+  const variables: Record<string, unknown> = { ...plan.variables };
+  for (const [variable, key] of Object.entries(plan.idVariables)) {
+    variables[variable] = variable === PROBE_FIELD ? plan.projectId : typeof message[key] === 'string' ? message[key] : NO_ID;
+  }
+  return variables;
 }
 
 /** Refusals of the request path (limits, rate limits, maintenance), passed on as they are. */

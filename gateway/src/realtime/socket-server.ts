@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context';
 import { ChannelHub } from './channels';
 import { listenForDisconnects } from './disconnect';
-import { LiveEngine, type Subscriber } from './engine';
+import { LiveEngine, type EngineOptions, type Subscriber } from './engine';
 import { StartGate } from './gate';
 
 export interface RealtimeOptions {
@@ -41,6 +41,8 @@ export interface RealtimeOptions {
   };
   /** Membership from the permissions cache: per-event access checks and shared live payloads (see LiveEngine). */
   access?: (userId: string, projectId: string) => Promise<{ role: string; archived: boolean } | null>;
+  /** The request path's checks without executing (see LiveEngine). */
+  check?: EngineOptions['check'];
 }
 
 interface Connection {
@@ -190,6 +192,7 @@ export function attachRealtime(opts: RealtimeOptions) {
     gate,
     metrics: { delivered, latency, active: { inc: () => activeSubscriptions++, dec: () => activeSubscriptions-- } },
     ...(opts.access ? { access: opts.access } : {}),
+    ...(opts.check ? { check: opts.check } : {}),
   });
 
   const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: limits.maxMessageBytes });

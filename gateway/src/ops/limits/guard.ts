@@ -2,10 +2,28 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import { ErrorCode, type OpsSettings } from '@tm/kit';
 import { decodeJwt } from 'jose';
-import { GraphQLError } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type ValidationRule,
+} from 'graphql';
 import type { GatewayContext } from '../../context';
 import type { OperationStats } from '../stats/operation-stats';
-import { asksForIntrospection, limitError, operationCost, rootFieldNames, withoutSuggestions, type LimitName, type OperationLimits } from './operation-limits';
+import {
+  asksForIntrospection,
+  limitError,
+  operationCost,
+  rootFieldNames,
+  withoutSuggestions,
+  type LimitName,
+  type OperationLimits,
+} from './operation-limits';
 import { RateLimits } from './rate-limit';
 
 /** Operations that reach the gateway during maintenance: sign-in, so an admin can get (and keep) a token. */
@@ -51,17 +69,6 @@ function signedInAsAdmin(data: Record<string, unknown> | null | undefined): bool
 }
 
 /**
- * The request-path controls of the ops plane, after parsing and validation (depth, aliases,
- * directives and tokens are validation/parser limits) and before any subgraph is called:
- * 1. introspection (production: ADMIN only), root-field count, cost;
- * 2. the emergency throttle, then the client's rate limit (API-001, HTTP 429, Retry-After);
- * 3. maintenance mode (SYS-001, HTTP 503).
- * An admin's operations on the ops subgraph skip 2 and 3, so the controls can always be undone.
- * Only client requests (HTTP) are counted and refused here; operations the gateway runs for
- * itself (live updates, presence) carry no `transport` and pass.
- * It also records every operation's duration for `slowOperations`.
- */
-/**
  * Per-document results (Apollo Server hands out the same parsed document for the same query text),
  * so the checks below walk a document once, not once per request. Bounded per document.
  */
@@ -78,6 +85,70 @@ function memo<T>(document: object, key: string, compute: () => T): T {
   return v;
 }
 
+/** One operation as the guard sees it. */
+export interface GuardedOperation {
+  document: DocumentNode;
+  operation: OperationDefinitionNode;
+  schema: GraphQLSchema;
+  variables: Record<string, unknown>;
+  context: GatewayContext;
+}
+
+/**
+ * The guard's checks on one resolved operation (see the plugin below); throws the refusal.
+ * Returns 'sign-in' for a sign-in let through during maintenance (its response decides).
+ */
+export async function guardOperation(opts: GuardOptions, op: GuardedOperation): Promise<'sign-in' | undefined> {
+  const { document, operation, schema, variables, context } = op;
+  const admin = context.user?.roles?.includes('ADMIN') ?? false;
+  if (!opts.introspection && !admin && memo(document, 'introspection', () => asksForIntrospection(schema, document))) {
+    opts.violated('introspection');
+    throw limitError('Introspection is disabled');
+  }
+  const fields = memo(document, `fields:${operation.name?.value ?? ''}`, () => rootFieldNames(document, operation));
+  if (fields.length > opts.limits.maxRootFields) {
+    opts.violated('root_fields');
+    throw limitError(`Too many root fields: ${fields.length}, at most ${opts.limits.maxRootFields}`);
+  }
+  const costKey = `cost:${operation.name?.value ?? ''}:${JSON.stringify(variables)}`;
+  const compute = () => operationCost(schema, document, operation, variables, opts.limits.defaultListSize);
+  const cost = costKey.length <= 512 ? memo(document, costKey, compute) : compute();
+  if (cost > opts.limits.maxCost) {
+    opts.violated('cost');
+    throw limitError(
+      `Operation too expensive: cost ${Number.isFinite(cost) ? cost : 'unbounded'}, at most ${opts.limits.maxCost}`,
+    );
+  }
+
+  if (!context.transport) return undefined;
+  const opsOnly = fields.every((f) => opts.opsFields.has(f) || f.startsWith('__'));
+  if (admin && opsOnly) return undefined;
+
+  const s = opts.settings();
+  const throttled = await opts.rateLimits.consumeGlobal(s);
+  if (throttled) throw rateLimited(throttled.retryAfterSeconds, 'The API is throttled, try again later');
+  const clientId = RateLimits.clientId(context.user?.userId ?? null, context.clientIp);
+  const limited = await opts.rateLimits.consumeClient(clientId, s);
+  if (limited) throw rateLimited(limited.retryAfterSeconds, 'Rate limit exceeded, try again later');
+
+  if (s.maintenance.enabled) {
+    if (operation.operation === 'mutation' && fields.length > 0 && fields.every((f) => SIGN_IN_FIELDS.has(f))) return 'sign-in';
+    throw new GraphQLError(s.maintenance.message, { extensions: { code: ErrorCode.Maintenance, http: { status: 503 } } });
+  }
+  return undefined;
+}
+
+/**
+ * The request-path controls of the ops plane, after parsing and validation (depth, aliases,
+ * directives and tokens are validation/parser limits) and before any subgraph is called:
+ * 1. introspection (production: ADMIN only), root-field count, cost;
+ * 2. the emergency throttle, then the client's rate limit (API-001, HTTP 429, Retry-After);
+ * 3. maintenance mode (SYS-001, HTTP 503).
+ * An admin's operations on the ops subgraph skip 2 and 3, so the controls can always be undone.
+ * Only client requests (HTTP, socket) are counted and refused here; operations the gateway runs for
+ * itself (live updates, presence) carry no `transport` and pass.
+ * It also records every operation's duration for `slowOperations`.
+ */
 export function opsGuardPlugin(opts: GuardOptions): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart({ contextValue }) {
@@ -94,42 +165,14 @@ export function opsGuardPlugin(opts: GuardOptions): ApolloServerPlugin<GatewayCo
 
         async didResolveOperation({ document, operation, schema, request }) {
           if (!operation) return; // Apollo refuses it itself
-          if (!opts.introspection && !admin && memo(document, 'introspection', () => asksForIntrospection(schema, document))) {
-            opts.violated('introspection');
-            throw limitError('Introspection is disabled');
-          }
-          const fields = memo(document, `fields:${operation.name?.value ?? ''}`, () => rootFieldNames(document, operation));
-          if (fields.length > opts.limits.maxRootFields) {
-            opts.violated('root_fields');
-            throw limitError(`Too many root fields: ${fields.length}, at most ${opts.limits.maxRootFields}`);
-          }
-          const variables = request.variables ?? {};
-          const costKey = `cost:${operation.name?.value ?? ''}:${JSON.stringify(variables)}`;
-          const compute = () => operationCost(schema, document, operation, variables, opts.limits.defaultListSize);
-          const cost = costKey.length <= 512 ? memo(document, costKey, compute) : compute();
-          if (cost > opts.limits.maxCost) {
-            opts.violated('cost');
-            throw limitError(`Operation too expensive: cost ${Number.isFinite(cost) ? cost : 'unbounded'}, at most ${opts.limits.maxCost}`);
-          }
-
-          if (!contextValue.transport) return;
-          const opsOnly = fields.every((f) => opts.opsFields.has(f) || f.startsWith('__'));
-          if (admin && opsOnly) return;
-
-          const s = opts.settings();
-          const throttled = await opts.rateLimits.consumeGlobal(s);
-          if (throttled) throw rateLimited(throttled.retryAfterSeconds, 'The API is throttled, try again later');
-          const clientId = RateLimits.clientId(contextValue.user?.userId ?? null, contextValue.clientIp);
-          const limited = await opts.rateLimits.consumeClient(clientId, s);
-          if (limited) throw rateLimited(limited.retryAfterSeconds, 'Rate limit exceeded, try again later');
-
-          if (s.maintenance.enabled) {
-            if (operation.operation === 'mutation' && fields.length > 0 && fields.every((f) => SIGN_IN_FIELDS.has(f))) {
-              signInDuringMaintenance = true; // let through; refused below unless it signed in an ADMIN
-              return;
-            }
-            throw new GraphQLError(s.maintenance.message, { extensions: { code: ErrorCode.Maintenance, http: { status: 503 } } });
-          }
+          const passed = await guardOperation(opts, {
+            document,
+            operation,
+            schema,
+            variables: request.variables ?? {},
+            context: contextValue,
+          });
+          if (passed === 'sign-in') signInDuringMaintenance = true; // let through; refused below unless it signed in an ADMIN
         },
 
         async willSendResponse({ response, operationName }) {
@@ -141,7 +184,12 @@ export function opsGuardPlugin(opts: GuardOptions): ApolloServerPlugin<GatewayCo
           const correlationId = contextValue.correlationId;
           response.body.singleResult = {
             data: null,
-            errors: [{ message: s.maintenance.message, extensions: { code: ErrorCode.Maintenance, ...(correlationId ? { correlationId } : {}) } }],
+            errors: [
+              {
+                message: s.maintenance.message,
+                extensions: { code: ErrorCode.Maintenance, ...(correlationId ? { correlationId } : {}) },
+              },
+            ],
           };
           response.http.status = 503;
         },
@@ -149,3 +197,70 @@ export function opsGuardPlugin(opts: GuardOptions): ApolloServerPlugin<GatewayCo
     },
   };
 }
+
+/** A refusal as a client sees it (the formatter's codes: API-001, API-002, SYS-001). */
+export interface Refusal {
+  message: string;
+  extensions: { code: string; retryAfter?: number };
+}
+
+function refusalOf(err: GraphQLError): Refusal {
+  const code = String(err.extensions.code ?? '');
+  const retryAfter = err.extensions.retryAfter;
+  return {
+    message: err.message,
+    extensions: {
+      code: code.includes('-') ? code : ErrorCode.InvalidRequest,
+      ...(typeof retryAfter === 'number' ? { retryAfter } : {}),
+    },
+  };
+}
+
+/**
+ * What a client operation passes through Apollo before anything runs (parse with the token limit,
+ * validation with the limit rules, the guard above), for an operation the gateway answers without
+ * executing it: the start of a live subscription whose access is known from the permissions cache.
+ * Resolves to the refusals, none when the operation may run. Parsed and validated once per text.
+ */
+export function operationCheck(opts: GuardOptions & { validationRules: readonly ValidationRule[]; maxTokens: number }) {
+  const documents = new WeakMap<GraphQLSchema, Map<string, { document: DocumentNode | null; errors: Refusal[] }>>();
+  const prepare = (schema: GraphQLSchema, query: string) => {
+    let bySchema = documents.get(schema);
+    if (!bySchema) documents.set(schema, (bySchema = new Map()));
+    let entry = bySchema.get(query);
+    if (!entry) {
+      try {
+        const document = parse(query, { maxTokens: opts.maxTokens });
+        const errors = validate(schema, document, [...specifiedRules, ...opts.validationRules]);
+        entry = { document: errors.length ? null : document, errors: errors.map(refusalOf) };
+      } catch (err) {
+        entry = {
+          document: null,
+          errors: [refusalOf(err instanceof GraphQLError ? err : new GraphQLError('Invalid operation'))],
+        };
+      }
+      if (bySchema.size >= 1000) bySchema.delete(bySchema.keys().next().value!);
+      bySchema.set(query, entry);
+    }
+    return entry;
+  };
+  return async (
+    schema: GraphQLSchema,
+    query: string,
+    variables: Record<string, unknown>,
+    context: GatewayContext,
+  ): Promise<Refusal[]> => {
+    const { document, errors } = prepare(schema, query);
+    if (!document) return errors;
+    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    if (!operation) return [refusalOf(new GraphQLError('No operation'))];
+    try {
+      await guardOperation(opts, { document, operation, schema, variables, context });
+      return [];
+    } catch (err) {
+      if (err instanceof GraphQLError) return [refusalOf(err)];
+      throw err;
+    }
+  };
+}
+export type OperationCheck = ReturnType<typeof operationCheck>;
