@@ -200,6 +200,30 @@ describe('membership rules', () => {
   });
 });
 
+describe('adding many people at once', () => {
+  it('queues membership changes behind a long one on the same project instead of refusing them as busy; refuses after 8 s, writing nothing', async () => {
+    const [p, stuck] = await Promise.all([newProject(owner, 'Crowd'), newProject(owner, 'Stuck')]);
+    const people = await Promise.all(Array.from({ length: 8 }, (_, i) => registerUser(url, `Crowd ${i}`)));
+    // another change holds the project's turn for 4 s (longer than a turn used to be waited for: 3 s)
+    await redis.set(`lock:project:${p}`, 'a long change', 'PX', 4000);
+    await redis.set(`lock:project:${stuck}`, 'a stuck change', 'PX', 12_000);
+    const [results, refused] = await Promise.all([
+      Promise.all(people.map((u) => as(owner, ADD, { p, u: u.id, r: 'MEMBER' }))),
+      as(owner, ADD, { p: stuck, u: people[0]!.id, r: 'MEMBER' }),
+    ]);
+    expect(results.map((r) => errorCode(r) ?? 'ok')).toEqual(people.map(() => 'ok'));
+    const members = data<{ project: { members: Array<{ user: { id: string } }> } }>(await as(owner, PROJECT, { id: p })).project
+      .members;
+    expect(new Set(members.map((m) => m.user.id))).toEqual(new Set([owner.id, ...people.map((u) => u.id)]));
+    expect(errorCode(refused)).toBe('SYS-002');
+    expect(refused.errors![0]!.message).toBe('The item is busy, try again');
+    await redis.del(`lock:project:${stuck}`);
+    const after = data<{ project: { members: Array<{ user: { id: string } }> } }>(await as(owner, PROJECT, { id: stuck })).project
+      .members;
+    expect(after.map((m) => m.user.id)).toEqual([owner.id]); // nothing written
+  }, 60_000);
+});
+
 describe('member lists (cached in Redis)', () => {
   it('shows every membership change to the next read, for every reader', async () => {
     const p = await newProject(owner, 'Roster');

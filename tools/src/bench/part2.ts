@@ -96,8 +96,16 @@ export async function part2and3(
       const res = await gql<T>(url, query, variables, { token });
       if (!res.data || res.errors?.length) {
         // the services' own log lines of this request (by correlation id) say what went wrong
-        const ids = (res.errors ?? []).map((e) => (e.extensions as { correlationId?: string } | undefined)?.correlationId).filter((x): x is string => !!x);
-        const lines = [stack.gateway, ...Object.values(stack.services)].flatMap((s) => s.output().split('\n').filter((l) => ids.some((id) => l.includes(id))).map((l) => `${s.name}: ${l.slice(0, 1500)}`));
+        const ids = (res.errors ?? [])
+          .map((e) => (e.extensions as { correlationId?: string } | undefined)?.correlationId)
+          .filter((x): x is string => !!x);
+        const lines = [stack.gateway, ...Object.values(stack.services)].flatMap((s) =>
+          s
+            .output()
+            .split('\n')
+            .filter((l) => ids.some((id) => l.includes(id)))
+            .map((l) => `${s.name}: ${l.slice(0, 1500)}`),
+        );
         throw new Error(`${query.slice(0, 60)}: ${JSON.stringify(res.errors)}${lines.length ? `\n${lines.join('\n')}` : ''}`);
       }
       return res.data;
@@ -115,7 +123,12 @@ export async function part2and3(
         }
       }
     };
-    const register = (n: number) => pool(Array.from({ length: n }, (_, i) => i), 4, (i) => registerUser(url, `Bench User ${i}`));
+    const register = (n: number) =>
+      pool(
+        Array.from({ length: n }, (_, i) => i),
+        4,
+        (i) => registerUser(url, `Bench User ${i}`),
+      );
 
     // ---- seed through the API
     const nUsers = opts.quick ? 20 : 50;
@@ -125,37 +138,68 @@ export async function part2and3(
     opts.log(`seeding ${nUsers} users, ${nProjects} projects, ${nTasks} tasks with comments through the API`);
     const users = await register(nUsers);
     const owner = users[0]!;
-    const projects = await pool(Array.from({ length: nProjects }, (_, i) => i), 4, async (i) =>
-      (await call<{ createProject: { id: string } }>(owner.token, 'mutation($i: CreateProjectInput!) { createProject(input: $i) { id } }', { i: { name: `Bench project ${i} ${randomUUID().slice(0, 6)}`, description: 'seeded by the bench' } })).createProject.id,
+    const projects = await pool(
+      Array.from({ length: nProjects }, (_, i) => i),
+      4,
+      async (i) =>
+        (
+          await call<{ createProject: { id: string } }>(
+            owner.token,
+            'mutation($i: CreateProjectInput!) { createProject(input: $i) { id } }',
+            { i: { name: `Bench project ${i} ${randomUUID().slice(0, 6)}`, description: 'seeded by the bench' } },
+          )
+        ).createProject.id,
     );
     const memberships = projects.flatMap((p) => users.slice(1).map((u) => [p, u.id] as const));
-    await pool(memberships, 8, ([projectId, userId]) => call(owner.token, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: projectId, u: userId }));
+    // a refused add (busy project, SYS-002) wrote nothing: retried like the other writes
+    await pool(memberships, 8, ([projectId, userId]) =>
+      retrying(() =>
+        call(owner.token, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', {
+          p: projectId,
+          u: userId,
+        }),
+      ),
+    );
     const tasksByProject: Record<string, string[]> = Object.fromEntries(projects.map((p) => [p, []]));
     let comments = 0;
-    await pool(Array.from({ length: nTasks }, (_, i) => i), 8, async (i) => {
-      const projectId = projects[i % projects.length]!;
-      const reporter = users[i % users.length]!;
-      const assignee = users[(i * 7 + 3) % users.length]!;
-      // client ids, so a write that timed out is retried safely (as a real client does)
-      const taskId = randomUUID();
-      await retrying(() =>
-        call(reporter.token, 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }', {
-          i: { id: taskId, projectId, title: `Task ${i}`, description: `Seeded task number ${i}`, assigneeId: i % 5 === 0 ? null : assignee.id },
-        }),
-      );
-      tasksByProject[projectId]!.push(taskId);
-      for (let c = 0; c < i % 4; c++) {
-        const commentId = randomUUID();
+    await pool(
+      Array.from({ length: nTasks }, (_, i) => i),
+      8,
+      async (i) => {
+        const projectId = projects[i % projects.length]!;
+        const reporter = users[i % users.length]!;
+        const assignee = users[(i * 7 + 3) % users.length]!;
+        // client ids, so a write that timed out is retried safely (as a real client does)
+        const taskId = randomUUID();
         await retrying(() =>
-          call(users[(i + c + 1) % users.length]!.token, 'mutation($t: ID!, $b: String!, $id: ID) { addComment(taskId: $t, body: $b, id: $id) { id } }', {
-            t: taskId,
-            b: `Comment ${c} on task ${i}`,
-            id: commentId,
+          call(reporter.token, 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }', {
+            i: {
+              id: taskId,
+              projectId,
+              title: `Task ${i}`,
+              description: `Seeded task number ${i}`,
+              assigneeId: i % 5 === 0 ? null : assignee.id,
+            },
           }),
         );
-        comments++;
-      }
-    });
+        tasksByProject[projectId]!.push(taskId);
+        for (let c = 0; c < i % 4; c++) {
+          const commentId = randomUUID();
+          await retrying(() =>
+            call(
+              users[(i + c + 1) % users.length]!.token,
+              'mutation($t: ID!, $b: String!, $id: ID) { addComment(taskId: $t, body: $b, id: $id) { id } }',
+              {
+                t: taskId,
+                b: `Comment ${c} on task ${i}`,
+                id: commentId,
+              },
+            ),
+          );
+          comments++;
+        }
+      },
+    );
     const seed = { users: nUsers, projects: nProjects, tasks: nTasks, comments, seconds: Math.round((Date.now() - t0) / 1000) };
     opts.log(`seeded in ${seed.seconds} s (${comments} comments, ${retries} writes retried after SYS-002)`);
     const result: Part2Result = { seed, flags: {} };
@@ -199,7 +243,11 @@ export async function part2and3(
       const dir = mkdtempSync(path.join(tmpdir(), 'tm-bench-sg-'));
       let sdl = readFileSync(path.join(REPO_ROOT, 'schema/supergraph.graphql'), 'utf8');
       // point each join__graph at the running service
-      sdl = sdl.replace(/@join__graph\(name: "(\w+)", url: "[^"]+"\)/g, (_m, name: string) => `@join__graph(name: "${name}", url: "${stack.services[name]?.url ?? 'http://127.0.0.1:9/graphql'}")`);
+      sdl = sdl.replace(
+        /@join__graph\(name: "(\w+)", url: "[^"]+"\)/g,
+        (_m, name: string) =>
+          `@join__graph(name: "${name}", url: "${stack.services[name]?.url ?? 'http://127.0.0.1:9/graphql'}")`,
+      );
       const sgPath = path.join(dir, 'supergraph.graphql');
       writeFileSync(sgPath, sdl);
       const peerEnv: NodeJS.ProcessEnv = {
@@ -210,47 +258,114 @@ export async function part2and3(
         JWKS_URL: `${stack.services.users!.base}/.well-known/jwks.json`,
         SUPERGRAPH_PATH: sgPath,
       };
-      const ours: GatewayUnderTest = { name: 'ours', proc: stack.gateway, flags: { engine: '@apollo/gateway', fetcher: 'undici keep-alive Agent', dedup: 'off' } };
-      const hive: GatewayUnderTest = { name: 'hive', flags: { engine: '@graphql-hive/gateway runtime (defaults)', auth: 'same JWT + Redis revocation check, signed context per subgraph fetch' } };
+      const ours: GatewayUnderTest = {
+        name: 'ours',
+        proc: stack.gateway,
+        flags: { engine: '@apollo/gateway', fetcher: 'undici keep-alive Agent', dedup: 'off' },
+      };
+      const hive: GatewayUnderTest = {
+        name: 'hive',
+        flags: {
+          engine: '@graphql-hive/gateway runtime (defaults)',
+          auth: 'same JWT + Redis revocation check, signed context per subgraph fetch',
+        },
+      };
       hive.proc = await startProc('hive', path.join(BENCH_DIST, 'peer-gateway.js'), [], peerEnv);
       peers.push(hive);
       const rust: GatewayUnderTest = { name: 'hive+rust-planner', flags: { ...hive.flags, planner: 'Rust (router-runtime)' } };
       try {
-        rust.proc = await startProc('hive+rust-planner', path.join(BENCH_DIST, 'peer-gateway.js'), [], { ...peerEnv, HIVE_ROUTER_RUNTIME: '1' });
+        rust.proc = await startProc('hive+rust-planner', path.join(BENCH_DIST, 'peer-gateway.js'), [], {
+          ...peerEnv,
+          HIVE_ROUTER_RUNTIME: '1',
+        });
         peers.push(rust);
       } catch (err) {
         rust.unavailable = `not available here: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`;
       }
       const gateways = [ours, hive, rust];
-      const bodies = users.map((_, i) => JSON.stringify({ query: BOARD_QUERY, variables: { id: projects[i % projects.length], n: 100 }, operationName: 'Board' }));
+      const bodies = users.map((_, i) =>
+        JSON.stringify({ query: BOARD_QUERY, variables: { id: projects[i % projects.length], n: 100 }, operationName: 'Board' }),
+      );
       const headers = users.map((u) => ({ authorization: `Bearer ${u.token}` }));
-      await sanity(gateways, bodies[0]!, headers[0]!, (b) => ((b as { data?: { project?: { tasks?: { edges?: unknown[] } } } }).data?.project?.tasks?.edges?.length ?? 0) === 100, opts.log);
+      await sanity(
+        gateways,
+        bodies[0]!,
+        headers[0]!,
+        (b) =>
+          ((b as { data?: { project?: { tasks?: { edges?: unknown[] } } } }).data?.project?.tasks?.edges?.length ?? 0) === 100,
+        opts.log,
+      );
       const store = childPids();
-      const watch = (g: GatewayUnderTest) => ({ gateway: g.proc?.child.pid, users: stack.services.users!.child.pid, projects: stack.services.projects!.child.pid, tasks: stack.services.tasks!.child.pid, ...store });
+      const watch = (g: GatewayUnderTest) => ({
+        gateway: g.proc?.child.pid,
+        users: stack.services.users!.child.pid,
+        projects: stack.services.projects!.child.pid,
+        tasks: stack.services.tasks!.child.pid,
+        ...store,
+      });
       const boardVus = BOARD_VUS;
       opts.log(`part 2: board query (closed loop, ${boardVus} VUs, one user each)`);
       const beforeBoard = await counters();
-      result.board = await alternate(gateways, { ...opts, connections: boardVus }, (g) => ({ url: g.proc!.url, bodies, headers, check: 'board', expectEdges: 100 }), watch);
+      result.board = await alternate(
+        gateways,
+        { ...opts, connections: boardVus },
+        (g) => ({ url: g.proc!.url, bodies, headers, check: 'board', expectEdges: 100 }),
+        watch,
+      );
       // where the store's time went during the board load (all gateways, warm-up included)
       const afterBoard = await counters();
       const boardRequests = afterBoard.tasks!.requests - beforeBoard.tasks!.requests;
       result.boardStore = Object.fromEntries(
         Object.entries(storeTime(beforeBoard, afterBoard))
           .sort((a, b) => b[1].ms - a[1].ms)
-          .map(([k, v]) => [k, { count: v.count, perRequest: Math.round((v.count / Math.max(1, boardRequests)) * 1000) / 1000, meanMs: round1(v.ms / v.count), totalSec: round1(v.ms / 1000) }]),
+          .map(([k, v]) => [
+            k,
+            {
+              count: v.count,
+              perRequest: Math.round((v.count / Math.max(1, boardRequests)) * 1000) / 1000,
+              meanMs: round1(v.ms / v.count),
+              totalSec: round1(v.ms / 1000),
+            },
+          ]),
       );
-      opts.log(`  store time during the board load (${boardRequests} tasks subgraph requests): ${Object.entries(result.boardStore).map(([k, v]) => `${k} ×${v.perRequest}/req ${v.meanMs} ms mean, ${v.totalSec} s`).join('; ') || 'none'}`);
-      result.flags = Object.fromEntries(gateways.map((g) => [g.name, { ...g.flags, ...(g.unavailable ? { unavailable: g.unavailable } : {}) }]));
+      opts.log(
+        `  store time during the board load (${boardRequests} tasks subgraph requests): ${
+          Object.entries(result.boardStore)
+            .map(([k, v]) => `${k} ×${v.perRequest}/req ${v.meanMs} ms mean, ${v.totalSec} s`)
+            .join('; ') || 'none'
+        }`,
+      );
+      result.flags = Object.fromEntries(
+        gateways.map((g) => [g.name, { ...g.flags, ...(g.unavailable ? { unavailable: g.unavailable } : {}) }]),
+      );
 
       opts.log('part 2: gateway ÷ direct-to-subgraph, single-subgraph query (projects)');
       const direct: GatewayUnderTest = { name: 'direct:projects', proc: stack.services.projects!, flags: {} };
-      const singleBodies = users.map((_, i) => JSON.stringify({ query: SINGLE_QUERY, variables: { id: projects[i % projects.length] }, operationName: 'One' }));
+      const singleBodies = users.map((_, i) =>
+        JSON.stringify({ query: SINGLE_QUERY, variables: { id: projects[i % projects.length] }, operationName: 'One' }),
+      );
       result.single = await alternate(
         [ours, direct],
         opts,
         (g) =>
           g === direct
-            ? { url: g.proc!.url, bodies: singleBodies, headers: users.map((u) => ({ 'x-tm-context': signContext({ userId: u.id, roles: ['USER'], sessionId: sessionOf(u.token), correlationId: randomUUID(), clientIp: '127.0.0.1' }, stack.env.INTERNAL_SECRET!) })), check: 'nonempty' }
+            ? {
+                url: g.proc!.url,
+                bodies: singleBodies,
+                headers: users.map((u) => ({
+                  'x-tm-context': signContext(
+                    {
+                      userId: u.id,
+                      roles: ['USER'],
+                      sessionId: sessionOf(u.token),
+                      correlationId: randomUUID(),
+                      clientIp: '127.0.0.1',
+                    },
+                    stack.env.INTERNAL_SECRET!,
+                  ),
+                })),
+                check: 'nonempty',
+              }
             : { url: g.proc!.url, bodies: singleBodies, headers, check: 'nonempty' },
         watch,
       );
@@ -265,7 +380,10 @@ export async function part2and3(
       const reps = opts.quick ? 10 : 30;
       const readers = Array.from({ length: reps }, (_, i) => users[1 + (i % (users.length - 1))]!);
       const someTask = tasksByProject[projects[0]!]![0]!;
-      const touch = () => call(owner.token, 'mutation($id: ID!) { updateTask(id: $id, input: { title: "Task touched by the bench" }) { id } }', { id: someTask });
+      const touch = () =>
+        call(owner.token, 'mutation($id: ID!) { updateTask(id: $id, input: { title: "Task touched by the bench" }) { id } }', {
+          id: someTask,
+        });
       for (const pages of ['cached', 'after a write'] as const) {
         for (const first of [10, 100, 1000]) {
           const body = { id: projects[0], n: first };
@@ -286,7 +404,8 @@ export async function part2and3(
             times.push(performance.now() - t);
             const after = await counters();
             const delta: Record<string, { requests: number; db: number; dbMs: number }> = {};
-            for (const [n] of services) delta[n] = { requests: after[n]!.requests - before[n]!.requests, db: after[n]!.db - before[n]!.db, dbMs: 0 };
+            for (const [n] of services)
+              delta[n] = { requests: after[n]!.requests - before[n]!.requests, db: after[n]!.db - before[n]!.db, dbMs: 0 };
             for (const [k, v] of Object.entries(storeTime(before, after))) {
               delta[k.split(' ')[0]!]!.dbMs += v.ms;
               commands[k] = { count: (commands[k]?.count ?? 0) + v.count / reps, ms: (commands[k]?.ms ?? 0) + v.ms / reps };
@@ -295,7 +414,14 @@ export async function part2and3(
             returned = data.project.tasks.edges.length;
           }
           const perSubgraph = Object.fromEntries(
-            services.map(([n]) => [n, { requests: median(deltas.map((d) => d[n]!.requests)), db: median(deltas.map((d) => d[n]!.db)), dbMs: round1(median(deltas.map((d) => d[n]!.dbMs))) }]),
+            services.map(([n]) => [
+              n,
+              {
+                requests: median(deltas.map((d) => d[n]!.requests)),
+                db: median(deltas.map((d) => d[n]!.db)),
+                dbMs: round1(median(deltas.map((d) => d[n]!.dbMs))),
+              },
+            ]),
           );
           const sorted = [...times].sort((a, b) => a - b);
           const p50 = median(times);
@@ -310,12 +436,18 @@ export async function part2and3(
             dbRoundTrips: Object.values(perSubgraph).reduce((n, x) => n + x.db, 0),
             dbMs: round1(median(deltas.map((d) => Object.values(d).reduce((n, x) => n + x.dbMs, 0)))),
             perSubgraph,
-            commands: Object.fromEntries(Object.entries(commands).map(([k, v]) => [k, { count: round1(v.count), ms: round1(v.ms) }])),
+            commands: Object.fromEntries(
+              Object.entries(commands).map(([k, v]) => [k, { count: round1(v.count), ms: round1(v.ms) }]),
+            ),
           };
           result.growth.push(row);
-          opts.log(`  first ${first}, pages ${pages}: ${returned} tasks, p50 ${row.p50} ms, ${row.subgraphRequests} subgraph requests, ${row.dbRoundTrips.toFixed(1)} db round trips (${row.dbMs} ms in the store) per request`);
+          opts.log(
+            `  first ${first}, pages ${pages}: ${returned} tasks, p50 ${row.p50} ms, ${row.subgraphRequests} subgraph requests, ${row.dbRoundTrips.toFixed(1)} db round trips (${row.dbMs} ms in the store) per request`,
+          );
           const slowest = Object.entries(row.commands).sort((a, b) => b[1].ms - a[1].ms);
-          opts.log(`    store time per request: ${slowest.map(([k, v]) => `${k} ${v.ms} ms (×${v.count})`).join(', ') || 'none'}`);
+          opts.log(
+            `    store time per request: ${slowest.map(([k, v]) => `${k} ${v.ms} ms (×${v.count})`).join(', ') || 'none'}`,
+          );
         }
       }
       // constant in the task count within each series (cached pages cost fewer round trips than fresh ones)

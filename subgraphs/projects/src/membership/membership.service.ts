@@ -38,6 +38,14 @@ interface Outcome {
 }
 
 /**
+ * How long a membership change waits for its turn on the project (changes to one project run one
+ * at a time): adding several people at once queues them rather than refusing all but the first few
+ * ("The item is busy", SYS-002, nothing written). Below the gateway's subgraph timeout (10 s), so
+ * a change that cannot get its turn is refused while its client still waits for the answer.
+ */
+const MEMBERSHIP_TURN_WAIT_MS = 8000;
+
+/**
  * Who may add, remove and re-role whom (DESIGN.md §4): you act only on roles below your own
  * (an OWNER on any non-owner, and may make owners); an owner is removed or demoted by nobody
  * but themself; the last owner cannot leave or step down. Each change stores its event in the
@@ -63,7 +71,7 @@ export class MembershipService {
    * needs it on FerretDB); their events go out once it is released (the relay takes it too).
    */
   private async serial(projectId: string, fn: () => Promise<Outcome>): Promise<Project> {
-    const { project, changed } = await this.locks.with(projectLock(projectId), fn);
+    const { project, changed } = await this.locks.with(projectLock(projectId), fn, { waitMs: MEMBERSHIP_TURN_WAIT_MS });
     if (changed) await this.relay.flushQuietly(changed);
     return project;
   }
