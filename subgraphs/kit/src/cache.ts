@@ -7,6 +7,12 @@ export interface VersionedCacheOptions<T> {
   ttlMs: number;
   /** Rebuilds a value from its JSON (e.g. dates). */
   revive?: (json: unknown) => T;
+  /**
+   * Refresh-ahead: a value read in the last this-many ms of its life is still answered, and reloaded
+   * in the background (by one process at a time), so a value in steady use never expires under a
+   * reader. For values whose load is slow; costs one PTTL per read (same round trip).
+   */
+  refreshAheadMs?: number;
 }
 
 /** A scope's version outlives every value cached under it. */
@@ -47,8 +53,28 @@ export class VersionedCache<T> {
       return load();
     }
     const key = this.valueKey(scope, version, variant);
-    const cached = await this.redis.get(key).catch(() => null);
-    if (cached !== null) return this.revive(cached);
+    const ahead = this.opts.refreshAheadMs;
+    let cached: string | null = null;
+    let remainingMs = -1;
+    if (ahead) {
+      const replies = await this.redis
+        .pipeline()
+        .get(key)
+        .pttl(key)
+        .exec()
+        .catch(() => null);
+      cached = (replies?.[0]?.[1] as string | null | undefined) ?? null;
+      remainingMs = Number(replies?.[1]?.[1] ?? -1);
+    } else cached = await this.redis.get(key).catch(() => null);
+    if (cached !== null) {
+      if (ahead && remainingMs >= 0 && remainingMs < ahead) this.refresh(key, load, ahead);
+      return this.revive(cached);
+    }
+    return this.loadOnce(key, load);
+  }
+
+  /** Loads a value and stores it, sharing the load with everyone in this process asking meanwhile. */
+  private loadOnce(key: string, load: () => Promise<T>): Promise<T> {
     let pending = this.inFlight.get(key);
     if (!pending) {
       pending = load().finally(() => this.inFlight.delete(key));
@@ -59,6 +85,19 @@ export class VersionedCache<T> {
       );
     }
     return pending;
+  }
+
+  /**
+   * Reloads a value near its end in the background; one process wins the refresh, the rest keep
+   * answering the value meanwhile. Under the version the reader saw: a write since then gave the
+   * scope a new version, so a refreshed value from before it is never read.
+   */
+  private refresh(key: string, load: () => Promise<T>, ahead: number): void {
+    if (this.inFlight.has(key)) return;
+    this.redis
+      .set(`${key}:refreshing`, '1', 'PX', ahead, 'NX')
+      .then((won) => (won ? this.loadOnce(key, load) : undefined))
+      .catch((err: unknown) => this.log.warn({ err, cache: this.name }, 'refresh-ahead failed'));
   }
 
   /**
@@ -131,7 +170,8 @@ export class VersionedCache<T> {
   }
 
   private valueKey(scope: string, version: string, variant: unknown): string {
-    const shape = variant === '' ? '' : `:${createHash('sha256').update(JSON.stringify(variant)).digest('base64url').slice(0, 22)}`;
+    const shape =
+      variant === '' ? '' : `:${createHash('sha256').update(JSON.stringify(variant)).digest('base64url').slice(0, 22)}`;
     return `cache:${this.name}:${scope}:${version}${shape}`;
   }
 }

@@ -85,19 +85,66 @@ it('reads many scopes in one go, loading only the missing, and shares concurrent
     ['u2', 'name of u2'],
   ]);
   expect([...(await cache.readMany(['u2', 'u3', 'ghost'], load)).keys()].sort()).toEqual(['u2', 'u3']);
-  expect(asked).toEqual([['u1', 'u2', 'ghost'], ['u3', 'ghost']]); // unknown ids are not cached
+  expect(asked).toEqual([
+    ['u1', 'u2', 'ghost'],
+    ['u3', 'ghost'],
+  ]); // unknown ids are not cached
   await cache.changed('u1');
   await cache.readMany(['u1', 'u2'], load);
   expect(asked.at(-1)).toEqual(['u1']);
 
   let reads = 0;
   const one = new VersionedCache<number>(redis, 'shared', { ttlMs: 10_000 }, log);
-  const values = await Promise.all(Array.from({ length: 5 }, () => one.read('x', async () => (await new Promise((r) => setTimeout(r, 30)), ++reads))));
+  const values = await Promise.all(
+    Array.from({ length: 5 }, () => one.read('x', async () => (await new Promise((r) => setTimeout(r, 30)), ++reads))),
+  );
   expect(values).toEqual([1, 1, 1, 1, 1]);
 });
 
+it('refreshes a value read near its end in the background, in one process of several, so no reader waits for the load', async () => {
+  const options = { ttlMs: 4000, refreshAheadMs: 2500, revive };
+  const [one, two] = [0, 1].map(() => new VersionedCache<{ n: number; at: Date }>(redis, 'ahead', options, log));
+  const src = source({ a: 1 });
+  expect((await one!.read('a', src.load('a'))).n).toBe(1);
+  await new Promise((r) => setTimeout(r, 50));
+  src.db.a = 2; // changed at the source without `changed` (e.g. a lost invalidation): what the TTL bounds
+  expect((await one!.read('a', src.load('a'))).n).toBe(1); // ~3.9 s left: a plain hit
+  expect(src.reads()).toBe(1);
+  await new Promise((r) => setTimeout(r, 1600)); // under 2.5 s left (and ~2.3 s before it expires)
+  // a load held until released: the readers are answered while it has not finished
+  const held: Array<() => void> = [];
+  const heldLoad = () => async () => {
+    await new Promise<void>((r) => held.push(r));
+    return src.load('a')();
+  };
+  const [a, b] = await Promise.all([one!.read('a', heldLoad()), two!.read('a', heldLoad())]);
+  expect([a.n, b.n]).toEqual([1, 1]);
+  while (!held.length) await new Promise((r) => setTimeout(r, 10)); // the refresh started in the background
+  await new Promise((r) => setTimeout(r, 100));
+  expect(held.length).toBe(1); // one refresh for both "processes"
+  held.forEach((r) => r());
+  await new Promise((r) => setTimeout(r, 100));
+  expect(src.reads()).toBe(2);
+  const ttl = await redis.pttl(
+    (await redis.keys(`${prefix}cache:ahead:a:*`))
+      .map((k) => k.slice(prefix.length))
+      .find((k) => !k.endsWith(':version') && !k.endsWith(':refreshing'))!,
+  );
+  expect(ttl).toBeGreaterThan(2500); // stored again with a full life
+  expect((await two!.read('a', src.load('a'))).n).toBe(2);
+  // after a write, readers wait for the new value as before
+  src.db.a = 3;
+  await one!.changed('a');
+  expect((await two!.read('a', src.load('a'))).n).toBe(3);
+});
+
 it('reads straight from the source when Redis is unavailable', async () => {
-  const down = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const down = new Redis('redis://127.0.0.1:1', {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   const cache = new VersionedCache<number>(down, 'down', { ttlMs: 10_000 }, log);
   expect(await cache.read('x', async () => 7)).toBe(7);
   expect([...(await cache.readMany(['a'], async () => new Map([['a', 1]])))]).toEqual([['a', 1]]);
