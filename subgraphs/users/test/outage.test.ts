@@ -68,13 +68,20 @@ beforeAll(async () => {
 
 afterAll(() => cleanup.run());
 
+/**
+ * A request while a store is down must fail rather than wait for it: Mongo's server selection gives
+ * up after 2 s and Redis commands fail at once. The bound leaves room for a loaded machine (the
+ * suite runs files in parallel); a hang would run into the test's 60 s timeout.
+ */
+const NO_HANG_MS = 10_000;
+
 it('answers DB-001 quickly while the store is down, and recovers when it is back', async () => {
   expect((await asUser(ME)).data).toEqual({ me: { id: userId, name: 'Olga' } });
   await stopMongo();
 
   const started = Date.now();
   const down = await asUser(ME);
-  expect(Date.now() - started).toBeLessThan(5000); // bounded by server selection, never a hang
+  expect(Date.now() - started).toBeLessThan(NO_HANG_MS); // bounded by server selection, never a hang
   expect(errorCode(down)).toBe('DB-001');
   expect(down.errors![0]!.message).not.toMatch(/mongo|127\.0\.0\.1|ECONNREFUSED/i);
   const ready = await fetch(`${users.base}/ready`);
@@ -83,7 +90,10 @@ it('answers DB-001 quickly while the store is down, and recovers when it is back
   expect((await fetch(`${users.base}/health`)).status).toBe(200);
 
   stopMongo = (await startMongo(dataDir, mongoPort)).stop;
-  const back = await eventually(() => asUser(ME), (r) => r.data?.me != null);
+  const back = await eventually(
+    () => asUser(ME),
+    (r) => r.data?.me != null,
+  );
   expect(back.data).toEqual({ me: { id: userId, name: 'Olga' } }); // nothing accepted was lost
 }, 60_000);
 
@@ -91,7 +101,7 @@ it('answers DB-001 while Redis is down, and recovers when it is back', async () 
   await stopRedis();
   const started = Date.now();
   const down = await asUser('{ me { id online } }');
-  expect(Date.now() - started).toBeLessThan(3000);
+  expect(Date.now() - started).toBeLessThan(NO_HANG_MS); // no offline queue: fails at once, never a hang
   expect(errorCode(down)).toBe('DB-001');
   // the gateway cannot check revocation without Redis: signed-in requests fail closed
   const viaGateway = await gql(gateway.url, '{ me { id } }', {}, { token });
@@ -99,9 +109,15 @@ it('answers DB-001 while Redis is down, and recovers when it is back', async () 
   expect(viaGateway.data ?? null).toBeNull();
 
   stopRedis = (await startRedis(dataDir, redisPort)).stop;
-  const back = await eventually(() => asUser('{ me { id online } }'), (r) => r.data?.me != null);
+  const back = await eventually(
+    () => asUser('{ me { id online } }'),
+    (r) => r.data?.me != null,
+  );
   expect(back.data).toEqual({ me: { id: userId, online: false } });
-  const gw = await eventually(() => gql(gateway.url, '{ me { id } }', {}, { token }), (r) => r.data?.me != null);
+  const gw = await eventually(
+    () => gql(gateway.url, '{ me { id } }', {}, { token }),
+    (r) => r.data?.me != null,
+  );
   expect(gw.data).toEqual({ me: { id: userId } });
 }, 60_000);
 
@@ -112,11 +128,17 @@ it('gives SYS-002 through the gateway while a subgraph is down, and recovers', a
   expect(errorCode(down)).toBe('SYS-002');
   expect(down.errors![0]!.message).toMatch(/unavailable/i);
   expect(JSON.stringify(down.errors)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
-  const health = (await (await fetch(`${gateway.base}/health`)).json()) as { status: string; subgraphs: Array<{ name: string; status: string }> };
+  const health = (await (await fetch(`${gateway.base}/health`)).json()) as {
+    status: string;
+    subgraphs: Array<{ name: string; status: string }>;
+  };
   expect(health.status).toBe('degraded');
   expect(health.subgraphs.find((s) => s.name === 'users')?.status).toBe('down');
 
   users = await spawnService('users', 'subgraphs/users/dist/main.js', env, port);
-  const back = await eventually(() => gql(gateway.url, ME), (r) => r.errors === undefined);
+  const back = await eventually(
+    () => gql(gateway.url, ME),
+    (r) => r.errors === undefined,
+  );
   expect(back.data).toEqual({ me: null });
 }, 60_000);
