@@ -1,5 +1,7 @@
 import http from 'node:http';
 import { Redis } from 'ioredis';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { OPS_SETTINGS_KEY, OpsField, opsChangedChannel } from '@tm/kit';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { Cleanup } from '@tm/tools/testing/processes';
@@ -236,6 +238,88 @@ describe('trace sampling', () => {
     expect(internal!.parentSpanId).toBe(usersServer!.spanId);
     expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
     expect(JSON.stringify(internal)).not.toContain(user.id); // the query string (a user id) is not recorded
+  });
+
+  it('traces graphql-ws operations: a query, a subscription start and each live event resolution are traces with the subgraph spans under them', async () => {
+    // sampling is on everywhere (the override set above)
+    const client = createClient({
+      url: url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${user.token}` },
+      retryAttempts: 0,
+    });
+    try {
+      const answer = await new Promise<{ data?: { project?: { owner?: { name?: string } } } }>((resolve, reject) => {
+        let result: unknown;
+        client.subscribe(
+          { query: TRACED.replace('TracedProject', 'SocketProject'), variables: { id: projectId } },
+          { next: (r) => (result = r), error: reject, complete: () => resolve(result as never) },
+        );
+      });
+      expect(answer.data?.project?.owner?.name).toBe('Tracy');
+      const events: unknown[] = [];
+      client.subscribe(
+        {
+          query: 'subscription LiveRoster($p: ID!) { projectChanged(projectId: $p) { kind project { name owner { name } } } }',
+          variables: { p: projectId },
+        },
+        { next: (r) => void events.push(r), error: () => undefined, complete: () => undefined },
+      );
+      await sleep(400); // subscribed
+      ok(
+        await gql(
+          url,
+          'mutation($p: ID!) { updateProject(id: $p, input: { name: "Traced live" }) { id } }',
+          { p: projectId },
+          { token: user.token },
+        ),
+      );
+      await until(
+        5000,
+        () => events.length,
+        (n) => n > 0,
+      );
+      expect(events[0]).toEqual({
+        data: { projectChanged: { kind: 'UPDATED', project: { name: 'Traced live', owner: { name: 'Tracy' } } } },
+      });
+
+      const root = (name: string) => received.find((s) => s.service === 'gateway' && s.name === name && s.parentSpanId === '');
+      const traceOf = (span: ExportedSpan | undefined) => received.filter((s) => span && s.traceId === span.traceId);
+      const serversUnder = (span: ExportedSpan | undefined) =>
+        traceOf(span).filter(
+          (s) => s.service !== 'gateway' && s.name === 'POST /graphql' && ancestors(s, traceOf(span)).includes(span!.spanId),
+        );
+      const complete = () =>
+        serversUnder(root('graphql-ws query')).length === 2 &&
+        serversUnder(root('live Live_projectChanged')).length >= 1 &&
+        !!root('graphql-ws subscription');
+      await until(5000, complete, (done) => done);
+
+      expect(root('graphql-ws query')).toMatchObject({
+        kind: 2, // SERVER
+        attributes: { 'graphql.operation.type': 'query', 'graphql.operation.name': 'SocketProject' },
+      });
+      expect(
+        serversUnder(root('graphql-ws query'))
+          .map((s) => s.service)
+          .sort(),
+      ).toEqual(['projects', 'users']);
+      // the start of a member's subscription calls no subgraph: its span stands alone
+      expect(root('graphql-ws subscription')).toMatchObject({
+        kind: 2,
+        attributes: { 'graphql.operation.type': 'subscription', 'graphql.operation.name': 'LiveRoster' },
+      });
+      // the event's resolution: its own trace, the payload's subgraph fetches under it
+      expect(root('live Live_projectChanged')).toMatchObject({
+        kind: 5 /* CONSUMER */,
+        attributes: { 'graphql.operation.type': 'query' },
+      });
+      expect(serversUnder(root('live Live_projectChanged')).map((s) => s.service)).toContain('projects');
+      const exported = bodies.join('\n');
+      for (const secret of [user.email, user.token, projectId, 'owner { name }']) expect(exported).not.toContain(secret);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('falls back to the default rate once the override expires', async () => {

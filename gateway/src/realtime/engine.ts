@@ -1,8 +1,9 @@
 import type { ApolloServer } from '@apollo/server';
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
-import { AppError, ErrorCode, liveChannel, type Logger, type UserContext } from '@tm/kit';
+import { AppError, ErrorCode, liveChannel, traceOperation, type Logger, type UserContext } from '@tm/kit';
 import {
   execute,
+  getOperationAST,
   GraphQLError,
   type ExecutionArgs,
   type ExecutionResult,
@@ -131,7 +132,13 @@ export class LiveEngine {
     }
     let first: EntityResult | { error: unknown };
     try {
-      first = await this.start(plan, args.schema, subscriber).catch((err: unknown) => ({ error: err }));
+      first = await traceOperation(
+        'graphql-ws subscription',
+        'server',
+        { 'graphql.operation.type': 'subscription', 'graphql.operation.name': operationNameOf(args) ?? plan.fieldName },
+        () => this.start(plan, args.schema, subscriber),
+        firstCode,
+      ).catch((err: unknown) => ({ error: err }));
     } finally {
       turn.release();
     }
@@ -311,16 +318,37 @@ export class LiveEngine {
     const now = Date.now();
     const hit = this.shared.get(key);
     if (hit && now - hit.at < 5000) return hit.result;
-    const result = this.opts.apollo
-      .executeOperation({ query, variables }, { contextValue: subscriber.context(user, clientOperation) })
-      .then((res): EntityResult => {
-        const body = res.body.kind === 'single' ? res.body.singleResult : { data: null, errors: [] };
-        return { data: (body.data as Record<string, unknown> | null) ?? null, errors: body.errors ?? [] };
-      });
+    const execute = () =>
+      this.opts.apollo
+        .executeOperation({ query, variables }, { contextValue: subscriber.context(user, clientOperation) })
+        .then((res): EntityResult => {
+          const body = res.body.kind === 'single' ? res.body.singleResult : { data: null, errors: [] };
+          return { data: (body.data as Record<string, unknown> | null) ?? null, errors: body.errors ?? [] };
+        });
+    // an event's resolution is a trace of its own (a start runs inside the subscription's span)
+    const result = clientOperation
+      ? execute()
+      : traceOperation(`live ${liveOperationName(query)}`, 'consumer', { 'graphql.operation.type': 'query' }, execute, firstCode);
     if (!clientOperation) this.shared.set(key, { at: now, result });
     if (this.shared.size > 2000) for (const [k, v] of this.shared) if (now - v.at > 5000) this.shared.delete(k);
     return result;
   }
+}
+
+/** The first error's code of a result, for its span. */
+function firstCode(r: EntityResult): string | undefined {
+  const code = r.errors[0]?.extensions?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** `Live_taskChanged` from a plan's query (names only: never the document). */
+function liveOperationName(query: string): string {
+  return /^query (Live_\w{1,100})/.exec(query)?.[1] ?? 'Live';
+}
+
+/** The client's operation name, if it gave one. */
+export function operationNameOf(args: Pick<ExecutionArgs, 'document' | 'operationName'>): string | undefined {
+  return getOperationAST(args.document, args.operationName)?.name?.value.slice(0, 100);
 }
 
 /** The plan's query variables for one event (entity ids from the message; none at the start). */

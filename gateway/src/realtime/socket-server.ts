@@ -1,8 +1,8 @@
 import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
-import { AppError, ErrorCode, type Logger, type Redis, type UserContext } from '@tm/kit';
-import { GraphQLError, print, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { AppError, ErrorCode, traceOperation, type Logger, type Redis, type UserContext } from '@tm/kit';
+import { getOperationAST, GraphQLError, print, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import client from 'prom-client';
@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context';
 import { ChannelHub } from './channels';
 import { listenForDisconnects } from './disconnect';
-import { LiveEngine, type EngineOptions, type Subscriber } from './engine';
+import { LiveEngine, operationNameOf, type EngineOptions, type Subscriber } from './engine';
 import { StartGate } from './gate';
 
 export interface RealtimeOptions {
@@ -276,13 +276,25 @@ export function attachRealtime(opts: RealtimeOptions) {
           return {
             errors: [new GraphQLError('Access token invalid or expired', { extensions: { code: ErrorCode.TokenInvalid } })],
           };
-        const res = await opts.apollo.executeOperation(
-          {
-            query: print(args.document),
-            variables: args.variableValues as Record<string, unknown>,
-            operationName: args.operationName ?? undefined,
+        const type = getOperationAST(args.document, args.operationName)?.operation ?? 'query';
+        const name = operationNameOf(args);
+        const res = await traceOperation(
+          `graphql-ws ${type}`,
+          'server',
+          { 'graphql.operation.type': type, ...(name ? { 'graphql.operation.name': name } : {}) },
+          () =>
+            opts.apollo.executeOperation(
+              {
+                query: print(args.document),
+                variables: args.variableValues as Record<string, unknown>,
+                operationName: args.operationName ?? undefined,
+              },
+              { contextValue: opts.context(user, randomUUID(), conn.clientIp, 'socket') },
+            ),
+          (r) => {
+            const code = r.body.kind === 'single' ? r.body.singleResult.errors?.[0]?.extensions?.code : undefined;
+            return typeof code === 'string' ? code : undefined;
           },
-          { contextValue: opts.context(user, randomUUID(), conn.clientIp, 'socket') },
         );
         const body = res.body.kind === 'single' ? res.body.singleResult : { data: null, errors: [] };
         // Apollo hands back formatted errors; graphql-ws wants GraphQLError instances

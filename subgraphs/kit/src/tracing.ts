@@ -24,7 +24,11 @@ import type * as TracingSdk from './tracing-sdk';
 
 export type TracingConfig = Pick<
   BaseConfig,
-  'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' | 'OTEL_TRACES_SAMPLER_ARG' | 'OTEL_SDK_DISABLED'
+  | 'OTEL_EXPORTER_OTLP_ENDPOINT'
+  | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+  | 'OTEL_TRACES_SAMPLER'
+  | 'OTEL_TRACES_SAMPLER_ARG'
+  | 'OTEL_SDK_DISABLED'
 >;
 
 export interface TracingOptions {
@@ -60,6 +64,14 @@ export function otlpTracesUrl(config: TracingConfig): string | null {
   return base ? `${base.replace(/\/+$/, '')}/v1/traces` : null;
 }
 
+/** The rate while no `setTraceSampling` override applies: from OTEL_TRACES_SAMPLER, else OTEL_TRACES_SAMPLER_ARG. */
+export function defaultSamplingRate(config: TracingConfig): number {
+  const sampler = config.OTEL_TRACES_SAMPLER?.replace(/^parentbased_/, '');
+  if (sampler === 'always_on') return 1;
+  if (sampler === 'always_off') return 0;
+  return config.OTEL_TRACES_SAMPLER_ARG;
+}
+
 /**
  * Registers the process's tracer provider when an endpoint is configured; otherwise does nothing
  * (the OpenTelemetry SDK is not even loaded). One provider per process: a second call while one is
@@ -72,9 +84,10 @@ export function startTracing(opts: TracingOptions): Tracing {
     return { enabled: false, shutdown: async () => undefined };
   }
   const { registerTracerProvider } = require('./tracing-sdk') as typeof TracingSdk;
-  const provider = registerTracerProvider({ ...opts, url, defaultRate: opts.config.OTEL_TRACES_SAMPLER_ARG });
+  const defaultRate = defaultSamplingRate(opts.config);
+  const provider = registerTracerProvider({ ...opts, url, defaultRate });
   active = true;
-  opts.log.info({ endpoint: new URL(url).host, defaultRate: opts.config.OTEL_TRACES_SAMPLER_ARG }, 'tracing on (OTLP/HTTP)');
+  opts.log.info({ endpoint: new URL(url).host, defaultRate }, 'tracing on (OTLP/HTTP)');
   let stopping: Promise<void> | null = null;
   return {
     enabled: true,
@@ -171,4 +184,35 @@ export function tracingPlugin(): ApolloServerPlugin {
       };
     },
   };
+}
+
+/**
+ * Runs `fn` in the root span of a new trace, for work that arrives without an HTTP request: an
+ * operation over graphql-ws (`server`), the resolution of a live event (`consumer`). The supergraph
+ * query it runs nests its spans (and the subgraphs' server spans) under it. Attributes: names,
+ * types and counts only; an error code from `codeOf(result)` marks the span.
+ */
+export async function traceOperation<T>(
+  name: string,
+  kind: 'server' | 'consumer',
+  attributes: Record<string, string | number>,
+  fn: () => Promise<T>,
+  codeOf?: (result: T) => string | undefined,
+): Promise<T> {
+  if (!active) return fn();
+  const span = trace
+    .getTracer('@tm/kit')
+    .startSpan(name, { kind: kind === 'server' ? SpanKind.SERVER : SpanKind.CONSUMER, attributes }, ROOT_CONTEXT);
+  if (!span.isRecording()) return context.with(trace.setSpan(ROOT_CONTEXT, span), fn);
+  try {
+    const result = await context.with(trace.setSpan(ROOT_CONTEXT, span), fn);
+    const code = codeOf?.(result);
+    if (code) span.setAttribute('graphql.error.code', code);
+    return result;
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    throw err;
+  } finally {
+    span.end();
+  }
 }
