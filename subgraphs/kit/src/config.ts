@@ -11,7 +11,10 @@ export const baseConfigSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
-  REDIS_PREFIX: z.string().regex(/^[\w.:-]{0,100}$/, 'letters, digits and . _ : -').default('tm:'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w.:-]{0,100}$/, 'letters, digits and . _ : -')
+    .default('tm:'),
   /** HMAC key for the user context the gateway signs for subgraphs (DESIGN.md §3.4). */
   INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters'),
   /** Introspection is decided here, never by Apollo's NODE_ENV default. */
@@ -23,6 +26,24 @@ export const baseConfigSchema = z.object({
    */
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+  /**
+   * The standard sampler names, as a default rate: `…always_on` = 1, `…always_off` = 0,
+   * `…traceidratio` (or unset) = OTEL_TRACES_SAMPLER_ARG. Sampling is always parent-based here
+   * (a trace is whole or absent), with or without the `parentbased_` prefix.
+   */
+  OTEL_TRACES_SAMPLER: z.preprocess(
+    emptyToUndefined,
+    z
+      .enum([
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ])
+      .optional(),
+  ),
   /** Sampling rate (0–1) of a service while no `setTraceSampling` override applies; 0 = only on demand. */
   OTEL_TRACES_SAMPLER_ARG: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).default(0)),
   /** `true` turns tracing off even with an endpoint (the standard OpenTelemetry switch). */

@@ -3,7 +3,7 @@ import { SamplingDecision } from '@opentelemetry/sdk-trace-node';
 import { baseConfigSchema, ConfigError, loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { defaultOpsSettings, type OpsSettings } from '../src/ops-settings';
-import { otlpTracesUrl, startTracing, tracingActive, type TracingConfig } from '../src/tracing';
+import { defaultSamplingRate, otlpTracesUrl, startTracing, tracingActive, type TracingConfig } from '../src/tracing';
 import { createSampler } from '../src/tracing-sdk';
 
 const log = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -59,6 +59,19 @@ describe('tracing configuration', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT/);
     expect((error as Error).message).toMatch(/OTEL_TRACES_SAMPLER_ARG/);
+  });
+
+  it('takes the default rate from OTEL_TRACES_SAMPLER (always parent-based), else OTEL_TRACES_SAMPLER_ARG', () => {
+    expect(defaultSamplingRate(cfg({ OTEL_TRACES_SAMPLER_ARG: 0.3 }))).toBe(0.3);
+    expect(defaultSamplingRate(cfg({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: 0.3 }))).toBe(0.3);
+    expect(defaultSamplingRate(cfg({ OTEL_TRACES_SAMPLER: 'always_on' }))).toBe(1);
+    expect(defaultSamplingRate(cfg({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' }))).toBe(1);
+    expect(defaultSamplingRate(cfg({ OTEL_TRACES_SAMPLER: 'always_off', OTEL_TRACES_SAMPLER_ARG: 0.5 }))).toBe(0);
+    expect(loadConfig(baseConfigSchema, { ...env, OTEL_TRACES_SAMPLER: 'parentbased_always_on' }).OTEL_TRACES_SAMPLER).toBe(
+      'parentbased_always_on',
+    );
+    expect(loadConfig(baseConfigSchema, { ...env, OTEL_TRACES_SAMPLER: '' }).OTEL_TRACES_SAMPLER).toBeUndefined();
+    expect(() => loadConfig(baseConfigSchema, { ...env, OTEL_TRACES_SAMPLER: 'jaeger_remote' })).toThrow(/OTEL_TRACES_SAMPLER/);
   });
 
   it('registers nothing without an endpoint', async () => {
