@@ -125,18 +125,21 @@ describe('maintenance mode', () => {
 });
 
 describe('the live endpoint', () => {
-  it('applies maintenance to operations and subscription starts over graphql-ws too', async () => {
-    const projectId = (
-      (await as(user.token, 'mutation { createProject(input: { name: "Sockets" }) { id } }')).data as {
-        createProject: { id: string };
-      }
-    ).createProject.id;
+  /** A new project of the user's and a graphql-ws client signed in as them. */
+  const socketAndProject = async (name: string) => {
+    const created = await as(user.token, 'mutation($n: String!) { createProject(input: { name: $n }) { id } }', { n: name });
+    const projectId = (created.data as { createProject: { id: string } }).createProject.id;
     const client = createClient({
       url: url.replace('http', 'ws'),
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${user.token}` },
       retryAttempts: 0,
     });
+    return { projectId, client };
+  };
+
+  it('applies maintenance to operations and subscription starts over graphql-ws too', async () => {
+    const { projectId, client } = await socketAndProject('Sockets');
     const once = (query: string, variables: Record<string, unknown> = {}) =>
       new Promise<unknown>((resolve) => {
         let first: unknown;
@@ -167,17 +170,7 @@ describe('the live endpoint', () => {
   });
 
   it("applies the client's rate limit and the operation limits to subscription starts (a member's start runs no query)", async () => {
-    const projectId = (
-      (await as(user.token, 'mutation { createProject(input: { name: "Limited sockets" }) { id } }')).data as {
-        createProject: { id: string };
-      }
-    ).createProject.id;
-    const client = createClient({
-      url: url.replace('http', 'ws'),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${user.token}` },
-      retryAttempts: 0,
-    });
+    const { projectId, client } = await socketAndProject('Limited sockets');
     /** The first result or error of a subscription, or 'live' once it runs for `ms` without either. */
     const start = (query: string, variables: Record<string, unknown>, ms = 600) =>
       new Promise<unknown>((resolve) => {
