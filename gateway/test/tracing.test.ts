@@ -291,6 +291,7 @@ describe('trace sampling', () => {
         );
       const complete = () =>
         serversUnder(root('graphql-ws query')).length === 2 &&
+        serversUnder(root('live Presence')).length === 1 &&
         serversUnder(root('live Live_projectChanged')).length >= 1 &&
         !!root('graphql-ws subscription');
       await until(5000, complete, (done) => done);
@@ -315,6 +316,9 @@ describe('trace sampling', () => {
         attributes: { 'graphql.operation.type': 'query' },
       });
       expect(serversUnder(root('live Live_projectChanged')).map((s) => s.service)).toContain('projects');
+      // the presence the gateway keeps for the subscriber: a trace of its own too
+      expect(root('live Presence')).toMatchObject({ kind: 5, attributes: { 'graphql.operation.name': 'Presence' } });
+      expect(serversUnder(root('live Presence')).map((s) => s.service)).toEqual(['users']);
       const exported = bodies.join('\n');
       for (const secret of [user.email, user.token, projectId, 'owner { name }']) expect(exported).not.toContain(secret);
     } finally {

@@ -132,16 +132,21 @@ export function attachRealtime(opts: RealtimeOptions) {
   const gate = new StartGate(limits.concurrentStarts, limits.waitingStarts, (reason) => dropped.inc({ reason }));
   gauge('live_subscription_starts_waiting', 'Subscription starts waiting for a turn', () => gate.load().waiting);
 
+  /** The subscriber's presence, sent by the gateway for them (a trace of its own: `live Presence`). */
   const heartbeat = (conn: Connection, projectId: string, online: boolean) =>
-    opts.apollo
-      .executeOperation(
-        {
-          query: 'mutation Presence($p: ID!, $o: Boolean) { heartbeat(projectId: $p, online: $o) }',
-          variables: { p: projectId, o: online },
-        },
-        { contextValue: opts.context(conn.user, randomUUID(), conn.clientIp) },
-      )
-      .catch((err: unknown) => log.debug({ err }, 'presence heartbeat failed'));
+    traceOperation(
+      'live Presence',
+      'consumer',
+      { 'graphql.operation.type': 'mutation', 'graphql.operation.name': 'Presence' },
+      () =>
+        opts.apollo.executeOperation(
+          {
+            query: 'mutation Presence($p: ID!, $o: Boolean) { heartbeat(projectId: $p, online: $o) }',
+            variables: { p: projectId, o: online },
+          },
+          { contextValue: opts.context(conn.user, randomUUID(), conn.clientIp) },
+        ),
+    ).catch((err: unknown) => log.debug({ err }, 'presence heartbeat failed'));
 
   /** Presence while subscribed: one heartbeat loop per (user, project) in this process. */
   const join = (conn: Connection, projectId: string): (() => void) => {
