@@ -23,6 +23,8 @@ export interface LiveConfig {
   churnSeconds: number;
   churnConnections: number;
   stableForChurn: number;
+  /** How long all of a scenario's subscriptions may take to start (default 60 s). */
+  subscribeTimeoutMs?: number;
 }
 
 export const LIVE_QUERY = `subscription Board($p: ID!) { taskChanged(projectId: $p) { kind taskId at
@@ -102,7 +104,7 @@ export class Live {
     return title;
   }
 
-  async waitSubscribed(expected: number, timeoutMs = 60_000): Promise<void> {
+  async waitSubscribed(expected: number, timeoutMs = this.cfg.subscribeTimeoutMs ?? 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while ((await metric(this.cfg.gatewayBase, 'live_subscriptions')) < expected) {
       if (Date.now() > deadline) throw new Error(`only ${await metric(this.cfg.gatewayBase, 'live_subscriptions')} of ${expected} subscriptions live`);

@@ -130,6 +130,8 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
     counts: cfg.counts.filter((c) => c <= 1000),
     filteredOthers: 0,
     churnSeconds: 0,
+    // every start is a supergraph query here: 1,000 took 59 s on the full seed (2026-11-29)
+    subscribeTimeoutMs: 180_000,
   });
   await perUserGateway.stop();
 
