@@ -15,7 +15,10 @@ export class ChannelHub {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly ready = new Map<string, Promise<unknown>>();
 
-  constructor(url: string, private readonly log: Logger) {
+  constructor(
+    url: string,
+    private readonly log: Logger,
+  ) {
     this.sub = new Redis(url, { retryStrategy: (n) => retryDelay(n), maxRetriesPerRequest: null, lazyConnect: false });
     this.sub.on('error', (err: Error) => log.warn({ err: err.message }, 'live-update subscriber connection error'));
     this.sub.on('message', (channel: string, message: string) => {

@@ -30,12 +30,23 @@ export async function listenForDisconnects(
       return;
     }
     const n = disconnect(cmd.userId, cmd.reason);
-    void redis.multi().incrby(countKey(cmd.requestId), n).expire(countKey(cmd.requestId), 60).exec().catch(() => undefined);
+    void redis
+      .multi()
+      .incrby(countKey(cmd.requestId), n)
+      .expire(countKey(cmd.requestId), 60)
+      .exec()
+      .catch(() => undefined);
   });
 }
 
 /** Asks every gateway process to close the matching sockets; returns how many were closed. */
-export async function requestDisconnect(redis: Redis, prefix: string, userId: string | null, reason: string, waitMs = 500): Promise<number> {
+export async function requestDisconnect(
+  redis: Redis,
+  prefix: string,
+  userId: string | null,
+  reason: string,
+  waitMs = 500,
+): Promise<number> {
   const requestId = randomUUID();
   await redis.publish(disconnectChannel(prefix), JSON.stringify({ requestId, userId, reason } satisfies DisconnectCommand));
   await new Promise((r) => setTimeout(r, waitMs));

@@ -5,6 +5,7 @@ import {
   execute,
   getOperationAST,
   GraphQLError,
+  print,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -15,6 +16,7 @@ import type { GatewayContext } from '../context';
 import type { ChannelHub } from './channels';
 import { passGates, type StartGate } from './gate';
 import { LiveIterator } from './iterator';
+import { EventMemo } from './memo';
 import { planSubscription, type LivePlan } from './plan';
 import { PROBE_FIELD } from './specs';
 
@@ -46,7 +48,13 @@ export interface EngineOptions {
   maxBufferedBytes: number;
   /** Bounds the subscription starts running at once in the process (events are never held by it). */
   gate: StartGate;
-  metrics: { delivered: Counter<'subscription'>; latency: Histogram<'subscription'>; active: { inc(): void; dec(): void } };
+  metrics: {
+    delivered: Counter<'subscription'>;
+    /** Payloads shaped (graphql-js execution of the subscriber's document); shared payloads are shaped once. */
+    shaped?: Counter<'subscription'>;
+    latency: Histogram<'subscription'>;
+    active: { inc(): void; dec(): void };
+  };
   /**
    * The subscriber's membership in a project, from the permissions source of truth (the kit's
    * permissions client: Redis cache written by projects, its signed endpoint on a miss). With it,
@@ -70,6 +78,8 @@ export interface EngineOptions {
 interface EntityResult {
   data: Record<string, unknown> | null;
   errors: readonly GraphQLFormattedError[];
+  /** The shared resolution this came from (one per event, selection and permission set), if shared. */
+  shared?: EntityResult;
 }
 
 /**
@@ -80,7 +90,18 @@ interface EntityResult {
  */
 export class LiveEngine {
   private readonly payloadSchemas = new WeakMap<GraphQLSchema, GraphQLSchema>();
-  private readonly shared = new Map<string, { at: number; result: Promise<EntityResult> }>();
+  /** Supergraph results shared by the subscribers of one event (same selection and permission set). */
+  private readonly shared = new EventMemo<EntityResult>();
+  /** A subscriber's membership, read once per event per user (not once per subscription). */
+  private readonly accessChecks = new EventMemo<{ role: string; archived: boolean } | null>();
+  /**
+   * Payloads shaped from a shared resolution, by the subscription's document and variables: every
+   * subscriber with the same request text gets the same payload object (graphql-ws serializes it
+   * per socket), so an event reaching thousands of identical subscriptions is shaped once.
+   */
+  private readonly payloads = new WeakMap<EntityResult, Map<string, Promise<ExecutionResult>>>();
+  /** A subscription's request text as a key (computed once per subscription). */
+  private readonly requestKeys = new WeakMap<ExecutionArgs, string>();
 
   constructor(private readonly opts: EngineOptions) {}
 
@@ -219,6 +240,44 @@ export class LiveEngine {
       iterator.finish({ errors: [notMember()] });
       return;
     }
+    iterator.push(await this.payload(plan, args, message, entities));
+    this.opts.metrics.delivered.inc({ subscription: plan.fieldName });
+    const at = typeof message.at === 'string' ? Date.parse(message.at) : NaN;
+    if (!Number.isNaN(at))
+      this.opts.metrics.latency.observe({ subscription: plan.fieldName }, Math.max(0, Date.now() - at) / 1000);
+  }
+
+  /** The subscriber's payload for an event: shaped once per shared resolution and request text. */
+  private payload(
+    plan: LivePlan,
+    args: ExecutionArgs,
+    message: Record<string, unknown>,
+    entities: EntityResult,
+  ): Promise<ExecutionResult> {
+    if (!entities.shared) return this.shape(plan, args, message, entities);
+    let byRequest = this.payloads.get(entities.shared);
+    if (!byRequest) this.payloads.set(entities.shared, (byRequest = new Map()));
+    let key = this.requestKeys.get(args);
+    if (key === undefined) {
+      key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? {}]);
+      this.requestKeys.set(args, key);
+    }
+    let payload = byRequest.get(key);
+    if (!payload) {
+      payload = this.shape(plan, args, message, entities);
+      byRequest.set(key, payload);
+    }
+    return payload;
+  }
+
+  /** Lets graphql-js shape the payload exactly as the subscriber asked, from the event and its entities. */
+  private async shape(
+    plan: LivePlan,
+    args: ExecutionArgs,
+    message: Record<string, unknown>,
+    entities: EntityResult,
+  ): Promise<ExecutionResult> {
+    this.opts.metrics.shaped?.inc({ subscription: plan.fieldName });
     const event: Record<string, unknown> = {};
     for (const { key, name } of plan.eventFields) {
       const scalar = plan.spec.scalars[name];
@@ -235,11 +294,7 @@ export class LiveEngine {
     const extra = entities.errors
       .filter((e) => e.path?.[0] !== PROBE_FIELD && e.extensions?.code !== ErrorCode.NotFound)
       .map((e) => new GraphQLError(e.message, { path: [plan.rootKey, ...(e.path ?? [])], extensions: e.extensions }));
-    iterator.push(extra.length ? { ...result, errors: [...(result.errors ?? []), ...extra] } : result);
-    this.opts.metrics.delivered.inc({ subscription: plan.fieldName });
-    const at = typeof message.at === 'string' ? Date.parse(message.at) : NaN;
-    if (!Number.isNaN(at))
-      this.opts.metrics.latency.observe({ subscription: plan.fieldName }, Math.max(0, Date.now() - at) / 1000);
+    return extra.length ? { ...result, errors: [...(result.errors ?? []), ...extra] } : result;
   }
 
   /**
@@ -278,8 +333,12 @@ export class LiveEngine {
       // the subscriber's own request: through the gateway's guard, never shared
       return this.run(`client:${Math.random()}`, plan.query, variables, subscriber, user, true);
     }
-    if (this.opts.access && plan.sharedQuery !== null && user.userId) {
-      const access = await this.opts.access(user.userId, plan.projectId);
+    const { access: accessOf } = this.opts;
+    if (accessOf && plan.sharedQuery !== null && user.userId) {
+      const userId = user.userId;
+      const access = await this.accessChecks.get(JSON.stringify([eventKey, userId, plan.projectId]), () =>
+        accessOf(userId, plan.projectId),
+      );
       if (access) {
         const probe = { [PROBE_FIELD]: { id: plan.projectId } };
         if (!plan.sharedQuery) return { data: probe, errors: [] };
@@ -294,7 +353,7 @@ export class LiveEngine {
           [...user.roles].sort(),
         ]);
         const shared = await this.run(key, plan.sharedQuery, entityVariables, subscriber, user);
-        return { data: { ...(shared.data ?? {}), ...probe }, errors: shared.errors };
+        return { data: { ...(shared.data ?? {}), ...probe }, errors: shared.errors, shared };
       }
       // not a member by the cache: the full query with the probe decides (e.g. platform admins)
     }
@@ -315,9 +374,6 @@ export class LiveEngine {
     user: UserContext,
     clientOperation = false,
   ): Promise<EntityResult> {
-    const now = Date.now();
-    const hit = this.shared.get(key);
-    if (hit && now - hit.at < 5000) return hit.result;
     const execute = () =>
       this.opts.apollo
         .executeOperation({ query, variables }, { contextValue: subscriber.context(user, clientOperation) })
@@ -325,13 +381,11 @@ export class LiveEngine {
           const body = res.body.kind === 'single' ? res.body.singleResult : { data: null, errors: [] };
           return { data: (body.data as Record<string, unknown> | null) ?? null, errors: body.errors ?? [] };
         });
+    if (clientOperation) return execute();
     // an event's resolution is a trace of its own (a start runs inside the subscription's span)
-    const result = clientOperation
-      ? execute()
-      : traceOperation(`live ${liveOperationName(query)}`, 'consumer', { 'graphql.operation.type': 'query' }, execute, firstCode);
-    if (!clientOperation) this.shared.set(key, { at: now, result });
-    if (this.shared.size > 2000) for (const [k, v] of this.shared) if (now - v.at > 5000) this.shared.delete(k);
-    return result;
+    return this.shared.get(key, () =>
+      traceOperation(`live ${liveOperationName(query)}`, 'consumer', { 'graphql.operation.type': 'query' }, execute, firstCode),
+    );
   }
 }
 

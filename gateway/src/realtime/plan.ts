@@ -83,7 +83,11 @@ function withTypename(set: SelectionSetNode): SelectionSetNode {
   });
 }
 
-function collectFields(set: SelectionSetNode | undefined, fragments: Record<string, FragmentDefinitionNode>, out: FieldNode[] = []): FieldNode[] {
+function collectFields(
+  set: SelectionSetNode | undefined,
+  fragments: Record<string, FragmentDefinitionNode>,
+  out: FieldNode[] = [],
+): FieldNode[] {
   for (const sel of set?.selections ?? []) {
     if (sel.kind === Kind.FIELD) out.push(sel);
     else if (sel.kind === Kind.INLINE_FRAGMENT) collectFields(sel.selectionSet, fragments, out);
@@ -115,7 +119,12 @@ function variableNames(nodes: unknown[]): Set<string> {
  * from the message, and one query (entity fields with the subscriber's own selections, plus the
  * access probe) to run per event through the supergraph as the subscriber.
  */
-export function planSubscription(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown>): LivePlan {
+export function planSubscription(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown>,
+): LivePlan {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const op = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
   if (!op || op.operation !== 'subscription') throw new AppError(ErrorCode.InvalidRequest, 'Not a subscription operation');

@@ -51,6 +51,8 @@ interface Connection {
   authorization: string;
   user: UserContext;
   checkedAt: number;
+  /** The token check in progress, shared by the connection's subscriptions. */
+  recheck?: Promise<UserContext>;
   clientIp: string | null;
   /** Live subscriptions, plus starts not finished yet (both count against the per-connection limit). */
   subscriptions: number;
@@ -116,6 +118,12 @@ export function attachRealtime(opts: RealtimeOptions) {
     labelNames: ['subscription'],
     registers: [opts.registry],
   });
+  const shaped = new client.Counter({
+    name: 'live_payloads_shaped_total',
+    help: 'Live payloads shaped for subscribers (identical subscriptions of one permission set share one)',
+    labelNames: ['subscription'],
+    registers: [opts.registry],
+  });
   const latency = new client.Histogram({
     name: 'live_delivery_latency_seconds',
     help: 'From the change to the send',
@@ -176,11 +184,19 @@ export function attachRealtime(opts: RealtimeOptions) {
     gate: conn.gate,
     join: (projectId) => join(conn, projectId),
     user: async () => {
-      if (Date.now() - conn.checkedAt > 2000) {
-        conn.user = await opts.authenticate(conn.authorization); // expired or revoked → AUTH-002
-        conn.checkedAt = Date.now();
-      }
-      return conn.user;
+      if (Date.now() - conn.checkedAt <= 2000) return conn.user;
+      // one check for all of the connection's subscriptions at once (expired or revoked → AUTH-002)
+      conn.recheck ??= opts
+        .authenticate(conn.authorization)
+        .then((user) => {
+          conn.user = user;
+          conn.checkedAt = Date.now();
+          return user;
+        })
+        .finally(() => {
+          conn.recheck = undefined;
+        });
+      return conn.recheck;
     },
     context: (user, clientOperation) => opts.context(user, randomUUID(), conn.clientIp, clientOperation ? 'socket' : undefined),
     close: (code, reason) => conn.socket.close(code, reason.slice(0, 120)),
@@ -195,7 +211,7 @@ export function attachRealtime(opts: RealtimeOptions) {
     maxQueue: limits.maxQueue,
     maxBufferedBytes: limits.maxBufferedBytes,
     gate,
-    metrics: { delivered, latency, active: { inc: () => activeSubscriptions++, dec: () => activeSubscriptions-- } },
+    metrics: { delivered, shaped, latency, active: { inc: () => activeSubscriptions++, dec: () => activeSubscriptions-- } },
     ...(opts.access ? { access: opts.access } : {}),
     ...(opts.check ? { check: opts.check } : {}),
   });
