@@ -185,6 +185,15 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
         buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY), 'http'),
     },
   });
+  /** The permissions client for live access checks: one per projects URL (the supergraph may move it). */
+  let permissions: { url: string; client: PermissionsClient } | null = null;
+  const permissionsClient = (): PermissionsClient | null => {
+    const projects = subgraphs.find((s) => s.name === 'projects');
+    if (!projects) return null;
+    if (permissions?.url !== projects.url)
+      permissions = { url: projects.url, client: new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log) };
+    return permissions.client;
+  };
   const realtime = attachRealtime({
     server,
     path: '/graphql',
@@ -217,10 +226,8 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     ...(config.LIVE_SHARED_RESOLUTION === 'on'
       ? {
           access: (userId: string, projectId: string) => {
-            const projects = subgraphs.find((s) => s.name === 'projects');
-            return projects
-              ? new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log).access(userId, projectId)
-              : Promise.resolve(null);
+            const client = permissionsClient();
+            return client ? client.access(userId, projectId) : Promise.resolve(null);
           },
           check: ops.checkOperation,
         }

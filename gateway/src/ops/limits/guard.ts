@@ -263,4 +263,3 @@ export function operationCheck(opts: GuardOptions & { validationRules: readonly 
     }
   };
 }
-export type OperationCheck = ReturnType<typeof operationCheck>;
