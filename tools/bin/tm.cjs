@@ -2,7 +2,7 @@
 'use strict';
 /**
  * `npm start` / `npm test` / `npm run compose` on a fresh clone: installs what is missing
- * (dependencies, redis-server, ferretdb), builds, then does the work. Plain Node, no
+ * (dependencies, redis-server, Java + Maven for the embedded store), builds, then does the work. Plain Node, no
  * dependencies, because it runs before `npm ci`.
  */
 const { spawnSync, spawn } = require('node:child_process');
@@ -39,7 +39,7 @@ function ensureDependencies() {
 
 function ensureServices() {
   const needRedis = !process.env.REDIS_URL && !onPath('redis-server');
-  const needMongo = !process.env.MONGO_URL && !onPath('mongod') && !onPath('ferretdb');
+  const needMongo = !process.env.MONGO_URL && !onPath('mongod') && !(onPath('javac') && onPath('mvn'));
   if (needRedis || needMongo) run('bash', [path.join(root, 'tools/install-services.sh')]);
 }
 

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './net';
 
-export type MongoKind = 'external' | 'mongod' | 'ferretdb' | 'mongodb-memory-server';
+export type MongoKind = 'external' | 'mongod' | 'mongo-java-server-memory' | 'mongo-java-server-h2';
 
 export interface Devstack {
   mongoUrl: string;
@@ -86,63 +87,107 @@ export async function startRedis(base?: string, fixedPort?: number): Promise<{ u
   return { url: `redis://127.0.0.1:${port}`, proc, stop: () => stopProcess(proc) };
 }
 
-export async function startMongo(
-  base?: string,
-  fixedPort?: number,
-): Promise<{ url: string; kind: MongoKind; stop: () => Promise<void> }> {
-  const { dir, keep } = dataDir(base, 'mongo');
-  const port = fixedPort ?? (await freePort());
-  const mongod = findBinary('mongod');
-  const ferretdb = findBinary('ferretdb');
-  let child: ChildProcess;
-  let kind: MongoKind;
-  if (mongod) {
-    kind = 'mongod';
-    child = startProcess(mongod, ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet'], dir, 'mongod');
-  } else if (ferretdb) {
-    kind = 'ferretdb';
-    child = startProcess(
-      ferretdb,
-      [
-        '--handler=sqlite',
-        `--sqlite-url=file:${dir}/`,
-        `--listen-addr=127.0.0.1:${port}`,
-        `--state-dir=${dir}`,
-        '--debug-addr=127.0.0.1:0',
-        '--telemetry=disable',
-        '--log-level=error',
-      ],
-      dir,
-      'ferretdb',
-    );
-  } else {
-    if (!keep) rmSync(dir, { recursive: true, force: true });
-    return startMemoryServer();
-  }
-  await waitForPort(port, 20_000, () => child.exitCode === null);
-  const proc = { child, dir, keep };
-  return { url: `mongodb://127.0.0.1:${port}`, kind, stop: () => stopProcess(proc) };
-}
+/** The embedded store's launcher: a Maven project beside this package, built once and cached in its `target/`. */
+const LAUNCHER_DIR = path.resolve(__dirname, '../mongo-java-server');
+const LAUNCHER_SOURCES = ['pom.xml', 'src/main/java/tm/EmbeddedMongo.java'];
 
-async function startMemoryServer(): Promise<{ url: string; kind: MongoKind; stop: () => Promise<void> }> {
-  const name = 'mongodb-memory-server';
-  let mod: { MongoMemoryServer: { create(): Promise<{ getUri(): string; stop(): Promise<unknown> }> } };
-  try {
-    mod = (await import(name)) as typeof mod;
-  } catch {
-    throw new MissingBinaryError(
-      'no MongoDB-compatible store: set MONGO_URL, put mongod on PATH, or build ferretdb with `bash tools/install-services.sh`',
-    );
-  }
-  const server = await mod.MongoMemoryServer.create();
-  return { url: server.getUri().replace(/\/$/, ''), kind: 'mongodb-memory-server', stop: async () => void (await server.stop()) };
+function launcherStamp(): string {
+  const h = createHash('sha256');
+  for (const f of LAUNCHER_SOURCES) h.update(readFileSync(path.join(LAUNCHER_DIR, f)));
+  return h.digest('hex');
 }
 
 /**
- * Gives a Redis and a MongoDB-compatible store (DESIGN.md §7): `REDIS_URL` / `MONGO_URL` when
- * set; otherwise local processes on free ports with their data in temp dirs.
+ * The classpath of the mongo-java-server launcher, building it with Maven first when the cached build
+ * is missing or older than its sources (one download from Maven Central, then offline).
  */
-export async function startDevstack(env: NodeJS.ProcessEnv = process.env, options: { dataDir?: string } = {}): Promise<Devstack> {
+export function mongoJavaServerClasspath(): string {
+  const target = path.join(LAUNCHER_DIR, 'target');
+  const stampFile = path.join(target, 'tm-build.stamp');
+  const stamp = launcherStamp();
+  if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp) {
+    const mvn = findBinary('mvn');
+    if (!mvn || !findBinary('java')) {
+      throw new MissingBinaryError(
+        'no MongoDB-compatible store: set MONGO_URL, put mongod on PATH, or install Java 17+ and Maven (`bash tools/install-services.sh`) for the embedded mongo-java-server',
+      );
+    }
+    process.stderr.write('[devstack] building the embedded store (mongo-java-server) with Maven, once\n');
+    const r = spawnSync(mvn, ['-q', '-B', 'package', 'dependency:copy-dependencies', '-DincludeScope=runtime'], {
+      cwd: LAUNCHER_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`building the mongo-java-server launcher failed:\n${(r.stdout + r.stderr).slice(-3000)}`);
+    writeFileSync(stampFile, stamp);
+  }
+  const deps = path.join(target, 'dependency');
+  return [path.join(target, 'classes'), ...readdirSync(deps).filter((f) => f.endsWith('.jar')).map((f) => path.join(deps, f))].join(
+    path.delimiter,
+  );
+}
+
+export type MongoBackend = 'memory' | 'h2';
+
+/**
+ * A MongoDB-compatible store on a port: a `mongod` on PATH, else mongo-java-server. With a data folder
+ * the data survives a restart (mongod's dbpath, or mongo-java-server's H2 file backend); without one
+ * it lives in memory (mongo-java-server's memory backend) or in a temp dir removed on stop.
+ */
+export async function startMongo(
+  base?: string,
+  fixedPort?: number,
+  options: { backend?: MongoBackend } = {},
+): Promise<{ url: string; kind: MongoKind; stop: () => Promise<void> }> {
+  const port = fixedPort ?? (await freePort());
+  const mongod = findBinary('mongod');
+  let child: ChildProcess;
+  let kind: MongoKind;
+  let proc: Started;
+  if (mongod) {
+    const { dir, keep } = dataDir(base, 'mongo');
+    kind = 'mongod';
+    child = startProcess(mongod, ['--port', String(port), '--bind_ip', '127.0.0.1', '--dbpath', dir, '--quiet'], dir, 'mongod');
+    proc = { child, dir, keep };
+  } else {
+    const backend = options.backend ?? (base ? 'h2' : 'memory');
+    const { dir, keep } = backend === 'h2' ? dataDir(base, 'mongo') : { dir: tmpdir(), keep: true };
+    kind = backend === 'h2' ? 'mongo-java-server-h2' : 'mongo-java-server-memory';
+    const heap = process.env.TM_MONGO_HEAP ?? (backend === 'h2' ? '512m' : '1g');
+    const java = findBinary('java')!;
+    const classpath = mongoJavaServerClasspath();
+    child = startProcess(
+      java,
+      [
+        `-Xmx${heap}`,
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        '-Xss512k',
+        '-cp',
+        classpath,
+        'tm.EmbeddedMongo',
+        '127.0.0.1',
+        String(port),
+        ...(backend === 'h2' ? ['h2', path.join(dir, 'store.mv.db')] : ['memory']),
+      ],
+      dir,
+      kind,
+    );
+    proc = { child, dir, keep };
+  }
+  await waitForPort(port, 30_000, () => child.exitCode === null);
+  return { url: `mongodb://127.0.0.1:${port}`, kind, stop: () => stopProcess(proc) };
+}
+
+/**
+ * Gives a Redis and a MongoDB-compatible store: `REDIS_URL` / `MONGO_URL` when set; otherwise
+ * local processes on free ports (a `mongod` on PATH, else mongo-java-server), with their data in
+ * `options.dataDir` (kept) or in memory / temp dirs.
+ */
+export async function startDevstack(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { dataDir?: string; mongoBackend?: MongoBackend } = {},
+): Promise<Devstack> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -159,7 +204,7 @@ export async function startDevstack(env: NodeJS.ProcessEnv = process.env, option
     let mongoUrl = env.MONGO_URL;
     let mongoKind: MongoKind = 'external';
     if (!mongoUrl) {
-      const m = await startMongo(options.dataDir);
+      const m = await startMongo(options.dataDir, undefined, { backend: options.mongoBackend });
       stops.push(m.stop);
       mongoUrl = m.url;
       mongoKind = m.kind;

@@ -90,11 +90,7 @@ export function classify(err: unknown): AppError | null {
   return null;
 }
 
-/**
- * A unique-index violation. MongoDB says E11000 (code 11000) for inserts and updates; FerretDB 1.24
- * (SQLite) says 11000 for inserts but code 1 with "UNIQUE constraint failed" for updates.
- */
+/** A unique-index violation: MongoDB's E11000 (code 11000), on inserts and updates alike. */
 export function isDuplicateKeyError(err: unknown): boolean {
-  const e = err as { code?: number; message?: string } | null;
-  return !!e && (e.code === 11000 || /E11000|UNIQUE constraint failed/.test(e.message ?? ''));
+  return (err as { code?: number } | null)?.code === 11000;
 }

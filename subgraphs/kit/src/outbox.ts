@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { prop } from '@typegoose/typegoose';
 import type { Model } from 'mongoose';
 import type { DomainEvent, EventPublisher } from './events';
-import type { Locks } from './lock';
 import type { Logger } from './logger';
 import type { Redis } from './redis';
 
@@ -83,23 +82,19 @@ export function outboxPush(events: PendingEvent[]): {
   return { $push: { pendingEvents: { $each: events } }, $set: { hasPending: true } };
 }
 
-export interface OutboxRelayOptions {
-  /**
-   * The lock a flush of document `id` holds (default `outbox:<id>`). Name the lock every other
-   * writer of the document holds: a flush updates the document too, and the test store rewrites a
-   * whole document on any update, so a flush beside another writer could undo that writer's change.
-   * A writer holding it flushes after releasing it (locks are not re-entrant).
-   */
-  lockOf?: (id: string) => string;
-}
-
 /**
  * Sends outbox events to the domain stream and the live channel, then removes them; a document
  * marked deleted is removed for good once its events are out. `flush` runs right after a change;
  * sweeps catch what a crash or an outage left behind: every `intervalMs` while this process is
  * behind (just started, a flush failed, Redis had trouble, the last sweep found something), every
- * `idleMs` otherwise (what another process's crash left). A sweep reads `{ hasPending: true }`: an index on real
- * MongoDB, but the whole collection on the test store, so an idle process sweeps rarely.
+ * `idleMs` otherwise (what another process's crash left). A sweep reads `{ hasPending: true }`
+ * (declare an index on `hasPending` in the model).
+ *
+ * No lock: clearing is MongoDB's single-document atomicity. Sent events are pulled by id (an event
+ * pushed meanwhile by another writer stays), and `hasPending` is cleared, or a deleted document
+ * removed, only by an update whose filter says the outbox is empty. Two processes flushing one
+ * document at once may both send an event: delivery is at-least-once and every consumer is
+ * idempotent by event id. Within a process, flushes of one document run one at a time.
  */
 export class OutboxRelay<T extends WithOutbox> {
   private timer: NodeJS.Timeout | undefined;
@@ -107,63 +102,69 @@ export class OutboxRelay<T extends WithOutbox> {
   private schedule: { intervalMs: number; idleMs: number; waitingIdle: boolean } | undefined;
   /** Documents of this process may hold unsent events (true until the first sweep). */
   private behind = true;
+  /** Per document: the flush running now, and whether another was asked for meanwhile. */
+  private readonly flushing = new Map<string, { run: Promise<void>; again: boolean }>();
 
   constructor(
     private readonly model: Model<T>,
     private readonly publisher: EventPublisher,
     private readonly redis: Redis,
     private readonly log: Logger,
-    private readonly locks: Locks,
-    private readonly opts: OutboxRelayOptions = {},
   ) {}
 
   /** Any trouble on the Redis connection: writes meanwhile may have kept their events (sweep soon). */
   private readonly onRedisTrouble = () => this.markBehind();
 
-  /** One flusher per document at a time, so an event is not sent twice by two racing flushes. */
+  /**
+   * Sends the document's pending events. A flush asked for while one of the same document runs in
+   * this process runs once more after it (so events pushed meanwhile are not left for the sweep).
+   */
   flush(id: string): Promise<void> {
-    return this.locks
-      .with(this.opts.lockOf?.(id) ?? `outbox:${id}`, () => this.flushLocked(id), { waitMs: 5000 })
-      .catch((err: unknown) => {
-        this.markBehind(); // the document keeps its events: sweep soon
-        throw err;
-      });
+    const running = this.flushing.get(id);
+    if (running) {
+      running.again = true;
+      return running.run;
+    }
+    const entry = { run: Promise.resolve(), again: false };
+    entry.run = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await this.flushOnce(id);
+        } while (entry.again);
+      } finally {
+        this.flushing.delete(id);
+      }
+    })().catch((err: unknown) => {
+      this.markBehind(); // the document keeps its events: sweep soon
+      throw err;
+    });
+    this.flushing.set(id, entry);
+    return entry.run;
   }
 
-  private async flushLocked(id: string): Promise<void> {
+  private async flushOnce(id: string): Promise<void> {
     const doc = await this.model.findById(id, { pendingEvents: 1, deletedAt: 1 }).lean<WithOutbox>();
     if (!doc) return;
     const pending = doc.pendingEvents ?? [];
-    const sent: PendingEvent[] = [];
+    const sent: string[] = [];
     for (const p of pending) {
       try {
         await this.publisher.append(JSON.parse(p.event) as DomainEvent);
         if (p.channel && p.message) await this.redis.publish(p.channel, p.message);
-        sent.push(p);
+        sent.push(p.id);
       } catch (err) {
         this.log.warn({ err, eventId: p.id }, 'outbox event not sent yet; will retry');
         break; // keep the order: later events wait for earlier ones
       }
     }
-    const all = sent.length === pending.length;
-    if (!all) this.markBehind();
-    if (this.opts.lockOf) {
-      // every writer of the document holds this lock, so nothing was pushed meanwhile: one write,
-      // filtered on `_id` alone (the test store looks a document up by key only for exactly `{ _id }`)
-      if (all && doc.deletedAt) await this.model.deleteOne({ _id: id } as never);
-      else if (all && pending.length)
-        await this.model.updateOne({ _id: id } as never, { $set: { pendingEvents: [], hasPending: false } } as never);
-      else if (all) await this.model.updateOne({ _id: id } as never, { $set: { hasPending: false } } as never);
-      else if (sent.length) await this.model.updateOne({ _id: id } as never, { $pullAll: { pendingEvents: sent } } as never);
-      return;
-    }
-    // whole-element match: FerretDB 1.24's $pull takes no conditions on sub-documents
-    if (sent.length) await this.model.updateOne({ _id: id } as never, { $pullAll: { pendingEvents: sent } } as never);
-    if (all) {
-      if (doc.deletedAt) await this.model.deleteOne({ _id: id, pendingEvents: { $size: 0 } } as never);
-      else
-        await this.model.updateOne({ _id: id, pendingEvents: { $size: 0 } } as never, { $set: { hasPending: false } } as never);
-    }
+    if (sent.length < pending.length) this.markBehind();
+    if (sent.length) await this.model.updateOne({ _id: id } as never, { $pull: { pendingEvents: { id: { $in: sent } } } } as never);
+    if (sent.length < pending.length) return;
+    // only while nothing was pushed meanwhile (the filter decides, atomically)
+    const empty = { _id: id, pendingEvents: { $size: 0 } };
+    if (doc.deletedAt) await this.model.deleteOne({ ...empty, deletedAt: { $ne: null } } as never);
+    else await this.model.updateOne({ ...empty, hasPending: true } as never, { $set: { hasPending: false } } as never);
   }
 
   /** Flushes after the caller's change, never failing it (the sweep retries). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { getModelForClass, modelOptions, prop } from '@typegoose/typegoose';
 import mongoose from 'mongoose';
 import { Redis } from 'ioredis';
-import { createLogger, EventPublisher, Locks, OutboxFields, OutboxRelay, pendingEvent } from '@tm/kit';
+import { createLogger, EventPublisher, OutboxFields, OutboxRelay, pendingEvent } from '@tm/kit';
 
 /**
  * The outbox against the real store and Redis: events written with a change but never sent (a
@@ -23,7 +23,7 @@ beforeAll(async () => {
   await mongoose.connect(process.env.MONGO_URL!, { dbName: `t_outbox_${randomUUID().slice(0, 8)}` });
   redis = new Redis(process.env.REDIS_URL!, { keyPrefix: prefix });
   const log = createLogger('test', 'silent');
-  relay = new OutboxRelay<Item>(ItemModel as never, new EventPublisher('items', redis, log), redis, log, new Locks(redis));
+  relay = new OutboxRelay<Item>(ItemModel as never, new EventPublisher('items', redis, log), redis, log);
 });
 
 afterAll(async () => {
@@ -64,7 +64,7 @@ it('sweeps often only while behind: right after start or a failed flush, rarely 
   const own = new Redis(process.env.REDIS_URL!, { keyPrefix: prefix, lazyConnect: true });
   await own.connect();
   const log = createLogger('test', 'silent');
-  const rel = new OutboxRelay<Item>(ItemModel as never, new EventPublisher('items', own, log), own, log, new Locks(own));
+  const rel = new OutboxRelay<Item>(ItemModel as never, new EventPublisher('items', own, log), own, log);
   const pendingOf = async (id: string) => (await ItemModel.findById(id).lean())?.hasPending;
   const until = async (check: () => Promise<boolean>, ms: number) => {
     const deadline = Date.now() + ms;
@@ -93,4 +93,31 @@ it('sweeps often only while behind: right after start or a failed flush, rarely 
     await rel.stop();
     own.disconnect();
   }
+});
+
+it('keeps an event pushed while a flush runs, and never clears hasPending over it', async () => {
+  const log = createLogger('test', 'silent');
+  // a publisher that lets the test write to the document between the read and the clearing
+  let pushDuringSend: (() => Promise<void>) | undefined;
+  const publisher = new EventPublisher('items', redis, log);
+  const slow = Object.assign(Object.create(publisher) as EventPublisher, {
+    append: async (e: Parameters<EventPublisher['append']>[0]) => {
+      const push = pushDuringSend;
+      pushDuringSend = undefined;
+      await push?.();
+      return publisher.append(e);
+    },
+  });
+  const rel = new OutboxRelay<Item>(ItemModel as never, slow, redis, log);
+  await ItemModel.create({ _id: 'r1', pendingEvents: [ev('Created', 'r1')], hasPending: true });
+  const late = ev('Updated', 'r1');
+  pushDuringSend = async () => {
+    await ItemModel.updateOne({ _id: 'r1' }, { $push: { pendingEvents: late }, $set: { hasPending: true } });
+  };
+  await rel.flush('r1');
+  const after = await ItemModel.findById('r1').lean();
+  expect(after?.pendingEvents.map((p) => p.id)).toEqual([late.id]); // the late event stays, the sent one is gone
+  expect(after?.hasPending).toBe(true); // so a sweep still finds it
+  await rel.flush('r1');
+  expect(await ItemModel.findById('r1').lean()).toMatchObject({ pendingEvents: [], hasPending: false });
 });

@@ -48,7 +48,7 @@ export function childPids(): Record<string, number> {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && /ferretdb|mongod|redis/.test(comm))
+      if (ppid === process.pid && /java|mongod|redis/.test(comm))
         out[comm.startsWith('redis') ? 'redis' : 'store'] = Number(entry);
     } catch {
       /* gone */

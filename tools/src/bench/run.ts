@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   );
   log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')} (${machine.mode})`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tm-bench-store-'));
-  const stack = await startDevstack(process.env, { dataDir });
+  const stack = await startDevstack(process.env, { dataDir, mongoBackend: 'memory' });
   const common = {
     quick,
     log,
