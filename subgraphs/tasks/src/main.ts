@@ -3,7 +3,6 @@ import {
   AuditLog,
   ConfigError,
   EventPublisher,
-  Locks,
   OutboxRelay,
   PermissionsClient,
   RequestAccess,
@@ -18,9 +17,8 @@ import { CommentService } from './comment/comment.service';
 import type { Services, TasksContext } from './context';
 import { createLoaders } from './loaders';
 import { buildTasksSchema } from './schema';
+import { BoardColumnModel } from './task/board';
 import { TaskModel, type Task } from './task/task.model';
-import { taskLock } from './task/task-lock';
-import { TaskPages } from './task/task-pages';
 import { TaskQueries } from './task/task.query';
 import { TaskService } from './task/task.service';
 
@@ -39,28 +37,22 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       /** Sweeps while nothing of this process is left unsent (finds another process's crash leftovers). */
       OUTBOX_IDLE_SWEEP_MS: z.coerce.number().int().min(100).default(30_000),
     },
-    models: [TaskModel, CommentModel],
+    models: [TaskModel, CommentModel, BoardColumnModel],
     buildSchema: buildTasksSchema,
     setup: (deps) => {
       const { redis, log, config } = deps;
       const publisher = new EventPublisher('tasks', redis, log);
-      const locks = new Locks(redis);
-      const taskRelay = new OutboxRelay<Task>(TaskModel as never, publisher, redis, log, locks, { lockOf: taskLock });
-      const commentRelay = new OutboxRelay<Comment>(CommentModel as never, publisher, redis, log, locks, {
-        // a comment is written once (created with its event) and otherwise only deleted, so the
-        // relay is its only writer: one write per flush, by _id alone
-        lockOf: (id) => `comment:${id}`,
-      });
+      const taskRelay = new OutboxRelay<Task>(TaskModel as never, publisher, redis, log);
+      const commentRelay = new OutboxRelay<Comment>(CommentModel as never, publisher, redis, log);
       const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
-      const pages = new TaskPages(redis, log);
-      const counts = new CommentCounts(locks, pages, log);
-      const tasks = new TaskService(taskRelay, permissions, config.REDIS_PREFIX, locks, pages, counts);
+      const counts = new CommentCounts(log);
+      const tasks = new TaskService(taskRelay, permissions, config.REDIS_PREFIX, counts);
       const comments = new CommentService(commentRelay, config.REDIS_PREFIX, counts);
       const services: Services = {
         tasks,
         comments,
         permissions,
-        queries: new TaskQueries(pages),
+        queries: new TaskQueries(),
         audit: new AuditLog('tasks', redis, log),
         redis,
       };

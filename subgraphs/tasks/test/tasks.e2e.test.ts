@@ -23,8 +23,21 @@ async function task(u: TestUser, input: Record<string, unknown>): Promise<T> {
 }
 const MOVE = `mutation($id: ID!, $s: TaskStatus!, $p: Float, $a: ID, $v: Int) { moveTask(id: $id, status: $s, position: $p, afterTaskId: $a, expectedVersion: $v) { id status position version completedAt } }`;
 const COLUMN = `query($p: ID!, $s: [TaskStatus!]) { project(id: $p) { tasks(filter: { status: $s }, first: 100) { edges { node { id position } } } } }`;
-async function column(status: string): Promise<Array<{ id: string; position: number }>> {
-  return data<{ project: { tasks: { edges: Array<{ node: { id: string; position: number } }> } } }>(await as(owner, COLUMN, { p: projectId, s: [status] })).project.tasks.edges.map((e) => e.node);
+async function column(status: string, p = projectId): Promise<Array<{ id: string; position: number }>> {
+  return data<{ project: { tasks: { edges: Array<{ node: { id: string; position: number } }> } } }>(await as(owner, COLUMN, { p, s: [status] })).project.tasks.edges.map((e) => e.node);
+}
+/** Polls `check` until it holds (generous bound: the machine may be busy); no fixed sleeps. */
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+async function newProject(name: string): Promise<string> {
+  const p = data<{ createProject: { id: string } }>(await as(owner, 'mutation($n: String!) { createProject(input: { name: $n }) { id } }', { n: name })).createProject.id;
+  data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p, u: member.id }));
+  return p;
 }
 
 beforeAll(async () => {
@@ -143,15 +156,19 @@ describe('board order', () => {
     expect(new Set(col.map((t) => t.position)).size).toBe(col.length);
   });
 
-  it('creates every one of many tasks added to one column at once, each at its own place at the end', async () => {
-    const before = (await column('TODO')).length;
-    const titles = Array.from({ length: 24 }, (_, i) => `rush ${i}`);
-    const made = await Promise.all(titles.map((title, i) => as(i % 2 ? owner : member, CREATE, { i: { projectId, title } })));
+  it('creates every one of 20 tasks added to one column at once, each at its own place at the end, in one strict order', async () => {
+    const p = await newProject('Rush');
+    const made = await Promise.all(Array.from({ length: 20 }, (_, i) => as(i % 2 ? owner : member, CREATE, { i: { projectId: p, title: `rush ${i}` } })));
     expect(made.filter((r) => r.errors).map((r) => r.errors)).toEqual([]); // none refused as "board is busy"
-    const col = await column('TODO');
-    expect(col).toHaveLength(before + titles.length);
-    expect(new Set(col.map((t) => t.position)).size).toBe(col.length);
-  });
+    const answered = made.map((r) => data<{ createTask: T }>(r).createTask);
+    expect(new Set(answered.map((t) => t.position)).size).toBe(20);
+    const col = await column('TODO', p);
+    expect(col).toHaveLength(20);
+    const positions = col.map((t) => t.position);
+    expect(positions.slice(1).every((pos, i) => pos > positions[i]!)).toBe(true); // strictly increasing: no ties
+    // the board shows each task where its create said it was
+    expect(new Map(col.map((t) => [t.id, t.position]))).toEqual(new Map(answered.map((t) => [t.id, t.position])));
+  }, 120_000);
 
   it('rebalances a column when the gap gets too small, keeping the order', async () => {
     const a = (await task(member, { title: 'left' })).id;
@@ -279,7 +296,7 @@ describe('events', () => {
       data(await as(member, MOVE, { id: t.id, s: 'IN_PROGRESS' }));
       data(await as(member, 'mutation($id: ID!) { updateTask(id: $id, input: { title: "Renamed" }) { id } }', { id: t.id }));
       data(await as(member, 'mutation($id: ID!) { deleteTask(id: $id) }', { id: t.id }));
-      for (let i = 0; i < 50 && got.filter((g) => g.taskId === t.id).length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => got.filter((g) => g.taskId === t.id).length >= 4, 'four live messages');
       expect(got.filter((g) => g.taskId === t.id).map((g) => g.kind)).toEqual(['CREATED', 'MOVED', 'UPDATED', 'DELETED']);
       const stream = await redis.xrange('events:tasks', '-', '+');
       const types = stream.map(([, fields]) => JSON.parse(fields[3]!) as { type: string; payload: { taskId: string } }).filter((e) => e.payload.taskId === t.id).map((e) => e.type);
@@ -293,16 +310,20 @@ describe('events', () => {
     const t = await task(member, { title: 'Sync me' });
     expect(errorCode(await as(owner, 'mutation($id: ID!) { synchronizeEntity(entity: "Task", id: $id) }', { id: t.id }))).toBe('PERM-001');
     const admin = { userId: randomUUID(), roles: ['ADMIN'] };
+    data(await as(member, 'mutation($t: ID!) { addComment(taskId: $t, body: "one") { id } }', { t: t.id }));
     const res = await stack.direct('tasks', 'mutation($id: ID!) { synchronizeEntity(entity: "Task", id: $id) }', { id: t.id }, admin);
     expect(res.data).toEqual({ synchronizeEntity: true });
     const stream = await redis.xrange('events:tasks', '-', '+');
     expect(stream.some(([, f]) => f[1] === 'TaskSynchronized' && f[3]!.includes(t.id))).toBe(true);
+    // the recount it runs keeps a right count right
+    const n = data<{ task: { comments: { totalCount: number } } }>(await as(member, 'query($id: ID!) { task(id: $id) { comments { totalCount } } }', { id: t.id }));
+    expect(n.task.comments.totalCount).toBe(1);
     const bad = await stack.direct('tasks', 'mutation { synchronizeEntity(entity: "Nope", id: "x") }', {}, admin);
     expect(errorCode(bad)).toBe('API-002');
   });
 });
 
-describe('cached boards', () => {
+describe('boards', () => {
   it('shows every change to the next board read: create, update, move, comments, delete', async () => {
     const p = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Cached" }) { id } }')).createProject.id;
     data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p, u: member.id }));
@@ -313,7 +334,7 @@ describe('cached boards', () => {
       const tasks = data<B>(await as(u, BOARD, { p })).project.tasks;
       return { total: tasks.totalCount, nodes: tasks.edges.map((e) => ({ ...e.node, comments: e.node.comments.totalCount })) };
     };
-    expect(await board(owner)).toEqual({ total: 0, nodes: [] }); // cached from here on
+    expect(await board(owner)).toEqual({ total: 0, nodes: [] });
     const t = data<{ createTask: { id: string } }>(await as(member, CREATE, { i: { projectId: p, title: 'A', assigneeId: owner.id } })).createTask;
     expect(await board(owner)).toEqual({ total: 1, nodes: [{ id: t.id, title: 'A', status: 'TODO', assignee: { name: 'Olga' }, comments: 0 }] });
     data(await as(member, 'mutation($id: ID!) { updateTask(id: $id, input: { title: "B", assigneeId: null }) { id } }', { id: t.id }));
@@ -349,7 +370,7 @@ describe('round trips', () => {
       const r = data<{ createTask: { id: string } }>(await as(owner, CREATE, { i: { projectId: p, title: `c${i}`, assigneeId: i % 2 ? member.id : owner.id } }));
       if (i % 3 === 0) data(await as(member, 'mutation($t: ID!) { addComment(taskId: $t, body: "x") { id } }', { t: r.createTask.id }));
     }
-    // warm the permission, member and people caches; the pages measured below are not cached yet
+    // warm the permission, member and people caches
     await as(owner, BOARD, { p, n: 5 });
     const measure = async (n: number) => {
       const before = await roundTrips();
@@ -362,4 +383,53 @@ describe('round trips', () => {
     expect(large).toBe(small);
     expect(small).toBeLessThanOrEqual(10);
   }, 60_000);
+});
+
+/**
+ * Issue 14: concurrency through the gateway that a store losing concurrent updates fails (a
+ * compare-and-set or `$inc` that reads, changes and writes back by id lets several writers win).
+ */
+describe('concurrency', () => {
+  it('lets exactly one of 20 concurrent updateTask with one expectedVersion win; the other 19 get TASK-002', async () => {
+    const t = await task(member, { title: 'Contested' });
+    const U = 'mutation($id: ID!, $t: String!, $v: Int) { updateTask(id: $id, input: { title: $t }, expectedVersion: $v) { title version } }';
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => as(i % 2 ? owner : member, U, { id: t.id, t: `w${i}`, v: t.version })));
+    const won = results.filter((r) => !r.errors);
+    expect(won).toHaveLength(1);
+    expect(results.filter((r) => r.errors).map(errorCode)).toEqual(Array(19).fill('TASK-002'));
+    const winner = data<{ updateTask: { title: string; version: number } }>(won[0]!).updateTask;
+    expect(winner.version).toBe(t.version + 1);
+    const now = data<{ task: { title: string; version: number } }>(await as(owner, 'query($id: ID!) { task(id: $id) { title version } }', { id: t.id }));
+    expect(now.task).toEqual(winner); // one change, by the one that was told it won
+  }, 120_000);
+
+  it('counts every one of 50 concurrent addComment on one task: exactly 50', async () => {
+    const t = await task(member, { title: 'Popular' });
+    const ADD = 'mutation($t: ID!, $b: String!) { addComment(taskId: $t, body: $b) { id } }';
+    const added = await Promise.all(Array.from({ length: 50 }, (_, i) => as(i % 2 ? owner : member, ADD, { t: t.id, b: `c${i}` })));
+    expect(added.filter((r) => r.errors).map((r) => r.errors)).toEqual([]);
+    const Q = 'query($id: ID!) { task(id: $id) { comments(first: 100) { totalCount edges { node { id } } } } }';
+    const got = data<{ task: { comments: { totalCount: number; edges: Array<{ node: { id: string } }> } } }>(await as(viewer, Q, { id: t.id }));
+    expect(got.task.comments.totalCount).toBe(50); // the count stored on the task
+    expect(new Set(got.task.comments.edges.map((e) => e.node.id)).size).toBe(50);
+    // and the board, which reads the stored count with the task
+    const B = 'query($p: ID!) { project(id: $p) { tasks(first: 100) { edges { node { id comments { totalCount } } } } } }';
+    const board = data<{ project: { tasks: { edges: Array<{ node: { id: string; comments: { totalCount: number } } }> } } }>(await as(owner, B, { p: projectId }));
+    expect(board.project.tasks.edges.find((e) => e.node.id === t.id)?.node.comments.totalCount).toBe(50);
+  }, 120_000);
+
+  it('makes one task of 10 concurrent createTask with one client id, and answers each with it', async () => {
+    const p = await newProject('Idempotent');
+    const id = randomUUID();
+    const results = await Promise.all(Array.from({ length: 10 }, () => as(member, CREATE, { i: { projectId: p, id, title: 'Once only' } })));
+    expect(results.filter((r) => r.errors).map((r) => r.errors)).toEqual([]);
+    const answers = results.map((r) => data<{ createTask: T }>(r).createTask);
+    expect(new Set(answers.map((a) => JSON.stringify([a.id, a.position, a.version, a.title])))).toEqual(new Set([JSON.stringify([id, answers[0]!.position, 1, 'Once only'])]));
+    const Q = 'query($p: ID!) { project(id: $p) { tasks(first: 100) { totalCount edges { node { id position } } } } }';
+    const listed = data<{ project: { tasks: { totalCount: number; edges: Array<{ node: { id: string; position: number } }> } } }>(await as(owner, Q, { p }));
+    expect(listed.project.tasks.totalCount).toBe(1);
+    expect(listed.project.tasks.edges.map((e) => e.node)).toEqual([{ id, position: answers[0]!.position }]);
+    // another user cannot take the id
+    expect(errorCode(await as(owner, CREATE, { i: { projectId: p, id, title: 'Mine' } }))).toBe('TASK-001');
+  }, 120_000);
 });

@@ -1,65 +1,47 @@
-import { AppError, anyOf, type Locks, type Logger } from '@tm/kit';
-import { findLiveTask, taskLock } from '../task/task-lock';
-import type { TaskPages } from '../task/task-pages';
+import { anyOf, type Logger } from '@tm/kit';
 import { TaskModel, type Task } from '../task/task.model';
 import { CommentModel } from './comment.model';
 
+/** Tasks counted per query by `backfill`. */
+const BACKFILL_BATCH = 200;
+
 /**
  * `Task.commentCount`, the number of comments on a task, kept on the task so a board reads it
- * with the tasks (no count over the comments per page). Only a number is trusted; readers count
- * the comments themselves otherwise, so the field is never used when it could be wrong:
- * - absent: a task from before counts were kept (filled in by `backfill`);
- * - null: a comment is being added, or an add failed midway (recounted by the next add or `backfill`).
+ * with the tasks (no count over the comments per page). Each new comment adds one with `$inc`
+ * (single-document atomic, so concurrent adds are all counted, with no lock); a retried add of a
+ * comment that already exists adds nothing. Only a number is trusted: readers count the comments
+ * of a task without one (tasks from before counts were kept, until `backfill` fills them in).
  *
- * Kept right without transactions: every comment is added under the task's lock (which every
- * writer of a task holds); the count is nulled before the insert and set after it, so a crash in
- * between leaves it unknown, not wrong.
+ * Without transactions, a process dying between a comment's insert and its `$inc` leaves the count
+ * one short; `recount` (ADMIN `synchronizeEntity`) repairs it from the comments.
  */
 export class CommentCounts {
-  constructor(
-    private readonly locks: Locks,
-    private readonly pages: TaskPages,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly log: Logger) {}
 
   /**
-   * Runs `insert` (which adds at most one comment to the task; `added` says whether it did) with
-   * the task's count kept right. Null when the task is gone (deleted meanwhile).
+   * After a comment was inserted: counts it. False when the task is gone (deleted meanwhile).
+   * A task whose count is not known is left so (readers count it).
    */
-  async adding<T>(taskId: string, insert: () => Promise<{ value: T; added: boolean }>): Promise<T | null> {
-    return this.locks.with(taskLock(taskId), async () => {
-      // the document as it was: its count is the base when it was known
-      // `_id`-only filters (see findLiveTask): under the task's lock nobody else writes the task,
-      // a delete included, so reading then writing by id is the conditional update
-      const before = await findLiveTask(taskId, { projectId: 1, commentCount: 1, deletedAt: 1 });
-      if (!before) return null;
-      await TaskModel.updateOne({ _id: taskId }, { $set: { commentCount: null } });
-      const known = typeof before.commentCount === 'number' ? before.commentCount : null;
-      let result: { value: T; added: boolean };
-      try {
-        result = await insert();
-      } catch (err) {
-        // refused (nothing added): the count stands; any other failure leaves it unknown
-        if (err instanceof AppError && known !== null) await this.store(taskId, known);
-        throw err;
-      }
-      await this.store(taskId, known !== null ? known + (result.added ? 1 : 0) : await this.countLive(taskId));
-      await this.pages.changed(before.projectId);
-      return result.value;
-    });
+  async added(taskId: string): Promise<boolean> {
+    // `$gte: 0` matches numbers only (not null nor absent: `$inc` would make those look known)
+    const counted = await TaskModel.updateOne({ _id: taskId, deletedAt: null, commentCount: { $gte: 0 } }, { $inc: { commentCount: 1 } });
+    if (counted.matchedCount === 1) return true;
+    return (await TaskModel.exists({ _id: taskId, deletedAt: null })) !== null;
   }
 
-  /** Counts a task's comments from the comments themselves and stores the result. */
+  /**
+   * Counts a task's comments from the comments themselves and stores the result (a repair: a
+   * comment added while it runs may be counted twice or not at all, as with any recount).
+   */
   async recount(taskId: string): Promise<number> {
-    return this.locks.with(taskLock(taskId), async () => {
-      const count = await this.countLive(taskId);
-      await this.store(taskId, count);
-      return count;
-    });
+    const count = (await this.countFor([taskId])).get(taskId) ?? 0;
+    await TaskModel.updateOne({ _id: taskId, deletedAt: null }, { $set: { commentCount: count } });
+    return count;
   }
 
   /** Comment counts of many tasks, from the comments (for tasks whose count is not known). */
   async countFor(taskIds: readonly string[]): Promise<Map<string, number>> {
+    if (taskIds.length === 0) return new Map();
     const rows = await CommentModel.aggregate<{ _id: string; n: number }>([
       { $match: { taskId: anyOf(taskIds), deletedAt: null } },
       { $group: { _id: '$taskId', n: { $sum: 1 } } },
@@ -68,49 +50,23 @@ export class CommentCounts {
   }
 
   /**
-   * Gives every live task without a count its count; run at start. Tasks from before counts were
-   * kept get theirs from one pass over all comments (any comment added since is counted by its own
-   * add, which takes the task out of this set); tasks left unknown are recounted one by one.
-   * Returns how many were counted.
+   * Gives every live task without a count its count; run at start. Only sets a count that is
+   * still missing (an add never counts a task without one, so nothing is counted twice).
+   * Returns how many tasks were counted.
    */
   async backfill(): Promise<number> {
-    const unknown = await TaskModel.find({ commentCount: null, deletedAt: null }, { commentCount: 1, projectId: 1 }).lean<
-      Array<Pick<Task, '_id' | 'commentCount' | 'projectId'>>
-    >();
-    const legacy = unknown.filter((t) => !('commentCount' in t)).map((t) => t._id);
-    const unsettled = unknown.filter((t) => 'commentCount' in t).map((t) => t._id);
-    if (legacy.length) {
-      const totals = await this.countAll();
-      for (const id of legacy) {
-        await this.locks.with(taskLock(id), () =>
-          TaskModel.updateOne(
-            { _id: id, commentCount: { $exists: false }, deletedAt: null },
-            { $set: { commentCount: totals.get(id) ?? 0 } },
-          ),
-        );
-      }
+    const unknown = await TaskModel.find({ commentCount: null, deletedAt: null }, { _id: 1 }).lean<Array<Pick<Task, '_id'>>>();
+    for (let i = 0; i < unknown.length; i += BACKFILL_BATCH) {
+      const ids = unknown.slice(i, i + BACKFILL_BATCH).map((t) => t._id);
+      const totals = await this.countFor(ids);
+      await TaskModel.bulkWrite(
+        ids.map((id) => ({
+          updateOne: { filter: { _id: id, commentCount: null, deletedAt: null }, update: { $set: { commentCount: totals.get(id) ?? 0 } } },
+        })),
+        { ordered: false },
+      );
     }
-    for (const id of unsettled) await this.recount(id);
-    // pages cached meanwhile count these tasks' comments themselves (right, but slower): drop them
-    for (const projectId of new Set(unknown.map((t) => t.projectId))) await this.pages.changed(projectId);
-    if (unknown.length) this.log.info({ legacy: legacy.length, unsettled: unsettled.length }, 'comment counts backfilled');
+    if (unknown.length) this.log.info({ counted: unknown.length }, 'comment counts backfilled');
     return unknown.length;
-  }
-
-  private async countAll(): Promise<Map<string, number>> {
-    const rows = await CommentModel.aggregate<{ _id: string; n: number }>([
-      { $match: { deletedAt: null } },
-      { $group: { _id: '$taskId', n: { $sum: 1 } } },
-    ]);
-    return new Map(rows.map((r) => [r._id, r.n]));
-  }
-
-  private async store(taskId: string, count: number): Promise<void> {
-    // always under the task's lock (see adding): `_id` alone
-    await TaskModel.updateOne({ _id: taskId }, { $set: { commentCount: count } });
-  }
-
-  private async countLive(taskId: string): Promise<number> {
-    return (await this.countFor([taskId])).get(taskId) ?? 0;
   }
 }

@@ -3,7 +3,9 @@ import { OutboxFields } from '@tm/kit';
 import { Field, ID, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'A comment on a task' })
-@index({ taskId: 1, createdAt: 1 })
+// a task's comments oldest first (first page per task, later pages, counts, deletes by task)
+@index({ taskId: 1, deletedAt: 1, createdAt: 1, _id: 1 })
+// the outbox relay's sweep
 @index({ hasPending: 1 })
 @modelOptions({ schemaOptions: { collection: 'comments', timestamps: { createdAt: true, updatedAt: false }, versionKey: false } })
 export class Comment extends OutboxFields {

@@ -16,12 +16,13 @@ import {
   type RequestAccess,
 } from '@tm/kit';
 import type { Actor } from '../task/task.events';
-import { findLiveTask } from '../task/task-lock';
+import { TaskModel, type Task } from '../task/task.model';
 import type { CommentCounts } from './comment-count';
 import { Comment, CommentModel } from './comment.model';
 
 export const BODY_MAX = 10_000;
 const PROJECTION = { pendingEvents: 0 } as const;
+const notFound = () => new AppError(ErrorCode.NotFound, 'Task not found or no access');
 
 /** Comments on tasks: MEMBERs write, everyone who sees the task reads. */
 export class CommentService {
@@ -35,8 +36,8 @@ export class CommentService {
     const tid = assertId(taskId, 'taskId');
     const commentId = id ? assertId(id, 'id') : randomUUID();
     const text = requireText(body, 'body', BODY_MAX, ErrorCode.InvalidRequest);
-    const task = await findLiveTask(tid, { projectId: 1, deletedAt: 1 });
-    if (!task || !(await actor.access.of(task.projectId))) throw new AppError(ErrorCode.NotFound, 'Task not found or no access');
+    const task = await TaskModel.findOne({ _id: tid, deletedAt: null }, { projectId: 1 }).lean<Pick<Task, '_id' | 'projectId'>>();
+    if (!task || !(await actor.access.of(task.projectId))) throw notFound();
     await actor.access.require(task.projectId, 'MEMBER', { write: true });
     const event = pendingEvent(
       'CommentAdded',
@@ -47,18 +48,20 @@ export class CommentService {
         message: { kind: 'UPDATED', taskId: tid, projectId: task.projectId, actorId: actor.userId, at: new Date().toISOString() },
       },
     );
-    const comment = await this.counts.adding(tid, async () => {
-      try {
-        const doc = await CommentModel.create({ _id: commentId, taskId: tid, projectId: task.projectId, authorId: actor.userId, body: text, pendingEvents: [event], hasPending: true });
-        return { value: doc.toObject(), added: true };
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-        const existing = await CommentModel.findById(commentId, PROJECTION).lean<Comment>();
-        if (existing && existing.authorId === actor.userId && existing.taskId === tid) return { value: existing, added: false }; // a retry
-        throw new AppError(ErrorCode.InvalidRequest, 'Invalid id: already used', { field: 'id' });
-      }
-    });
-    if (!comment) throw new AppError(ErrorCode.NotFound, 'Task not found or no access'); // deleted meanwhile
+    let comment: Comment;
+    try {
+      comment = (await CommentModel.create({ _id: commentId, taskId: tid, projectId: task.projectId, authorId: actor.userId, body: text, pendingEvents: [event], hasPending: true })).toObject();
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      const existing = await CommentModel.findById(commentId, PROJECTION).lean<Comment>();
+      if (existing && existing.authorId === actor.userId && existing.taskId === tid) return existing; // a retry: counted by its first attempt
+      throw new AppError(ErrorCode.InvalidRequest, 'Invalid id: already used', { field: 'id' });
+    }
+    if (!(await this.counts.added(tid))) {
+      // the task was deleted meanwhile (its delete may have removed its comments before ours was in)
+      await CommentModel.deleteOne({ _id: commentId });
+      throw notFound();
+    }
     await this.relay.flushQuietly(commentId);
     return comment;
   }

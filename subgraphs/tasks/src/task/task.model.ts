@@ -9,11 +9,23 @@ export const NO_DUE_DATE = new Date('9999-12-31T00:00:00.000Z');
 /** A task on a project's board. Hidden fields: sort keys, soft delete, outbox. */
 @Directive('@key(fields: "id")')
 @ObjectType({ description: 'A task on a project board' })
-@index({ projectId: 1, status: 1, dueDate: 1 })
-@index({ assigneeId: 1, status: 1, dueDate: 1 })
+// every query of the tasks service has its index here (filter fields, then sort fields):
+// a board column (project + status, by position; end-of-column, neighbours, rebalance) and the
+// invariant "distinct positions in a column" (deleted tasks get unique negative positions)
 @index({ projectId: 1, status: 1, position: 1 }, { unique: true })
-@index({ parentId: 1 })
+// Project.tasks in each order (filters on status, assignee, due date, labels narrow these)
+@index({ projectId: 1, deletedAt: 1, position: 1, _id: 1 })
+@index({ projectId: 1, deletedAt: 1, createdAt: 1, _id: 1 })
+@index({ projectId: 1, deletedAt: 1, updatedAt: 1, _id: 1 })
+@index({ projectId: 1, deletedAt: 1, dueSort: 1, _id: 1 })
+@index({ projectId: 1, deletedAt: 1, priorityRank: 1, _id: 1 })
+// User.assignedTasks (soonest due first, projects the caller sees)
+@index({ assigneeId: 1, deletedAt: 1, dueSort: 1, _id: 1 })
+// Task.subtasks and the descendants of a deleted task
+@index({ parentId: 1, deletedAt: 1, position: 1, _id: 1 })
+// the outbox relay's sweep, and the start-up backfill of comment counts
 @index({ hasPending: 1 })
+@index({ commentCount: 1, deletedAt: 1 })
 @modelOptions({ schemaOptions: { collection: 'tasks', timestamps: true, versionKey: false } })
 export class Task extends OutboxFields {
   @Field(() => ID, { name: 'id' })
@@ -74,7 +86,7 @@ export class Task extends OutboxFields {
   @prop({ type: Date })
   public completedAt?: Date | null;
 
-  /** Comments on the task, kept by CommentCounts; trusted only when a number (else counted). */
+  /** Comments on the task, kept by CommentCounts (`$inc` per comment); trusted only when a number (else counted). */
   @prop({ type: Number })
   public commentCount?: number | null;
 

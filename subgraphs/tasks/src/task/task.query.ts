@@ -1,5 +1,4 @@
 import { decodeCursor, encodeCursor, forwardPage, pageSize, type Connection, type RequestAccess } from '@tm/kit';
-import type { TaskPages } from './task-pages';
 import { TASK_PROJECTION } from './task.service';
 import { Task, TaskModel } from './task.model';
 import { SortDirection, TaskOrderField, TaskStatus } from './task-enums';
@@ -79,9 +78,7 @@ async function page(filter: Record<string, unknown>, order: TaskOrderArgs, args:
 
 /** Lists behind `Project.tasks` and `User.assignedTasks`. */
 export class TaskQueries {
-  constructor(private readonly pages: TaskPages) {}
-
-  /** A project's tasks; the caller needs VIEWER or better (PERM-002 otherwise). Cached per page (TaskPages). */
+  /** A project's tasks; the caller needs VIEWER or better (PERM-002 otherwise). */
   async forProject(
     access: RequestAccess,
     projectId: string,
@@ -91,14 +88,7 @@ export class TaskQueries {
     wanted: Wanted,
   ): Promise<Connection<Task>> {
     await access.require(projectId, 'VIEWER');
-    const shape = {
-      filter: filter ? { status: filter.status ?? null, assigneeId: filter.assigneeId ?? null, dueBefore: filter.dueBefore ?? null, labels: filter.labels ?? null } : null,
-      order: [order.field, order.direction],
-      first: args.first ?? null,
-      after: args.after ?? null,
-      wanted: [wanted.edges, wanted.totalCount],
-    };
-    return this.pages.read(projectId, shape, () => page(mongoFilter({ projectId }, filter), order, args, wanted));
+    return page(mongoFilter({ projectId }, filter), order, args, wanted);
   }
 
   /** Tasks assigned to a user, in the projects the caller can see. */

@@ -4,7 +4,6 @@ import {
   assertId,
   ErrorCode,
   outboxPush,
-  type Locks,
   type OutboxRelay,
   type PermissionsClient,
   type RequestAccess,
@@ -12,8 +11,6 @@ import {
 import { CommentModel } from '../comment/comment.model';
 import { endOfColumn, isDuplicateKey, rebalance, slotAfter, slotAt } from './board';
 import type { CommentCounts } from '../comment/comment-count';
-import { findLiveTask, taskLock } from './task-lock';
-import type { TaskPages } from './task-pages';
 import { taskEvent, type Actor } from './task.events';
 import { NO_DUE_DATE, Task, TaskModel } from './task.model';
 import { taskRules as rules } from './task.rules';
@@ -55,6 +52,7 @@ export interface ActorWithAccess extends Actor {
 const MAX_ATTEMPTS = 8;
 /** Task fields never sent to resolvers. */
 export const TASK_PROJECTION = { pendingEvents: 0 } as const;
+const live = (id: string) => ({ _id: id, deletedAt: null });
 
 function notFound(): AppError {
   return new AppError(ErrorCode.NotFound, 'Task not found or no access');
@@ -70,8 +68,6 @@ export class TaskService {
     private readonly relay: OutboxRelay<Task>,
     private readonly permissions: PermissionsClient,
     private readonly prefix: string,
-    private readonly locks: Locks,
-    private readonly pages: TaskPages,
     private readonly counts: CommentCounts,
   ) {}
 
@@ -90,8 +86,11 @@ export class TaskService {
       parentId: draft.parentId ? await this.checkParent(draft.parentId, projectId, code) : null,
     };
     const column = { projectId, status: TaskStatus.TODO };
-    /** One try at the current end of the column; null when another task took that slot first. */
-    const insert = async (): Promise<{ task: Task; created: boolean } | null> => {
+    // each try takes a fresh slot at the end of the column (BoardColumn: one atomic $inc, so
+    // concurrent creates never share one); a try fails only when the id is taken, or, rarely,
+    // when a move placed a task exactly on the slot meanwhile (take another)
+    let done: Task | undefined;
+    for (let attempt = 1; !done; attempt++) {
       const position = await endOfColumn(column);
       try {
         const doc = await TaskModel.create({
@@ -109,38 +108,21 @@ export class TaskService {
           pendingEvents: [taskEvent(this.prefix, 'CREATED', { _id: id, projectId, version: 1 }, actor)],
           hasPending: true,
         });
-        return { task: doc.toObject(), created: true };
+        done = { ...doc.toObject(), pendingEvents: [] };
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         const existing = await TaskModel.findById(id, TASK_PROJECTION).lean<Task>();
         if (existing) {
-          // a retry of this very create: the first attempt may have stopped before the end
-          if (existing.projectId === projectId && existing.reporterId === actor.userId && !existing.deletedAt)
-            return { task: existing, created: false };
-          throw new AppError(code, 'Invalid id: already used', { field: 'id' });
+          // the same create again (a retry, or sent twice at once): the one task it made
+          if (existing.projectId === projectId && existing.reporterId === actor.userId && !existing.deletedAt) done = existing;
+          else throw new AppError(code, 'Invalid id: already used', { field: 'id' });
+        } else if (attempt >= MAX_ATTEMPTS) {
+          throw new AppError(code, 'The board is busy, try again', { field: 'position' });
         }
-        return null;
       }
-    };
-    // uncontended: no lock. Contended (the end was taken meanwhile): the column's creators take
-    // turns under its lock, each taking the end in its turn (a move may still take it: try again)
-    const done =
-      (await insert()) ??
-      (await this.locks.with(
-        `column:${projectId}:${TaskStatus.TODO}`,
-        async () => {
-          for (let attempt = 2; ; attempt++) {
-            const result = await insert();
-            if (result) return result;
-            if (attempt >= MAX_ATTEMPTS) throw new AppError(code, 'The board is busy, try again', { field: 'position' });
-            await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
-          }
-        },
-        { waitMs: 15_000 },
-      ));
-    await this.pages.changed(projectId);
+    }
     await this.relay.flushQuietly(id); // a retry too: its first attempt may have stopped before sending
-    return done.task;
+    return done;
   }
 
   async update(actor: ActorWithAccess, id: string, changes: TaskChanges, expectedVersion?: number | null): Promise<Task> {
@@ -185,7 +167,7 @@ export class TaskService {
   /** Deletes a task and all its subtasks (and their comments). */
   async delete(actor: ActorWithAccess, id: string): Promise<boolean> {
     assertId(id, 'id');
-    const task = await findLiveTask(id, { projectId: 1, deletedAt: 1 });
+    const task = await TaskModel.findOne(live(id), { projectId: 1 }).lean<Pick<Task, '_id' | 'projectId'>>();
     if (!task) throw notFound();
     await actor.access.require(task.projectId, 'MEMBER', { write: true });
     const ids = [id];
@@ -198,21 +180,15 @@ export class TaskService {
     }
     const now = new Date();
     for (const taskId of ids.reverse()) {
-      await this.locks.with(taskLock(taskId), () =>
-        TaskModel.updateOne(
-          { _id: taskId, deletedAt: null },
-          {
-            // out of the column's position space, so the unique board order never sees it again
-            $set: { deletedAt: now, position: -(now.getTime() + Math.random()), hasPending: true },
-            $push: {
-              pendingEvents: taskEvent(this.prefix, 'DELETED', { _id: taskId, projectId: task.projectId, version: 0 }, actor),
-            },
-          },
-        ),
-      );
+      await TaskModel.updateOne(live(taskId), {
+        // out of the column's position space, so the unique board order never sees it again
+        $set: { deletedAt: now, position: -(now.getTime() + Math.random()), hasPending: true },
+        $push: {
+          pendingEvents: taskEvent(this.prefix, 'DELETED', { _id: taskId, projectId: task.projectId, version: 0 }, actor),
+        },
+      });
     }
     await CommentModel.deleteMany({ taskId: { $in: ids } });
-    await this.pages.changed(task.projectId);
     for (const taskId of ids) await this.relay.flushQuietly(taskId);
     return true;
   }
@@ -220,7 +196,7 @@ export class TaskService {
   /** A task the caller may see, else PERM-002 (unknown and invisible look the same). */
   async get(access: RequestAccess, id: string): Promise<Task> {
     assertId(id, 'id');
-    const task = await findLiveTask(id, TASK_PROJECTION);
+    const task = await TaskModel.findOne(live(id), TASK_PROJECTION).lean<Task>();
     if (!task || !(await access.of(task.projectId))) throw notFound();
     return task;
   }
@@ -235,23 +211,24 @@ export class TaskService {
       .lean<Task[]>();
   }
 
-  /** ADMIN: re-publishes a task's current state (live and on the stream), recounting its comments and dropping cached pages. */
+  /** ADMIN: re-publishes a task's current state (live and on the stream), recounting its comments. */
   async synchronize(actor: Actor, id: string): Promise<boolean> {
     assertId(id, 'id');
-    const task = await findLiveTask(id, TASK_PROJECTION);
-    if (!task) throw new AppError(ErrorCode.NotFound, 'Task not found');
-    // the repairs a consistency check may ask for: the comment count and cached pages
+    // the repair a consistency check may ask for: the comment count
     await this.counts.recount(id);
-    await this.pages.changed(task.projectId);
+    const task = await TaskModel.findOne(live(id), TASK_PROJECTION).lean<Task>();
+    if (!task) throw new AppError(ErrorCode.NotFound, 'Task not found');
     const event = taskEvent(this.prefix, 'UPDATED', task, actor, { state: stateOf(task) }, 'TaskSynchronized');
-    await this.locks.with(taskLock(id), () => TaskModel.updateOne({ _id: id }, outboxPush([event])));
+    await TaskModel.updateOne(live(id), outboxPush([event]));
     await this.relay.flush(id);
     return true;
   }
 
   /**
-   * Read, decide, write with compare-and-set on `version`. With `expectedVersion`, a stale one is
-   * TASK-002 and changes nothing; without it, a concurrent change makes us re-read and re-decide.
+   * Read, decide, write with compare-and-set on `version` (in the update's filter: MongoDB applies
+   * it atomically, so of concurrent writers from one version exactly one matches). With
+   * `expectedVersion`, a stale one, or losing that race, is TASK-002 and changes nothing; without
+   * it, a concurrent change makes us re-read and re-decide.
    */
   private async change(
     actor: ActorWithAccess,
@@ -260,47 +237,43 @@ export class TaskService {
     decide: (current: Task) => Promise<{ set: Record<string, unknown>; kind: 'UPDATED' | 'MOVED'; fields: string[] }>,
   ): Promise<Task> {
     assertId(id, 'id');
-    const task = await this.locks.with(taskLock(id), () => this.changeLocked(actor, id, expectedVersion, decide));
-    // the relay holds the task's lock too (it writes the document): flush once ours is released
-    await this.relay.flushQuietly(id);
-    return task;
-  }
-
-  private async changeLocked(
-    actor: ActorWithAccess,
-    id: string,
-    expectedVersion: number | null | undefined,
-    decide: (current: Task) => Promise<{ set: Record<string, unknown>; kind: 'UPDATED' | 'MOVED'; fields: string[] }>,
-  ): Promise<Task> {
+    const expected = expectedVersion ?? null;
+    const stale = (currentVersion: number | null) =>
+      new AppError(ErrorCode.TaskUpdateFailed, `Task was changed by someone else${currentVersion === null ? '' : ` (version ${currentVersion})`}`, {
+        field: 'expectedVersion',
+        currentVersion,
+      });
     for (let attempt = 1; ; attempt++) {
-      const current = await findLiveTask(id, TASK_PROJECTION);
+      const current = await TaskModel.findOne(live(id), TASK_PROJECTION).lean<Task>();
       if (!current) throw notFound();
       await actor.access.require(current.projectId, 'MEMBER', { write: true });
-      if (expectedVersion !== null && expectedVersion !== undefined && expectedVersion !== current.version) {
-        throw new AppError(ErrorCode.TaskUpdateFailed, `Task was changed by someone else (version ${current.version})`, {
-          field: 'expectedVersion',
-          currentVersion: current.version,
-        });
+      // a version we have not read (yet): not one our decision could be based on
+      if (expected !== null && expected > current.version) throw stale(current.version);
+      let decided: Awaited<ReturnType<typeof decide>>;
+      try {
+        decided = await decide(current);
+      } catch (err) {
+        if (expected !== null && expected !== current.version) throw stale(current.version); // stale is the answer
+        throw err;
       }
-      const { set, kind, fields } = await decide(current);
+      const { set, kind, fields } = decided;
       const version = current.version + 1;
       const event = taskEvent(this.prefix, kind, { ...current, version }, actor, { fields });
       try {
+        // with an older expectedVersion too, the store decides (versions only grow: it matches
+        // nothing); of concurrent writers from one version, the filter lets exactly one through
         const updated = await TaskModel.findOneAndUpdate(
-          { _id: id, version: current.version, deletedAt: null },
+          { ...live(id), version: expected ?? current.version },
           { $set: { ...set, hasPending: true }, $inc: { version: 1 }, $push: { pendingEvents: event } },
-          { returnDocument: 'after' }, // no projection: FerretDB's findAndModify does not take one
+          { returnDocument: 'after', projection: TASK_PROJECTION },
         ).lean<Task>();
         if (updated) {
-          await this.pages.changed(updated.projectId);
-          return { ...updated, pendingEvents: [] };
+          await this.relay.flushQuietly(id);
+          return updated;
         }
-        if (expectedVersion !== null && expectedVersion !== undefined) {
-          const now = await TaskModel.findById(id, { version: 1 }).lean<Task>();
-          throw new AppError(ErrorCode.TaskUpdateFailed, 'Task was changed by someone else', {
-            field: 'expectedVersion',
-            currentVersion: now?.version ?? null,
-          });
+        if (expected !== null) {
+          const now = await TaskModel.findById(id, { version: 1 }).lean<Pick<Task, '_id' | 'version'>>();
+          throw stale(now?.version ?? null);
         }
       } catch (err) {
         if (!isDuplicateKey(err)) throw err; // a concurrent move took the same slot: decide again
@@ -358,7 +331,7 @@ export class TaskService {
 
   private async checkParent(parentId: string, projectId: string, code: ErrorCode): Promise<string> {
     const id = assertId(parentId, 'parentId', code);
-    const parent = await findLiveTask(id, { projectId: 1, deletedAt: 1 });
+    const parent = await TaskModel.findOne(live(id), { projectId: 1 }).lean<Pick<Task, '_id' | 'projectId'>>();
     if (!parent || parent.projectId !== projectId)
       throw new AppError(code, 'Invalid parentId: no such task in this project', { field: 'parentId' });
     return id;
