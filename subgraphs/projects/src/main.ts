@@ -3,7 +3,6 @@ import {
   AuditLog,
   ConfigError,
   EventPublisher,
-  Locks,
   OutboxRelay,
   startSubgraph,
   UserDirectory,
@@ -14,12 +13,10 @@ import { z } from 'zod';
 import type { ProjectsContext, Services } from './context';
 import { permissionsRoute } from './internal';
 import { createLoaders } from './loaders';
-import { MemberLists } from './membership/member-lists';
 import { MembershipService } from './membership/membership.service';
 import { PermissionCache } from './membership/permission-cache';
-import { ProjectMemberModel, projectOfMember, type ProjectMember } from './membership/project-member.model';
+import { ProjectMemberModel, type ProjectMember } from './membership/project-member.model';
 import { ProjectEvents } from './project/project-events';
-import { projectLock } from './project/project-lock';
 import { ProjectModel, type Project } from './project/project.model';
 import { ProjectService } from './project/project.service';
 import { buildProjectsSchema } from './schema';
@@ -44,18 +41,13 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
     setup: (deps) => {
       const { redis, log, config } = deps;
       const publisher = new EventPublisher('projects', redis, log);
-      const locks = new Locks(redis);
-      // a flush writes the document too: it holds the project's lock, like every writer of the project's documents
-      const projectRelay = new OutboxRelay<Project>(ProjectModel as never, publisher, redis, log, locks, { lockOf: projectLock });
-      const memberRelay = new OutboxRelay<ProjectMember>(ProjectMemberModel as never, publisher, redis, log, locks, {
-        lockOf: (id) => projectLock(projectOfMember(id)),
-      });
+      const projectRelay = new OutboxRelay<Project>(ProjectModel as never, publisher, redis, log);
+      const memberRelay = new OutboxRelay<ProjectMember>(ProjectMemberModel as never, publisher, redis, log);
       const events = new ProjectEvents(config.REDIS_PREFIX);
       const permissions = new PermissionCache(redis, log);
-      const lists = new MemberLists(redis, log);
-      const projects = new ProjectService(events, projectRelay, permissions, lists, locks);
+      const projects = new ProjectService(events, projectRelay, permissions);
       const directory = new UserDirectory(config.USERS_URL, config.INTERNAL_SECRET, log);
-      const members = new MembershipService(events, memberRelay, permissions, locks, lists, directory);
+      const members = new MembershipService(events, memberRelay, permissions, directory);
       const services: Services = { projects, members, permissions, audit: new AuditLog('projects', redis, log) };
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(projects, members, base.user.userId) }),

@@ -3,6 +3,7 @@ import { baseConfigSchema, ConfigError, connectMongo, createLogger, createRedis,
 import { z } from 'zod';
 import { Role, UserStatus } from './user/user.model';
 import { UserModel } from './user/user.model';
+import { CounterModel } from './user/active-admins';
 import { UserService } from './user/user.service';
 import { passwordProblem } from './user/password-rules';
 
@@ -29,7 +30,7 @@ export async function createAdmin(env: NodeJS.ProcessEnv, promote: boolean): Pro
     if (problem) throw new ConfigError(`invalid configuration:\n  ADMIN_PASSWORD: ${problem}`);
   }
   const log = createLogger('users-create-admin', cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL);
-  const mongo = connectMongo({ url: cfg.MONGO_URL, dbName: cfg.MONGO_DB, log, models: [UserModel] });
+  const mongo = connectMongo({ url: cfg.MONGO_URL, dbName: cfg.MONGO_DB, log, models: [UserModel, CounterModel] });
   const redis = createRedis(cfg.REDIS_URL, cfg.REDIS_PREFIX, log);
   try {
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('store not reachable within 15 s')), 15_000).unref());
@@ -39,7 +40,13 @@ export async function createAdmin(env: NodeJS.ProcessEnv, promote: boolean): Pro
     if (existing) {
       if (!promote) throw new Error('that email is already registered; add --promote to make it an administrator');
       const roles = [...new Set([...existing.roles, Role.ADMIN])];
-      await users.bumpTokenVersion(existing._id, { roles, status: UserStatus.ACTIVE }, { lockedReason: '', lockedAt: '' });
+      const next = { roles, status: UserStatus.ACTIVE };
+      await users.admins.change(
+        existing._id,
+        next,
+        (filter) => users.bumpTokenVersion(existing._id, next, { lockedReason: '', lockedAt: '' }, filter),
+        () => new Error('cannot happen: a promotion ends no active admin'),
+      );
       return { outcome: 'promoted', userId: existing._id };
     }
     if (promote) throw new Error('no account with that email to promote');

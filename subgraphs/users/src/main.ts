@@ -29,8 +29,8 @@ import { PasswordService } from './password/password.service';
 import { PresenceService } from './presence/presence.service';
 import { buildUsersSchema } from './schema';
 import { usersRoute } from './user/internal';
+import { CounterModel } from './user/active-admins';
 import { UserModel } from './user/user.model';
-import { UserCards } from './user/user-cards';
 import { UserService } from './user/user.service';
 
 export type { UsersConfig };
@@ -43,14 +43,13 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     defaultPort: 4001,
     env,
     configShape: usersConfigShape,
-    models: [UserModel, SessionModel, SigningKeyModel, PasswordResetModel, MfaPolicyModel],
+    models: [UserModel, SessionModel, SigningKeyModel, PasswordResetModel, MfaPolicyModel, CounterModel],
     buildSchema: buildUsersSchema,
     setup: (deps) => {
       const cfg = deps.config;
       const ttl = cfg.ACCESS_TOKEN_TTL_SECONDS;
       const box = new SecretBox(cfg.ENCRYPTION_KEYS);
       const users = new UserService(deps.redis);
-      const cards = new UserCards(deps.redis, deps.log);
       const keys = new KeyRing(box, ttl, cfg.SIGNING_KEY_RELOAD_SECONDS, deps.log);
       const sessions = new SessionService(
         deps.redis,
@@ -86,13 +85,13 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
           deps.redis,
           cfg.PASSWORD_RESET_TTL_MINUTES,
         ),
-        admin: new AdminService(users, sessions, mfa, keys, box, deps.redis),
+        admin: new AdminService(users, sessions, mfa, keys, box),
         audit: new AuditLog('users', deps.redis, deps.log),
         presence,
         permissions,
       };
       return {
-        context: (base) => ({ ...base, services, loaders: createLoaders(users, cards, deps.redis), selfIds: new Set() }),
+        context: (base) => ({ ...base, services, loaders: createLoaders(users, deps.redis), selfIds: new Set() }),
         routes: {
           ...usersRoute(cfg.INTERNAL_SECRET),
           '/.well-known/jwks.json': async (_req, res) => {
@@ -106,6 +105,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         onConnected: async () => {
           presence.start(Math.min(5000, (cfg.PRESENCE_TTL_SECONDS * 1000) / 4));
           await keys.ensureKey();
+          await users.admins.ensure();
           if (cfg.ADMIN_EMAIL && cfg.ADMIN_PASSWORD) await ensureFirstAdmin(users, cfg.ADMIN_EMAIL, cfg.ADMIN_PASSWORD, deps.log);
         },
       };

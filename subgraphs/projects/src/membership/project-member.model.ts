@@ -9,8 +9,8 @@ import { ProjectRole } from '../project/project-role';
  * events; a removed membership stays, marked `deletedAt`, until its removal event is out.
  */
 @ObjectType({ description: 'A member of a project and their role' })
-@index({ userId: 1 })
-@index({ projectId: 1, addedAt: 1 })
+@index({ userId: 1, deletedAt: 1 })
+@index({ projectId: 1, deletedAt: 1, addedAt: 1, _id: 1 })
 @index({ hasPending: 1 })
 @modelOptions({ schemaOptions: { collection: 'projectMembers', versionKey: false } })
 export class ProjectMember extends OutboxFields {
@@ -34,27 +34,18 @@ export class ProjectMember extends OutboxFields {
 
 export const ProjectMemberModel = getModelForClass(ProjectMember);
 export const memberId = (projectId: string, userId: string) => `${projectId}:${userId}`;
-export const projectOfMember = (id: string): string => id.slice(0, id.indexOf(':'));
 
 /** Filter of memberships in force: every read skips removed ones still waiting for their event. */
 export const inForce = { deletedAt: null } as const;
 
-/** What reads return and caches keep of a membership (not its outbox; an exclusion, so `deletedAt` stays). */
+/** What reads return of a membership (not its outbox; an exclusion, so `deletedAt` stays). */
 export const MEMBER_PROJECTION = { pendingEvents: 0 } as const;
 
-/**
- * Memberships in force, by id. The filter is `_id` alone and removed ones are dropped here: the
- * test store (FerretDB 1.24, SQLite) finds a document by its key only for a filter on `_id`
- * alone; `{ _id, deletedAt: null }` would read and decode the whole collection.
- */
-export async function membershipsById(ids: readonly string[]): Promise<ProjectMember[]> {
-  const found =
-    ids.length === 1
-      ? [await ProjectMemberModel.findById(ids[0], MEMBER_PROJECTION).lean<ProjectMember>()]
-      : await ProjectMemberModel.find({ _id: { $in: [...ids] } }, MEMBER_PROJECTION).lean<ProjectMember[]>();
-  return found.filter((m): m is ProjectMember => !!m && !m.deletedAt);
+/** Memberships in force, by id. */
+export function membershipsById(ids: readonly string[]): Promise<ProjectMember[]> {
+  return ProjectMemberModel.find({ _id: { $in: [...ids] }, ...inForce }, MEMBER_PROJECTION).lean<ProjectMember[]>();
 }
 
-export async function membershipById(id: string): Promise<ProjectMember | null> {
-  return (await membershipsById([id]))[0] ?? null;
+export function membershipById(id: string): Promise<ProjectMember | null> {
+  return ProjectMemberModel.findOne({ _id: id, ...inForce }, MEMBER_PROJECTION).lean<ProjectMember>();
 }

@@ -29,7 +29,10 @@ export class Project extends OutboxFields {
   @prop({ type: String, required: true })
   public ownerId!: string;
 
-  /** Number of OWNER members, kept with atomic updates so the last owner can never leave. */
+  /**
+   * Number of OWNER members, kept with atomic updates so the last owner can never leave: never
+   * below 1, never above the OWNER memberships, equal to them once changes settle (MembershipService).
+   */
   @prop({ type: Number, default: 1 })
   public ownerCount!: number;
 

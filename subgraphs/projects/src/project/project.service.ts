@@ -12,15 +12,12 @@ import {
   pageSize,
   requireText,
   type Connection,
-  type Locks,
   type OutboxRelay,
 } from '@tm/kit';
 import type { ProjectEvents } from './project-events';
-import type { MemberLists } from '../membership/member-lists';
 import type { PermissionCache } from '../membership/permission-cache';
 import { inForce, memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';
 import { requireRole } from './access';
-import { projectLock } from './project-lock';
 import { ProjectRole } from './project-role';
 import { ProjectModel, type Project } from './project.model';
 
@@ -48,8 +45,6 @@ export class ProjectService {
     private readonly events: ProjectEvents,
     private readonly relay: OutboxRelay<Project>,
     private readonly permissions: PermissionCache,
-    private readonly lists: MemberLists,
-    private readonly locks: Locks,
   ) {}
 
   async create(actor: Actor, draft: ProjectDraft): Promise<Project> {
@@ -80,21 +75,15 @@ export class ProjectService {
     } catch (err) {
       if (!isDuplicate(err)) throw err; // a retry: already there
     }
-    await this.lists.changed(project._id);
     await this.permissions.invalidate(actor.userId);
     // the event was stored with the project: sent now, or by the sweep if Redis cannot take it
     await this.relay.flushQuietly(project._id);
     return project;
   }
 
+  /** MANAGER or OWNER; refused (PERM-001) once archived, also when archived while this runs. */
   async update(actor: Actor, projectId: string, changes: { name?: string | null; description?: string | null }): Promise<Project> {
     assertId(projectId, 'id');
-    const updated = await this.locks.with(projectLock(projectId), () => this.updateLocked(actor, projectId, changes));
-    await this.relay.flushQuietly(projectId);
-    return updated;
-  }
-
-  private async updateLocked(actor: Actor, projectId: string, changes: { name?: string | null; description?: string | null }): Promise<Project> {
     await requireRole(actor.userId, projectId, 'MANAGER', { write: true });
     const set: Partial<Project> = {};
     if (changes.name !== undefined && changes.name !== null) {
@@ -106,7 +95,7 @@ export class ProjectService {
     let updated: Project | null;
     try {
       updated = await ProjectModel.findOneAndUpdate(
-        { _id: projectId },
+        { _id: projectId, archived: false },
         { $set: { ...set, hasPending: true }, $push: { pendingEvents: event } },
         { returnDocument: 'after' },
       ).lean<Project>();
@@ -114,32 +103,27 @@ export class ProjectService {
       if (isDuplicate(err)) throw new AppError(ErrorCode.ProjectCreateFailed, 'Invalid name: the owner already has a project with this name', { field: 'name' });
       throw err;
     }
-    if (!updated) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
+    if (!updated) throw new AppError(ErrorCode.Forbidden, 'Project is archived and read-only');
+    await this.relay.flushQuietly(projectId);
     return updated;
   }
 
   /** Archived projects are read-only for everyone; only an owner archives. */
   async archive(actor: Actor, projectId: string): Promise<Project> {
     assertId(projectId, 'id');
-    const project = await this.locks.with(projectLock(projectId), () => this.archiveLocked(actor, projectId));
-    await this.relay.flushQuietly(projectId);
-    return project;
-  }
-
-  private async archiveLocked(actor: Actor, projectId: string): Promise<Project> {
-    const { project } = await requireRole(actor.userId, projectId, 'OWNER');
-    let archived = project;
-    if (!project.archived) {
-      const event = this.events.of('ProjectArchived', { projectId }, actor);
-      archived = (await ProjectModel.findOneAndUpdate(
-        { _id: projectId },
+    await requireRole(actor.userId, projectId, 'OWNER');
+    const event = this.events.of('ProjectArchived', { projectId }, actor);
+    // archived once: a repeat (or a concurrent archive) finds it archived and writes nothing
+    const archived =
+      (await ProjectModel.findOneAndUpdate(
+        { _id: projectId, archived: false },
         { $set: { archived: true, hasPending: true }, $push: { pendingEvents: event } },
         { returnDocument: 'after' },
-      ).lean<Project>())!;
-    }
+      ).lean<Project>()) ?? (await ProjectModel.findById(projectId).lean<Project>())!;
     // also on a repeat: a first attempt may have stopped before this (e.g. Redis went away)
     const members = await ProjectMemberModel.find({ projectId, ...inForce }, { userId: 1 }).lean<Pick<ProjectMember, 'userId'>[]>();
     await this.permissions.invalidate(...members.map((m) => m.userId));
+    await this.relay.flushQuietly(projectId);
     return archived;
   }
 

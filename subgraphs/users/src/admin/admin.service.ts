@@ -1,13 +1,11 @@
-import { decodeCursor, encodeCursor, forwardPage, invalidInput, pageSize, AppError, ErrorCode, SecretBox, type Connection, type Redis } from '@tm/kit';
+import { decodeCursor, encodeCursor, forwardPage, invalidInput, pageSize, AppError, ErrorCode, SecretBox, type Connection } from '@tm/kit';
 import type { KeyRing } from '../auth/keyring.service';
 import type { SessionService } from '../auth/session.service';
 import { SigningKeyModel } from '../auth/signing-key.model';
 import type { MfaService } from '../mfa/mfa.service';
+import { isActiveAdmin } from '../user/active-admins';
 import { Role, UserModel, UserStatus, type User } from '../user/user.model';
 import type { UserService } from '../user/user.service';
-
-/** Serialises changes that could remove the last active administrator (no transactions on FerretDB). */
-const ADMIN_GUARD_KEY = 'users:admin-change-lock';
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -19,29 +17,56 @@ export class AdminService {
     private readonly mfa: MfaService,
     private readonly keys: KeyRing,
     private readonly box: SecretBox,
-    private readonly redis: Redis,
   ) {}
 
-  /** Locks accounts: sign-in refused, every token revoked at once. Never the caller, never the last active admin. */
+  /**
+   * Locks accounts: sign-in refused, every token revoked at once. Never the caller, never the last
+   * active admin: the active admins among them are taken from the count of active admins at once
+   * (UserService.admins), so a batch that would lock them all is refused before anything is written.
+   */
   async lock(actorId: string, userIds: string[], reason: string | null): Promise<User[]> {
     const ids = await this.existing(userIds);
     if (ids.includes(actorId)) throw invalidInput('userIds', 'you cannot lock yourself');
-    return this.withAdminGuard(async () => {
-      const admins = await this.activeAdminIds();
-      if (admins.length > 0 && admins.every((a) => ids.includes(a))) throw invalidInput('userIds', 'would lock every active administrator');
-      const out: User[] = [];
+    const refuse = () => invalidInput('userIds', 'would lock every active administrator');
+    const set = { status: UserStatus.LOCKED, lockedReason: reason ?? null, lockedAt: new Date() };
+    const states = await UserModel.find({ _id: { $in: ids } }, { roles: 1, status: 1 }).lean<Array<Pick<User, '_id' | 'roles' | 'status'>>>();
+    const admins = new Set(states.filter(isActiveAdmin).map((u) => u._id));
+    if (!(await this.users.admins.take(admins.size))) throw refuse();
+    let reserved = admins.size;
+    const out: User[] = [];
+    try {
       for (const id of ids) {
-        const user = await this.users.bumpTokenVersion(id, { status: UserStatus.LOCKED, lockedReason: reason ?? null, lockedAt: new Date() });
+        let user: User | null = null;
+        if (admins.has(id)) {
+          // taken from the count above: written only while still an active admin
+          user = await this.users.bumpTokenVersion(id, set, {}, { status: UserStatus.ACTIVE, roles: Role.ADMIN });
+          if (user) reserved--;
+        }
+        user ??= await this.users.admins.change(id, { status: UserStatus.LOCKED }, (filter) => this.users.bumpTokenVersion(id, set, {}, filter), refuse);
         await this.sessions.revokeAll(id, 'locked by admin');
         if (user) out.push(user);
       }
-      return out;
-    });
+    } finally {
+      await this.users.admins.give(reserved); // those not locked by the reserved write
+    }
+    return out;
   }
 
   async unlock(userIds: string[]): Promise<User[]> {
     const ids = await this.existing(userIds);
-    await UserModel.updateMany({ _id: { $in: ids } }, { $set: { status: UserStatus.ACTIVE }, $unset: { lockedReason: '', lockedAt: '' } });
+    for (const id of ids) {
+      await this.users.admins.change(
+        id,
+        { status: UserStatus.ACTIVE },
+        (filter) =>
+          UserModel.findOneAndUpdate(
+            { ...filter, _id: id },
+            { $set: { status: UserStatus.ACTIVE }, $unset: { lockedReason: '', lockedAt: '' } },
+            { returnDocument: 'after' },
+          ).lean<User>(),
+        () => new Error('cannot happen: an unlock ends no active admin'),
+      );
+    }
     return this.users.findByIds(ids);
   }
 
@@ -63,13 +88,14 @@ export class AdminService {
     const unique = [...new Set(roles)];
     if (unique.length === 0) throw invalidInput('roles', 'at least one role');
     const [id] = await this.existing([userId]);
-    return this.withAdminGuard(async () => {
-      if (!unique.includes(Role.ADMIN)) {
-        const admins = await this.activeAdminIds();
-        if (admins.length === 1 && admins[0] === id) throw invalidInput('roles', 'cannot remove the last active ADMIN');
-      }
-      return (await this.users.bumpTokenVersion(id!, { roles: unique }))!;
-    });
+    const user = await this.users.admins.change(
+      id!,
+      { roles: unique },
+      (filter) => this.users.bumpTokenVersion(id!, { roles: unique }, {}, filter),
+      () => invalidInput('roles', 'cannot remove the last active ADMIN'),
+    );
+    if (!user) throw new AppError(ErrorCode.NotFound, 'User not found');
+    return user;
   }
 
   /** Revokes every access and refresh token of the user at once. */
@@ -157,25 +183,5 @@ export class AdminService {
     const found = new Set((await UserModel.find({ _id: { $in: ids } }, { _id: 1 }).lean<Array<{ _id: string }>>()).map((u) => u._id));
     if (strict && found.size !== ids.length) throw new AppError(ErrorCode.NotFound, 'User not found');
     return ids.filter((id) => found.has(id));
-  }
-
-  private async activeAdminIds(): Promise<string[]> {
-    const admins = await UserModel.find({ roles: Role.ADMIN, status: UserStatus.ACTIVE }, { _id: 1 }).lean<Array<{ _id: string }>>();
-    return admins.map((a) => a._id);
-  }
-
-  private async withAdminGuard<T>(fn: () => Promise<T>): Promise<T> {
-    const token = `${process.pid}:${Date.now()}:${Math.random()}`;
-    for (let i = 0; i < 50; i++) {
-      if ((await this.redis.set(ADMIN_GUARD_KEY, token, 'PX', 10_000, 'NX')) === 'OK') {
-        try {
-          return await fn();
-        } finally {
-          if ((await this.redis.get(ADMIN_GUARD_KEY)) === token) await this.redis.del(ADMIN_GUARD_KEY);
-        }
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new AppError(ErrorCode.ServiceUnavailable, 'Another administrator change is in progress, try again');
   }
 }

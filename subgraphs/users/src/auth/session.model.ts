@@ -4,7 +4,7 @@ import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoos
  * A signed-in session: one refresh-token family. Only hashes of refresh tokens are stored;
  * earlier ones are kept so a replay is recognised (and ends the session).
  */
-@index({ userId: 1 })
+@index({ userId: 1, revokedAt: 1, expiresAt: 1 })
 @modelOptions({ schemaOptions: { collection: 'sessions', timestamps: true, versionKey: false } })
 export class Session {
   @prop({ type: String, required: true })

@@ -75,21 +75,15 @@ export class SessionService {
       if (!session.previousHashes.includes(presented)) throw invalid();
       return this.successorInGrace(session.userId, sessionId, secret, presented, 0);
     }
-    // one use per token, decided in Redis (SET NX is atomic; FerretDB's conditional updates are
-    // not under concurrency): the loser of a race is a replay, unless the winner left its
-    // successor for the grace window
-    const claim = await this.redis.set(`auth:refresh-used:${presented}`, '1', 'PX', this.refreshTtlMs, 'NX');
-    if (claim !== 'OK') return this.successorInGrace(session.userId, sessionId, secret, presented, 3000);
+    // one use per token: the rotation is a compare-and-set on the current hash, so of concurrent
+    // uses exactly one rotates; the others are replays, unless the winner leaves its successor for
+    // the grace window
     const next = newSecret();
-    const updated = await SessionModel.findOneAndUpdate(
-      { _id: sessionId, secretHash: presented, revokedAt: null },
+    const rotated = await SessionModel.updateOne(
+      { _id: sessionId, secretHash: presented, revokedAt: null, expiresAt: { $gt: new Date() } },
       { $set: { secretHash: hash(next) }, $push: { previousHashes: presented } },
-    ).lean();
-    if (!updated) {
-      // lost a race with another use of the same token: that is a replay too
-      await this.revoke(sessionId, 'refresh token reuse');
-      throw invalid();
-    }
+    );
+    if (rotated.modifiedCount === 0) return this.successorInGrace(session.userId, sessionId, secret, presented, 3000);
     const successor = `${sessionId}.${next}`;
     if (this.graceMs > 0) await this.redis.set(graceRecord(presented), sealFor(secret, successor), 'PX', this.graceMs);
     return { userId: session.userId, sessionId, refreshToken: successor };

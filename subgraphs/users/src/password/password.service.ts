@@ -29,7 +29,7 @@ export class PasswordService {
     private readonly events: EventPublisher,
     private readonly box: SecretBox,
     private readonly log: Logger,
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly resetTtlMinutes: number,
   ) {
     this.requests = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'auth:reset-request', points: 3, duration: 900, rejectIfRedisNotReady: true });
@@ -73,10 +73,7 @@ export class PasswordService {
     if (!claims) throw resetInvalid();
     const now = new Date();
     const id = sha256(claims.jti);
-    // claim in Redis first (SET NX is atomic on every store; FerretDB's conditional updates are
-    // not under concurrency), then record the use durably
-    const claimed = await this.redis.set(`auth:reset-used:${id}`, '1', 'EX', this.resetTtlMinutes * 60 + 60, 'NX');
-    if (claimed !== 'OK') throw resetInvalid();
+    // single use: a compare-and-set on `usedAt`, so of concurrent uses exactly one gets through
     const used = await PasswordResetModel.findOneAndUpdate(
       { _id: id, userId: claims.userId, usedAt: null, expiresAt: { $gt: now } },
       { $set: { usedAt: now } },

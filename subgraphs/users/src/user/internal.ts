@@ -10,8 +10,7 @@ export function usersRoute(secret: string): Record<string, RouteHandler> {
     [USERS_PATH]: internalRoute(secret, async (query) => {
       const id = query.get('id');
       if (!isId(id)) return null;
-      // filter on `_id` alone: the one lookup FerretDB serves from the key
-      return { exists: (await UserModel.findById(id).select({ _id: 1 }).lean()) !== null };
+      return { exists: (await UserModel.exists({ _id: id })) !== null };
     }),
   };
 }

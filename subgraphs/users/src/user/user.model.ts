@@ -19,7 +19,10 @@ registerEnumType(UserStatus, { name: 'UserStatus' });
 @ObjectType({ description: 'A person who signs in' })
 @index({ email: 1 }, { unique: true })
 @index({ createdAt: 1, _id: 1 })
-@index({ roles: 1 })
+@index({ roles: 1, status: 1, mfaEnabled: 1 })
+@index({ name: 1 })
+@index({ mfaSecret: 1 }, { sparse: true })
+@index({ mfaPendingSecret: 1 }, { sparse: true })
 @modelOptions({ schemaOptions: { collection: 'users', timestamps: true, versionKey: false } })
 export class User {
   @Field(() => ID, { name: 'id' })
@@ -30,7 +33,6 @@ export class User {
   @prop({ type: String, required: true, lowercase: true, trim: true })
   public email!: string;
 
-  /** On cards too (UserCards): whatever changes it must call `UserCards.changed`. */
   @Field()
   @prop({ type: String, required: true, trim: true })
   public name!: string;

@@ -1,5 +1,6 @@
 import argon2 from 'argon2';
 import { AppError, ErrorCode, invalidInput, RedisKeys, type Redis } from '@tm/kit';
+import { ActiveAdmins, isActiveAdmin, type UserFilter } from './active-admins';
 import { Role, User, UserModel, UserStatus } from './user.model';
 
 export interface NewUser {
@@ -14,6 +15,8 @@ const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2,
 export class UserService {
   /** Verified against when an email is unknown, so a miss costs the same time as a hit. */
   private readonly dummyHash: Promise<string>;
+  /** The count of active admins: every change of a user's roles or status goes through it. */
+  readonly admins = new ActiveAdmins();
 
   constructor(private readonly redis: Redis) {
     this.dummyHash = argon2.hash('not-a-real-password-0', ARGON2_OPTIONS);
@@ -26,9 +29,12 @@ export class UserService {
   async register(input: NewUser, roles: Role[] = [Role.USER]): Promise<User> {
     const email = input.email.trim().toLowerCase();
     const passwordHash = await this.hashPassword(input.password);
+    const admin = roles.includes(Role.ADMIN);
+    if (admin) await this.admins.ensure();
     try {
       const doc = await UserModel.create({ email, name: input.name.trim(), passwordHash, roles });
       const user = doc.toObject() as User;
+      if (admin && isActiveAdmin(user)) await this.admins.give(1);
       await this.publishTokenVersion(user);
       return user;
     } catch (err) {
@@ -62,13 +68,19 @@ export class UserService {
 
   /**
    * Revokes every access token of the user at the gateway at once (token version + 1, written
-   * to Redis), applying `set` in the same update. Null when the user does not exist.
+   * to Redis), applying `set` in the same update. Null when the user does not exist (or does not
+   * match `filter`). A change of `roles` or `status` goes through `admins.change`.
    */
-  async bumpTokenVersion(userId: string, set: Record<string, unknown> = {}, unset: Record<string, ''> = {}): Promise<User | null> {
+  async bumpTokenVersion(
+    userId: string,
+    set: Record<string, unknown> = {},
+    unset: Record<string, ''> = {},
+    filter: UserFilter = {},
+  ): Promise<User | null> {
     const update: Record<string, unknown> = { $inc: { tokenVersion: 1 } };
     if (Object.keys(set).length > 0) update.$set = set;
     if (Object.keys(unset).length > 0) update.$unset = unset;
-    const user = await UserModel.findOneAndUpdate({ _id: userId }, update, { returnDocument: 'after' }).lean<User>();
+    const user = await UserModel.findOneAndUpdate({ ...filter, _id: userId }, update, { returnDocument: 'after' }).lean<User>();
     if (user) await this.publishTokenVersion(user);
     return user;
   }
