@@ -2,7 +2,7 @@ import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoos
 
 /**
  * An issued password-reset token: only the SHA-256 of its random `jti` is stored. Single use
- * (`usedAt`); FerretDB has no TTL indexes, so every read checks `expiresAt`.
+ * (`usedAt`, set by a compare-and-set); every use checks `expiresAt` itself (no TTL index needed).
  */
 @index({ userId: 1 })
 @modelOptions({ schemaOptions: { collection: 'passwordResets', timestamps: true, versionKey: false } })
