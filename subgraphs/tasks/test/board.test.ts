@@ -53,6 +53,11 @@ it('keeps later end slots after a position placed by hand and after the last tas
   const last = await slotAfter(col, 1e9);
   expect(last).toBeGreaterThan(1e9);
   expect(await endOfColumn(col)).toBeGreaterThan(last!);
+  // by hand into a column nobody took an end slot of yet (no counter so far)
+  const fresh = column();
+  await put(fresh, 3000);
+  expect(await slotAt(fresh, 2000)).toBe(2000);
+  expect(await endOfColumn(fresh)).toBe(3000 + POSITION_STEP);
 });
 
 it('rebalances into a fresh range, keeping the order, clear of every slot given out', async () => {
