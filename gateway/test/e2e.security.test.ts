@@ -6,6 +6,7 @@ import { Redis, SecretBox } from '@tm/kit';
 import { Cleanup, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
 import { testEnv } from '@tm/tools/testing/env';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
+import { waitForFirstAdmin } from '@tm/tools/testing/stack';
 
 /**
  * Hardened authentication and user administration end to end: users + gateway as real
@@ -94,11 +95,8 @@ let admin: Session;
 
 describe('the first administrator', () => {
   it('is created from ADMIN_EMAIL / ADMIN_PASSWORD at start and can sign in as ADMIN', async () => {
-    let res = await login(ADMIN_EMAIL, ADMIN_PASSWORD);
-    for (let i = 0; i < 20 && res.errors; i++) {
-      await new Promise((r) => setTimeout(r, 100)); // created once the store is connected
-      res = await login(ADMIN_EMAIL, ADMIN_PASSWORD);
-    }
+    await waitForFirstAdmin(users.url, env.INTERNAL_SECRET!, ADMIN_EMAIL); // a start task once the store is connected
+    const res = await login(ADMIN_EMAIL, ADMIN_PASSWORD);
     expect(res.errors).toBeUndefined();
     admin = res.data!.login;
     secrets.push(admin.accessToken, admin.refreshToken);

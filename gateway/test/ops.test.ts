@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { Cleanup, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
-import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
+import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -35,6 +35,24 @@ async function ops<T = Record<string, unknown>>(query: string, variables: Record
   return res.data as T;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits until the given processes (default: both gateways) apply the ops settings of the last
+ * change: each shows its time in `ops_settings_updated_at_seconds`.
+ */
+async function settled(bases: string[] = [stack.gateway.base, second.base]): Promise<void> {
+  const r = await as(admin, '{ opsSettings { updatedAt } }');
+  const at = (r.data as { opsSettings: { updatedAt: string | null } } | undefined)?.opsSettings.updatedAt;
+  if (!at) return;
+  const want = Date.parse(at) / 1000 - 0.001;
+  const applied = async (base: string) => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    return Number(/^ops_settings_updated_at_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
+  };
+  for (const base of bases) {
+    const v = await within(30_000, () => applied(base).catch(() => 0), (x) => x >= want);
+    if (v < want) throw new Error(`${base} did not apply the ops settings of ${at} within 30 s`);
+  }
+}
 async function within<T>(ms: number, probe: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -49,12 +67,7 @@ beforeAll(async () => {
   cleanup.add(() => stack.stop());
   url = stack.gateway.url;
   second = await stack.addGateway();
-  let res = await as(undefined, LOGIN, { i: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
-  for (let i = 0; i < 30 && res.errors; i++) {
-    await sleep(100); // the first admin is created once the store is connected
-    res = await as(undefined, LOGIN, { i: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
-  }
-  admin = (res.data as { login: { accessToken: string } }).login.accessToken;
+  admin = await signInFirstAdmin(stack, ADMIN_EMAIL, ADMIN_PASSWORD);
   user = await registerUser(url, 'OpsUser');
 }, 90_000);
 
@@ -83,16 +96,10 @@ describe('access', () => {
 });
 
 describe('maintenance mode', () => {
-  it('answers SYS-001 with the message to everything but the ops operations and an admin sign-in; a second gateway follows within a second; health stays green', async () => {
+  it('answers SYS-001 with the message to everything but the ops operations and an admin sign-in; a second gateway follows; health stays green', async () => {
     await ops('mutation { setMaintenanceMode(enabled: true, message: "Back at 14:00") { maintenance { enabled } } }');
-    const started = Date.now();
-    const onSecond = await within(
-      1000,
-      () => as(user.token, '{ me { id } }', {}, second.url),
-      (r) => errorCode(r) === 'SYS-001',
-    );
-    expect(errorCode(onSecond)).toBe('SYS-001');
-    expect(Date.now() - started).toBeLessThan(1000);
+    await settled(); // pub/sub to every process (how fast: tools/bench, not here)
+    expect(errorCode(await as(user.token, '{ me { id } }', {}, second.url))).toBe('SYS-001');
 
     const me = await as(user.token, '{ me { id } }');
     expect(errorCode(me)).toBe('SYS-001');
@@ -208,7 +215,7 @@ describe('the live endpoint', () => {
       expect(tooWide).toMatch(/alias/i);
       // a member's start counts against their rate limit like any request
       await ops('mutation { setRateLimit(requestsPerMinute: 2, burst: 0) { rateLimit { requestsPerMinute } } }');
-      await sleep(200);
+      await settled();
       await ops('mutation($c: String!) { resetRateLimit(clientId: $c) }', { c: user.id });
       const results: unknown[] = [];
       for (let i = 0; i < 4; i++) results.push(await start(BOARD, { p: projectId }, 300));
@@ -233,7 +240,7 @@ describe('rate limits', () => {
   it('limits a client to its allowance plus burst (API-001, 429, Retry-After), shared by both gateways; resetRateLimit clears it', async () => {
     const victim = await registerUser(url, 'Limited');
     await ops('mutation { setRateLimit(requestsPerMinute: 3, burst: 2) { rateLimit { requestsPerMinute burst } } }');
-    await sleep(200); // both gateways have it
+    await settled();
     const results: GqlResponse[] = [];
     for (let i = 0; i < 5; i++) results.push(await as(victim.token, '{ me { id } }', {}, i % 2 ? second.url : url));
     expect(results.map((r) => r.errors)).toEqual([undefined, undefined, undefined, undefined, undefined]);
@@ -255,14 +262,14 @@ describe('rate limits', () => {
 
   it('the emergency throttle caps all traffic together until switched off', async () => {
     await ops('mutation { setEmergencyThrottle(enabled: true, requestsPerMinute: 3) { emergencyThrottle { enabled } } }');
-    await sleep(200);
+    await settled();
     const codes: unknown[] = [];
     for (let i = 0; i < 6; i++) codes.push(errorCode(await as(i % 2 ? user.token : undefined, '{ me { id } }')));
     expect(codes.slice(0, 3)).toEqual([undefined, undefined, undefined]);
     expect(codes.slice(3)).toEqual(['API-001', 'API-001', 'API-001']);
     expect((await as(admin, '{ opsSettings { emergencyThrottle { enabled } } }')).errors).toBeUndefined();
     await ops('mutation { setEmergencyThrottle(enabled: false) { emergencyThrottle { enabled } } }');
-    await sleep(200);
+    await settled();
     expect((await as(user.token, '{ me { id } }')).errors).toBeUndefined();
   });
 });
@@ -324,7 +331,7 @@ describe('log levels', () => {
     expect(s.setLogLevel.logLevels).toEqual([{ service: 'tasks', level: 'debug', until: expect.any(String) }]);
     expect(Date.parse(s.setLogLevel.logLevels[0]!.until) - Date.now()).toBeGreaterThan(4 * 60_000);
     const seen = await within(
-      1000,
+      15_000,
       async () => (await as(user.token, '{ task(id: "nothing") { id } }'), lines()),
       (n) => n > 0,
     );
@@ -333,7 +340,7 @@ describe('log levels', () => {
     expect(errorCode(await as(admin, 'mutation { setLogLevel(service: "tasks", level: "loud") { updatedAt } }'))).toBe('API-002');
 
     await ops('mutation { resetLogLevels { logLevels { service } } }');
-    await sleep(300);
+    await settled([tasks.base]);
     const before = lines();
     await as(user.token, '{ task(id: "nothing") { id } }');
     await sleep(100);
@@ -379,13 +386,14 @@ describe('security headers, PII patterns, trace sampling', () => {
     expect(s.setPiiPatterns.piiPatterns).toEqual(['ACME\\d{6}']);
     // the gateway's own logger applies it (its operation log line names the operation)
     await ops('mutation { setLogLevel(service: "gateway", level: "info", durationMinutes: 1) { updatedAt } }');
-    await sleep(300);
+    await settled([stack.gateway.base]);
     await as(user.token, 'query ACME123456 { me { id } }');
-    await sleep(100);
-    const line = stack.gateway
-      .output()
-      .split('\n')
-      .find((l) => l.includes('"graphql operation"') && l.includes('redacted'));
+    const operationLine = () =>
+      stack.gateway
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"graphql operation"') && l.includes('redacted'));
+    const line = await within(15_000, async () => operationLine(), (l) => l !== undefined);
     expect(line).toContain('"operation":"[redacted]"');
     expect(stack.gateway.output()).not.toContain('ACME123456');
     await ops('mutation { resetLogLevels { updatedAt } }');
@@ -468,7 +476,7 @@ describe('circuit breakers', () => {
     await ops(
       'mutation { setCircuitBreaker(service: "tasks", enabled: true, failureThreshold: 2, resetTimeoutSeconds: 1) { updatedAt } }',
     );
-    await sleep(200);
+    await settled([stack.gateway.base]);
     const tasks = stack.services.tasks!;
     // the same environment startStack gave it, so it comes back on the same port and database
     const env = {
@@ -495,7 +503,8 @@ describe('circuit breakers', () => {
     expect(await state()).toBe('open');
     const t0 = performance.now();
     const fast = await as(user.token, mixed);
-    expect(performance.now() - t0).toBeLessThan(500);
+    // refused at once by the open breaker, never a wait for the subgraph timeout (10 s)
+    expect(performance.now() - t0).toBeLessThan(5000);
     expect(fast.data).toEqual({ me: { id: user.id }, task: null });
     expect(fast.errors![0]!.extensions!.code).toBe('SYS-002');
     expect(fast.errors![0]!.message).toMatch(/tasks service is unavailable/);

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { OPS_SETTINGS_KEY, OpsField, opsChangedChannel } from '@tm/kit';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { Cleanup } from '@tm/tools/testing/processes';
-import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
+import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 
 /**
  * Trace sampling end to end: users, projects and the gateway as real processes exporting over
@@ -91,7 +91,6 @@ let redis: Redis;
 
 const ADMIN_EMAIL = 'trace.admin@example.com';
 const ADMIN_PASSWORD = 'Trace-admin-pass-42';
-const LOGIN = 'mutation Login($i: LoginInput!) { login(input: $i) { accessToken } }';
 /** projects (the project) then users (its owner's name): two subgraph fetches. */
 const TRACED = 'query TracedProject($id: ID!) { project(id: $id) { id name owner { id name } } }';
 const SAMPLING =
@@ -143,12 +142,7 @@ beforeAll(async () => {
   url = stack.gateway.url;
   redis = new Redis(stack.env.REDIS_URL!, { keyPrefix: stack.env.REDIS_PREFIX, lazyConnect: true });
   cleanup.add(() => redis.quit());
-  let res = await gql(url, LOGIN, { i: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
-  for (let i = 0; i < 30 && res.errors; i++) {
-    await sleep(100); // the first admin is created once the store is connected
-    res = await gql(url, LOGIN, { i: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
-  }
-  admin = ok<{ login: { accessToken: string } }>(res).login.accessToken;
+  admin = await signInFirstAdmin(stack, ADMIN_EMAIL, ADMIN_PASSWORD);
   user = await registerUser(url, 'Tracy');
   projectId = ok<{ createProject: { id: string } }>(
     await gql(
@@ -258,6 +252,9 @@ describe('trace sampling', () => {
       });
       expect(answer.data?.project?.owner?.name).toBe('Tracy');
       const events: unknown[] = [];
+      const started = async () =>
+        Number(/^live_subscriptions_started_total(?:\{[^}]*\})? (\d+)$/m.exec(await (await fetch(`${stack.gateway.base}/metrics`)).text())?.[1]);
+      const before = await started();
       client.subscribe(
         {
           query: 'subscription LiveRoster($p: ID!) { projectChanged(projectId: $p) { kind project { name owner { name } } } }',
@@ -265,7 +262,7 @@ describe('trace sampling', () => {
         },
         { next: (r) => void events.push(r), error: () => undefined, complete: () => undefined },
       );
-      await sleep(400); // subscribed
+      for (const deadline = Date.now() + 30_000; (await started()) <= before && Date.now() < deadline; ) await sleep(50); // live
       ok(
         await gql(
           url,

@@ -61,6 +61,7 @@ export async function createOpsPlane(opts: OpsPlaneOptions) {
     prefix: opts.prefix,
     log,
     defaults: defaultOpsSettings(opts.rateLimit),
+    registry: metrics.registry,
   });
   settingsClient.onChange(applyProcessSettings('gateway', opts.logLevel, log));
   const settings = () => settingsClient.current();

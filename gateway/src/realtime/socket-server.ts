@@ -131,6 +131,11 @@ export function attachRealtime(opts: RealtimeOptions) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [opts.registry],
   });
+  const started = new client.Counter({
+    name: 'live_subscriptions_started_total',
+    help: 'Subscriptions that went live (their Redis channel confirmed)',
+    registers: [opts.registry],
+  });
   const dropped = new client.Counter({
     name: 'live_subscription_starts_dropped_total',
     help: 'Subscription starts not run: the client completed them while they waited (gone) or too many were waiting (full)',
@@ -211,7 +216,7 @@ export function attachRealtime(opts: RealtimeOptions) {
     maxQueue: limits.maxQueue,
     maxBufferedBytes: limits.maxBufferedBytes,
     gate,
-    metrics: { delivered, shaped, latency, active: { inc: () => activeSubscriptions++, dec: () => activeSubscriptions-- } },
+    metrics: { delivered, shaped, latency, active: { inc: () => (activeSubscriptions++, started.inc()), dec: () => activeSubscriptions-- } },
     ...(opts.access ? { access: opts.access } : {}),
     ...(opts.check ? { check: opts.check } : {}),
   });

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import client from 'prom-client';
 import { ErrorCode } from './errors';
 import type { Logger } from './logger';
 import { setExtraPiiPatterns } from './logger';
@@ -122,6 +123,12 @@ export interface OpsSettingsClientOptions {
   defaults?: OpsSettings;
   /** Fallback re-read interval (a missed pub/sub message is picked up by then). */
   pollMs?: number;
+  /**
+   * Where to publish `ops_settings_updated_at_seconds`: when the settings this process applies were
+   * last changed (0: defaults). Every process showing the time of the last change means the change
+   * is in force everywhere.
+   */
+  registry?: client.Registry;
 }
 
 /**
@@ -139,6 +146,15 @@ export class OpsSettingsClient {
   constructor(private readonly opts: OpsSettingsClientOptions) {
     this.defaults = opts.defaults ?? defaultOpsSettings();
     this.settings = structuredClone(this.defaults);
+    if (opts.registry) {
+      const gauge = new client.Gauge({
+        name: 'ops_settings_updated_at_seconds',
+        help: 'When the ops settings this process applies were last changed (epoch seconds; 0 = defaults)',
+        registers: [opts.registry],
+      });
+      gauge.set(0);
+      this.listeners.push((s) => gauge.set(s.updatedAt ? Date.parse(s.updatedAt) / 1000 : 0));
+    }
   }
 
   current(): OpsSettings {

@@ -101,7 +101,13 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
   const deps: ServiceDeps<C> = { name: opts.name, config, log, redis, mongo, metrics };
   const setup = opts.setup(deps);
   // platform controls set by admins through the gateway's ops subgraph (log level, PII patterns, read-only)
-  const ops = new OpsSettingsClient({ redis, redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, log });
+  const ops = new OpsSettingsClient({
+    redis,
+    redisUrl: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    log,
+    registry: metrics.registry,
+  });
   ops.onChange(applyProcessSettings(opts.name, config.LOG_LEVEL, log));
   // OpenTelemetry traces when an OTLP endpoint is configured, sampled at the rate the ops settings say
   const tracing = startTracing({ service: opts.name, config, log, settings: () => ops.current() });

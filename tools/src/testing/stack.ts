@@ -61,6 +61,36 @@ export async function startStack(label: string, subgraphs: string[], extra: Node
   }
 }
 
+/**
+ * Waits until the users service has created the first administrator from ADMIN_EMAIL (a start task
+ * once the store is connected; seconds on a busy machine). It asks users directly with a context
+ * signed as a platform admin, so no failed sign-in counts against the account's brute-force limit.
+ */
+export async function waitForFirstAdmin(usersUrl: string, internalSecret: string, email: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const q = 'query($s: String) { users(first: 1, search: $s) { edges { node { roles } } } }';
+  for (;;) {
+    const context = signContext({ userId: 'test-harness', roles: ['ADMIN'], sessionId: null, correlationId: randomUUID() }, internalSecret);
+    const r = await gql(usersUrl, q, { s: email }, { headers: { 'x-tm-context': context } }).catch(() => null);
+    const edges = (r?.data as { users?: { edges: Array<{ node: { roles: string[] } }> } } | undefined)?.users?.edges ?? [];
+    if (edges.some((e) => e.node.roles.includes('ADMIN'))) return;
+    if (Date.now() > deadline) throw new Error(`the first administrator did not appear within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Once the first administrator exists (waitForFirstAdmin), signs in as it through the stack's gateway. */
+export async function signInFirstAdmin(stack: Stack, email: string, password: string): Promise<string> {
+  await waitForFirstAdmin(stack.services.users!.url, stack.env.INTERNAL_SECRET!, email);
+  const res = await gql<{ login: { accessToken: string } }>(
+    stack.gateway.url,
+    'mutation($i: LoginInput!) { login(input: $i) { accessToken } }',
+    { i: { email, password } },
+  );
+  if (res.errors) throw new Error(`first administrator sign-in failed: ${JSON.stringify(res.errors)}`);
+  return res.data!.login.accessToken;
+}
+
 export interface TestUser {
   id: string;
   email: string;
