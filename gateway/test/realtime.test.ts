@@ -451,7 +451,7 @@ describe('subscribe/unsubscribe churn', () => {
     const users = [owner, member, viewer];
     // a gateway whose every start is a supergraph query as the subscriber (no permissions cache):
     // the expensive starts the start gate bounds (with the cache, a member's start runs no query)
-    const churnGateway = await stack.addGateway({ LIVE_SHARED_RESOLUTION: 'off' });
+    const churnGateway = await stack.addGateway({ LIVE_SHARED_RESOLUTION: 'off', LIVE_MAX_CONCURRENT_STARTS: '4' });
     const url = churnGateway.url;
     const stable = await Promise.all(
       users.map((u) => subscribe(connect(url, { authorization: `Bearer ${u.token}` }), BOARD, { p: projectId })),
@@ -488,9 +488,10 @@ describe('subscribe/unsubscribe churn', () => {
         const has = (s: Received) =>
           s.results.some((r) => (r.data?.taskChanged as { task?: { title?: string } } | undefined)?.task?.title === title);
         // bounded: without the start gate, abandoned starts pile up and events wait behind them for minutes
-        await until(() => stable.every(has), 30_000).catch(() => {
-          throw new Error(
-            `"${title}" reached ${stable.filter(has).length} of 3 stable subscribers within 30 s of the change (${cycles} churn cycles)`,
+        await until(() => stable.every(has), 30_000).catch(async () => {
+          const m = (await metrics()).split('\n').filter((l) => /^(live_|graphql_operations_total|http_requests_total)/.test(l)).join('\n');
+          throw new Error(m + '\n' +
+            `"${title}" reached ${stable.filter(has).length} of 3 stable subscribers within 30 s of the change (${cycles} churn cycles; they got ${JSON.stringify(stable.map((s) => s.results.slice(-1)))})`,
           );
         });
       }
