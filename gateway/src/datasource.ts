@@ -94,28 +94,27 @@ function errorFromReply(url: string, reply: SubgraphReply): GraphQLError {
  * A subgraph, as the query plan executor sees it: sends each fetch with the user context signed by
  * the gateway (DESIGN.md §3.4) and nothing from the client's own headers, so a client cannot claim
  * an identity. Written against GraphQLDataSource directly (not RemoteGraphQLDataSource): no
- * WHATWG Request/Headers/Response objects per fetch, and the context is signed once per client
- * request however many fetches its plan makes. Subgraph cache-control headers are not read (ours
+ * WHATWG Request/Headers/Response objects per fetch. Each fetch's context is signed for its
+ * subgraph and its body (one HMAC and one SHA-256 per fetch), so it cannot be replayed elsewhere. Subgraph cache-control headers are not read (ours
  * send none).
  */
 export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
-  /** The signed context of each client request (its context object), shared by its fetches. */
-  private readonly signed = new WeakMap<object, string>();
-
   constructor(
     readonly url: string,
     private readonly fetcher: SubgraphFetcher,
     private readonly secret: string,
+    /** The subgraph's name: each signed context is bound to it (and to the fetch's body). */
+    readonly service: string,
   ) {}
 
-  private signedContext(context: Partial<GatewayContext>): string {
-    let s = this.signed.get(context);
-    if (!s) {
-      const user = context.user ?? { userId: null, roles: [], sessionId: null };
-      s = signContext({ ...user, correlationId: context.correlationId ?? 'internal', clientIp: context.clientIp ?? null }, this.secret);
-      this.signed.set(context, s);
-    }
-    return s;
+  /** The context signed for this subgraph and exactly this body (DESIGN.md §3.4). */
+  private signedContext(context: Partial<GatewayContext>, body: string): string {
+    const user = context.user ?? { userId: null, roles: [], sessionId: null };
+    return signContext(
+      { ...user, correlationId: context.correlationId ?? 'internal', clientIp: context.clientIp ?? null },
+      this.secret,
+      { service: this.service, body },
+    );
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ReturnType<GraphQLDataSource<GatewayContext>['process']> {
@@ -127,10 +126,10 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     // headers the executor itself asks for (e.g. federated tracing); never the client's
     if (request.http?.headers) for (const [name, value] of request.http.headers) headers[name] = value;
     headers['content-type'] = 'application/json';
-    headers[CONTEXT_HEADER] = this.signedContext(context);
+    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
+    headers[CONTEXT_HEADER] = this.signedContext(context, body);
     headers[CORRELATION_HEADER] = context.correlationId ?? 'internal';
     injectTraceContext({ set: (name: string, value: string) => (headers[name] = value) }); // `traceparent` while tracing is on
-    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
     const reply = await this.fetcher(this.url, { headers, body });
     if (reply.status < 200 || reply.status >= 300) throw errorFromReply(this.url, reply);
     let parsed: unknown;

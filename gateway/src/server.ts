@@ -54,7 +54,8 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const config = loadConfig(gatewayConfigSchema, { ...env, PORT: env.GATEWAY_PORT ?? env.PORT });
   const log = createLogger('gateway', config.LOG_LEVEL);
   const metrics = createMetrics('gateway');
-  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log);
+  // every Redis command bounded (REDIS_COMMAND_TIMEOUT_MS): a hung Redis gives DB-001, never a hang
+  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   const authenticate = createAuthenticator(config.JWKS_URL, redis);
   const mongo = connectMongo({
     url: config.MONGO_URL,
@@ -62,6 +63,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     log,
     models: [AuditRecordModel, AuditEntryModel],
     commandCounter: metrics.mongoCommands,
+    timeoutMS: config.MONGO_TIMEOUT_MS,
   });
   const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, {
     dedup: config.SUBGRAPH_DEDUP === 'on',
@@ -111,7 +113,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       const source =
         name === OPS_SUBGRAPH
           ? ops.dataSource()
-          : new SignedDataSource(subgraphUrl(name, url, env), ops.breakers.wrap(name, fetcher), config.INTERNAL_SECRET);
+          : new SignedDataSource(subgraphUrl(name, url, env), ops.breakers.wrap(name, fetcher), config.INTERNAL_SECRET, name);
       dataSources.set(name, source);
       return source;
     },

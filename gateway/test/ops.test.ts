@@ -442,22 +442,31 @@ describe('observability', () => {
         pageInfo: { hasNextPage: boolean; endCursor: string };
       };
     };
-    const page = await within(
+    // reads are audited too (opsSettings, auditLog, …): look at the changes among the newest entries
+    const READS = new Set(['opsSettings', 'auditLog', 'serviceHealth', 'slowOperations', 'userPermissions']);
+    const changes = (p: Page) => p.auditLog.edges.filter((e) => !READS.has(e.node.action));
+    const latest = await within(
       3000,
       async () =>
         (
-          await as(
-            admin,
-            '{ auditLog(first: 2) { totalCount edges { cursor node { service action actorId result at } } pageInfo { hasNextPage endCursor } } }',
-          )
+          await as(admin, '{ auditLog(first: 50) { totalCount edges { cursor node { service action actorId result at } } pageInfo { hasNextPage endCursor } } }')
         ).data as Page,
-      (p) =>
-        p.auditLog.edges[0]?.node.action === 'setMaintenanceMode' && p.auditLog.edges[1]?.node.action === 'invalidateUserTokens',
+      (p) => changes(p)[0]?.node.action === 'setMaintenanceMode' && changes(p)[1]?.node.action === 'invalidateUserTokens',
     );
-    expect(page.auditLog.edges.map((e) => [e.node.service, e.node.action, e.node.result])).toEqual([
+    expect(
+      changes(latest)
+        .slice(0, 2)
+        .map((e) => [e.node.service, e.node.action, e.node.result]),
+    ).toEqual([
       ['ops', 'setMaintenanceMode', 'ok'],
       ['users', 'invalidateUserTokens', 'ok'],
     ]);
+    const page = (
+      await as(
+        admin,
+        '{ auditLog(first: 2) { totalCount edges { cursor node { service action actorId result at } } pageInfo { hasNextPage endCursor } } }',
+      )
+    ).data as Page;
     expect(page.auditLog.totalCount).toBeGreaterThan(10);
     expect(page.auditLog.pageInfo.hasNextPage).toBe(true);
     const next = (
@@ -468,6 +477,50 @@ describe('observability', () => {
     ).data as Page;
     expect(next.auditLog.edges).toHaveLength(2);
     expect(Date.parse(next.auditLog.edges[0]!.node.at)).toBeLessThanOrEqual(Date.parse(page.auditLog.edges[1]!.node.at));
+  });
+});
+
+describe('hardening (issue 15)', () => {
+  type Entries = { auditLog: { edges: Array<{ node: { service: string; action: string; args: string; result: string; actorId: string } }> } };
+  const recent = async () =>
+    ((await as(admin, '{ auditLog(first: 100) { edges { node { service action args result actorId } } } }')).data as Entries).auditLog.edges.map(
+      (e) => e.node,
+    );
+  const SET_PII = 'mutation($p: [String!]!) { setPiiPatterns(patterns: $p) { piiPatterns } }';
+
+  it('refuses PII patterns that are not linear-time (ReDoS) and records the patterns themselves in the audit (items 13, 14)', async () => {
+    for (const p of ['(a+)+$', '(a|aa)*b', '(\\w+\\s?)*$', '([a-z]*)*@', '(x)\\1', '(?<q>x)\\k<q>', '(?=secret)\\w+', '(?<!a)b+']) {
+      const res = await as(admin, SET_PII, { p: [p] });
+      expect([p, errorCode(res)]).toEqual([p, 'API-002']);
+      expect(res.errors![0]!.extensions!.field).toBe('patterns.0');
+    }
+    const s = await ops<{ setPiiPatterns: { piiPatterns: string[] } }>(SET_PII, { p: ['ACCT-\\d{8}', '(?:tok|key)_[A-Za-z0-9]+'] });
+    expect(s.setPiiPatterns.piiPatterns).toEqual(['ACCT-\\d{8}', '(?:tok|key)_[A-Za-z0-9]+']);
+    const entry = await within(
+      5000,
+      async () => (await recent()).find((e) => e.action === 'setPiiPatterns' && e.result === 'ok'),
+      (e) => e !== undefined && e.args.includes('ACCT-'),
+    );
+    expect(JSON.parse(entry!.args)).toEqual({ patterns: ['ACCT-\\d{8}', '(?:tok|key)_[A-Za-z0-9]+'] });
+    await ops(SET_PII, { p: [] });
+  });
+
+  it('audits admin reads: userPermissions and the ops queries (item 14)', async () => {
+    await ops('mutation { setMaintenanceMode(enabled: false) { updatedAt } }');
+    await ops('query($u: ID!) { userPermissions(userId: $u) { role } }', { u: user.id });
+    await ops('{ serviceHealth { name } }');
+    await ops('{ slowOperations(limit: 5) { operationName } }');
+    await ops(SETTINGS);
+    const wanted = ['userPermissions', 'serviceHealth', 'slowOperations', 'opsSettings'];
+    const entries = await within(
+      5000,
+      recent,
+      (es) => wanted.every((a) => es.some((e) => e.action === a && e.result === 'ok')),
+    );
+    for (const a of wanted) expect(entries.find((e) => e.action === a && e.result === 'ok')).toBeDefined();
+    const perms = entries.find((e) => e.action === 'userPermissions')!;
+    expect(perms.service).toBe('projects');
+    expect(JSON.parse(perms.args)).toEqual({ userId: user.id });
   });
 });
 

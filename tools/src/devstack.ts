@@ -73,7 +73,10 @@ function dataDir(base: string | undefined, name: string): { dir: string; keep: b
   return { dir: mkdtempSync(path.join(tmpdir(), `tm-${name}-`)), keep: false };
 }
 
-export async function startRedis(base?: string, fixedPort?: number): Promise<{ url: string; proc: Started; stop: () => Promise<void> }> {
+export async function startRedis(
+  base?: string,
+  fixedPort?: number,
+): Promise<{ url: string; proc: Started; pid: number; stop: () => Promise<void> }> {
   const bin = findBinary('redis-server');
   if (!bin) {
     throw new MissingBinaryError('redis-server not found: install it with `apt-get install -y redis-server`, or set REDIS_URL');
@@ -84,7 +87,7 @@ export async function startRedis(base?: string, fixedPort?: number): Promise<{ u
   const child = startProcess(bin, ['--port', String(port), '--bind', '127.0.0.1', ...persist, '--dir', dir], dir, 'redis-server');
   await waitForPort(port, 10_000, () => child.exitCode === null);
   const proc = { child, dir, keep };
-  return { url: `redis://127.0.0.1:${port}`, proc, stop: () => stopProcess(proc) };
+  return { url: `redis://127.0.0.1:${port}`, proc, pid: child.pid!, stop: () => stopProcess(proc) };
 }
 
 /** The embedded store's launcher: a Maven project beside this package, built once and cached in its `target/`. */
@@ -138,7 +141,7 @@ export async function startMongo(
   base?: string,
   fixedPort?: number,
   options: { backend?: MongoBackend } = {},
-): Promise<{ url: string; kind: MongoKind; stop: () => Promise<void> }> {
+): Promise<{ url: string; kind: MongoKind; pid: number; stop: () => Promise<void> }> {
   const port = fixedPort ?? (await freePort());
   const mongod = findBinary('mongod');
   let child: ChildProcess;
@@ -176,7 +179,8 @@ export async function startMongo(
     proc = { child, dir, keep };
   }
   await waitForPort(port, 30_000, () => child.exitCode === null);
-  return { url: `mongodb://127.0.0.1:${port}`, kind, stop: () => stopProcess(proc) };
+  // the child's pid: tests freeze it (SIGSTOP/SIGCONT) to play a store that hangs
+  return { url: `mongodb://127.0.0.1:${port}`, kind, pid: child.pid!, stop: () => stopProcess(proc) };
 }
 
 /**

@@ -151,14 +151,14 @@ describe('docker-compose.yml', () => {
   });
 
   it.each(subgraphs.map((s) => [s.name, s] as const))(
-    'subgraph %s: built from the Dockerfile, on the port of its URL, published',
+    'subgraph %s: built from the Dockerfile, on the port of its URL, not published (only the gateway is public)',
     (name, sg) => {
       const svc = compose.services[name]!;
       const port = portOf(sg.url);
       expect(svc.build?.args?.SERVICE).toBe(name);
       const env = envOf(svc);
       expect(Number(env[`${name.toUpperCase()}_PORT`] ?? env.PORT)).toBe(port);
-      expect(publishedPorts(svc)).toContainEqual({ target: port, published: port });
+      expect(publishedPorts(svc)).toEqual([]);
       expect(healthcheckText(svc)).toContain(`:${port}/health`);
     },
   );

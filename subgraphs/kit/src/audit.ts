@@ -34,8 +34,9 @@ export class AuditRecord {
   @prop({ type: String })
   public correlationId?: string;
 
-  @prop({ type: String, required: true, enum: ['ok', 'error'] })
-  public result!: 'ok' | 'error';
+  /** `pending` while the action runs (written before it starts), then `ok` or `error`. */
+  @prop({ type: String, required: true, enum: ['pending', 'ok', 'error'] })
+  public result!: 'pending' | 'ok' | 'error';
 
   @prop({ type: String })
   public errorCode?: string;
@@ -55,7 +56,7 @@ export function auditArgs(args: Record<string, unknown>): string {
 
 /**
  * Writes audit records durably (the service's own `auditRecords` collection) and appends them
- * to the audit stream for the ops plane. Use `run` around every admin action.
+ * to the audit stream for the ops plane. Use `run` around every admin action (reads included).
  */
 export class AuditLog {
   constructor(
@@ -64,30 +65,19 @@ export class AuditLog {
     private readonly log: Logger,
   ) {}
 
+  /**
+   * Records the action before it runs (`pending`), runs it, then completes the record (`ok` or
+   * `error` with the code). When the first write fails the action does not run: the caller gets
+   * the store's error (DB-001), so no admin action is ever done unrecorded. A failed completion
+   * leaves the durable record `pending` (logged) and still reaches the ops plane's stream.
+   */
   async run<T>(
     who: { user: UserContext; correlationId: string },
     action: string,
     args: Record<string, unknown>,
     fn: () => Promise<T>,
   ): Promise<T> {
-    try {
-      const result = await fn();
-      await this.write(who, action, args, 'ok');
-      return result;
-    } catch (err) {
-      await this.write(who, action, args, 'error', classify(err)?.code ?? 'SYS-002').catch(() => undefined);
-      throw err;
-    }
-  }
-
-  private async write(
-    who: { user: UserContext; correlationId: string },
-    action: string,
-    args: Record<string, unknown>,
-    result: 'ok' | 'error',
-    errorCode?: string,
-  ): Promise<void> {
-    const record = {
+    const record: AuditEntryRecord = {
       _id: randomUUID(),
       at: new Date(),
       service: this.service,
@@ -95,16 +85,51 @@ export class AuditLog {
       action,
       args: auditArgs(args),
       correlationId: who.correlationId,
-      result,
-      ...(errorCode ? { errorCode } : {}),
+      result: 'pending',
     };
-    await AuditRecordModel.create(record);
     try {
-      await this.redis.xadd(AUDIT_STREAM, 'MAXLEN', '~', '100000', '*', 'record', JSON.stringify(record));
+      await AuditRecordModel.create(record);
+    } catch (err) {
+      this.log.error({ err, action }, 'audit record not written; action refused');
+      throw classify(err) ?? err;
+    }
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      await this.complete(record, 'error', classify(err)?.code ?? 'SYS-002');
+      throw err;
+    }
+    await this.complete(record, 'ok');
+    return result;
+  }
+
+  private async complete(record: AuditEntryRecord, result: 'ok' | 'error', errorCode?: string): Promise<void> {
+    const done: AuditEntryRecord = { ...record, result, ...(errorCode ? { errorCode } : {}) };
+    try {
+      await AuditRecordModel.updateOne({ _id: record._id }, { $set: { result, ...(errorCode ? { errorCode } : {}) } });
+    } catch (err) {
+      // the action ran: the durable record says `pending` (it was written before), the stream says how it ended
+      this.log.error({ err, action: record.action, auditId: record._id }, 'audit record not completed; it stays pending');
+    }
+    try {
+      await this.redis.xadd(AUDIT_STREAM, 'MAXLEN', '~', '100000', '*', 'record', JSON.stringify(done));
     } catch (err) {
       // the durable copy is in Mongo; the stream is for the ops plane's live view
-      this.log.warn({ err, action }, 'audit stream append failed');
+      this.log.warn({ err, action: record.action }, 'audit stream append failed');
     }
-    this.log.info({ action, actorId: who.user.userId, result, errorCode }, 'audit');
+    this.log.info({ action: record.action, actorId: record.actorId, result, errorCode }, 'audit');
   }
+}
+
+interface AuditEntryRecord {
+  _id: string;
+  at: Date;
+  service: string;
+  actorId: string | null;
+  action: string;
+  args: string;
+  correlationId: string;
+  result: 'pending' | 'ok' | 'error';
+  errorCode?: string;
 }

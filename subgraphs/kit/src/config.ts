@@ -19,6 +19,21 @@ export const baseConfigSchema = z.object({
   INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters'),
   /** Introspection is decided here, never by Apollo's NODE_ENV default. */
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  /**
+   * How long a Redis command may take before it fails (DB-001): a Redis that hangs instead of closing
+   * must not hang requests. The connection stays; late replies are dropped.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(100).max(60_000).default(2000)),
+  /**
+   * The same for the store: socket, connect and server-selection timeouts of the driver and the
+   * server-side `maxTimeMS` of queries (DB-001 within about this long while it does not answer).
+   */
+  MONGO_TIMEOUT_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(100).max(120_000).default(2000)),
+  /**
+   * How old a signed context (gateway → subgraph) or internal request (service → service) may be.
+   * Each is also bound to its target service and request body, so a captured one replays nothing else.
+   */
+  SIGNED_CONTEXT_MAX_AGE_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1000).max(60_000).default(15_000)),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /**
    * OpenTelemetry traces (tracing.ts): nothing is registered unless one of the two OTLP endpoints

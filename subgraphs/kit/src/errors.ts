@@ -65,6 +65,10 @@ const STORE_DOWN = [
   'MongoNetworkTimeoutError',
   'MongoTopologyClosedError',
   'MaxRetriesPerRequestError',
+  // a store that stopped answering (timeouts bound every call: REDIS_COMMAND_TIMEOUT_MS, MONGO_TIMEOUT_MS)
+  'MongoPoolClearedError',
+  'MongoOperationTimeoutError',
+  'MongoWaitQueueTimeoutError',
 ];
 
 /** True for errors that mean Mongo or Redis cannot be reached right now. */
@@ -76,7 +80,8 @@ export function isStoreUnavailable(err: unknown): boolean {
     m.includes('before initial connection is complete') ||
     m.includes("Stream isn't writeable") ||
     m.includes('Connection is closed') ||
-    m.includes('Client must be connected')
+    m.includes('Client must be connected') ||
+    m === 'Command timed out'
   );
 }
 

@@ -69,6 +69,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/** The raw body of each GraphQL request (POST body, else the query string), for signature checks. */
+const rawBodies = new WeakMap<IncomingMessage, string>();
+
+/** The exact body a GraphQL request came with (what a signed context is bound to); '' when none. */
+export function requestBody(req: IncomingMessage): string {
+  return rawBodies.get(req) ?? '';
+}
+
 /**
  * The one HTTP server shape of every service: fixed routes (`/health`, `/ready`, `/metrics`, …),
  * GraphQL through Apollo's `executeHTTPGraphQLRequest`, correlation id in and out, metrics, CORS.
@@ -117,6 +125,7 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
         }
         throw err;
       }
+      rawBodies.set(req, text);
       const type = req.headers['content-type'] ?? '';
       if (type.includes('application/json')) {
         try {
@@ -135,6 +144,7 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
       if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'POST') rawBodies.set(req, url.search);
     const result = await gql.server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: () => gql.context(req, correlationId),

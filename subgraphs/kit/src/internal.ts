@@ -3,7 +3,7 @@ import { AppError, ErrorCode } from './errors';
 import { sendJson } from './http';
 import type { Logger } from './logger';
 import { currentScope } from './request-scope';
-import { CORRELATION_HEADER, INTERNAL_HEADER, signInternal, verifyInternal } from './signed-context';
+import { CORRELATION_HEADER, INTERNAL_HEADER, SIGNED_CONTEXT_MAX_AGE_MS, signInternal, verifyInternal } from './signed-context';
 import { injectTraceContext } from './tracing';
 
 /**
@@ -20,7 +20,8 @@ export async function internalGet<T>(
 ): Promise<T> {
   const unavailable = () =>
     new AppError(ErrorCode.ServiceUnavailable, `The ${service} service is unavailable, try again shortly`, { service });
-  const headers = new Headers({ [INTERNAL_HEADER]: signInternal(pathWithQuery, secret) });
+  // signed for this service, path and query only (SIGNED_CONTEXT_MAX_AGE_MS on the other side)
+  const headers = new Headers({ [INTERNAL_HEADER]: signInternal(service, pathWithQuery, secret) });
   const correlationId = currentScope()?.correlationId;
   if (correlationId) headers.set(CORRELATION_HEADER, correlationId);
   injectTraceContext(headers);
@@ -39,16 +40,19 @@ export async function internalGet<T>(
 }
 
 /**
- * Serves one internal endpoint: refuses unsigned requests (401), hands the query to `answer`, and
- * answers 503 when it throws (the caller turns that into SYS-002). `answer` returning `null` is a 400.
+ * Serves one internal endpoint of `service`: refuses requests not signed for this service, path and
+ * query within `maxAgeMs` (401), hands the query to `answer`, and answers 503 when it throws (the
+ * caller turns that into SYS-002). `answer` returning `null` is a 400.
  */
 export function internalRoute(
+  service: string,
   secret: string,
   answer: (query: URLSearchParams) => Promise<unknown>,
+  maxAgeMs = SIGNED_CONTEXT_MAX_AGE_MS,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     const header = req.headers[INTERNAL_HEADER];
-    if (!verifyInternal(Array.isArray(header) ? header[0] : header, req.url ?? '', secret)) {
+    if (!verifyInternal(Array.isArray(header) ? header[0] : header, service, req.url ?? '', secret, maxAgeMs)) {
       sendJson(res, 401, { error: 'unauthorized' });
       return;
     }

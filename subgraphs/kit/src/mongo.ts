@@ -31,7 +31,15 @@ export interface MongoOptions extends CommandMetrics {
   /** Models whose indexes are created once connected. */
   models?: ReadonlyArray<{ createIndexes(): Promise<unknown> }>;
   serverSelectionTimeoutMS?: number;
+  /**
+   * Bound of every store call (MONGO_TIMEOUT_MS, default 2 s): socket reads, connecting, server
+   * selection, and `maxTimeMS` on queries, so a store that hangs gives DB-001 instead of a wait.
+   */
+  timeoutMS?: number;
 }
+
+/** Default bound of one store call (MONGO_TIMEOUT_MS). */
+export const MONGO_TIMEOUT_MS = 2000;
 
 /**
  * Connects mongoose (the default connection, which typegoose models use) and keeps trying with
@@ -40,12 +48,18 @@ export interface MongoOptions extends CommandMetrics {
 export function connectMongo(opts: MongoOptions): MongoHandle {
   let closed = false;
   const connection = mongoose.connection;
+  const timeout = opts.timeoutMS ?? MONGO_TIMEOUT_MS;
+  // server-side bound of queries (find, aggregate, count, …); the socket timeout bounds the rest
+  mongoose.set('maxTimeMS', timeout);
   const ready = (async () => {
     for (let attempt = 1; !closed; attempt++) {
       try {
         await mongoose.connect(opts.url, {
           dbName: opts.dbName,
-          serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 2000,
+          serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? timeout,
+          // a store that accepts connections but never answers (frozen, overloaded): fail, not hang
+          socketTimeoutMS: timeout,
+          connectTimeoutMS: timeout,
           maxPoolSize: 20,
           monitorCommands: Boolean(opts.commandCounter || opts.commandDuration),
         });

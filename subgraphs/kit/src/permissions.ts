@@ -41,17 +41,70 @@ export function parseMemberships(hash: Record<string, string>): Memberships | nu
   return out;
 }
 
-/** Writes a user's memberships to the shared cache (projects does this; DESIGN.md §4). */
-export async function cacheMemberships(redis: Redis, userId: string, memberships: Memberships): Promise<void> {
-  const key = RedisKeys.permissions(userId);
+/**
+ * The version of a user's cached permissions: incremented by every change that affects them
+ * (`invalidatePermissions`), read by a refill before it loads (`permissionsVersion`) and compared
+ * when it writes (`cacheMemberships`). Outlives the cache entry by far, so a load in flight cannot
+ * outlast it.
+ */
+export function permissionsVersionKey(userId: string): string {
+  return `permissions-version:${userId}`;
+}
+const VERSION_TTL_SECONDS = 24 * 3600;
+
+/**
+ * Compare-and-set refill: replaces the hash only while the version is still the one read before
+ * the load (a missing version reads as '0'). KEYS: hash, version. ARGV: version read, ttl, fields….
+ */
+const REFILL_SCRIPT = `
+local current = redis.call('GET', KEYS[2]) or '0'
+if current ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+`;
+
+/** Drops users' cached permissions and bumps their versions, so no refill begun earlier can write. */
+const INVALIDATE_SCRIPT = `
+for i = 1, #KEYS, 2 do
+  redis.call('INCR', KEYS[i + 1])
+  redis.call('EXPIRE', KEYS[i + 1], tonumber(ARGV[1]))
+  redis.call('DEL', KEYS[i])
+end
+return #KEYS / 2
+`;
+
+/** A user's permissions version, read before loading their memberships from the database. */
+export async function permissionsVersion(redis: Redis, userId: string): Promise<string> {
+  return (await redis.get(permissionsVersionKey(userId))) ?? '0';
+}
+
+/**
+ * Writes a user's memberships to the shared cache (projects does this; DESIGN.md §4), only if no
+ * change happened since `version` was read (before the load): a load that overlapped a membership
+ * change or an archive never re-caches what it read before. True when written.
+ */
+export async function cacheMemberships(redis: Redis, userId: string, memberships: Memberships, version: string): Promise<boolean> {
   const fields: string[] = [LOADED_FIELD, '1'];
   for (const [projectId, access] of Object.entries(memberships)) fields.push(projectId, JSON.stringify(access));
-  await redis
-    .multi()
-    .del(key)
-    .hset(key, ...fields)
-    .expire(key, PERMISSIONS_TTL_SECONDS)
-    .exec();
+  const written = await redis.eval(
+    REFILL_SCRIPT,
+    2,
+    RedisKeys.permissions(userId),
+    permissionsVersionKey(userId),
+    version,
+    String(PERMISSIONS_TTL_SECONDS),
+    ...fields,
+  );
+  return written === 1;
+}
+
+/** Drops the cached permissions of these users and bumps their versions (one atomic step). */
+export async function invalidatePermissions(redis: Redis, userIds: readonly string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  const keys = userIds.flatMap((id) => [RedisKeys.permissions(id), permissionsVersionKey(id)]);
+  await redis.eval(INVALIDATE_SCRIPT, keys.length, ...keys, String(VERSION_TTL_SECONDS));
 }
 
 /**

@@ -4,17 +4,28 @@ import { retryDelay } from './backoff';
 
 export { Redis };
 
+/** Default bound of one Redis command (REDIS_COMMAND_TIMEOUT_MS). */
+export const REDIS_COMMAND_TIMEOUT_MS = 2000;
+
 /**
  * An ioredis client under the deployment's key prefix. Commands fail at once while Redis is
- * down (no offline queue, one try), so callers answer DB-001 instead of hanging; the client
- * reconnects with capped backoff.
+ * down (no offline queue, one try), and after `commandTimeoutMs` while it hangs (a frozen process
+ * keeps its connections open), so callers answer DB-001 instead of waiting; the client reconnects
+ * with capped backoff, and a Redis that answers again serves the next command.
  */
-export function createRedis(url: string, prefix: string, log: Logger, name = 'main'): Redis {
+export function createRedis(
+  url: string,
+  prefix: string,
+  log: Logger,
+  name = 'main',
+  opts: { commandTimeoutMs?: number } = {},
+): Redis {
   const client = new Redis(url, {
     keyPrefix: prefix,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
+    commandTimeout: opts.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS,
     retryStrategy: (times) => retryDelay(times),
     lazyConnect: false,
   });

@@ -8,7 +8,7 @@ import { baseConfigSchema, introspectionEnabled, loadConfig, portSchema, type Ba
 import { ErrorCode } from './errors';
 import { createFormatError, operationMetricsPlugin } from './graphql-errors';
 import { standardRoutes } from './health';
-import { createHttpApp, listen, type RouteHandler } from './http';
+import { createHttpApp, listen, requestBody, type RouteHandler } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics } from './metrics';
 import { connectMongo, pingMongo, type MongoHandle } from './mongo';
@@ -96,8 +96,9 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     models: [...opts.models, AuditRecordModel],
     commandCounter: metrics.mongoCommands,
     commandDuration: metrics.mongoCommandDuration,
+    timeoutMS: config.MONGO_TIMEOUT_MS,
   });
-  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log);
+  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   const deps: ServiceDeps<C> = { name: opts.name, config, log, redis, mongo, metrics };
   const setup = opts.setup(deps);
   // platform controls set by admins through the gateway's ops subgraph (log level, PII patterns, read-only)
@@ -135,7 +136,13 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
       server: apollo,
       context: async (req, correlationId) => {
         const header = req.headers[CONTEXT_HEADER];
-        const signed = verifyContext(Array.isArray(header) ? header[0] : header, config.INTERNAL_SECRET);
+        // signed for this service and exactly this body, recently (a captured header replays nothing else)
+        const signed = verifyContext(
+          Array.isArray(header) ? header[0] : header,
+          config.INTERNAL_SECRET,
+          { service: opts.name, body: requestBody(req) },
+          config.SIGNED_CONTEXT_MAX_AGE_MS,
+        );
         if (!signed) {
           throw new GraphQLError('Requests must come through the gateway', {
             extensions: { code: ErrorCode.TokenInvalid, http: { status: 401 } },

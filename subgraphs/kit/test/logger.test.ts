@@ -1,4 +1,4 @@
-import { createLogger, scrub, setExtraPiiPatterns } from '../src/logger';
+import { createLogger, piiPatternProblem, scrub, setExtraPiiPatterns } from '../src/logger';
 import { runInScope } from '../src/request-scope';
 
 const JWT =
@@ -165,5 +165,32 @@ describe('scrub', () => {
 
   it('replaces every occurrence', () => {
     expect(scrub(`${EMAIL} and bob@example.org`)).toBe('[redacted] and [redacted]');
+  });
+});
+
+describe('piiPatternProblem (extra redaction patterns run on every log line: linear-time only)', () => {
+  it.each(['ACME\\d{6}', '\\b\\d{3}-\\d{2}-\\d{4}\\b', '(?:tok|key)_[A-Za-z0-9]+', '[\\w.+-]+@corp\\.example', '(?:\\d{4}-)?x'])('accepts %s', (p) => {
+    expect(piiPatternProblem(p)).toBeNull();
+  });
+
+  it.each([
+    ['(a+)+$', /nested quantifiers/],
+    ['(a|aa)*b', /nested quantifiers/],
+    ['(\\w+\\s?)*$', /nested quantifiers/],
+    ['(?:x(?:y+))+', /nested quantifiers/],
+    ['(x)\\1', /backreferences/],
+    ['(?<q>x)\\k<q>', /backreferences/],
+    ['(?=a)\\w+', /lookarounds/],
+    ['(?<!a)b', /lookarounds/],
+    ['(unclosed', /not a valid/],
+    ['.*', /empty string/],
+    ['', /1–200/],
+  ])('refuses %s', (p, why) => {
+    expect(piiPatternProblem(p)).toMatch(why);
+  });
+
+  it('ignores unsafe patterns that reach the settings another way', () => {
+    expect(setExtraPiiPatterns(['(a+)+$', 'SAFE\\d{4}'])).toBe(1);
+    expect(scrub('(a+)+ aaaa SAFE1234')).toBe('(a+)+ aaaa [redacted]');
   });
 });

@@ -7,7 +7,7 @@ import type { PermissionCache } from './membership/permission-cache';
  */
 export function permissionsRoute(cache: PermissionCache, secret: string): Record<string, RouteHandler> {
   return {
-    [PERMISSIONS_PATH]: internalRoute(secret, async (query) => {
+    [PERMISSIONS_PATH]: internalRoute('projects', secret, async (query) => {
       const userId = query.get('userId');
       return isId(userId) ? { memberships: await cache.load(userId) } : null;
     }),

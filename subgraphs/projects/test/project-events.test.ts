@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mongoose from 'mongoose';
 import { Redis } from 'ioredis';
-import { signContext } from '@tm/kit';
 import { startRedis } from '@tm/tools/devstack';
 import { freePort } from '@tm/tools/net';
 import { testEnv } from '@tm/tools/testing/env';
@@ -37,8 +36,8 @@ const admin = { userId: randomUUID(), roles: ['ADMIN'] };
 type Event = { id: string; type: string; actorId: string; payload: Record<string, unknown> };
 
 function as(userId: string, query: string, variables: Record<string, unknown> = {}, roles = ['USER']): Promise<GqlResponse> {
-  const header = signContext({ userId, roles, sessionId: null, correlationId: randomUUID() }, env.INTERNAL_SECRET!);
-  return gql(projects.url, query, variables, { headers: { 'x-tm-context': header } });
+  const user = { userId, roles, sessionId: null, correlationId: randomUUID() };
+  return gql(projects.url, query, variables, { sign: { service: 'projects', secret: env.INTERNAL_SECRET!, user } });
 }
 function data<T>(r: GqlResponse): T {
   if (r.errors) throw new Error(JSON.stringify(r.errors));

@@ -152,7 +152,7 @@ describe('membership rules', () => {
     const base = stack.services.users!.base;
     const ask = async (id: string, secret = stack.env.INTERNAL_SECRET!) => {
       const path = `/internal/users?id=${id}`;
-      const res = await fetch(base + path, { headers: { 'x-tm-internal': signInternal(path, secret) } });
+      const res = await fetch(base + path, { headers: { 'x-tm-internal': signInternal('users', path, secret) } });
       return { status: res.status, body: res.status === 200 ? await res.json() : null };
     };
     expect((await fetch(`${base}/internal/users?id=${member.id}`)).status).toBe(401);
@@ -387,10 +387,10 @@ describe('permissions cache and admin operations', () => {
     const path = `/internal/permissions?userId=${member.id}`;
     expect((await fetch(base + path)).status).toBe(401);
     expect(
-      (await fetch(base + path, { headers: { 'x-tm-internal': signInternal(path, 'wrong-secret-wrong-secret-wrong-secret') } }))
+      (await fetch(base + path, { headers: { 'x-tm-internal': signInternal('projects', path, 'wrong-secret-wrong-secret-wrong-secret') } }))
         .status,
     ).toBe(401);
-    const res = await fetch(base + path, { headers: { 'x-tm-internal': signInternal(path, stack.env.INTERNAL_SECRET!) } });
+    const res = await fetch(base + path, { headers: { 'x-tm-internal': signInternal('projects', path, stack.env.INTERNAL_SECRET!) } });
     const body = (await res.json()) as { memberships: Record<string, { role: string; archived: boolean }> };
     expect(Object.values(body.memberships).length).toBeGreaterThan(0);
     expect(await redis.exists(`permissions:${member.id}`)).toBe(1);

@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import { authenticator } from 'otplib';
 import { decodeProtectedHeader } from 'jose';
-import { SecretBox, signContext } from '@tm/kit';
+import { SecretBox } from '@tm/kit';
 import { testEnv } from '@tm/tools/testing/env';
 import { errorCode, gql } from '@tm/tools/testing/graphql';
 import { start } from '../src/main';
@@ -22,11 +22,8 @@ interface Caller {
   clientIp?: string;
 }
 function call<T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, who: Caller = {}) {
-  const header = signContext(
-    { userId: who.userId ?? null, roles: who.roles ?? [], sessionId: who.sessionId ?? null, correlationId: 'it-hardening', clientIp: who.clientIp ?? '10.0.0.1' },
-    env.INTERNAL_SECRET!,
-  );
-  return gql<T>(svc.url, query, variables, { headers: { 'x-tm-context': header } });
+  const user = { userId: who.userId ?? null, roles: who.roles ?? [], sessionId: who.sessionId ?? null, correlationId: 'it-hardening', clientIp: who.clientIp ?? '10.0.0.1' };
+  return gql<T>(svc.url, query, variables, { sign: { service: 'users', secret: env.INTERNAL_SECRET!, user } });
 }
 
 const REGISTER = 'mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id } } }';

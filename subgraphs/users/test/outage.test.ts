@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { signContext } from '@tm/kit';
 import { startMongo, startRedis } from '@tm/tools/devstack';
 import { freePort } from '@tm/tools/net';
 import { testEnv } from '@tm/tools/testing/env';
@@ -27,8 +26,8 @@ let token: string;
 const ME = '{ me { id name } }';
 
 async function asUser(query: string): Promise<GqlResponse> {
-  const header = signContext({ userId, roles: ['USER'], sessionId: 's1', correlationId: 'outage' }, env.INTERNAL_SECRET!);
-  return gql(users.url, query, {}, { headers: { 'x-tm-context': header } });
+  const user = { userId, roles: ['USER'], sessionId: 's1', correlationId: 'outage' };
+  return gql(users.url, query, {}, { sign: { service: 'users', secret: env.INTERNAL_SECRET!, user } });
 }
 
 async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 25_000): Promise<T> {

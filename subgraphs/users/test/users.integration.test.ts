@@ -1,6 +1,6 @@
 import mongoose from 'mongoose';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { signContext, RedisKeys } from '@tm/kit';
+import { RedisKeys } from '@tm/kit';
 import { testEnv } from '@tm/tools/testing/env';
 import { errorCode, gql } from '@tm/tools/testing/graphql';
 import { start } from '../src/main';
@@ -15,11 +15,8 @@ function call(
   variables: Record<string, unknown> = {},
   user: { userId: string | null; roles?: string[] } = { userId: null },
 ) {
-  const header = signContext(
-    { userId: user.userId, roles: user.roles ?? [], sessionId: null, correlationId: 'it' },
-    env.INTERNAL_SECRET!,
-  );
-  return gql(svc.url, query, variables, { headers: { 'x-tm-context': header } });
+  const signAs = { userId: user.userId, roles: user.roles ?? [], sessionId: null, correlationId: 'it' };
+  return gql(svc.url, query, variables, { sign: { service: 'users', secret: env.INTERNAL_SECRET!, user: signAs } });
 }
 
 const REGISTER = 'mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken expiresAt user { id email } } }';

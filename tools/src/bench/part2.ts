@@ -352,7 +352,8 @@ export async function part2and3(
             ? {
                 url: g.proc!.url,
                 bodies: singleBodies,
-                headers: users.map((u) => ({
+                // signed for projects and each user's own body (as the gateway signs each fetch)
+                headers: users.map((u, i) => ({
                   'x-tm-context': signContext(
                     {
                       userId: u.id,
@@ -362,6 +363,7 @@ export async function part2and3(
                       clientIp: '127.0.0.1',
                     },
                     stack.env.INTERNAL_SECRET!,
+                    { service: 'projects', body: singleBodies[i]! },
                   ),
                 })),
                 check: 'nonempty',

@@ -58,6 +58,26 @@ const authPlugin: GatewayPlugin<TmContext> = {
   },
 };
 
+/** Subgraph names by URL, from the supergraph (a signed context names the subgraph it is for). */
+const subgraphByUrl = new Map(
+  [...readFileSync(env.SUPERGRAPH_PATH!, 'utf8').matchAll(/@join__graph\(name:\s*"([\w-]+)",\s*url:\s*"([^"]+)"\)/g)].map((m) => [m[2]!, m[1]!]),
+);
+
+/** Signs each subgraph fetch for its subgraph and its exact body, as our gateway does. */
+const signPlugin: GatewayPlugin<TmContext> = {
+  onFetch({ url, options, setOptions, context }) {
+    const tm = context as Partial<TmContext>;
+    const user = tm.tmUser ?? ANONYMOUS;
+    const correlationId = tm.tmCorrelationId ?? 'internal';
+    const body = typeof options.body === 'string' ? options.body : '';
+    const service = subgraphByUrl.get(url) ?? '';
+    const headers = { ...(options.headers as Record<string, string> | undefined) };
+    headers['x-tm-context'] = signContext({ ...user, correlationId, clientIp: '127.0.0.1' }, secret, { service, body });
+    headers['x-correlation-id'] = correlationId;
+    setOptions({ ...options, headers });
+  },
+};
+
 async function main(): Promise<void> {
   const routerRuntime = env.HIVE_ROUTER_RUNTIME === '1';
   const gateway = createGatewayRuntime<TmContext>({
@@ -65,14 +85,7 @@ async function main(): Promise<void> {
     logging: 'error',
     landingPage: false,
     graphiql: false,
-    plugins: () => [authPlugin],
-    propagateHeaders: {
-      fromClientToSubgraphs: ({ context }) => {
-        const user = (context as TmContext).tmUser ?? ANONYMOUS;
-        const correlationId = (context as TmContext).tmCorrelationId ?? 'internal';
-        return { 'x-tm-context': signContext({ ...user, correlationId, clientIp: '127.0.0.1' }, secret), 'x-correlation-id': correlationId };
-      },
-    },
+    plugins: () => [authPlugin, signPlugin],
     ...(routerRuntime ? { unifiedGraphHandler: (await import('@graphql-hive/router-runtime')).unifiedGraphHandler as never } : {}),
   });
   const server = http.createServer((req, res) => {

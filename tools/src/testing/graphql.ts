@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { CONTEXT_HEADER, signContext } from '@tm/kit';
+
 export interface GqlResponse<T = Record<string, unknown>> {
   status: number;
   headers: Headers;
@@ -8,6 +11,20 @@ export interface GqlResponse<T = Record<string, unknown>> {
 export interface GqlOptions {
   token?: string;
   headers?: Record<string, string>;
+  /**
+   * Sends a context signed as the gateway would: for this service and exactly this request's body
+   * (a subgraph refuses a context signed for another service or body).
+   */
+  sign?: { service: string; secret: string; user: SignAs; now?: number };
+}
+
+/** Who a directly signed request speaks for. */
+export interface SignAs {
+  userId: string | null;
+  roles: string[];
+  sessionId?: string | null;
+  correlationId?: string;
+  clientIp?: string | null;
 }
 
 /** A plain HTTP GraphQL client, as a frontend would use it. */
@@ -17,14 +34,26 @@ export async function gql<T = Record<string, unknown>>(
   variables: Record<string, unknown> = {},
   opts: GqlOptions = {},
 ): Promise<GqlResponse<T>> {
+  const payload = JSON.stringify({ query, variables });
+  const signed: Record<string, string> = opts.sign
+    ? {
+        [CONTEXT_HEADER]: signContext(
+          { sessionId: null, correlationId: randomUUID(), ...opts.sign.user },
+          opts.sign.secret,
+          { service: opts.sign.service, body: payload },
+          opts.sign.now,
+        ),
+      }
+    : {};
   const res = await fetch(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...signed,
       ...opts.headers,
     },
-    body: JSON.stringify({ query, variables }),
+    body: payload,
   });
   const text = await res.text();
   let body: { data?: T | null; errors?: GqlResponse['errors'] } = {};

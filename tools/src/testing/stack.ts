@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { signContext } from '@tm/kit';
 import { testEnv } from './env';
 import { gql, type GqlResponse } from './graphql';
 import { freePort } from '../net';
@@ -51,9 +50,7 @@ export async function startStack(label: string, subgraphs: string[], extra: Node
       stop,
       addGateway,
       direct: (service, query, variables, user) =>
-        gql(services[service]!.url, query, variables, {
-          headers: { 'x-tm-context': signContext({ ...user, sessionId: null, correlationId: randomUUID() }, env.INTERNAL_SECRET!) },
-        }),
+        gql(services[service]!.url, query, variables, { sign: { service, secret: env.INTERNAL_SECRET!, user } }),
     };
   } catch (err) {
     await stop();
@@ -70,8 +67,8 @@ export async function waitForFirstAdmin(usersUrl: string, internalSecret: string
   const deadline = Date.now() + timeoutMs;
   const q = 'query($s: String) { users(first: 1, search: $s) { edges { node { roles } } } }';
   for (;;) {
-    const context = signContext({ userId: 'test-harness', roles: ['ADMIN'], sessionId: null, correlationId: randomUUID() }, internalSecret);
-    const r = await gql(usersUrl, q, { s: email }, { headers: { 'x-tm-context': context } }).catch(() => null);
+    const user = { userId: 'test-harness', roles: ['ADMIN'] };
+    const r = await gql(usersUrl, q, { s: email }, { sign: { service: 'users', secret: internalSecret, user } }).catch(() => null);
     const edges = (r?.data as { users?: { edges: Array<{ node: { roles: string[] } }> } } | undefined)?.users?.edges ?? [];
     if (edges.some((e) => e.node.roles.includes('ADMIN'))) return;
     if (Date.now() > deadline) throw new Error(`the first administrator did not appear within ${timeoutMs} ms`);

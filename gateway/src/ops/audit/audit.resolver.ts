@@ -14,6 +14,6 @@ export class AuditResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number | null,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ): Promise<Connection<AuditEntry>> {
-    return ctx.ops.auditEntries.page(first, after);
+    return ctx.ops.audit.run(ctx, 'auditLog', { first, after }, () => ctx.ops.auditEntries.page(first, after));
   }
 }

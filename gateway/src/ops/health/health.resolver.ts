@@ -31,6 +31,6 @@ export class ServiceHealth {
 export class HealthResolver {
   @Query(() => [ServiceHealth], { description: 'ADMIN: every service, its readiness and latency' })
   serviceHealth(@Ctx() ctx: OpsContext): Promise<ServiceHealthView[]> {
-    return ctx.ops.health.all();
+    return ctx.ops.audit.run(ctx, 'serviceHealth', {}, () => ctx.ops.health.all());
   }
 }

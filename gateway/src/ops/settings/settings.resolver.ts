@@ -12,7 +12,7 @@ import { HeaderInput, OpsSettings } from './settings.types';
 export class SettingsResolver {
   @Query(() => OpsSettings, { description: 'ADMIN: the platform controls in force' })
   opsSettings(@Ctx() ctx: OpsContext): Promise<OpsSettingsView> {
-    return ctx.ops.settings.view();
+    return ctx.ops.audit.run(ctx, 'opsSettings', {}, () => ctx.ops.settings.view());
   }
 
   @Mutation(() => OpsSettings, { description: 'ADMIN: every operation but the ops ones and an admin sign-in gets SYS-001 with the message' })
@@ -92,7 +92,7 @@ export class SettingsResolver {
 
   @Mutation(() => OpsSettings, { description: 'ADMIN: replaces the extra redaction patterns (regular expressions) of every service logger' })
   setPiiPatterns(@Arg('patterns', () => [String]) patterns: string[], @Ctx() ctx: OpsContext): Promise<OpsSettingsView> {
-    return ctx.ops.audit.run(ctx, 'setPiiPatterns', { count: patterns.length }, () => ctx.ops.settings.setPiiPatterns(patterns));
+    return ctx.ops.audit.run(ctx, 'setPiiPatterns', { patterns }, () => ctx.ops.settings.setPiiPatterns(patterns));
   }
 
   @Mutation(() => OpsSettings, { description: "ADMIN: a service's trace sampling rate (0–1) for a while (default 60 minutes)" })

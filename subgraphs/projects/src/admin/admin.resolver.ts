@@ -18,13 +18,16 @@ export class ProjectPermission {
 export class ProjectAdminResolver {
   @Authorized('ADMIN')
   @Query(() => [ProjectPermission], { description: "ADMIN: a user's project roles, from the source of truth" })
-  async userPermissions(@Arg('userId', () => ID) userId: string, @Ctx() ctx: ProjectsContext): Promise<ProjectPermission[]> {
-    assertId(userId, 'userId');
-    const memberships = await ctx.services.permissions.load(userId);
-    const projects = await ctx.loaders.project.loadMany(Object.keys(memberships));
-    return projects
-      .filter((p): p is Project => !!p && !(p instanceof Error))
-      .map((project) => ({ project, role: memberships[project._id]!.role as ProjectRole }));
+  userPermissions(@Arg('userId', () => ID) userId: string, @Ctx() ctx: ProjectsContext): Promise<ProjectPermission[]> {
+    // reading someone's access is an admin action too: audited like the changes
+    return ctx.services.audit.run(ctx, 'userPermissions', { userId }, async () => {
+      assertId(userId, 'userId');
+      const memberships = await ctx.services.permissions.load(userId);
+      const projects = await ctx.loaders.project.loadMany(Object.keys(memberships));
+      return projects
+        .filter((p): p is Project => !!p && !(p instanceof Error))
+        .map((project) => ({ project, role: memberships[project._id]!.role as ProjectRole }));
+    });
   }
 
   @Authorized('ADMIN')

@@ -7,7 +7,7 @@ import { UserModel } from './user.model';
  */
 export function usersRoute(secret: string): Record<string, RouteHandler> {
   return {
-    [USERS_PATH]: internalRoute(secret, async (query) => {
+    [USERS_PATH]: internalRoute('users', secret, async (query) => {
       const id = query.get('id');
       if (!isId(id)) return null;
       return { exists: (await UserModel.exists({ _id: id })) !== null };
