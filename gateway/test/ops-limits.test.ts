@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { RedisKeys } from '@tm/kit';
 import { testEnv } from '@tm/tools/testing/env';
 import { errorCode, gql } from '@tm/tools/testing/graphql';
 import { Cleanup, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
@@ -11,6 +13,8 @@ import { Cleanup, spawnService, type ServiceProcess } from '@tm/tools/testing/pr
  * API-002), and access tokens from a JWKS of the test's own (ADMIN and USER).
  */
 const cleanup = new Cleanup();
+/** In production /metrics is served only behind a token (or on an internal port). */
+const METRICS_TOKEN = randomUUID();
 let gateway: ServiceProcess;
 let adminToken: string;
 let userToken: string;
@@ -21,16 +25,17 @@ async function issuer() {
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
   const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const subjects: string[] = [];
   const sign = (roles: string[]) =>
     new SignJWT({ roles, sid: randomUUID(), tv: 0 })
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
-      .setSubject(randomUUID())
+      .setSubject(subjects[subjects.push(randomUUID()) - 1]!)
       .setIssuer('tm-users')
       .setAudience('tm-api')
       .setIssuedAt()
       .setExpirationTime('1h')
       .sign(privateKey);
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`, sign, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`, sign, subjects, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 beforeAll(async () => {
@@ -38,7 +43,13 @@ beforeAll(async () => {
   cleanup.add(() => iss.close());
   adminToken = await iss.sign(['ADMIN', 'USER']);
   userToken = await iss.sign(['USER']);
-  gateway = await spawnService('gateway', 'gateway/dist/main.js', testEnv('ops_limits', { NODE_ENV: 'production', JWKS_URL: iss.url }));
+  const env = testEnv('ops_limits', { NODE_ENV: 'production', JWKS_URL: iss.url, METRICS_TOKEN });
+  // users writes each user's token version before it hands out a token (the gateway refuses a
+  // token whose version it cannot find): written here for the test's own users
+  const redis = new Redis(env.REDIS_URL!, { keyPrefix: env.REDIS_PREFIX });
+  await Promise.all(iss.subjects.map((id) => redis.set(RedisKeys.tokenVersion(id), '0')));
+  redis.disconnect();
+  gateway = await spawnService('gateway', 'gateway/dist/main.js', env);
   cleanup.add(() => gateway.stop());
 }, 60_000);
 
@@ -89,10 +100,29 @@ it('refuses deep nesting, alias floods, too many root fields, long token streams
   expect((await refused(viaVariable, { n: 500 })).code).toBe('API-002');
   expect((await refused(viaVariable, { n: 5 })).code).not.toBe('API-002');
 
-  const metrics = await (await fetch(`${gateway.base}/metrics`)).text();
+  const metrics = await (await fetch(`${gateway.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
   for (const limit of ['depth', 'aliases', 'root_fields', 'tokens', 'cost']) {
     expect(metrics).toMatch(new RegExp(`graphql_limit_violations_total\\{[^}]*limit="${limit}"[^}]*\\} [1-9]`));
   }
+});
+
+it('refuses a negative first with API-002 naming it, before any subgraph (it would make its subtree free)', async () => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['{ project(id: "p") { tasks(first: -1) { edges { node { comments(first: 100) { edges { node { id body } } } } } } } }', {}],
+    ['query Q($n: Int) { project(id: "p") { tasks(first: $n) { edges { node { comments(first: 100) { edges { node { id } } } } } } } }', { n: -1 }],
+    ['{ task(id: "1") { comments(first: -5) { totalCount } } }', {}],
+    ['{ me { assignedTasks(first: -1) { totalCount } projects(first: -1) { totalCount } } }', {}],
+    ['{ projects(first: -100) { edges { node { id } } } }', {}],
+  ];
+  for (const [query, variables] of cases) {
+    const res = await gql(gateway.url, query, variables, { token: userToken });
+    expect([query, errorCode(res), res.errors?.[0]?.extensions?.field, res.status]).toEqual([query, 'API-002', 'first', 400]);
+  }
+  const admin = await gql(gateway.url, '{ auditLog(first: -1) { totalCount } users(first: -1) { totalCount } }', {}, { token: adminToken });
+  expect([errorCode(admin), admin.errors?.[0]?.extensions?.field]).toEqual(['API-002', 'first']);
+  // zero and positive pages pass the estimate (and fail later only because no subgraph runs)
+  expect((await refused('{ task(id: "1") { comments(first: 0) { totalCount } } }')).code).not.toBe('API-002');
+  expect((await refused('query Q($n: Int) { project(id: "p") { tasks(first: $n) { totalCount } } }', { n: 3 })).code).not.toBe('API-002');
 });
 
 it('refuses batched requests (a JSON array of operations) with API-002', async () => {

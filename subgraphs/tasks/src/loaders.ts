@@ -5,7 +5,10 @@ import type { CommentService } from './comment/comment.service';
 import type { Task } from './task/task.model';
 import type { TaskService } from './task/task.service';
 
-/** Per-request batching: references, subtasks, comments and comment counts cost one query each per tick. */
+/**
+ * Per-request batching: references, subtasks and comment counts cost one query each per tick; first
+ * comment pages one query per task (each bounded by its page size), sent together.
+ */
 export function createLoaders(tasks: TaskService, comments: CommentService, counts: CommentCounts) {
   return {
     task: new DataLoader<string, Task | null>(async (ids) => {
@@ -21,9 +24,12 @@ export function createLoaders(tasks: TaskService, comments: CommentService, coun
       const found = await counts.countFor(taskIds);
       return taskIds.map((id) => found.get(id) ?? 0);
     }),
-    comments: new DataLoader<string, Comment[]>(async (taskIds) => {
-      const all = await comments.firstOf(taskIds);
-      return taskIds.map((id) => all.filter((c) => c.taskId === id));
+    /**
+     * The first page of a task's comments, keyed by (task, page size): reads at most `limit + 1`
+     * comments per task (one query per task, sent together), never all of them.
+     */
+    firstComments: new DataLoader<{ taskId: string; limit: number }, Comment[], string>((keys) => comments.firstPages(keys), {
+      cacheKeyFn: (k) => `${k.limit}:${k.taskId}`,
     }),
   };
 }

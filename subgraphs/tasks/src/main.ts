@@ -46,8 +46,8 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const commentRelay = new OutboxRelay<Comment>(CommentModel as never, publisher, redis, log);
       const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
       const counts = new CommentCounts(log);
-      const tasks = new TaskService(taskRelay, permissions, config.REDIS_PREFIX, counts);
       const comments = new CommentService(commentRelay, config.REDIS_PREFIX, counts);
+      const tasks = new TaskService(taskRelay, permissions, config.REDIS_PREFIX, counts, comments);
       const services: Services = {
         tasks,
         comments,

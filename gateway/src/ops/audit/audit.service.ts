@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, forwardPage, pageSize, type Connection } from '@tm/kit';
+import { decodeCursor, decodeTypedCursor, encodeCursor, forwardPage, pageSize, type Connection } from '@tm/kit';
 import { AuditEntryModel, type AuditEntry } from './audit.model';
 
 /** The audit log, newest first, in Relay pages (cursor: time and id of the last entry). */
@@ -7,9 +7,9 @@ export class AuditQueryService {
     const limit = pageSize(first);
     let filter: Record<string, unknown> = {};
     if (after) {
-      const [ms, id] = decodeCursor(after, 2) as [number, string];
-      const at = new Date(Number(ms));
-      if (Number.isNaN(at.getTime()) || typeof id !== 'string') decodeCursor('', 2);
+      const [ms, id] = decodeTypedCursor(after, ['number', 'string'] as const);
+      const at = new Date(ms);
+      if (Number.isNaN(at.getTime())) decodeCursor('', 2); // API-002 naming `after`
       filter = { $or: [{ at: { $lt: at } }, { at, _id: { $lt: id } }] };
     }
     const [rows, totalCount] = await Promise.all([

@@ -18,6 +18,7 @@ import {
   type SelectionSetNode,
   type ValidationRule,
 } from 'graphql';
+import { ErrorCode } from '@tm/kit';
 
 /** Limits every operation must stay within (gateway env, see README "Operations"). */
 export interface OperationLimits {
@@ -55,6 +56,13 @@ export function limitValidationRules(limits: OperationLimits, violated: (limit: 
   }).protect().validationRules;
 }
 
+/** A `first`/`last` that is not a non-negative integer: API-002 naming the argument (before any subgraph is called). */
+export function invalidPageSize(argument: string): GraphQLError {
+  return new GraphQLError(`Invalid ${argument}: must be a non-negative integer`, {
+    extensions: { code: ErrorCode.InvalidRequest, field: argument, http: { status: 400 } },
+  });
+}
+
 function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
   const map = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) map.set(d.name.value, d);
@@ -83,7 +91,8 @@ export function rootFieldNames(document: DocumentNode, operation: OperationDefin
  * The cost of an operation: every field costs 1, times how many times it is expected to run.
  * A field with `first`/`last` (a page) multiplies what is below it by that number; a list field
  * without one multiplies by `defaultListSize`, except the `edges`/`nodes` lists right under a
- * paged field (already counted by its `first`). Variables are read, so `first: $n` counts.
+ * paged field (already counted by its `first`). Variables are read, so `first: $n` counts. A
+ * negative (or fractional) `first`/`last` throws `invalidPageSize` (API-002 naming the argument).
  */
 export function operationCost(
   schema: GraphQLSchema,
@@ -99,7 +108,9 @@ export function operationCost(
     for (const a of args) {
       if (a.name.value !== 'first' && a.name.value !== 'last') continue;
       const v = valueFromASTUntyped(a.value, variables);
-      if (typeof v === 'number' && Number.isFinite(v)) return Math.max(0, v);
+      // a negative page would make its subtree free here: refused, as every subgraph refuses it
+      if (typeof v === 'number' && (!Number.isInteger(v) || v < 0)) throw invalidPageSize(a.name.value);
+      if (typeof v === 'number') return v;
     }
     return null;
   };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AppError,
   assertId,
-  decodeCursor,
+  decodeTypedCursor,
   encodeCursor,
   ErrorCode,
   escapeRegex,
@@ -156,8 +156,7 @@ export class ProjectService {
     if (args.search) filter.nameKey = { $regex: `^${escapeRegex(args.search.trim().toLowerCase().slice(0, 100))}` };
     const pageFilter = { ...filter };
     if (args.after) {
-      const [at, id] = decodeCursor(args.after, 2) as [string, string];
-      const date = new Date(at);
+      const [date, id] = decodeTypedCursor(args.after, ['date', 'string'] as const);
       pageFilter.$or = [{ createdAt: { $lt: date } }, { createdAt: date, _id: { $lt: id } }];
     }
     const [rows, totalCount] = await Promise.all([

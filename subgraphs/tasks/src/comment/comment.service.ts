@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import {
   AppError,
   assertId,
-  decodeCursor,
+  decodeTypedCursor,
   encodeCursor,
   ErrorCode,
   forwardPage,
   isDuplicateKeyError,
   liveChannel,
-  pageSize,
   pendingEvent,
   requireText,
   type Connection,
@@ -54,37 +53,109 @@ export class CommentService {
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
       const existing = await CommentModel.findById(commentId, PROJECTION).lean<Comment>();
+      if (existing?.deletedAt) throw notFound(); // its task was deleted meanwhile
       if (existing && existing.authorId === actor.userId && existing.taskId === tid) return existing; // a retry: counted by its first attempt
       throw new AppError(ErrorCode.InvalidRequest, 'Invalid id: already used', { field: 'id' });
     }
     if (!(await this.counts.added(tid))) {
-      // the task was deleted meanwhile (its delete may have removed its comments before ours was in)
-      await CommentModel.deleteOne({ _id: commentId });
+      // the task was deleted meanwhile, and its delete may have missed ours: mark it deleted like
+      // the others (never a hard delete: a relay may be sending its CommentAdded right now, and
+      // the delete's own marking may already have pushed its CommentDeleted)
+      await CommentModel.updateOne(
+        { _id: commentId, deletedAt: null },
+        { $set: { deletedAt: new Date(), hasPending: true }, $push: { pendingEvents: deletedEvent(comment, actor) } },
+      );
+      await this.relay.flushQuietly(commentId);
       throw notFound();
     }
     await this.relay.flushQuietly(commentId);
     return comment;
   }
 
-  /** The first comments of many tasks in one query (oldest first). */
-  async firstOf(taskIds: readonly string[]): Promise<Comment[]> {
-    return CommentModel.find({ taskId: { $in: [...taskIds] }, deletedAt: null }, PROJECTION).sort({ taskId: 1, createdAt: 1, _id: 1 }).lean<Comment[]>();
+  /**
+   * The first page of comments of each task (oldest first): at most `limit + 1` per task (the
+   * extra one tells whether there is a next page). One query per task, all sent at once by the
+   * request's loader; each reads only its page through the comments' (taskId, deletedAt,
+   * createdAt, _id) index, whatever the number of comments.
+   */
+  async firstPages(keys: ReadonlyArray<{ taskId: string; limit: number }>): Promise<Comment[][]> {
+    return Promise.all(
+      keys.map(({ taskId, limit }) =>
+        CommentModel.find({ taskId, deletedAt: null }, PROJECTION)
+          .sort({ createdAt: 1, _id: 1 })
+          .limit(limit + 1)
+          .batchSize(limit + 1)
+          .lean<Comment[]>(),
+      ),
+    );
   }
 
-  /** A later page of one task's comments. */
-  async page(taskId: string, first: number | null | undefined, after: string, total: number): Promise<Connection<Comment>> {
-    const limit = pageSize(first);
-    const [at, id] = decodeCursor(after, 2) as [string, string];
-    const date = new Date(at);
+  /** A later page of one task's comments (`after`: a cursor read by `decodeCommentCursor`). */
+  async page(taskId: string, limit: number, after: CommentCursor, total: number): Promise<Connection<Comment>> {
+    const [date, id] = after;
     const rows = await CommentModel.find(
       { taskId, deletedAt: null, $or: [{ createdAt: { $gt: date } }, { createdAt: date, _id: { $gt: id } }] },
       PROJECTION,
     )
       .sort({ createdAt: 1, _id: 1 })
       .limit(limit + 1)
+      .batchSize(limit + 1)
       .lean<Comment[]>();
     return forwardPage(rows, limit, cursorOf, total, true);
   }
+
+  /**
+   * Marks the comments of deleted tasks deleted (soft), each with a `CommentDeleted` event in its
+   * outbox after whatever it still holds (a `CommentAdded` not sent yet keeps its place), then
+   * flushes them: the relay removes each document once all its events are out (now, or by a later
+   * sweep while Redis is down). Nothing is lost to the delete. Returns how many were marked.
+   */
+  async deleteForTasks(actor: Actor, taskIds: readonly string[], at: Date): Promise<number> {
+    const marked: string[] = [];
+    for (;;) {
+      const batch = await CommentModel.find({ taskId: { $in: [...taskIds] }, deletedAt: null }, { _id: 1, taskId: 1, projectId: 1 })
+        .limit(DELETE_BATCH)
+        .lean<Array<Pick<Comment, '_id' | 'taskId' | 'projectId'>>>();
+      if (batch.length === 0) break;
+      await CommentModel.bulkWrite(
+        batch.map((c) => ({
+          updateOne: {
+            filter: { _id: c._id, deletedAt: null },
+            update: { $set: { deletedAt: at, hasPending: true }, $push: { pendingEvents: deletedEvent(c, actor) } },
+          },
+        })),
+        { ordered: false },
+      );
+      marked.push(...batch.map((c) => c._id));
+    }
+    await flushAll(marked, (id) => this.relay.flushQuietly(id));
+    return marked.length;
+  }
+}
+
+/** Comments marked per round trip by `deleteForTasks`. */
+const DELETE_BATCH = 500;
+/** Comment flushes at once after a delete. */
+const FLUSH_CONCURRENCY = 8;
+
+async function flushAll(ids: string[], flush: (id: string) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) await flush(ids[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(FLUSH_CONCURRENCY, ids.length) }, worker));
+}
+
+function deletedEvent(c: Pick<Comment, '_id' | 'taskId' | 'projectId'>, actor: Actor) {
+  return pendingEvent('CommentDeleted', { commentId: c._id, taskId: c.taskId, projectId: c.projectId, reason: 'TaskDeleted' }, { actorId: actor.userId, correlationId: actor.correlationId });
+}
+
+/** A comment cursor: (createdAt, id). */
+export type CommentCursor = [Date, string];
+
+/** Reads a comment cursor; API-002 naming `after` unless it is (ISO date, id). */
+export function decodeCommentCursor(after: string): CommentCursor {
+  return decodeTypedCursor(after, ['date', 'string'] as const);
 }
 
 export const cursorOf = (c: Comment) => encodeCursor([c.createdAt.toISOString(), c._id]);

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, forwardPage, pageSize, type Connection, type RequestAccess } from '@tm/kit';
+import { decodeTypedCursor, encodeCursor, forwardPage, pageSize, type Connection, type RequestAccess } from '@tm/kit';
 import { TASK_PROJECTION } from './task.service';
 import { Task, TaskModel } from './task.model';
 import { SortDirection, TaskOrderField, TaskStatus } from './task-enums';
@@ -53,8 +53,8 @@ async function page(filter: Record<string, unknown>, order: TaskOrderArgs, args:
   const dir = order.direction === SortDirection.DESC ? -1 : 1;
   const pageFilter = { ...filter };
   if (args.after) {
-    const [raw, id] = decodeCursor(args.after, 2) as [string | number, string];
-    const value = key.date ? new Date(raw) : raw;
+    // typed: a value of the wrong type (an object, `{"$gt": …}`) is API-002, never part of the filter
+    const [value, id] = key.date ? decodeTypedCursor(args.after, ['date', 'string'] as const) : decodeTypedCursor(args.after, ['number', 'string'] as const);
     const cmp = dir === 1 ? '$gt' : '$lt';
     pageFilter.$or = [{ [key.path]: { [cmp]: value } }, { [key.path]: value, _id: { [cmp]: id } }];
   }

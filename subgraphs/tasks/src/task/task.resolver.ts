@@ -1,8 +1,8 @@
-import { ConnectionType, selectedFields } from '@tm/kit';
+import { ConnectionType, forwardPage, pageSize, selectedFields } from '@tm/kit';
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, FieldResolver, Float, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Comment } from '../comment/comment.model';
-import { cursorOf } from '../comment/comment.service';
+import { cursorOf, decodeCommentCursor } from '../comment/comment.service';
 import { actor, type TasksContext } from '../context';
 import { ProjectRef } from '../project/project.ref';
 import { UserRef, userRef } from '../user/user.ref';
@@ -54,21 +54,18 @@ export class TaskResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
+    // arguments first, whatever is selected: a negative `first` or a malformed cursor is API-002
+    const limit = pageSize(first);
+    const cursor = after ? decodeCommentCursor(after) : null;
     const wanted = selectedFields(info);
     const counted = () => task.commentCount ?? ctx.loaders.commentCount.load(task._id); // stored, else counted
-    const totalCount = wanted.has('totalCount') || after ? await counted() : 0;
+    const totalCount = wanted.has('totalCount') || cursor ? await counted() : 0;
     if (!wanted.has('edges') && !wanted.has('pageInfo')) {
       return { edges: [], totalCount, pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } };
     }
-    if (after) return ctx.services.comments.page(task._id, first, after, totalCount);
-    const all = await ctx.loaders.comments.load(task._id);
-    const limit = Math.min(first ?? 20, 100);
-    const edges = all.slice(0, limit).map((node) => ({ cursor: cursorOf(node), node }));
-    return {
-      edges,
-      totalCount: wanted.has('totalCount') ? totalCount : all.length,
-      pageInfo: { hasNextPage: all.length > limit, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-    };
+    if (cursor) return ctx.services.comments.page(task._id, limit, cursor, totalCount);
+    const rows = await ctx.loaders.firstComments.load({ taskId: task._id, limit });
+    return forwardPage(rows, limit, cursorOf, totalCount, false);
   }
 
   @Authorized()

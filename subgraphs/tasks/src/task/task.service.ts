@@ -8,7 +8,7 @@ import {
   type PermissionsClient,
   type RequestAccess,
 } from '@tm/kit';
-import { CommentModel } from '../comment/comment.model';
+import type { CommentService } from '../comment/comment.service';
 import { endOfColumn, isDuplicateKey, rebalance, slotAfter, slotAt } from './board';
 import type { CommentCounts } from '../comment/comment-count';
 import { taskEvent, type Actor } from './task.events';
@@ -69,6 +69,7 @@ export class TaskService {
     private readonly permissions: PermissionsClient,
     private readonly prefix: string,
     private readonly counts: CommentCounts,
+    private readonly comments: Pick<CommentService, 'deleteForTasks'>,
   ) {}
 
   async create(actor: ActorWithAccess, draft: TaskDraft): Promise<Task> {
@@ -188,8 +189,10 @@ export class TaskService {
         },
       });
     }
-    await CommentModel.deleteMany({ taskId: { $in: ids } });
     for (const taskId of ids) await this.relay.flushQuietly(taskId);
+    // soft, like the tasks: a comment keeps its unsent events (and gets its CommentDeleted) until
+    // the comment relay has sent them, then the relay removes it
+    await this.comments.deleteForTasks(actor, ids, now);
     return true;
   }
 
