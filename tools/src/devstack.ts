@@ -47,7 +47,8 @@ function startProcess(bin: string, args: string[], dir: string, label: string): 
     stderr = (stderr + d.toString()).slice(-2000);
   });
   child.once('exit', (code) => {
-    if (code && code !== 0) process.stderr.write(`[devstack] ${label} exited with ${code}: ${stderr}\n`);
+    // 143 = 128 + SIGTERM: a JVM's answer to our own stop
+    if (code && code !== 143) process.stderr.write(`[devstack] ${label} exited with ${code}: ${stderr}\n`);
   });
   return child;
 }
