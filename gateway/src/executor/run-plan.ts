@@ -270,12 +270,24 @@ function isPlainObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Makes `key` an own property of `obj` when `obj` would otherwise read it from its prototype
+ * (`__proto__`, `constructor`, …), as @apollo/gateway's `defineOwn` does: a response key chosen by
+ * the client (an alias) or sent by a subgraph can then never reach `Object.prototype`.
+ */
+export function defineOwn(obj: Obj, key: string): void {
+  if (!Object.hasOwn(obj, key) && key in obj) {
+    Object.defineProperty(obj, key, { configurable: true, enumerable: true, writable: true, value: undefined });
+  }
+}
+
 /** Merges `source` into `target` in place (objects by key, same-length lists element by element). */
 export function deepMerge(target: Obj, source: Obj | null | undefined): Obj {
   if (!source) return target;
   for (const key of Object.keys(source)) {
     const s = source[key];
     if (s === undefined) continue;
+    defineOwn(target, key);
     const t = target[key];
     if (t && isPlainObject(s) && isPlainObject(t)) deepMerge(t, s);
     else if (Array.isArray(s) && Array.isArray(t) && s.length === t.length) {

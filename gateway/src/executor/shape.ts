@@ -36,6 +36,11 @@ interface CollectedField {
   def: GraphQLField<unknown, unknown> | null;
   /** Sub-selections of every node that asks for this response key. */
   sets: SelectionSetNode[];
+  /**
+   * The response key is also a property every object inherits (`__proto__`, `constructor`, …: an
+   * alias the client chose): read only the own property, and define it rather than assign it.
+   */
+  inherited: boolean;
 }
 
 const BUBBLE = Symbol('null bubbles up');
@@ -91,7 +96,7 @@ export class Shaper {
           const key = sel.alias?.value ?? sel.name.value;
           let f = byKey.get(key);
           if (!f) {
-            f = { key, name: sel.name.value, def: defs[sel.name.value] ?? null, sets: [] };
+            f = { key, name: sel.name.value, def: defs[sel.name.value] ?? null, sets: [], inherited: key in Object.prototype };
             byKey.set(key, f);
           }
           if (sel.selectionSet) f.sets.push(sel.selectionSet);
@@ -121,20 +126,23 @@ export class Shaper {
   private object(input: Record<string, unknown>, sets: SelectionSetNode[], parentType: GraphQLCompositeType, path: Path, run: Run): Record<string, unknown> | typeof BUBBLE {
     const out: Record<string, unknown> = {};
     for (const f of this.fieldsOf(parentType, sets, run.variables)) {
+      const own = f.inherited && !Object.hasOwn(input, f.key) ? undefined : input[f.key];
       if (f.name === '__typename') {
-        let t = input[f.key];
+        let t = own;
         if (t == null && f.key !== '__typename') t = input.__typename;
         const type = typeof t === 'string' ? (this.schema.getType(t) ?? parentType) : parentType;
         if (!isObjectType(type)) return BUBBLE;
-        out[f.key] = type.name;
+        if (f.inherited) defineOwnValue(out, f.key, type.name);
+        else out[f.key] = type.name;
         continue;
       }
       if (!f.def) continue; // only introspection meta fields get here; plans with those are not ours
       path.push(f.key);
-      const v = this.value(input[f.key] ?? null, f.def.type, f.sets, path, parentType, run);
+      const v = this.value(own ?? null, f.def.type, f.sets, path, parentType, run);
       path.pop();
       if (v === BUBBLE) return BUBBLE;
-      out[f.key] = v;
+      if (f.inherited) defineOwnValue(out, f.key, v);
+      else out[f.key] = v;
     }
     return out;
   }
@@ -189,6 +197,11 @@ export class Shaper {
     run.errors.push(new GraphQLError(`Invalid value found for ${describe(path, type, parentType)}.`, { path: [...path], extensions: { code: 'INVALID_GRAPHQL' } }));
     return null;
   }
+}
+
+/** `obj[key] = value` as an own property even for `__proto__` (whose assignment sets the prototype). */
+function defineOwnValue(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { configurable: true, enumerable: true, writable: true, value });
 }
 
 interface Run {
