@@ -441,6 +441,7 @@ describe('permissions cache and admin operations', () => {
       const records = await conn.collection('auditRecords').find({}).sort({ at: 1 }).toArray();
       expect(records.map((r) => [r.action, r.actorId, r.result])).toEqual([
         ['grantProjectAccess', admin.userId, 'ok'],
+        ['userPermissions', admin.userId, 'ok'], // reads are audited too
         ['clearPermissionCache', admin.userId, 'ok'],
       ]);
       expect(JSON.parse(records[0]!.args as string)).toEqual({ projectId: pid, userId: outsider.id, role: 'MEMBER' });
