@@ -17,7 +17,8 @@ function tokenInvalid(message = 'Access token invalid or expired'): AppError {
 /**
  * Turns an `Authorization` header into the user context (DESIGN.md §3.3): the JWT is verified
  * against the users JWKS (an unknown `kid` refetches it), then checked for revocation in Redis
- * (token version and ended sessions). No header → anonymous; a bad one → `AUTH-002`.
+ * (token version and ended sessions; no version in Redis counts as revoked). No header →
+ * anonymous; a bad one → `AUTH-002`.
  */
 export function createAuthenticator(jwksUrl: string, redis: Redis) {
   // An unknown `kid` (a key rotated in moments ago) refetches the JWKS; the cooldown bounds how
@@ -53,7 +54,11 @@ export function createAuthenticator(jwksUrl: string, redis: Redis) {
     // fail closed: without Redis, revocation cannot be checked
     const [version, revoked] = await redis.mget(RedisKeys.tokenVersion(userId), RedisKeys.revokedSession(sessionId));
     if (revoked) throw tokenInvalid('Session has ended');
-    if (version !== null && Number(payload.tv ?? 0) < Number(version)) throw tokenInvalid('Access token revoked');
+    // users writes the version before it hands out a token, and never lowers it; a missing one
+    // (Redis lost it) is not "nothing revoked": refused, and the client's refresh makes users
+    // look the version up in its store and write it again
+    if (version === null) throw tokenInvalid('Access token cannot be checked; refresh it');
+    if (Number(payload.tv ?? 0) < Number(version)) throw tokenInvalid('Access token revoked');
     return { userId, roles, sessionId };
   };
 }

@@ -22,6 +22,14 @@ export const usersConfigShape = {
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
   /** The window both failure counts live in. */
   LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /** Registrations (any outcome, `register` says when an email is taken) per client address per window. */
+  REGISTER_MAX_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  /** Registrations per email (hashed; known or not) per window. */
+  REGISTER_MAX_PER_EMAIL: z.coerce.number().int().min(1).max(1000).default(3),
+  /** The window both registration counts live in. */
+  REGISTER_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(3600),
+  /** Every registration answers no sooner than this, a new account or a taken email alike (hides the difference in work). */
+  REGISTER_MIN_RESPONSE_MS: z.coerce.number().int().min(0).max(5000).default(250),
   PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(5).max(1440).default(30),
   /** Issuer label authenticator apps show next to the account. */
   /** The projects subgraph: permission-cache misses (presence checks membership). */

@@ -1,10 +1,10 @@
 import DataLoader from 'dataloader';
-import { RedisKeys, type Redis } from '@tm/kit';
+import { RedisKeys, type Memberships, type PermissionsClient, type Redis } from '@tm/kit';
 import type { User } from './user/user.model';
 import type { UserService } from './user/user.service';
 
 /** Per-request batching: one database round trip per tick for any number of users. */
-export function createLoaders(users: UserService, redis: Redis) {
+export function createLoaders(users: UserService, redis: Redis, permissions: PermissionsClient) {
   return {
     user: new DataLoader<string, User | null>(async (ids) => {
       const found = await users.findByIds(ids);
@@ -15,6 +15,8 @@ export function createLoaders(users: UserService, redis: Redis) {
       const values = await redis.mget(...ids.map((id) => RedisKeys.presence(id)));
       return values.map((v) => v !== null);
     }),
+    /** Project memberships of users (the shared `permissions:{userId}` cache, projects on a miss), once per request each. */
+    memberships: new DataLoader<string, Memberships>((ids) => Promise.all(ids.map((id) => permissions.memberships(id)))),
   };
 }
 export type Loaders = ReturnType<typeof createLoaders>;

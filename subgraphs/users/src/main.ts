@@ -14,7 +14,9 @@ import { AdminService } from './admin/admin.service';
 import { ensureFirstAdmin } from './admin/first-admin';
 import { AuthService } from './auth/auth.service';
 import { KeyRing } from './auth/keyring.service';
+import { createAuthMetrics } from './auth/auth-metrics';
 import { LoginGuard } from './auth/login-guard.service';
+import { RegisterGuard } from './auth/register-guard.service';
 import { SessionModel } from './auth/session.model';
 import { SessionService } from './auth/session.service';
 import { SigningKeyModel } from './auth/signing-key.model';
@@ -58,10 +60,20 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         ttl,
         cfg.REFRESH_REUSE_GRACE_SECONDS * 1000,
       );
-      const guard = new LoginGuard(deps.redis, {
-        maxPerAccount: cfg.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-        maxPerIp: cfg.LOGIN_MAX_FAILURES_PER_IP,
-        windowSeconds: cfg.LOGIN_FAILURE_WINDOW_SECONDS,
+      const authMetrics = createAuthMetrics(deps.metrics.registry);
+      const guard = new LoginGuard(
+        deps.redis,
+        {
+          maxPerAccount: cfg.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+          maxPerIp: cfg.LOGIN_MAX_FAILURES_PER_IP,
+          windowSeconds: cfg.LOGIN_FAILURE_WINDOW_SECONDS,
+        },
+        authMetrics,
+      );
+      const registrations = new RegisterGuard(deps.redis, {
+        maxPerIp: cfg.REGISTER_MAX_PER_IP,
+        maxPerEmail: cfg.REGISTER_MAX_PER_EMAIL,
+        windowSeconds: cfg.REGISTER_WINDOW_SECONDS,
       });
       const stepTokens = new StepTokens(box);
       const mfa = new MfaService(deps.redis, box, cfg.MFA_ISSUER);
@@ -73,7 +85,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         users,
         keys,
         mfa,
-        auth: new AuthService(users, sessions, keys, guard, mfa, stepTokens),
+        auth: new AuthService(users, sessions, keys, guard, mfa, stepTokens, registrations, authMetrics, cfg.REGISTER_MIN_RESPONSE_MS),
         passwords: new PasswordService(
           users,
           sessions,
@@ -91,7 +103,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         permissions,
       };
       return {
-        context: (base) => ({ ...base, services, loaders: createLoaders(users, deps.redis), selfIds: new Set() }),
+        context: (base) => ({ ...base, services, loaders: createLoaders(users, deps.redis, permissions), selfIds: new Set() }),
         routes: {
           ...usersRoute(cfg.INTERNAL_SECRET),
           '/.well-known/jwks.json': async (_req, res) => {

@@ -47,7 +47,7 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 5
 }
 
 beforeAll(async () => {
-  env = testEnv('users_hardening', { USERS_PORT: '0', LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_IP: '6' });
+  env = testEnv('users_hardening', { USERS_PORT: '0', REGISTER_MAX_PER_IP: '1000', LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_IP: '6' });
   box = new SecretBox(env.ENCRYPTION_KEYS!);
   svc = await start(env);
   await svc.deps.mongo.ready;
@@ -73,7 +73,8 @@ describe('brute-force protection', () => {
       expect(r.errors![0]!.extensions!.retryAfter).toEqual(expect.any(Number));
       expect(r.errors![0]!.extensions!.retryAfter as number).toBeGreaterThan(0);
     }
-    expect(known.errors![0]!.message).toBe(unknown.errors![0]!.message);
+    // the same answer (the seconds left may differ by one: each count's window began at its first attempt)
+    expect(known.errors![0]!.message.replace(/\d+/g, 'N')).toBe(unknown.errors![0]!.message.replace(/\d+/g, 'N'));
     // the counters live in Redis under the service's key prefix, keyed by a hash (no email in a key)
     const keys = await svc.deps.redis.keys(`${env.REDIS_PREFIX}auth:login-fail:*`);
     expect(keys.length).toBeGreaterThanOrEqual(2);

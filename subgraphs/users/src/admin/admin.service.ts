@@ -81,8 +81,8 @@ export class AdminService {
   }
 
   /**
-   * Replaces a user's roles. Their access tokens are revoked (they carry roles), so the next
-   * refresh brings the new ones; sessions stay. Removing the last active ADMIN is API-002.
+   * Replaces a user's roles. Their access tokens are revoked (they carry roles) and their sessions
+   * end, so they sign in again with the new ones. Removing the last active ADMIN is API-002.
    */
   async setRoles(userId: string, roles: Role[]): Promise<User> {
     const unique = [...new Set(roles)];
@@ -95,6 +95,7 @@ export class AdminService {
       () => invalidInput('roles', 'cannot remove the last active ADMIN'),
     );
     if (!user) throw new AppError(ErrorCode.NotFound, 'User not found');
+    await this.sessions.revokeAll(id!, 'roles changed by admin');
     return user;
   }
 

@@ -16,7 +16,7 @@ function asSelf(ctx: UsersContext) {
 export class AuthResolver {
   @Mutation(() => AuthPayload, { description: 'Creates an account and signs it in' })
   register(@Arg('input', () => RegisterInput) input: RegisterInput, @Ctx() ctx: UsersContext): Promise<AuthPayload> {
-    return ctx.services.auth.register(input).then(asSelf(ctx));
+    return ctx.services.auth.register(input, ctx.clientIp ?? null).then(asSelf(ctx));
   }
 
   @Mutation(() => AuthPayload, { description: 'AUTH-001 on bad credentials, AUTH-003 when an MFA code is needed' })

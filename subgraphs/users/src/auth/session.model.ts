@@ -22,6 +22,13 @@ export class Session {
   @prop({ type: Date, required: true })
   public expiresAt!: Date;
 
+  /**
+   * The user's token version when the session began: once the user's version is higher (a
+   * revocation, a role change), the session is over. Absent on sessions from before this field.
+   */
+  @prop({ type: Number })
+  public tokenVersion?: number;
+
   @prop({ type: Date })
   public revokedAt?: Date;
 

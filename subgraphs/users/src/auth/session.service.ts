@@ -28,6 +28,14 @@ function openWith(secret: string, sealed: string): string | null {
   }
 }
 
+export interface RotatedSession {
+  userId: string;
+  sessionId: string;
+  refreshToken: string;
+  /** The user's token version the session was started with (undefined for older sessions). */
+  tokenVersion: number | undefined;
+}
+
 function invalid(): AppError {
   return new AppError(ErrorCode.TokenInvalid, 'Refresh token invalid or expired');
 }
@@ -51,20 +59,22 @@ export class SessionService {
     private readonly graceMs = 0,
   ) {}
 
-  async start(userId: string): Promise<{ sessionId: string; refreshToken: string }> {
+  /** A new session bound to the user's token version `tokenVersion` (see AuthService.refresh). */
+  async start(userId: string, tokenVersion: number): Promise<{ sessionId: string; refreshToken: string }> {
     const sessionId = randomUUID();
     const secret = newSecret();
     await SessionModel.create({
       _id: sessionId,
       userId,
       secretHash: hash(secret),
+      tokenVersion,
       expiresAt: new Date(Date.now() + this.refreshTtlMs),
     });
     return { sessionId, refreshToken: `${sessionId}.${secret}` };
   }
 
   /** Exchanges a refresh token for its successor. */
-  async rotate(refreshToken: string): Promise<{ userId: string; sessionId: string; refreshToken: string }> {
+  async rotate(refreshToken: string): Promise<RotatedSession> {
     const m = TOKEN_RE.exec(refreshToken);
     if (!m) throw invalid();
     const [, sessionId, secret] = m as unknown as [string, string, string];
@@ -73,7 +83,7 @@ export class SessionService {
     if (!session || session.revokedAt || session.expiresAt.getTime() < Date.now()) throw invalid();
     if (session.secretHash !== presented) {
       if (!session.previousHashes.includes(presented)) throw invalid();
-      return this.successorInGrace(session.userId, sessionId, secret, presented, 0);
+      return { ...(await this.successorInGrace(session.userId, sessionId, secret, presented, 0)), tokenVersion: session.tokenVersion };
     }
     // one use per token: the rotation is a compare-and-set on the current hash, so of concurrent
     // uses exactly one rotates; the others are replays, unless the winner leaves its successor for
@@ -83,10 +93,12 @@ export class SessionService {
       { _id: sessionId, secretHash: presented, revokedAt: null, expiresAt: { $gt: new Date() } },
       { $set: { secretHash: hash(next) }, $push: { previousHashes: presented } },
     );
-    if (rotated.modifiedCount === 0) return this.successorInGrace(session.userId, sessionId, secret, presented, 3000);
+    if (rotated.modifiedCount === 0) {
+      return { ...(await this.successorInGrace(session.userId, sessionId, secret, presented, 3000)), tokenVersion: session.tokenVersion };
+    }
     const successor = `${sessionId}.${next}`;
     if (this.graceMs > 0) await this.redis.set(graceRecord(presented), sealFor(secret, successor), 'PX', this.graceMs);
-    return { userId: session.userId, sessionId, refreshToken: successor };
+    return { userId: session.userId, sessionId, refreshToken: successor, tokenVersion: session.tokenVersion };
   }
 
   /**

@@ -85,7 +85,7 @@ export class PasswordService {
     await this.users.setPassword(user._id, newPassword, { mustResetPassword: false });
     await this.users.bumpTokenVersion(user._id);
     await this.sessions.revokeAll(user._id, 'password reset');
-    await this.guard.succeed(user.email);
+    await this.guard.clear(user.email);
     this.log.info({ userId: user._id }, 'password reset completed');
     return true;
   }
@@ -102,11 +102,11 @@ export class PasswordService {
   ): Promise<true> {
     const user = await this.users.findById(who.userId);
     if (!user || user.status !== UserStatus.ACTIVE) throw new AppError(ErrorCode.AuthFailed, 'Authentication required');
-    await this.guard.check(user.email, who.clientIp);
+    const attempt = await this.guard.attempt(user.email, who.clientIp);
     if (!(await this.users.verifyPassword(user, currentPassword))) {
-      await this.guard.fail(user.email, who.clientIp);
       throw new AppError(ErrorCode.AuthFailed, 'Current password is incorrect', { field: 'currentPassword' });
     }
+    await attempt.refund(); // the right password is not a failure
     if (currentPassword === newPassword) throw invalidInput('newPassword', 'must differ from the current password');
     await this.users.setPassword(user._id, newPassword, { mustResetPassword: false });
     const ended = await this.sessions.revokeAll(user._id, 'password changed', who.sessionId);

@@ -9,6 +9,20 @@ export interface NewUser {
   password: string;
 }
 
+/** The `register` refusal for a taken email (API-002 on `email`); counted apart in the metrics. */
+export const ALREADY_REGISTERED = 'already registered';
+
+/**
+ * Sets the token version in Redis only when it is higher than the one there (never back: a
+ * sign-in that read the user before a revocation must not undo it). 0: not written (as high or
+ * higher there), 1: raised, 2: the key was missing.
+ */
+const RAISE_TOKEN_VERSION = `local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+if cur then return 1 end
+return 2`;
+
 const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 /** Users and their credentials: registration, password checks, look-ups. */
@@ -38,7 +52,7 @@ export class UserService {
       await this.publishTokenVersion(user);
       return user;
     } catch (err) {
-      if ((err as { code?: number }).code === 11000) throw invalidInput('email', 'already registered');
+      if ((err as { code?: number }).code === 11000) throw invalidInput('email', ALREADY_REGISTERED);
       throw err;
     }
   }
@@ -98,9 +112,20 @@ export class UserService {
     return UserModel.find({ _id: { $in: [...ids] } }).lean<User[]>();
   }
 
-  /** Writes the user's token version where the gateway checks it on every request. */
+  /**
+   * Writes the user's token version where the gateway checks it on every request, never lowering
+   * it. When the key was missing (Redis lost it), the version written may be stale: the store's
+   * current one is looked up and written too.
+   */
   async publishTokenVersion(user: Pick<User, '_id' | 'tokenVersion'>): Promise<void> {
-    await this.redis.set(RedisKeys.tokenVersion(user._id), String(user.tokenVersion ?? 0));
+    const key = RedisKeys.tokenVersion(user._id);
+    const written = await this.redis.eval(RAISE_TOKEN_VERSION, 1, key, String(user.tokenVersion ?? 0));
+    if (written === 2) {
+      const current = await UserModel.findById(user._id, { tokenVersion: 1 }).lean<Pick<User, 'tokenVersion'>>();
+      if (current && (current.tokenVersion ?? 0) > (user.tokenVersion ?? 0)) {
+        await this.redis.eval(RAISE_TOKEN_VERSION, 1, key, String(current.tokenVersion));
+      }
+    }
   }
 }
 
