@@ -21,6 +21,8 @@ export function testEnv(label: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Pr
     INTERNAL_SECRET: randomBytes(32).toString('hex'),
     // secrets at rest (users: MFA secrets, signing keys): one fresh AES-256 key per test file
     ENCRYPTION_KEYS: `t1:${randomBytes(32).toString('base64')}`,
+    // every test user registers from 127.0.0.1: the per-address registration limit is tested on its own
+    REGISTER_MAX_PER_IP: '100000',
     ...extra,
   };
 }
