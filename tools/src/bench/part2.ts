@@ -89,7 +89,7 @@ export async function part2and3(
     SUBGRAPH_DEDUP: 'off',
     RATE_LIMIT_PER_MINUTE: '0', // load from a few users is the point here
     // the direct-to-subgraph comparison replays one signed header per user for a whole round (warm-up + measure)
-    SIGNED_CONTEXT_MAX_AGE_MS: '120000',
+    SIGNED_CONTEXT_MAX_AGE_MS: '60000',
   });
   const peers: GatewayUnderTest[] = [];
   try {
