@@ -62,6 +62,11 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
     .int()
     .min(1024)
     .default(4 * 1024 * 1024),
+  /**
+   * How often the token of every live connection is checked again, idle ones included: a revoked
+   * token or ended session closes its socket (4403) within this interval.
+   */
+  LIVE_AUTH_RECHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
   /** Presence heartbeat while a subscription on a project is open (presence expires after 60 s). */
   LIVE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).default(20),
   /**

@@ -17,6 +17,7 @@ import {
   introspectionEnabled,
   listen,
   loadConfig,
+  metricsSettings,
   connectMongo,
   AuditRecordModel,
   operationMetricsPlugin,
@@ -53,7 +54,8 @@ export interface RunningGateway {
 export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promise<RunningGateway> {
   const config = loadConfig(gatewayConfigSchema, { ...env, PORT: env.GATEWAY_PORT ?? env.PORT });
   const log = createLogger('gateway', config.LOG_LEVEL);
-  const metrics = createMetrics('gateway');
+  // /metrics on METRICS_PORT (GATEWAY_METRICS_PORT) and/or behind METRICS_TOKEN (kit http.ts)
+  const metrics = createMetrics('gateway', metricsSettings('gateway', env));
   // every Redis command bounded (REDIS_COMMAND_TIMEOUT_MS): a hung Redis gives DB-001, never a hang
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   const authenticate = createAuthenticator(config.JWKS_URL, redis);
@@ -125,9 +127,10 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   });
 
   const landing = config.LANDING_PAGE ?? (production ? 'off' : 'explorer');
+  const formatError = createFormatError(log, metrics);
   const apollo = new ApolloServer<GatewayContext>({
     gateway: executing,
-    formatError: createFormatError(log, metrics),
+    formatError,
     // decided per request by the ops guard: production answers introspection for ADMIN tokens only
     introspection: true,
     includeStacktraceInErrorResponses: false,
@@ -214,7 +217,12 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     prefix: config.REDIS_PREFIX,
     log,
     registry: metrics.registry,
+    // socket errors masked like HTTP ones; the client's address as over HTTP (TRUST_PROXY)
+    formatError,
+    introspection: introspectionEnabled(config),
+    clientAddress: (req) => clientAddress(req, config.TRUST_PROXY),
     limits: {
+      authRecheckMs: config.LIVE_AUTH_RECHECK_SECONDS * 1000,
       connectionsPerUser: config.LIVE_MAX_CONNECTIONS_PER_USER,
       subscriptionsPerConnection: config.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       maxMessageBytes: config.LIVE_MAX_MESSAGE_BYTES,
@@ -238,7 +246,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const port = await listen(server, config.PORT, config.HOST);
   await redisReady(redis);
   await ops.start();
-  log.info({ port }, `gateway listening: http://localhost:${port}/graphql`);
+  log.info({ port, ...(metrics.settings.port ? { metricsPort: metrics.settings.port } : {}) }, `gateway listening: http://localhost:${port}/graphql`);
 
   const stop = installShutdown(
     log,

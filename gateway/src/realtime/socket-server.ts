@@ -2,12 +2,21 @@ import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { AppError, ErrorCode, traceOperation, type Logger, type Redis, type UserContext } from '@tm/kit';
-import { getOperationAST, GraphQLError, print, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  print,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import client from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GatewayContext } from '../context';
+import { withoutSuggestions } from '../ops/limits/operation-limits';
 import { ChannelHub } from './channels';
 import { listenForDisconnects } from './disconnect';
 import { LiveEngine, operationNameOf, type EngineOptions, type Subscriber } from './engine';
@@ -26,6 +35,15 @@ export interface RealtimeOptions {
   prefix: string;
   log: Logger;
   registry: client.Registry;
+  /**
+   * The HTTP path's error formatter (codes, safe messages, correlation id), applied to the errors
+   * graphql-ws sends itself (validation, refused starts). Without it only the code is normalised.
+   */
+  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** Introspection and "Did you mean …" suggestions for everyone (else only for ADMIN tokens), as over HTTP. */
+  introspection?: boolean;
+  /** The client's address (TRUST_PROXY aware, as over HTTP); default: the socket's peer. */
+  clientAddress?: (request: http.IncomingMessage) => string | null;
   limits: {
     connectionsPerUser: number;
     subscriptionsPerConnection: number;
@@ -38,6 +56,11 @@ export interface RealtimeOptions {
     /** Subscription starts running at once per connection (a connection's further starts wait). */
     concurrentStartsPerConnection: number;
     waitingStarts: number;
+    /**
+     * How often an idle connection's token is checked again (revoked or ended sessions close the
+     * socket with 4403); connections with events are also checked when an event arrives.
+     */
+    authRecheckMs?: number;
   };
   /** Membership from the permissions cache: per-event access checks and shared live payloads (see LiveEngine). */
   access?: (userId: string, projectId: string) => Promise<{ role: string; archived: boolean } | null>;
@@ -53,6 +76,8 @@ interface Connection {
   checkedAt: number;
   /** The token check in progress, shared by the connection's subscriptions. */
   recheck?: Promise<UserContext>;
+  /** When the periodic token check (for idle connections) next looks at this connection. */
+  nextCheckAt: number;
   clientIp: string | null;
   /** Live subscriptions, plus starts not finished yet (both count against the per-connection limit). */
   subscriptions: number;
@@ -94,6 +119,21 @@ function expiryOf(authorization: string): number | null {
  */
 export function attachRealtime(opts: RealtimeOptions) {
   const { log, limits } = opts;
+  const recheckMs = limits.authRecheckMs ?? 15_000;
+
+  /** An error graphql-ws sends itself, formatted as the HTTP path formats it. */
+  const formatSocketError = (e: GraphQLError, admin: boolean): GraphQLFormattedError => {
+    const json = e.toJSON();
+    const code = json.extensions?.code;
+    // graphql-ws's own validation errors carry no code: Apollo would have tagged them so
+    const tagged = code ? json : { ...json, extensions: { ...json.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } };
+    let out: GraphQLFormattedError = opts.formatError
+      ? opts.formatError(tagged, e)
+      : { message: e.message, extensions: { code: typeof code === 'string' && code.includes('-') ? code : ErrorCode.InvalidRequest } };
+    // "Did you mean …?" reveals the schema: only where introspection is allowed, as over HTTP
+    if (!opts.introspection && !admin && / ?Did you mean /.test(out.message)) out = { ...out, message: withoutSuggestions(out.message) };
+    return out;
+  };
   const hub = new ChannelHub(opts.redisUrl, log);
   const connections = new Map<WebSocket, Connection>();
   const perUser = new Map<string, number>();
@@ -253,19 +293,24 @@ export function attachRealtime(opts: RealtimeOptions) {
           socket.close(LiveClose.Unauthorized, 'AUTH-001: connection_init needs an access token');
           return false;
         }
+        // the client may have gone while the token was checked: its close has already been handled
+        // (onClose found no connection), so counting it now would hold one of the user's places forever
+        if (socket.readyState !== socket.OPEN) return false;
         const count = perUser.get(user.userId) ?? 0;
         if (count >= limits.connectionsPerUser) {
           socket.close(LiveClose.TooManyConnections, 'API-001: too many live connections');
           return false;
         }
         perUser.set(user.userId, count + 1);
+        const now = Date.now();
         const conn: Connection = {
           id: randomUUID(),
           socket,
           authorization,
           user,
-          checkedAt: Date.now(),
-          clientIp: request.socket.remoteAddress ?? null,
+          checkedAt: now,
+          nextCheckAt: now + recheckMs,
+          clientIp: opts.clientAddress ? opts.clientAddress(request) : (request.socket.remoteAddress ?? null),
           subscriptions: 0,
           starting: 0,
           gate: new StartGate(limits.concurrentStartsPerConnection, limits.subscriptionsPerConnection, (reason) =>
@@ -346,11 +391,12 @@ export function attachRealtime(opts: RealtimeOptions) {
         };
         return result;
       },
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => {
-          const code = String(e.extensions?.code ?? '');
-          return { message: e.message, extensions: { code: code && code.includes('-') ? code : ErrorCode.InvalidRequest } };
-        }),
+      // errors graphql-ws sends itself: its validation of the document (uncoded, as Apollo's
+      // GRAPHQL_VALIDATION_FAILED) and refused starts (coded); masked exactly like the HTTP path's
+      onError: (ctx, _id, _payload, errors) => {
+        const admin = ctxConn(ctx.extra.socket)?.user.roles.includes('ADMIN') ?? false;
+        return errors.map((e) => formatSocketError(e, admin));
+      },
       onClose: (ctx) => {
         const conn = ctxConn(ctx.extra.socket);
         if (!conn) return;
@@ -364,6 +410,27 @@ export function attachRealtime(opts: RealtimeOptions) {
     },
     wss,
   );
+
+  /**
+   * Idle connections see no event that would re-check their token: every connection is checked
+   * again at least every `authRecheckMs`, and one whose token was revoked (or whose session ended)
+   * is closed with 4403, ending its subscriptions and the presence kept for them.
+   */
+  const recheckTimer = setInterval(() => {
+    const now = Date.now();
+    for (const conn of connections.values()) {
+      if (conn.nextCheckAt > now || conn.recheck) continue;
+      conn.nextCheckAt = now + recheckMs;
+      subscriberFor(conn)
+        .user()
+        .catch((err: unknown) => {
+          if (err instanceof AppError && err.code === ErrorCode.TokenInvalid) {
+            conn.socket.close(LiveClose.Forbidden, `${err.code}: ${err.message}`.slice(0, 120));
+          } else log.debug({ err }, 'live token re-check failed; tried again later');
+        });
+    }
+  }, Math.min(1000, recheckMs));
+  recheckTimer.unref();
 
   /** Closes the matching sockets of this process; returns how many. */
   const disconnect = (userId: string | null, reason: string): number => {
@@ -381,6 +448,7 @@ export function attachRealtime(opts: RealtimeOptions) {
     disconnect,
     connectionCount: () => connections.size,
     async close(): Promise<void> {
+      clearInterval(recheckTimer);
       await (
         await stopDisconnects.catch(() => null)
       )?.();

@@ -4,6 +4,52 @@ import { z } from 'zod';
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 const optionalUrl = z.preprocess(emptyToUndefined, z.string().url('must be a URL').optional());
 
+/**
+ * Who may read `/metrics` (metrics.ts, http.ts). `METRICS_PORT` (or `<SERVICE>_METRICS_PORT`):
+ * served only there, on its own listener bound to `METRICS_HOST` (default HOST), never on the
+ * service's port. `METRICS_TOKEN`: only with `Authorization: Bearer <token>`. With neither, on the
+ * service's port for anyone, except in production, where it is then not served at all.
+ */
+function metricsConfigShape() {
+  return {
+    METRICS_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1).max(65535).optional()),
+    METRICS_HOST: z.preprocess(emptyToUndefined, z.string().optional()),
+    METRICS_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+    /** Distinct operation names `graphql_operations_total` counts under their own name; the rest are `other`. */
+    METRICS_MAX_OPERATION_NAMES: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(10_000).default(200)),
+  };
+}
+
+export interface MetricsSettings {
+  /** A listener of its own for `/metrics` (internal); unset: the service's own port. */
+  port?: number;
+  host: string;
+  token?: string;
+  /** Production without port or token: `/metrics` is not served. */
+  production: boolean;
+  maxOperationNames: number;
+}
+
+/** The metrics settings of a service from its environment (`<SERVICE>_METRICS_PORT` before `METRICS_PORT`). */
+export function metricsSettings(service: string, env: NodeJS.ProcessEnv): MetricsSettings {
+  const own = env[`${service.toUpperCase()}_METRICS_PORT`];
+  const parsed = z
+    .object({ ...metricsConfigShape(), HOST: z.string().default('127.0.0.1'), NODE_ENV: z.string().optional() })
+    .safeParse({ ...env, METRICS_PORT: own ?? env.METRICS_PORT });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return {
+    ...(c.METRICS_PORT ? { port: c.METRICS_PORT } : {}),
+    host: c.METRICS_HOST ?? c.HOST,
+    ...(c.METRICS_TOKEN ? { token: c.METRICS_TOKEN } : {}),
+    production: c.NODE_ENV === 'production',
+    maxOperationNames: c.METRICS_MAX_OPERATION_NAMES,
+  };
+}
+
 /** Settings every service reads. Each service extends this with its own. */
 export const baseConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -63,6 +109,7 @@ export const baseConfigSchema = z.object({
   OTEL_TRACES_SAMPLER_ARG: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).default(0)),
   /** `true` turns tracing off even with an endpoint (the standard OpenTelemetry switch). */
   OTEL_SDK_DISABLED: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional()),
+  ...metricsConfigShape(),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 

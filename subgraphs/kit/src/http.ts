@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from './logger';
@@ -77,13 +77,67 @@ export function requestBody(req: IncomingMessage): string {
   return rawBodies.get(req) ?? '';
 }
 
+/** The path of the metrics route (standardRoutes); where it is served follows `metrics.settings`. */
+export const METRICS_PATH = '/metrics';
+
+/** The separate metrics listener of a server (METRICS_PORT), started and stopped with it. */
+const metricsListeners = new WeakMap<http.Server, { server: http.Server; port: number; host: string }>();
+
+/** `Authorization: Bearer <token>`, compared in constant time. */
+function bearerMatches(req: IncomingMessage, token: string): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  if (!m) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(m[1]!), digest(token));
+}
+
+/**
+ * Who may read `/metrics`: behind METRICS_TOKEN (401 without it), and with METRICS_PORT only on
+ * that listener. Returns the routes of the service's own port and the metrics listener, if any.
+ */
+function placeMetrics<C extends BaseContext>(opts: HttpAppOptions<C>): { routes: Record<string, RouteHandler>; listener?: http.Server } {
+  const routes = { ...opts.routes };
+  const route = routes[METRICS_PATH];
+  if (!route) return { routes };
+  const { port, token, production } = opts.metrics.settings;
+  const guarded: RouteHandler = token
+    ? (req, res) => {
+        if (bearerMatches(req, token)) return route(req, res);
+        sendJson(res, 401, { error: 'metrics need Authorization: Bearer <METRICS_TOKEN>' }, { 'www-authenticate': 'Bearer' });
+      }
+    : route;
+  if (!port) {
+    // production with neither a port nor a token: not served (the port is public)
+    if (production && !token) {
+      delete routes[METRICS_PATH];
+      opts.log.warn('/metrics is not served: set METRICS_PORT (an internal port) or METRICS_TOKEN');
+    } else routes[METRICS_PATH] = guarded;
+    return { routes };
+  }
+  delete routes[METRICS_PATH];
+  const listener = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === METRICS_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+      Promise.resolve(guarded(req, res)).catch((err: unknown) => {
+        opts.log.error({ err }, 'metrics request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'metrics unavailable' });
+        else res.end();
+      });
+    } else sendJson(res, 404, { error: 'not found' });
+  });
+  return { routes, listener };
+}
+
 /**
  * The one HTTP server shape of every service: fixed routes (`/health`, `/ready`, `/metrics`, …),
  * GraphQL through Apollo's `executeHTTPGraphQLRequest`, correlation id in and out, metrics, CORS.
+ * `/metrics` is served as `metrics.settings` say (METRICS_PORT, METRICS_TOKEN; see placeMetrics).
  */
 export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): http.Server {
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
   const cors = new Set(opts.corsOrigins ?? []);
+  const placed = placeMetrics(opts);
+  const routes = placed.routes;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, correlationId: string, path: string) => {
     const origin = req.headers.origin;
@@ -103,7 +157,7 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
         return;
       }
     }
-    const route = opts.routes?.[path];
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (route && (req.method === 'GET' || req.method === 'HEAD')) {
       await route(req, res);
       return;
@@ -166,7 +220,7 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
     res.setHeader(CORRELATION_HEADER, correlationId);
     for (const [k, v] of Object.entries(opts.responseHeaders?.() ?? {})) res.setHeader(k, v);
     res.on('finish', () => {
-      const known = path === opts.graphql?.path || (opts.routes && path in opts.routes);
+      const known = path === opts.graphql?.path || Object.hasOwn(routes, path);
       const labels = { method: req.method ?? 'GET', route: known ? path : 'other', status: String(res.statusCode) };
       opts.metrics.httpTotal.inc(labels);
       opts.metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
@@ -183,17 +237,26 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
     // GraphQL requests, and internal endpoints (service-to-service: they always continue the caller's trace)
     if (tracingActive() && path === opts.graphql?.path)
       traceServerRequest(req, res, path, opts.traceRequests === 'continue', run);
-    else if (tracingActive() && path.startsWith('/internal/') && opts.routes && path in opts.routes)
+    else if (tracingActive() && path.startsWith('/internal/') && Object.hasOwn(routes, path))
       traceServerRequest(req, res, path, true, run);
     else run();
   });
   // keep connections from the gateway alive longer than its idle timeout
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  if (placed.listener && opts.metrics.settings.port) {
+    const listener = placed.listener;
+    metricsListeners.set(server, { server: listener, port: opts.metrics.settings.port, host: opts.metrics.settings.host });
+    // stopped with the service's server (closeServer at shutdown)
+    server.once('close', () => {
+      listener.close();
+      listener.closeAllConnections();
+    });
+  }
   return server;
 }
 
-export function listen(server: http.Server, port: number, host: string): Promise<number> {
+function listenOne(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -202,4 +265,19 @@ export function listen(server: http.Server, port: number, host: string): Promise
       resolve(typeof addr === 'object' && addr ? addr.port : port);
     });
   });
+}
+
+/** Listens on the service's port, and on its metrics port when it has one (METRICS_PORT). */
+export async function listen(server: http.Server, port: number, host: string): Promise<number> {
+  const bound = await listenOne(server, port, host);
+  const metrics = metricsListeners.get(server);
+  if (metrics) {
+    try {
+      await listenOne(metrics.server, metrics.port, metrics.host);
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+  }
+  return bound;
 }

@@ -1,11 +1,54 @@
 import client from 'prom-client';
+import { metricsSettings, type MetricsSettings } from './config';
+
+/** The `operation` label of operations not counted under their own name (see OperationCounter). */
+export const OTHER_OPERATION = 'other';
+
+type OperationLabels = client.LabelValues<'operation' | 'outcome'>;
+
+/**
+ * `graphql_operations_total` with a bounded `operation` label: the name is the client's choice, so
+ * anyone could otherwise grow the registry (and the scrape) with random names. A name is counted
+ * as itself once an operation of that name succeeded, for the first `maxNames` such names;
+ * every other operation (names beyond the cap, and failed or refused operations whose name
+ * never succeeded, e.g. ones the rate limit refused) is counted as `other`.
+ */
+export class OperationCounter extends client.Counter<'operation' | 'outcome'> {
+  private readonly names = new Set<string>();
+
+  constructor(
+    config: client.CounterConfiguration<'operation' | 'outcome'>,
+    private readonly maxNames: number,
+  ) {
+    super(config);
+    // prom-client sets `inc` on the instance in its constructor: wrap that one
+    const inc = this.inc.bind(this) as (labels: OperationLabels, value?: number) => void;
+    this.inc = ((labels?: OperationLabels | number, value?: number) => {
+      if (typeof labels !== 'object') return inc({}, labels);
+      const operation = String(labels.operation ?? 'anonymous');
+      return inc({ ...labels, operation: this.label(operation, String(labels.outcome ?? '')) }, value);
+    }) as client.Counter<'operation' | 'outcome'>['inc'];
+  }
+
+  /** The label an operation of this name and outcome is counted under. */
+  label(operation: string, outcome: string): string {
+    if (this.names.has(operation)) return operation;
+    if (outcome === 'ok' && this.names.size < this.maxNames) {
+      this.names.add(operation);
+      return operation;
+    }
+    return OTHER_OPERATION;
+  }
+}
 
 /** One registry per process; the names are the ones the ops dashboards use (DESIGN.md §8). */
 export interface Metrics {
   registry: client.Registry;
+  /** Where and for whom `/metrics` is served (createHttpApp reads it). */
+  settings: MetricsSettings;
   httpDuration: client.Histogram<'method' | 'route' | 'status'>;
   httpTotal: client.Counter<'method' | 'route' | 'status'>;
-  graphqlOperations: client.Counter<'operation' | 'outcome'>;
+  graphqlOperations: OperationCounter;
   graphqlErrors: client.Counter<'code'>;
   /** Database round trips, from the driver's command monitoring. */
   mongoCommands: client.Counter<'command'>;
@@ -13,12 +56,17 @@ export interface Metrics {
   mongoCommandDuration: client.Histogram<'command' | 'collection'>;
 }
 
-export function createMetrics(service: string): Metrics {
+/**
+ * The process's metrics. `settings` (the METRICS_* variables, see config.ts) default to this
+ * process's environment, so every service gets them without passing its config along.
+ */
+export function createMetrics(service: string, settings: MetricsSettings = metricsSettings(service, process.env)): Metrics {
   const registry = new client.Registry();
   registry.setDefaultLabels({ service });
   client.collectDefaultMetrics({ register: registry });
   return {
     registry,
+    settings,
     httpDuration: new client.Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration in seconds',
@@ -32,12 +80,12 @@ export function createMetrics(service: string): Metrics {
       labelNames: ['method', 'route', 'status'],
       registers: [registry],
     }),
-    graphqlOperations: new client.Counter({
+    graphqlOperations: new OperationCounter({
       name: 'graphql_operations_total',
-      help: 'GraphQL operations by name and outcome',
+      help: `GraphQL operations by name and outcome (names of operations that succeeded, the first ${settings.maxOperationNames}; else "${OTHER_OPERATION}")`,
       labelNames: ['operation', 'outcome'],
       registers: [registry],
-    }),
+    }, settings.maxOperationNames),
     mongoCommands: new client.Counter({
       name: 'mongodb_commands_total',
       help: 'Commands sent to the MongoDB-compatible store (database round trips)',
