@@ -20,7 +20,11 @@ function tokenInvalid(message = 'Access token invalid or expired'): AppError {
  * (token version and ended sessions; no version in Redis counts as revoked). No header →
  * anonymous; a bad one → `AUTH-002`.
  */
-export function createAuthenticator(jwksUrl: string, redis: Redis) {
+/**
+ * `lookupTokenVersion`: asks users for a user's token version when Redis has none (users writes it
+ * back); null = no such account.
+ */
+export function createAuthenticator(jwksUrl: string, redis: Redis, lookupTokenVersion?: (userId: string) => Promise<number | null>) {
   // An unknown `kid` (a key rotated in moments ago) refetches the JWKS; the cooldown bounds how
   // often forged kids can make us fetch (once per second).
   const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: 60_000, timeoutDuration: 3_000 });
@@ -52,13 +56,14 @@ export function createAuthenticator(jwksUrl: string, redis: Redis) {
     const roles = Array.isArray(payload.roles) ? payload.roles.filter((r: unknown): r is string => typeof r === 'string') : [];
     if (!userId || !sessionId) throw tokenInvalid();
     // fail closed: without Redis, revocation cannot be checked
-    const [version, revoked] = await redis.mget(RedisKeys.tokenVersion(userId), RedisKeys.revokedSession(sessionId));
+    const [stored, revoked] = await redis.mget(RedisKeys.tokenVersion(userId), RedisKeys.revokedSession(sessionId));
     if (revoked) throw tokenInvalid('Session has ended');
     // users writes the version before it hands out a token, and never lowers it; a missing one
-    // (Redis lost it) is not "nothing revoked": refused, and the client's refresh makes users
-    // look the version up in its store and write it again
+    // (Redis lost it) is not "nothing revoked": users looks it up in its store and writes it again
+    let version: number | null = stored === null ? null : Number(stored);
+    if (version === null && lookupTokenVersion) version = await lookupTokenVersion(userId);
     if (version === null) throw tokenInvalid('Access token cannot be checked; refresh it');
-    if (Number(payload.tv ?? 0) < Number(version)) throw tokenInvalid('Access token revoked');
+    if (Number(payload.tv ?? 0) < version) throw tokenInvalid('Access token revoked');
     return { userId, roles, sessionId };
   };
 }

@@ -27,6 +27,7 @@ import {
   sendJson,
   standardRoutes,
   startTracing,
+  UserDirectory,
   type Logger,
 } from '@tm/kit';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
@@ -58,7 +59,9 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const metrics = createMetrics('gateway', metricsSettings('gateway', env));
   // every Redis command bounded (REDIS_COMMAND_TIMEOUT_MS): a hung Redis gives DB-001, never a hang
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
-  const authenticate = createAuthenticator(config.JWKS_URL, redis);
+  // the JWKS is served by users: its origin also answers token-version look-ups
+  const directory = new UserDirectory(new URL(config.JWKS_URL).origin, config.INTERNAL_SECRET, log);
+  const authenticate = createAuthenticator(config.JWKS_URL, redis, (userId) => directory.tokenVersion(userId));
   const mongo = connectMongo({
     url: config.MONGO_URL,
     dbName: config.MONGO_DB,

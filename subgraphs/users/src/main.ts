@@ -105,7 +105,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(users, deps.redis, permissions), selfIds: new Set() }),
         routes: {
-          ...usersRoute(cfg.INTERNAL_SECRET),
+          ...usersRoute(cfg.INTERNAL_SECRET, (user) => users.publishTokenVersion(user)),
           '/.well-known/jwks.json': async (_req, res) => {
             try {
               sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=10' });
