@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { Redis, RedisKeys } from '@tm/kit';
 import { BENCH_QUERY, benchShapeOk, composeFixtures, FIXTURE_NAMES } from './fixtures';
 import type { LoadResult } from './load';
 import { BENCH_DIST, median, runLoad, spread, startProc, type Proc } from './procs';
@@ -88,11 +89,12 @@ async function issuer(users: number) {
   const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
+  const subjects = Array.from({ length: users }, () => randomUUID());
   const tokens = await Promise.all(
-    Array.from({ length: users }, () =>
+    subjects.map((sub) =>
       new SignJWT({ roles: ['USER'], sid: randomUUID(), tv: 0 })
         .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
-        .setSubject(randomUUID())
+        .setSubject(sub)
         .setIssuer('tm-users')
         .setAudience('tm-api')
         .setIssuedAt()
@@ -100,7 +102,7 @@ async function issuer(users: number) {
         .sign(privateKey),
     ),
   );
-  return { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, tokens, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, tokens, subjects, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 export async function startGateways(
@@ -195,6 +197,13 @@ export async function part1(stores: { redisUrl: string; mongoUrl: string }, opts
       INTERNAL_SECRET: randomUUID() + randomUUID(),
       JWKS_URL: iss.jwksUrl,
     };
+    // as users does when it issues a token: the token version the gateway checks on every request
+    const versions = new Redis(stores.redisUrl, { keyPrefix: common.REDIS_PREFIX });
+    try {
+      await versions.mset(Object.fromEntries(iss.subjects.map((sub) => [RedisKeys.tokenVersion(sub), '0'])));
+    } finally {
+      versions.disconnect();
+    }
     gateways = await startGateways(supergraphPath, common, { variants: opts.variants, log: opts.log });
     const body = JSON.stringify({ query: BENCH_QUERY, operationName: 'TestQuery' });
     const headers = iss.tokens.map((t) => ({ authorization: `Bearer ${t}` }));
