@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { metricsText } from './procs';
 
 /**
  * Live-update load, in its own process: `node live-load.js <config.json>`; prints one JSON line.
@@ -41,7 +42,7 @@ const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function metric(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await metricsText(base);
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line ? Number(line.split(' ').pop()) : NaN;
 }

@@ -7,7 +7,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Redis, RedisKeys } from '@tm/kit';
 import { BENCH_QUERY, benchShapeOk, composeFixtures, FIXTURE_NAMES } from './fixtures';
 import type { LoadResult } from './load';
-import { BENCH_DIST, median, runLoad, spread, startProc, type Proc } from './procs';
+import { BENCH_DIST, BENCH_METRICS_TOKEN, median, runLoad, spread, startProc, type Proc } from './procs';
 import { REPO_ROOT } from '../testing/processes';
 
 export interface BenchOptions {
@@ -196,6 +196,7 @@ export async function part1(stores: { redisUrl: string; mongoUrl: string }, opts
       RATE_LIMIT_PER_MINUTE: '0',
       INTERNAL_SECRET: randomUUID() + randomUUID(),
       JWKS_URL: iss.jwksUrl,
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
     };
     // as users does when it issues a token: the token version the gateway checks on every request
     const versions = new Redis(stores.redisUrl, { keyPrefix: common.REDIS_PREFIX });

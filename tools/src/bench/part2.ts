@@ -8,7 +8,7 @@ import { gql } from '../testing/graphql';
 import { REPO_ROOT } from '../testing/processes';
 import { registerUser, startStack, type Stack, type TestUser } from '../testing/stack';
 import { alternate, sanity, type BenchOptions, type GatewayUnderTest, type Summary } from './part1';
-import { BENCH_DIST, childPids, median, scrape, scrapeSeries, startProc } from './procs';
+import { BENCH_DIST, BENCH_METRICS_TOKEN, childPids, median, scrape, scrapeSeries, startProc } from './procs';
 
 export const BOARD_QUERY = `query Board($id: ID!, $n: Int) { project(id: $id) { name members { user { name } }
   tasks(first: $n) { edges { node { title status assignee { name } reporter { name } comments(first: 3) { totalCount } } } } } }`;
@@ -90,6 +90,7 @@ export async function part2and3(
     RATE_LIMIT_PER_MINUTE: '0', // load from a few users is the point here
     // the direct-to-subgraph comparison replays one signed header per user for a whole round (warm-up + measure)
     SIGNED_CONTEXT_MAX_AGE_MS: '60000',
+    METRICS_TOKEN: BENCH_METRICS_TOKEN,
   });
   const peers: GatewayUnderTest[] = [];
   try {

@@ -86,6 +86,10 @@ async function main(): Promise<void> {
     landingPage: false,
     graphiql: false,
     plugins: () => [authPlugin, signPlugin],
+    // Hive de-duplicates identical subgraph fetches in flight by default, keyed before onFetch adds
+    // the signed user context: users asking the same thing would share one answer (another user's
+    // view, and a free speed-up ours does not take). Off, as ours (SUBGRAPH_DEDUP=off in this part).
+    transportEntries: { '*.http': { options: { deduplicateInflightRequests: false } } } as never,
     ...(routerRuntime ? { unifiedGraphHandler: (await import('@graphql-hive/router-runtime')).unifiedGraphHandler as never } : {}),
   });
   const server = http.createServer((req, res) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -133,8 +134,19 @@ export function spread(xs: number[]): [number, number] {
 }
 
 /** Sums every sample of a Prometheus metric (optionally filtered by a label substring). */
+/**
+ * The bearer token every bench service serves `/metrics` with (they run with NODE_ENV=production,
+ * where metrics are not served openly); made once per run, inherited by the bench's child processes.
+ */
+export const BENCH_METRICS_TOKEN = (process.env.TM_BENCH_METRICS_TOKEN ??= `bench-${randomUUID()}`);
+
+/** A service's /metrics text, with the bench's token. */
+export async function metricsText(base: string): Promise<string> {
+  return (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } })).text();
+}
+
 export async function scrape(base: string, metric: string, labelFilter?: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await metricsText(base);
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(metric)) continue;
@@ -148,7 +160,7 @@ export async function scrape(base: string, metric: string, labelFilter?: string)
 
 /** Every series of a metric, keyed by its label set (`command="find",collection="tasks",…`). */
 export async function scrapeSeries(base: string, metric: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await metricsText(base);
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${metric}{`)) continue;
