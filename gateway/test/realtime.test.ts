@@ -495,6 +495,14 @@ describe('subscribe/unsubscribe churn', () => {
           );
         });
       }
+    } catch (err) {
+      // a failure here must not leave this test's sockets to the next one's resource checks
+      running = false;
+      await Promise.all(loops);
+      for (const s of stable) s.stop();
+      for (const c of churners) await c.dispose();
+      await churnGateway.stop();
+      throw err;
     } finally {
       running = false;
       await Promise.all(loops);
@@ -518,11 +526,11 @@ describe('subscribe/unsubscribe churn', () => {
 describe('resources', () => {
   it('leaves no Redis subscriptions behind once clients are gone', async () => {
     for (const c of clients.splice(0)) await c.dispose();
-    await until(async () => (await numsub()) === 0, 5000);
+    await until(async () => (await numsub()) === 0, 30_000);
     expect(await numsub()).toBe(0);
     const metrics = () => fetch(`${stack.gateway.base}/metrics`).then((r) => r.text());
     expect(await metrics()).toMatch(/live_events_delivered_total\{[^}]*subscription="taskChanged"[^}]*\} [1-9]/);
-    await until(async () => /live_connections\{[^}]*\} 0\n/.test(await metrics()), 5000);
+    await until(async () => /live_connections\{[^}]*\} 0\n/.test(await metrics()), 30_000);
     expect(await metrics()).toMatch(/live_subscriptions\{[^}]*\} 0\n/);
-  });
+  }, 90_000);
 });
