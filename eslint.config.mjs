@@ -24,7 +24,7 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
-  // Boundaries (DESIGN.md §8): a domain subgraph never imports another; the kit imports none;
+  // Boundaries (README: Adding a subgraph): a domain subgraph never imports another; the kit imports none;
   // the gateway imports only the kit; services know nothing of GraphQL.
   ...domainSubgraphs.flatMap((d) => {
     const patterns = [{ group: [...domainImports(d), '@tm/gateway', '**/gateway/**'], message: 'A domain subgraph imports only the kit; talk to other subgraphs through federation, events or the permissions client.' }];

@@ -15,7 +15,7 @@ function tokenInvalid(message = 'Access token invalid or expired'): AppError {
 }
 
 /**
- * Turns an `Authorization` header into the user context (DESIGN.md §3.3): the JWT is verified
+ * Turns an `Authorization` header into the user context (README: Security): the JWT is verified
  * against the users JWKS (an unknown `kid` refetches it), then checked for revocation in Redis
  * (token version and ended sessions; no version in Redis counts as revoked). No header →
  * anonymous; a bad one → `AUTH-002`.

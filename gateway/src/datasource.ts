@@ -92,7 +92,7 @@ function errorFromReply(url: string, reply: SubgraphReply): GraphQLError {
 
 /**
  * A subgraph, as the query plan executor sees it: sends each fetch with the user context signed by
- * the gateway (DESIGN.md §3.4) and nothing from the client's own headers, so a client cannot claim
+ * the gateway (README: Security) and nothing from the client's own headers, so a client cannot claim
  * an identity. Written against GraphQLDataSource directly (not RemoteGraphQLDataSource): no
  * WHATWG Request/Headers/Response objects per fetch. Each fetch's context is signed for its
  * subgraph and its body (one HMAC and one SHA-256 per fetch), so it cannot be replayed elsewhere. Subgraph cache-control headers are not read (ours
@@ -107,7 +107,7 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     readonly service: string,
   ) {}
 
-  /** The context signed for this subgraph and exactly this body (DESIGN.md §3.4). */
+  /** The context signed for this subgraph and exactly this body (README: Security). */
   private signedContext(context: Partial<GatewayContext>, body: string): string {
     const user = context.user ?? { userId: null, roles: [], sessionId: null };
     return signContext(

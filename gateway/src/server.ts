@@ -81,7 +81,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   }
   let subgraphs: SubgraphInfo[] = [];
   const production = config.NODE_ENV === 'production';
-  // platform controls: the in-process ops subgraph, request guard, breakers, audit log (DESIGN.md §2, §3)
+  // platform controls: the in-process ops subgraph, request guard, breakers, audit log (README: Operations)
   const ops = await createOpsPlane({
     redis,
     redisUrl: config.REDIS_URL,

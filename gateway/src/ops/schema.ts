@@ -5,7 +5,7 @@ import { HealthResolver } from './health/health.resolver';
 import { SettingsResolver } from './settings/settings.resolver';
 import { StatsResolver } from './stats/stats.resolver';
 
-/** The ops subgraph (DESIGN.md §2): served inside the gateway process, composed like the others. */
+/** The ops subgraph (README: Operations): served inside the gateway process, composed like the others. */
 export function buildOpsSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema({ resolvers: [SettingsResolver, HealthResolver, StatsResolver, AuditResolver] });
 }

@@ -14,7 +14,7 @@ interface DisconnectCommand {
 
 /**
  * Every gateway process listens; each closes its matching sockets and adds how many to a counter
- * the requester reads (DESIGN.md: several gateways share one Redis).
+ * the requester reads (several gateways share one Redis).
  */
 export async function listenForDisconnects(
   hub: ChannelHub,

@@ -1,4 +1,4 @@
-/** How the gateway serves one Subscription root field from live messages (DESIGN.md §6). */
+/** How the gateway serves one Subscription root field from live messages (README: Live boards). */
 export interface SubscriptionSpec {
   /** Live channel name (the subgraph publishes on `<prefix>live:<name>:<projectId>`). */
   channel: string;

@@ -61,7 +61,7 @@ export const baseConfigSchema = z.object({
     .string()
     .regex(/^[\w.:-]{0,100}$/, 'letters, digits and . _ : -')
     .default('tm:'),
-  /** HMAC key for the user context the gateway signs for subgraphs (DESIGN.md §3.4). */
+  /** HMAC key for the user context the gateway signs for subgraphs (README: Security). */
   INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters'),
   /** Introspection is decided here, never by Apollo's NODE_ENV default. */
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
@@ -130,7 +130,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
   return parsed.data;
 }
 
-/** The port of a service: `<NAME>_PORT`, else `PORT`, else its default from API.md. */
+/** The port of a service: `<NAME>_PORT`, else `PORT`, else its default from schema/subgraphs.json (users 4001 … analytics 4006). */
 export function portSchema(defaultPort: number) {
   return z.coerce.number().int().min(0).max(65535).default(defaultPort);
 }

@@ -1,5 +1,5 @@
 /**
- * The error codes clients switch on (DESIGN.md §5), and the typed error that carries one.
+ * The error codes clients switch on (README: Errors), and the typed error that carries one.
  * Services throw `AppError`; the GraphQL layer turns it into `extensions.code`.
  */
 export enum ErrorCode {

@@ -51,7 +51,7 @@ function flattenValidation(errors: ValidationFailure[], prefix = ''): Array<{ fi
 }
 
 /**
- * Apollo `formatError`: every error leaves with a code from DESIGN.md §5, a safe message and the
+ * Apollo `formatError`: every error leaves with a code from README: Errors, a safe message and the
  * correlation id. Errors of unknown meaning are logged in full and masked.
  */
 export function createFormatError(log: Logger, metrics?: Metrics) {

@@ -41,7 +41,7 @@ export class OperationCounter extends client.Counter<'operation' | 'outcome'> {
   }
 }
 
-/** One registry per process; the names are the ones the ops dashboards use (DESIGN.md §8). */
+/** One registry per process; the names are the ones the ops dashboards use (README: Adding a subgraph). */
 export interface Metrics {
   registry: client.Registry;
   /** Where and for whom `/metrics` is served (createHttpApp reads it). */

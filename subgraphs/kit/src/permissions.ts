@@ -4,7 +4,7 @@ import { RedisKeys } from './keys';
 import type { Logger } from './logger';
 import type { Redis } from './redis';
 
-/** Project membership roles, strongest first (DESIGN.md §4). */
+/** Project membership roles, strongest first (README: Security). */
 export type ProjectRoleName = 'OWNER' | 'MANAGER' | 'MEMBER' | 'VIEWER';
 
 export const ROLE_RANK: Record<ProjectRoleName, number> = { OWNER: 4, MANAGER: 3, MEMBER: 2, VIEWER: 1 };
@@ -81,7 +81,7 @@ export async function permissionsVersion(redis: Redis, userId: string): Promise<
 }
 
 /**
- * Writes a user's memberships to the shared cache (projects does this; DESIGN.md §4), only if no
+ * Writes a user's memberships to the shared cache (projects does this; README: Security), only if no
  * change happened since `version` was read (before the load): a load that overlapped a membership
  * change or an archive never re-caches what it read before. True when written.
  */

@@ -10,7 +10,7 @@ import { AppError, ErrorCode } from './errors';
 export const FEDERATION_LINK =
   'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@tag", "@override", "@interfaceObject"])';
 
-/** `DateTime` of API.md: ISO-8601 strings out, ISO-8601 strings in. */
+/** `DateTime` of the public API: ISO-8601 strings out, ISO-8601 strings in. */
 export const DateTimeScalar = new GraphQLScalarType({
   ...GraphQLDateTimeISO.toConfig(),
   name: 'DateTime',

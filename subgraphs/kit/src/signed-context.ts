@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-/** Header carrying the user context the gateway signed for a subgraph (DESIGN.md §3.4). */
+/** Header carrying the user context the gateway signed for a subgraph (README: Security). */
 export const CONTEXT_HEADER = 'x-tm-context';
 export const CORRELATION_HEADER = 'x-correlation-id';
 

@@ -54,7 +54,7 @@ function busy(): AppError {
 }
 
 /**
- * Who may add, remove and re-role whom (DESIGN.md §4): you act only on roles below your own
+ * Who may add, remove and re-role whom (README: Security): you act only on roles below your own
  * (an OWNER on any non-owner, and may make owners); an owner is removed or demoted by nobody
  * but themself; the last owner cannot leave or step down. Each change stores its event in the
  * membership's outbox by the same update; the relay sends it right after.

@@ -3,7 +3,7 @@ import { ProjectModel, type Project } from '../project/project.model';
 import { inForce, ProjectMemberModel, type ProjectMember } from './project-member.model';
 
 /**
- * projects is the source of truth for permissions (DESIGN.md §4): it fills `permissions:{userId}`
+ * projects is the source of truth for permissions (README: Security): it fills `permissions:{userId}`
  * on request and drops it on every change that affects the user. Versioned: every change bumps the
  * user's version (`permissions-version:{userId}`) as it drops the entry, and a fill writes only if
  * the version it read before loading is still current, so a load that overlapped a change (a

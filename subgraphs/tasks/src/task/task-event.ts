@@ -24,7 +24,7 @@ export class TaskEvent {
 
 @Resolver()
 export class TaskEventResolver {
-  /** Served by the gateway over graphql-ws (DESIGN.md §6); declared here, where the data lives. */
+  /** Served by the gateway over graphql-ws (README: Live boards); declared here, where the data lives. */
   @Subscription(() => TaskEvent, {
     description: "Live changes of a project's tasks (graphql-ws on the gateway's /graphql). Refetch after a reconnect: live updates are at-most-once",
     subscribe: () => {

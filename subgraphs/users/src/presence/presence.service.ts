@@ -2,7 +2,7 @@ import { AppError, ErrorCode, RedisKeys, type LivePublisher, type Logger, type P
 import { UserModel } from '../user/user.model';
 
 /**
- * Who is online where (DESIGN.md §6): heartbeats keep a user online in a project for
+ * Who is online where (README: Live boards): heartbeats keep a user online in a project for
  * `ttlSeconds`; going online or offline (by leaving or by expiry) is published live as
  * `presenceChanged`. All state is in Redis, shared by every process; a removal from the sorted
  * set succeeds in exactly one process, so each change is announced once.
