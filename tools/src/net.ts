@@ -1,17 +1,35 @@
 import net from 'node:net';
 
-/** A TCP port free on loopback right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out below Linux's ephemeral range (32768–60999 by default), in a block of its own per
+ * Jest worker (or per process outside Jest): a port the OS gives to some `listen(0)` or outgoing
+ * connection in a parallel test can then never be the one a child process is about to bind. With
+ * `listen(0)` for this, two test files could pick the same port between the probe and the child's
+ * bind, and one file's client would talk to the other file's server.
+ */
+const RANGE_START = 10_000;
+const BLOCK = 1_000;
+const BLOCKS = 22; // 10000–31999
+const worker = Number(process.env.JEST_WORKER_ID ?? 0);
+const block = worker > 0 ? (worker - 1) % 11 : 11 + (process.pid % 11);
+let next = Math.floor(Math.random() * BLOCK);
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/** A TCP port free on loopback right now, from this process's block (see above). */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < BLOCK; tries++) {
+    const port = RANGE_START + (block % BLOCKS) * BLOCK + (next++ % BLOCK);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in block ${block} (${RANGE_START + block * BLOCK}–${RANGE_START + (block + 1) * BLOCK - 1})`);
 }
 
 /** Resolves once something accepts TCP connections on the port; rejects after the timeout. */
