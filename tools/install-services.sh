@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Installs the local services the devstack needs, each only when missing:
+# Installs the local services the devstack and the tests need, each only when missing:
 #   redis-server, and Java 17+ with Maven for the embedded MongoDB-wire store (mongo-java-server,
-#   built once from Maven Central by tools/src/devstack.ts) unless MONGO_URL is set or mongod is on PATH.
+#   built once from Maven Central by tools/src/devstack.ts) unless MONGO_URL is set or mongod is on PATH;
+#   for the tests (unless TM_INSTALL_TEST_SERVICES=0): clamd (Debian's clamav-daemon; no freshclam: the
+#   tests write their own signature database, see tools/src/testing/clamd.ts) and moto's S3-compatible
+#   server (PyPI `moto[server]`, in a virtualenv at .devstack/venv unless moto_server already works).
 # Debian packages, installed with apt-get when root. Used by .ci/run and by `npm start` / `npm test`.
 set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/.devstack/venv"
+moto_spec='moto[server]==5.2.5'
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || [ -n "${REDIS_URL:-}" ] || need_apt+=(redis-server)
@@ -14,6 +21,16 @@ fi
 if [ "${TM_INSTALL_COMPOSE:-0}" = "1" ]; then
   command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 fi
+need_moto=0
+if [ "${TM_INSTALL_TEST_SERVICES:-1}" = "1" ]; then
+  command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || need_apt+=(clamav-daemon)
+  if [ ! -x "$venv/bin/moto_server" ] && ! moto_server --help >/dev/null 2>&1; then
+    need_moto=1
+    command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+    # Debian's python3 makes virtualenvs only with python3-venv (ensurepip)
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+  fi
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "[install] apt-get install -y ${need_apt[*]}"
@@ -23,4 +40,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "[install] missing ${need_apt[*]}: run 'sudo apt-get install -y ${need_apt[*]}' (or set REDIS_URL / MONGO_URL)" >&2
     exit 1
   fi
+fi
+if [ "$need_moto" = "1" ]; then
+  echo "[install] pip install '$moto_spec' into .devstack/venv"
+  [ -x "$venv/bin/pip" ] || { rm -rf "$venv" && python3 -m venv "$venv"; }
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-input "$moto_spec"
 fi

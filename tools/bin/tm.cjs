@@ -2,8 +2,8 @@
 'use strict';
 /**
  * `npm start` / `npm test` / `npm run compose` on a fresh clone: installs what is missing
- * (dependencies, redis-server, Java + Maven for the embedded store), builds, then does the work. Plain Node, no
- * dependencies, because it runs before `npm ci`.
+ * (dependencies, redis-server, Java + Maven for the embedded store; for `test` also clamd and moto's S3
+ * server), builds, then does the work. Plain Node, no dependencies, because it runs before `npm ci`.
  */
 const { spawnSync, spawn } = require('node:child_process');
 const { existsSync, statSync, readFileSync } = require('node:fs');
@@ -40,7 +40,15 @@ function ensureDependencies() {
 function ensureServices() {
   const needRedis = !process.env.REDIS_URL && !onPath('redis-server');
   const needMongo = !process.env.MONGO_URL && !onPath('mongod') && !(onPath('javac') && onPath('mvn'));
-  if (needRedis || needMongo) run('bash', [path.join(root, 'tools/install-services.sh')]);
+  // the tests also start a real clamd and moto's S3 server (tools/src/testing/clamd.ts, moto.ts)
+  const forTests = command === 'test';
+  const needClamd = forTests && !onPath('clamd') && !existsSync('/usr/sbin/clamd');
+  const needMoto = forTests && !onPath('moto_server') && !existsSync(path.join(root, '.devstack/venv/bin/moto_server'));
+  if (needRedis || needMongo || needClamd || needMoto) {
+    run('bash', [path.join(root, 'tools/install-services.sh')], {
+      env: { ...process.env, TM_INSTALL_TEST_SERVICES: forTests ? '1' : process.env.TM_INSTALL_TEST_SERVICES || '0' },
+    });
+  }
 }
 
 function build() {
