@@ -29,3 +29,4 @@ export * from './outbox';
 export * from './selection';
 export * from './ops-settings';
 export * from './tracing';
+export * from './task-directory';

@@ -18,6 +18,7 @@ import type { Services, TasksContext } from './context';
 import { createLoaders } from './loaders';
 import { buildTasksSchema } from './schema';
 import { BoardColumnModel } from './task/board';
+import { taskProjectRoute } from './task/internal';
 import { TaskModel, type Task } from './task/task.model';
 import { TaskQueries } from './task/task.query';
 import { TaskService } from './task/task.service';
@@ -63,6 +64,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
           loaders: createLoaders(tasks, comments, counts),
           access: new RequestAccess(permissions, base.user.userId),
         }),
+        routes: taskProjectRoute(config.INTERNAL_SECRET),
         onConnected: async () => {
           taskRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);
           commentRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);

@@ -45,7 +45,7 @@ export function parseScanReply(reply: string): { infected: boolean; signature?: 
  * ClamAV through clamd's INSTREAM protocol over TCP: `zINSTREAM\0`, then the file as chunks each
  * prefixed with its length (4 bytes, big-endian), then a zero length; clamd answers `stream: OK` or
  * `stream: <signature> FOUND`. The input is streamed with backpressure, never held whole in memory.
- * One connection per call. A stream input is consumed, and destroyed when the scan fails.
+ * One connection per call. A stream input is consumed, and destroyed when the scan ends before it is sent whole.
  */
 export class ClamAvScanner implements Scanner {
   private readonly host: string;
@@ -77,6 +77,7 @@ export class ClamAvScanner implements Scanner {
     return new Promise<string>((resolve, reject) => {
       let settled = false;
       let connected = false;
+      let bodySent = false;
       let reply = Buffer.alloc(0);
       const socket = net.connect({ host: this.host, port: this.port });
       socket.setNoDelay(true);
@@ -86,8 +87,8 @@ export class ClamAvScanner implements Scanner {
         settled = true;
         clearTimeout(timer);
         socket.destroy();
-        // a failed scan releases its input (an S3 body, say, holds a connection until read or destroyed)
-        if (err && body && !Buffer.isBuffer(body)) (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        // an unfinished scan releases its input (an S3 body, say, holds a connection until read or destroyed)
+        if (!bodySent && body && !Buffer.isBuffer(body)) (body as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
         if (err) reject(err);
         else resolve(value!);
       };
@@ -165,6 +166,7 @@ export class ClamAvScanner implements Scanner {
           }
         }
         await write(Buffer.alloc(4)); // zero length: end of stream
+        bodySent = true;
       };
 
       socket.once('connect', () => {

@@ -1,0 +1,24 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import type { FilesContext } from '../context';
+import { FileStatus } from '../file/file-status';
+import { File } from '../file/file.model';
+
+/** The operations guide's file actions (ADMIN, audited). */
+@Resolver()
+export class FileAdminResolver {
+  @Authorized('ADMIN')
+  @Mutation(() => File, { description: 'ADMIN: sets the scan verdict by hand (CLEAN, INFECTED: quarantined, or FAILED)' })
+  markFileScanned(@Arg('fileId', () => ID) fileId: string, @Arg('status', () => FileStatus) status: FileStatus, @Ctx() ctx: FilesContext): Promise<File> {
+    return ctx.services.audit.run(ctx, 'markFileScanned', { fileId, status }, () =>
+      ctx.services.files.markScanned({ userId: ctx.user.userId, correlationId: ctx.correlationId }, fileId, status),
+    );
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => File, { description: 'ADMIN: scans the file again (a FAILED scan above all); SCANNING until the verdict' })
+  rescanFile(@Arg('fileId', () => ID) fileId: string, @Ctx() ctx: FilesContext): Promise<File> {
+    return ctx.services.audit.run(ctx, 'rescanFile', { fileId }, () =>
+      ctx.services.files.rescan({ userId: ctx.user.userId, correlationId: ctx.correlationId }, fileId),
+    );
+  }
+}

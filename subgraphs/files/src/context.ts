@@ -1,0 +1,20 @@
+import type { AuditLog, BaseContext, PermissionsClient, RequestAccess } from '@tm/kit';
+import type { ActorWithAccess, FileService } from './file/file.service';
+import type { Loaders } from './loaders';
+
+export interface Services {
+  files: FileService;
+  permissions: PermissionsClient;
+  audit: AuditLog;
+}
+
+export interface FilesContext extends BaseContext {
+  services: Services;
+  loaders: Loaders;
+  /** The caller's project memberships, fetched once per request. */
+  access: RequestAccess;
+}
+
+export function actor(ctx: FilesContext): ActorWithAccess {
+  return { userId: ctx.user.userId!, correlationId: ctx.correlationId, access: ctx.access };
+}

@@ -1,0 +1,177 @@
+import 'reflect-metadata';
+import { createHmac } from 'node:crypto';
+import path from 'node:path';
+import {
+  AuditLog,
+  ConfigError,
+  EventPublisher,
+  OutboxRelay,
+  PermissionsClient,
+  pingMongo,
+  pingRedis,
+  RequestAccess,
+  sendJson,
+  startSubgraph,
+  TaskDirectory,
+  type BaseConfig,
+  type RouteHandler,
+  type RunningService,
+} from '@tm/kit';
+import { filesConfigShape } from './config';
+import type { FilesContext, Services } from './context';
+import { FileModel, type File } from './file/file.model';
+import { FileService } from './file/file.service';
+import { ProjectUsageModel } from './file/project-usage.model';
+import { createLoaders } from './loaders';
+import { ScanQueue } from './scan/scan.queue';
+import { selectScanner } from './scan/select';
+import { buildFilesSchema } from './schema';
+import { localStorageHandler } from './storage/local.routes';
+import { LocalStorage } from './storage/local.storage';
+import { mountStorage } from './storage/mount';
+import { S3Storage } from './storage/s3.storage';
+import { UrlSigner } from './storage/signed-url';
+import type { Storage } from './storage/storage';
+import { DeletionsConsumer } from './sweep/deletions.consumer';
+import { Sweeper } from './sweep/sweeper';
+
+type Shape = typeof filesConfigShape;
+export type FilesConfig = BaseConfig & { PORT: number } & { [K in keyof Shape]: import('zod').infer<Shape[K]> };
+
+/** Starts the files subgraph (port 4004 unless FILES_PORT/PORT say otherwise). */
+export async function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningService<FilesConfig>> {
+  let publicUrl = '';
+  let storageHandler: ReturnType<typeof localStorageHandler> | undefined;
+  const running = await startSubgraph<FilesConfig, FilesContext>({
+    name: 'files',
+    defaultPort: 4004,
+    env,
+    configShape: filesConfigShape,
+    models: [FileModel, ProjectUsageModel],
+    buildSchema: buildFilesSchema,
+    setup: (deps) => {
+      const { redis, log, config, metrics } = deps;
+      const signer = new UrlSigner(config.FILES_URL_SECRET ?? createHmac('sha256', config.INTERNAL_SECRET).update('tm-files-url').digest('hex'));
+      let storage: Storage;
+      if (config.FILES_STORAGE === 's3') {
+        if (!config.S3_BUCKET) throw new ConfigError('invalid configuration:\n  S3_BUCKET: required when FILES_STORAGE=s3');
+        storage = new S3Storage({
+          bucket: config.S3_BUCKET,
+          region: config.S3_REGION,
+          ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
+          ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+            ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
+            : {}),
+          forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
+        });
+      } else {
+        storage = new LocalStorage(path.resolve(config.FILES_DIR), () => publicUrl, signer);
+      }
+      const publisher = new EventPublisher('files', redis, log);
+      const relay = new OutboxRelay<File>(FileModel as never, publisher, redis, log);
+      const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
+      const files = new FileService(
+        storage,
+        relay,
+        new TaskDirectory(config.TASKS_URL, config.INTERNAL_SECRET, log),
+        {
+          maxBytes: config.FILES_MAX_BYTES,
+          allowedTypes: config.FILES_ALLOWED_TYPES,
+          projectQuotaBytes: config.FILES_PROJECT_QUOTA_BYTES,
+          uploadUrlTtlSeconds: config.FILES_UPLOAD_URL_TTL_SECONDS,
+          downloadUrlTtlSeconds: config.FILES_DOWNLOAD_URL_TTL_SECONDS,
+        },
+        config.REDIS_PREFIX,
+        log,
+      );
+      const { scanner, name: scannerName } = selectScanner(config);
+      const scans = new ScanQueue({
+        redisUrl: config.REDIS_URL,
+        prefix: config.REDIS_PREFIX,
+        scanner,
+        scannerName,
+        concurrency: config.FILES_SCAN_CONCURRENCY,
+        attempts: config.FILES_SCAN_ATTEMPTS,
+        backoffMs: config.FILES_SCAN_BACKOFF_MS,
+        timeoutMs: config.FILES_SCAN_TIMEOUT_MS,
+        scannerRetryMs: config.FILES_SCANNER_RETRY_MS,
+        scanFile: (fileId, s) => files.scan(fileId, s),
+        onExhausted: (fileId, reason) => files.scanFailed(fileId, reason),
+        log,
+        metrics,
+      });
+      files.enqueueScan = (fileId) => scans.enqueue(fileId);
+      const sweeper = new Sweeper(files, storage, log, metrics, {
+        intervalMs: config.FILES_SWEEP_MS,
+        orphanGraceMs: config.FILES_ORPHAN_GRACE_SECONDS * 1000,
+        staleScanMs: config.FILES_STALE_SCAN_SECONDS * 1000,
+      });
+      const deletions = new DeletionsConsumer(redis, files, log);
+      if (storage instanceof LocalStorage) {
+        storageHandler = localStorageHandler(
+          storage,
+          signer,
+          {
+            claimOnce: async (nonce, ttlMs) => (await redis.set(`files:upload-used:${nonce}`, '1', 'PX', Math.max(1000, ttlMs), 'NX')) === 'OK',
+            beforeUpload: (claims) => files.checkUpload(claims.fileId),
+            beforeDownload: (claims) =>
+              files.checkDownload(claims.fileId, claims.userId, claims.key, async (projectId) => !!(await permissions.access(claims.userId, projectId))),
+          },
+          log,
+        );
+      }
+      const services: Services = { files, permissions, audit: new AuditLog('files', redis, log) };
+      // readiness: the stores and the storage decide; the scanner and the queue are reported (a
+      // scanner that is down delays scans, it does not stop uploads or downloads)
+      const ready: RouteHandler = async (_req, res) => {
+        const [mongo, redisUp, storageUp, scannerUp, queue] = await Promise.all([
+          pingMongo(deps.mongo.connection).catch(() => false),
+          pingRedis(redis),
+          storage.ping().catch(() => false),
+          scans.pingScanner(),
+          scans.depth().catch(() => null),
+        ]);
+        const ok = mongo && redisUp && storageUp;
+        const up = (b: boolean) => (b ? 'up' : 'down');
+        sendJson(res, ok ? 200 : 503, {
+          status: ok ? 'ready' : 'unavailable',
+          service: 'files',
+          dependencies: { mongo: up(mongo), redis: up(redisUp), storage: up(storageUp), scanner: up(scannerUp) },
+          scanner: { name: scannerName, status: up(scannerUp) },
+          scanQueue: queue,
+        });
+      };
+      return {
+        context: (base) => ({
+          ...base,
+          services,
+          loaders: createLoaders(files),
+          access: new RequestAccess(permissions, base.user.userId),
+        }),
+        routes: { '/ready': ready },
+        onConnected: async () => {
+          relay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);
+          scans.start();
+          sweeper.start();
+          deletions.start();
+        },
+        onStop: async () => {
+          await Promise.all([relay.stop(), sweeper.stop(), deletions.stop()]);
+          await scans.close();
+          if (storage instanceof S3Storage) storage.destroy();
+        },
+      };
+    },
+  });
+  const host = running.deps.config.HOST === '0.0.0.0' ? '127.0.0.1' : running.deps.config.HOST;
+  publicUrl = (running.deps.config.FILES_PUBLIC_URL ?? `http://${host}:${running.port}`).replace(/\/$/, '');
+  if (storageHandler) mountStorage(running.server, storageHandler, running.deps.metrics, running.deps.log);
+  return running;
+}
+
+if (require.main === module) {
+  start().catch((err: unknown) => {
+    console.error(err instanceof ConfigError ? `files: ${err.message}` : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,134 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Readable } from 'node:stream';
+import { contentDisposition, type DownloadUrlRequest, type Storage, type StoredObject, type UploadUrlRequest } from './storage';
+
+export interface S3Options {
+  bucket: string;
+  region: string;
+  /** AWS when unset; MinIO or any S3-compatible server otherwise. */
+  endpoint?: string;
+  /** Unset: the SDK's default chain (env, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Path-style URLs (`endpoint/bucket/key`), what MinIO and most self-hosted servers want. */
+  forcePathStyle: boolean;
+}
+
+const notFound = (err: unknown) => {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
+};
+
+/**
+ * S3 (AWS, MinIO, any S3-compatible endpoint): presigned PUT and GET URLs straight to the bucket.
+ * A presigned PUT cannot be made single use; the service moves the object away from the upload
+ * key on completion, so a second PUT only leaves an orphan that the sweep removes.
+ */
+export class S3Storage implements Storage {
+  readonly kind = 's3' as const;
+  private readonly client: S3Client;
+
+  constructor(private readonly opts: S3Options) {
+    this.client = new S3Client({
+      region: opts.region,
+      forcePathStyle: opts.forcePathStyle,
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+    });
+  }
+
+  uploadUrl(req: UploadUrlRequest): Promise<string> {
+    const cmd = new PutObjectCommand({ Bucket: this.opts.bucket, Key: req.key, ContentType: req.contentType });
+    return getSignedUrl(this.client, cmd, { expiresIn: req.expiresInSeconds });
+  }
+
+  downloadUrl(req: DownloadUrlRequest): Promise<string> {
+    const cmd = new GetObjectCommand({
+      Bucket: this.opts.bucket,
+      Key: req.key,
+      ResponseContentDisposition: contentDisposition(req.fileName),
+      ResponseContentType: req.contentType,
+    });
+    return getSignedUrl(this.client, cmd, { expiresIn: req.expiresInSeconds });
+  }
+
+  async stat(key: string): Promise<StoredObject | null> {
+    try {
+      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: key }));
+      return { key, size: h.ContentLength ?? 0, lastModified: h.LastModified ?? new Date(0) };
+    } catch (err) {
+      if (notFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async readHead(key: string, bytes: number): Promise<Buffer> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+      return Buffer.from(await r.Body!.transformToByteArray()).subarray(0, bytes);
+    } catch (err) {
+      // an empty object has no byte 0 (416)
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return Buffer.alloc(0);
+      throw err;
+    }
+  }
+
+  async read(key: string): Promise<NodeJS.ReadableStream> {
+    const r = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: key }));
+    return r.Body as Readable;
+  }
+
+  async write(key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    await this.client.send(
+      new CopyObjectCommand({ Bucket: this.opts.bucket, Key: to, CopySource: `${this.opts.bucket}/${from.split('/').map(encodeURIComponent).join('/')}` }),
+    );
+    await this.delete(from);
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: key }));
+    } catch (err) {
+      if (!notFound(err)) throw err;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key) yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.opts.bucket }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,96 @@
+import type { Logger, Metrics } from '@tm/kit';
+import client from 'prom-client';
+import type { FileService } from '../file/file.service';
+import { KEY_RE, type Storage } from '../storage/storage';
+
+export interface SweepReport {
+  expiredUploads: number;
+  orphansRemoved: number;
+  orphanKeys: string[];
+  requeued: number;
+}
+
+/**
+ * The files housekeeping, every `intervalMs`: pending uploads past their expiry are removed (record,
+ * quota and bytes), stored objects no live file uses (older than `orphanGraceMs`) are removed and
+ * reported, files SCANNING for longer than `staleScanMs` are queued again.
+ */
+export class Sweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<SweepReport> | undefined;
+  private readonly orphans: client.Counter;
+  private readonly expired: client.Counter;
+
+  constructor(
+    private readonly files: FileService,
+    private readonly storage: Storage,
+    private readonly log: Logger,
+    metrics: Metrics,
+    private readonly opts: { intervalMs: number; orphanGraceMs: number; staleScanMs: number },
+  ) {
+    this.orphans = new client.Counter({ name: 'files_orphans_removed_total', help: 'Stored objects no file used, removed by the sweep', registers: [metrics.registry] });
+    this.expired = new client.Counter({ name: 'files_expired_uploads_total', help: 'Pending uploads removed after their URL expired', registers: [metrics.registry] });
+  }
+
+  start(): void {
+    const tick = () => {
+      void this.sweep()
+        .catch((err: unknown) => this.log.warn({ err }, 'files sweep failed'))
+        .finally(() => {
+          if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.intervalMs).unref();
+        });
+    };
+    this.timer = setTimeout(tick, this.opts.intervalMs).unref();
+  }
+
+  /** One sweep (one at a time; a call meanwhile waits for the running one). */
+  sweep(): Promise<SweepReport> {
+    this.running ??= this.sweepOnce().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async sweepOnce(): Promise<SweepReport> {
+    const expiredUploads = await this.files.sweepExpired();
+    this.expired.inc(expiredUploads);
+    const orphanKeys = await this.removeOrphans();
+    const requeued = await this.files.requeueStale(this.opts.staleScanMs);
+    const report = { expiredUploads, orphansRemoved: orphanKeys.length, orphanKeys, requeued };
+    if (expiredUploads || orphanKeys.length || requeued) {
+      this.log.info({ expiredUploads, orphansRemoved: orphanKeys.length, orphanKeys: orphanKeys.slice(0, 50), requeued }, 'files sweep');
+    }
+    return report;
+  }
+
+  private async removeOrphans(): Promise<string[]> {
+    const removed: string[] = [];
+    const cutoff = Date.now() - this.opts.orphanGraceMs;
+    for (const prefix of ['uploads/', 'files/', 'quarantine/']) {
+      let batch: string[] = [];
+      const flush = async () => {
+        const used = await this.files.keysInUse(batch);
+        for (const key of batch) {
+          if (used.has(key)) continue;
+          await this.storage.delete(key);
+          removed.push(key);
+        }
+        batch = [];
+      };
+      for await (const o of this.storage.list(prefix)) {
+        if (!KEY_RE.test(o.key) || o.lastModified.getTime() > cutoff) continue;
+        batch.push(o.key);
+        if (batch.length >= 200) await flush();
+      }
+      if (batch.length) await flush();
+    }
+    this.orphans.inc(removed.length);
+    return removed;
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,20 @@
+import { internalRoute, isId, TASK_PROJECT_MAX_IDS, TASK_PROJECT_PATH, type RouteHandler } from '@tm/kit';
+import { TaskModel, type Task } from './task.model';
+
+/**
+ * `GET /internal/task-project?ids=a,b,…`: the project of each live task among the ids (files asks
+ * before it accepts an attachment). Signed service-to-service requests only; unknown and deleted
+ * tasks are simply absent.
+ */
+export function taskProjectRoute(secret: string): Record<string, RouteHandler> {
+  return {
+    [TASK_PROJECT_PATH]: internalRoute('tasks', secret, async (query) => {
+      const ids = (query.get('ids') ?? '').split(',').filter(Boolean);
+      if (ids.length === 0 || ids.length > TASK_PROJECT_MAX_IDS || !ids.every(isId)) return null;
+      const tasks = await TaskModel.find({ _id: { $in: ids.map((id) => id.toLowerCase()) }, deletedAt: null }, { projectId: 1 }).lean<
+        Array<Pick<Task, '_id' | 'projectId'>>
+      >();
+      return { tasks: tasks.map((t) => ({ id: t._id, projectId: t.projectId })) };
+    }),
+  };
+}
