@@ -55,6 +55,12 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   LIVE_MAX_CONCURRENT_STARTS_PER_CONNECTION: z.coerce.number().int().min(1).default(2),
   /** Starts waiting beyond this are refused with API-001 (retryAfter 1 s). */
   LIVE_MAX_WAITING_STARTS: z.coerce.number().int().min(1).default(10_000),
+  /**
+   * `subscribe` messages (subscriptions, or queries and mutations over the socket) a connection may
+   * send per second on average and in a burst; beyond, API-001 with retryAfter, before any parsing.
+   */
+  LIVE_SUBSCRIBE_RATE: z.coerce.number().positive().default(10),
+  LIVE_SUBSCRIBE_BURST: z.coerce.number().int().min(1).default(30),
   /** Events waiting for a slow subscriber before it is dropped. */
   LIVE_MAX_QUEUED_EVENTS: z.coerce.number().int().min(1).default(100),
   LIVE_MAX_BUFFERED_BYTES: z.coerce

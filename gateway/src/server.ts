@@ -235,6 +235,9 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       concurrentStarts: config.LIVE_MAX_CONCURRENT_STARTS,
       concurrentStartsPerConnection: config.LIVE_MAX_CONCURRENT_STARTS_PER_CONNECTION,
       waitingStarts: config.LIVE_MAX_WAITING_STARTS,
+      subscribeMessagesPerSecond: config.LIVE_SUBSCRIBE_RATE,
+      subscribeMessagesBurst: config.LIVE_SUBSCRIBE_BURST,
+      maxTokens: config.OP_MAX_TOKENS,
     },
     ...(config.LIVE_SHARED_RESOLUTION === 'on'
       ? {

@@ -137,6 +137,36 @@ describe('errors over the socket', () => {
   });
 });
 
+describe('operations started over one socket', () => {
+  it('are refused beyond the connection budget with API-001 and retryAfter, before parsing; others keep their own budget', async () => {
+    const user = await register('Flooder');
+    const flooder = connect(user.token);
+    // deliberately invalid documents: a parsed one would be API-002, a refused one API-001
+    const outcomes = Array.from({ length: 40 }, () => run(flooder, '{ not valid graphql'));
+    await until(() => outcomes.every((o) => o.done));
+    const codes = outcomes.map((o) => o.errors?.[0]?.extensions?.code);
+    // burst 30 (default): the first 30 are parsed (a syntax error, API-002, the socket stays), the rest refused unparsed
+    expect(codes.filter((c) => c === 'API-002').length).toBeGreaterThanOrEqual(30);
+    expect(outcomes[0]!.errors![0]!.message).toMatch(/^Syntax Error/);
+    const refused = outcomes.filter((o) => o.errors?.[0]?.extensions?.code === 'API-001');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused[0]!.errors![0]!.extensions?.retryAfter).toBeGreaterThanOrEqual(1);
+    // the flooding socket stays open, and serves again once its budget refills
+    await until(async () => {
+      const again = run(flooder, '{ me { id } }');
+      await until(() => again.done);
+      return !again.errors && (again.results[0]?.data as { me?: { id: string } } | undefined)?.me?.id === user.id;
+    });
+    // another connection of the same user is not held back
+    const other = run(connect(user.token), '{ me { id } }');
+    await until(() => other.done);
+    expect(other.errors).toBeUndefined();
+    expect(other.results[0]?.data).toEqual({ me: { id: user.id } });
+    const text = await (await fetch(`${stack.gateway.base}/metrics`)).text();
+    expect(text).toMatch(/live_subscription_starts_dropped_total\{[^}]*reason="rate"[^}]*\} [1-9]/);
+  });
+});
+
 describe('connections dropped during connection_init', () => {
   it('do not count against the user: after 25 drops (limit 20) a connection is still accepted', async () => {
     const user = await register('Dropper');

@@ -1,4 +1,4 @@
-import { StartGate, type GateOutcome } from '../src/realtime/gate';
+import { MessageBudget, StartGate, type GateOutcome } from '../src/realtime/gate';
 
 /** The bound on subscription starts running at once (see realtime.test.ts for churn end to end). */
 describe('StartGate', () => {
@@ -52,5 +52,18 @@ describe('StartGate', () => {
     expect(dropped).toEqual(['full']);
     gate.release();
     expect(await waiting).toBe('go');
+  });
+});
+
+describe('MessageBudget', () => {
+  it('allows a burst, then the average rate, and says when to retry', () => {
+    let t = 0;
+    const budget = new MessageBudget(10, 3, () => t);
+    expect([budget.take(), budget.take(), budget.take(), budget.take()]).toEqual([true, true, true, false]);
+    expect(budget.retryAfter()).toBe(1);
+    t += 100; // 0.1 s at 10/s: one more
+    expect([budget.take(), budget.take()]).toEqual([true, false]);
+    t += 60_000; // refills to the burst, never beyond
+    expect([budget.take(), budget.take(), budget.take(), budget.take()]).toEqual([true, true, true, false]);
   });
 });

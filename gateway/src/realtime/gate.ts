@@ -81,3 +81,39 @@ export async function passGates(
   }
   return { outcome: 'go', release };
 }
+
+/**
+ * A connection's budget of `subscribe` messages (subscriptions, and queries or mutations sent over
+ * the socket): `perSecond` on average, up to `burst` at once. Checked before graphql-ws parses and
+ * validates the document, so a client flooding subscribe/complete pairs costs a counter per message
+ * instead of a parse, a validation and a plan (measured: 15 such sockets, ~900 messages/s, starved
+ * the stable subscribers' event resolution on a busy 2-core machine).
+ */
+export class MessageBudget {
+  private tokens: number;
+  private at: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = burst;
+    this.at = now();
+  }
+
+  /** Takes one message's token; false when the budget is spent (the message is refused). */
+  take(): boolean {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.at) / 1000) * this.perSecond);
+    this.at = t;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Seconds until the next message would be accepted. */
+  retryAfter(): number {
+    return Math.max(1, Math.ceil((1 - this.tokens) / this.perSecond));
+  }
+}

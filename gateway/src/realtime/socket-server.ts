@@ -5,7 +5,9 @@ import { AppError, ErrorCode, traceOperation, type Logger, type Redis, type User
 import {
   getOperationAST,
   GraphQLError,
+  parse,
   print,
+  validate,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -20,7 +22,7 @@ import { withoutSuggestions } from '../ops/limits/operation-limits';
 import { ChannelHub } from './channels';
 import { listenForDisconnects } from './disconnect';
 import { LiveEngine, operationNameOf, type EngineOptions, type Subscriber } from './engine';
-import { StartGate } from './gate';
+import { MessageBudget, StartGate } from './gate';
 
 export interface RealtimeOptions {
   server: http.Server;
@@ -56,6 +58,11 @@ export interface RealtimeOptions {
     /** Subscription starts running at once per connection (a connection's further starts wait). */
     concurrentStartsPerConnection: number;
     waitingStarts: number;
+    /** `subscribe` messages a connection may send per second on average, and at once (see MessageBudget). */
+    subscribeMessagesPerSecond?: number;
+    subscribeMessagesBurst?: number;
+    /** The parser's token limit, as over HTTP. */
+    maxTokens?: number;
     /**
      * How often an idle connection's token is checked again (revoked or ended sessions close the
      * socket with 4403); connections with events are also checked when an event arrives.
@@ -84,6 +91,8 @@ interface Connection {
   starting: number;
   /** This connection's starts running at once (one it completes while waiting never runs). */
   gate: StartGate;
+  /** Its `subscribe` messages' budget, spent before anything is parsed. */
+  budget: MessageBudget;
   expiryTimer?: NodeJS.Timeout;
 }
 
@@ -178,7 +187,7 @@ export function attachRealtime(opts: RealtimeOptions) {
   });
   const dropped = new client.Counter({
     name: 'live_subscription_starts_dropped_total',
-    help: 'Subscription starts not run: the client completed them while they waited (gone) or too many were waiting (full)',
+    help: 'Subscription starts not run: the client completed them while they waited (gone), too many were waiting (full), or the connection sent operations faster than its budget (rate)',
     labelNames: ['reason'],
     registers: [opts.registry],
   });
@@ -316,6 +325,7 @@ export function attachRealtime(opts: RealtimeOptions) {
           gate: new StartGate(limits.concurrentStartsPerConnection, limits.subscriptionsPerConnection, (reason) =>
             dropped.inc({ reason }),
           ),
+          budget: new MessageBudget(limits.subscribeMessagesPerSecond ?? 10, limits.subscribeMessagesBurst ?? 30),
         };
         const exp = expiryOf(authorization);
         if (exp) {
@@ -328,13 +338,33 @@ export function attachRealtime(opts: RealtimeOptions) {
         connections.set(socket, conn);
         return true;
       },
-      onSubscribe: (ctx) => {
+      onSubscribe: (ctx, _id, payload) => {
         const conn = ctxConn(ctx.extra.socket);
         if (!conn) return [new GraphQLError('Not connected', { extensions: { code: ErrorCode.TokenInvalid } })];
+        if (!conn.budget.take()) {
+          dropped.inc({ reason: 'rate' });
+          return [
+            new GraphQLError('Too many operations started on this connection; slow down', {
+              extensions: { code: ErrorCode.RateLimited, retryAfter: conn.budget.retryAfter() },
+            }),
+          ];
+        }
         if (conn.subscriptions + conn.starting >= limits.subscriptionsPerConnection) {
           return [new GraphQLError('Too many subscriptions on this connection', { extensions: { code: ErrorCode.RateLimited } })];
         }
-        return undefined;
+        // parsed and validated here rather than by graphql-ws, which takes a syntax error for an
+        // internal one and closes the whole socket with 4500
+        const schema = opts.schema();
+        if (!schema) return [new GraphQLError('Schema not loaded yet', { extensions: { code: ErrorCode.ServiceUnavailable } })];
+        let document;
+        try {
+          document = parse(payload.query, limits.maxTokens ? { maxTokens: limits.maxTokens } : undefined);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError('Syntax Error')];
+        }
+        const invalid = validate(schema, document);
+        if (invalid.length) return [...invalid];
+        return { schema, document, operationName: payload.operationName ?? null, variableValues: payload.variables ?? null };
       },
       // `alive`: the client has not completed this operation (graphql-ws forgets its id on complete)
       context: (ctx, id) => ({ socket: ctx.extra.socket, alive: () => id in ctx.subscriptions }),
