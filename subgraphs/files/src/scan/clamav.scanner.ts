@@ -24,6 +24,12 @@ export interface ClamAvOptions {
   port: number;
   /** Whole scan (connect, send, verdict); default 30 s. `ping` waits at most 5 s (or this, if less). */
   timeoutMs?: number;
+  /**
+   * The most bytes sent for one file; more is refused here (reason `rejected`) before it is sent. Set it
+   * to clamd's StreamMaxLength: over that clamd answers `INSTREAM size limit exceeded` and closes while
+   * the file is still being sent, and the reset can overtake its answer (a broken connection instead).
+   */
+  maxBytes?: number;
 }
 
 /** INSTREAM chunk size: a Buffer input goes out in slices of this (views, no copies). */
@@ -51,11 +57,13 @@ export class ClamAvScanner implements Scanner {
   private readonly host: string;
   private readonly port: number;
   private readonly timeoutMs: number;
+  private readonly maxBytes: number;
 
   constructor(opts: ClamAvOptions) {
     this.host = opts.host;
     this.port = opts.port;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.maxBytes = opts.maxBytes ?? Infinity;
   }
 
   async scan(input: NodeJS.ReadableStream | Buffer): Promise<{ infected: boolean; signature?: string }> {
@@ -78,6 +86,7 @@ export class ClamAvScanner implements Scanner {
       let settled = false;
       let connected = false;
       let bodySent = false;
+      let sentBytes = 0;
       let reply = Buffer.alloc(0);
       const socket = net.connect({ host: this.host, port: this.port });
       socket.setNoDelay(true);
@@ -121,7 +130,9 @@ export class ClamAvScanner implements Scanner {
         finish(
           new ScanError(
             connected
-              ? `${where} broke the connection before answering (${e.code ?? e.message})`
+              ? `${where} broke the connection before answering (${e.code ?? e.message}${
+                  body === null || bodySent ? '' : ` after ${sentBytes} bytes of the file: more than its StreamMaxLength?`
+                })`
               : `${where} is unreachable (${e.code ?? e.message})`,
             'unavailable',
           ),
@@ -147,11 +158,15 @@ export class ClamAvScanner implements Scanner {
           socket.on('close', onDone);
         });
       const writeChunk = async (chunk: Buffer) => {
+        if (sentBytes + chunk.length > this.maxBytes) {
+          return finish(new ScanError(`the file is larger than the scanner's limit of ${this.maxBytes} bytes`, 'rejected'));
+        }
         for (let off = 0; off < chunk.length && !settled; off += CHUNK) {
           const part = chunk.subarray(off, off + CHUNK);
           const len = Buffer.allocUnsafe(4);
           len.writeUInt32BE(part.length, 0);
           socket.write(len);
+          sentBytes += part.length;
           await write(part);
         }
       };
@@ -166,7 +181,7 @@ export class ClamAvScanner implements Scanner {
           }
         }
         await write(Buffer.alloc(4)); // zero length: end of stream
-        bodySent = true;
+        bodySent = !settled;
       };
 
       socket.once('connect', () => {
