@@ -179,10 +179,9 @@ export class FileService {
   /** Whether a download of `fileId` by `userId` may go ahead now (the local storage's URLs ask on every use). */
   async checkDownload(fileId: string, userId: string, key: string, access: (projectId: string) => Promise<boolean>): Promise<void> {
     const file = await FileModel.findOne(live(fileId), { status: 1, projectId: 1, key: 1 }).lean<File>();
-    if (!file || file.key !== key || !(await access(file.projectId))) {
-      throw new AppError(ErrorCode.DownloadFailed, 'Download failed: no such file or no access');
-    }
+    if (!file || !(await access(file.projectId))) throw new AppError(ErrorCode.DownloadFailed, 'Download failed: no such file or no access');
     if (file.status === FileStatus.INFECTED) throw new AppError(ErrorCode.VirusDetected, 'The file is infected and quarantined');
+    if (file.key !== key) throw new AppError(ErrorCode.DownloadFailed, 'Download failed: the file has changed; ask for a new URL');
     if (file.status !== FileStatus.CLEAN) throw new AppError(ErrorCode.DownloadFailed, 'Download failed: the file is not available yet');
     void userId;
   }
@@ -283,16 +282,18 @@ export class FileService {
   }
 
   /**
-   * Whether a stored key belongs to a live file in the state that uses it (the orphan sweep asks):
-   * upload keys of pending uploads, file keys of complete ones, quarantine keys of infected ones.
+   * The stored keys among `keys` that a live file uses (the orphan sweep keeps them): its file and
+   * quarantine keys, and its upload key while it is pending or changed within `graceMs` (a
+   * completion or a verdict moves bytes before it records the move).
    */
-  async keysInUse(keys: readonly string[]): Promise<Set<string>> {
-    const ids = keys.map((k) => k.split('/')[2]!);
-    const files = await FileModel.find({ _id: { $in: ids }, deletedAt: null }, { uploadKey: 1, key: 1, status: 1 }).lean<File[]>();
+  async keysInUse(keys: readonly string[], graceMs: number): Promise<Set<string>> {
+    const ids = [...new Set(keys.map((k) => k.split('/')[2]).filter((id): id is string => !!id))];
+    const files = await FileModel.find({ _id: { $in: ids }, deletedAt: null }, { uploadKey: 1, key: 1, status: 1, projectId: 1, updatedAt: 1 }).lean<File[]>();
     const used = new Set<string>();
+    const recent = Date.now() - graceMs;
     for (const f of files) {
-      if (f.status === FileStatus.PENDING_UPLOAD) used.add(f.uploadKey);
-      else used.add(f.key);
+      used.add(f.key).add(fileKey(f.projectId, f._id)).add(quarantineKey(f.projectId, f._id));
+      if (f.status === FileStatus.PENDING_UPLOAD || f.updatedAt.getTime() > recent) used.add(f.uploadKey);
     }
     return used;
   }
@@ -390,8 +391,6 @@ export class FileService {
     const used = (await ProjectUsageModel.findById(projectId).lean())?.bytes ?? 0;
     throw new AppError(ErrorCode.UploadRefused, `Upload refused: the project's storage quota of ${quota} bytes would be exceeded (${used} bytes used)`, {
       field: 'size',
-      quotaBytes: quota,
-      usedBytes: used,
     });
   }
 

@@ -1,3 +1,4 @@
+import { ClamAvScanner } from './clamav.scanner';
 import { EicarScanner } from './eicar.scanner';
 import type { Scanner } from './scanner';
 
@@ -10,10 +11,6 @@ export interface ScannerConfig {
 /** ClamAV (clamd INSTREAM) when CLAMAV_HOST is set, else the built-in EICAR scanner. */
 export function selectScanner(config: ScannerConfig): { scanner: Scanner; name: 'clamav' | 'eicar' } {
   if (!config.CLAMAV_HOST) return { scanner: new EicarScanner(), name: 'eicar' };
-  // loaded only when configured
-  const { ClamAvScanner } = require('./clamav.scanner') as {
-    ClamAvScanner: new (opts: { host: string; port: number; timeoutMs?: number }) => Scanner;
-  };
   return {
     scanner: new ClamAvScanner({ host: config.CLAMAV_HOST, port: config.CLAMAV_PORT, timeoutMs: config.CLAMAV_TIMEOUT_MS }),
     name: 'clamav',

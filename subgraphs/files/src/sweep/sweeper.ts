@@ -69,7 +69,7 @@ export class Sweeper {
     for (const prefix of ['uploads/', 'files/', 'quarantine/']) {
       let batch: string[] = [];
       const flush = async () => {
-        const used = await this.files.keysInUse(batch);
+        const used = await this.files.keysInUse(batch, Math.max(this.opts.orphanGraceMs, 60_000));
         for (const key of batch) {
           if (used.has(key)) continue;
           await this.storage.delete(key);
