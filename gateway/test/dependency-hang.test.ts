@@ -23,15 +23,16 @@ let projectId: string;
 const ADMIN_EMAIL = 'hang.admin@example.com';
 const ADMIN_PASSWORD = 'Hang-admin-pass-42';
 /** How long a frozen dependency stays frozen. */
-const FREEZE_MS = 20_000;
+const FREEZE_MS = 15_000;
 /**
- * The bound on any one request while a dependency hangs. Each store or Redis call is bounded at 2 s,
- * but a write makes several in a row and the driver retries once, so a createTask meets up to ~5 of
- * them (9.9 s seen in a fresh-clone run); the rest is room for a loaded machine. Without the
- * timeouts, requests wait for the thaw (FREEZE_MS, longer than this bound), and the gateway's 10 s
- * subgraph timeout answers SYS-002, which the code check refuses.
+ * The bound on any one request while a dependency hangs. Each store or Redis call is bounded at 2 s;
+ * a request in flight when the store froze meets one such timeout and the driver's retry (up to
+ * ~4 s), and from the first store timeout on the process's store breaker fails store calls at once
+ * (DB-001 in milliseconds) until the store answers again. The rest is room for a loaded machine.
+ * Without the timeouts requests wait for the thaw (FREEZE_MS, longer than this bound), and without
+ * the breaker a createTask met several timeouts in a row (9.9 s seen).
  */
-const NO_HANG_MS = 15_000;
+const NO_HANG_MS = 6_000;
 const CREATE = 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -170,7 +171,8 @@ function check(run: { outcomes: Outcome[]; frozenAt: number; thawedAt: number })
   expect(failed.filter((o) => o.startedAt >= run.frozenAt && o.startedAt < run.thawedAt).length).toBeGreaterThan(0);
   // … as DB-001, never a hang
   expect([...new Set(failed.map((o) => o.code))]).toEqual(['DB-001']);
-  expect(Math.max(...run.outcomes.map((o) => o.ms))).toBeLessThan(NO_HANG_MS);
+  const slowest = [...run.outcomes].sort((a, b) => b.ms - a.ms).slice(0, 5).map((o) => `${o.ms} ms ${o.code ?? 'ok'}`);
+  expect({ slowest, max: Math.max(...run.outcomes.map((o) => o.ms)) < NO_HANG_MS }).toEqual({ slowest, max: true });
 }
 
 it('a frozen Redis gives DB-001 within the bound, the stack recovers by itself, and no acknowledged write is lost', async () => {

@@ -2,11 +2,91 @@ import mongoose from 'mongoose';
 import type { mongo } from 'mongoose';
 import type { Logger } from './logger';
 import { retryDelay } from './backoff';
+import { AppError, ErrorCode, isStoreUnavailable } from './errors';
 
 // Never queue commands while disconnected: a down store must give DB-001 at once, not a hang.
 mongoose.set('bufferCommands', false);
 mongoose.set('autoIndex', false);
 mongoose.set('autoCreate', false);
+
+/**
+ * One store timeout is enough to know the store hangs: from a command that failed because the store
+ * did not answer (a socket timeout, a closed or cleared connection) until the store answers a ping
+ * again, every model operation of this process fails at once with DB-001 instead of spending its own
+ * timeout, and the driver's retry and server selection on top (a createTask meets several store
+ * calls in a row: 2–4 s each while the store hung, up to ~10 s per request on a busy machine).
+ * Commands already sent finish or time out as before; nothing is written while the breaker is open.
+ */
+class StoreBreaker {
+  private openSince: number | null = null;
+  private probing = false;
+
+  get open(): boolean {
+    return this.openSince !== null;
+  }
+
+  /** Opens on a command failure that means the store is not answering; probes until it does. */
+  trip(err: unknown, conn: mongoose.Connection, timeoutMs: number, log: Logger): void {
+    if (!isStoreUnavailable(err) || this.openSince !== null) return;
+    this.openSince = Date.now();
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'store not answering: failing store calls fast until it does');
+    if (this.probing) return;
+    this.probing = true;
+    void (async () => {
+      try {
+        while (this.openSince !== null) {
+          if (await pingMongo(conn, timeoutMs)) {
+            log.info({ openMs: Date.now() - this.openSince }, 'store answers again');
+            this.openSince = null;
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 250).unref());
+        }
+      } finally {
+        this.probing = false;
+      }
+    })();
+  }
+
+  /** Closes without a probe (a new connection). */
+  reset(): void {
+    this.openSince = null;
+  }
+
+  guard(): void {
+    if (this.openSince !== null) throw new AppError(ErrorCode.DatabaseUnavailable, 'Database unavailable, try again shortly');
+  }
+}
+
+/** The process's store breaker (one mongoose connection per process). */
+export const storeBreaker = new StoreBreaker();
+
+const QUERY_OPS = [
+  'countDocuments',
+  'deleteMany',
+  'deleteOne',
+  'distinct',
+  'estimatedDocumentCount',
+  'find',
+  'findOne',
+  'findOneAndDelete',
+  'findOneAndReplace',
+  'findOneAndUpdate',
+  'replaceOne',
+  'updateMany',
+  'updateOne',
+] as const;
+
+// every model operation checks the breaker before it is sent (registered when the kit is loaded,
+// before any model is compiled: models import the kit)
+mongoose.plugin((schema) => {
+  const guard = () => storeBreaker.guard();
+  schema.pre([...QUERY_OPS], guard);
+  schema.pre('save', guard);
+  schema.pre('insertMany', guard);
+  schema.pre('bulkWrite', guard);
+  schema.pre('aggregate', guard);
+});
 
 export interface MongoHandle {
   connection: mongoose.Connection;
@@ -61,9 +141,14 @@ export function connectMongo(opts: MongoOptions): MongoHandle {
           socketTimeoutMS: timeout,
           connectTimeoutMS: timeout,
           maxPoolSize: 20,
-          monitorCommands: Boolean(opts.commandCounter || opts.commandDuration),
+          // command events feed the metrics and the store breaker
+          monitorCommands: true,
         });
+        storeBreaker.reset();
         monitorCommands(connection.getClient(), opts);
+        connection.getClient().on('commandFailed', (e: mongo.CommandFailedEvent) =>
+          storeBreaker.trip(e.failure, connection, timeout, opts.log),
+        );
         for (const m of opts.models ?? []) await m.createIndexes();
         opts.log.info({ dbName: opts.dbName }, 'mongo connected');
         return;
