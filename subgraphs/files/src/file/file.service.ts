@@ -119,7 +119,7 @@ export class FileService {
       await this.refuse(file, actor);
       throw new AppError(ErrorCode.UploadRefused, `Upload refused: ${problem}`, { field: 'fileId' });
     }
-    await this.storage.move(file.uploadKey, file.key);
+    await this.storage.move(file.uploadKey, file.key, { fileName: file.name, contentType: file.contentType });
     const sized = { ...file, size: object.size };
     const updated = await FileModel.findOneAndUpdate(
       { ...live(file._id), status: FileStatus.PENDING_UPLOAD },
@@ -311,10 +311,10 @@ export class FileService {
     let key = file.key;
     if (status === FileStatus.INFECTED && file.key !== quarantineKey(file.projectId, file._id)) {
       key = quarantineKey(file.projectId, file._id);
-      await this.storage.move(file.key, key);
+      await this.storage.move(file.key, key, { fileName: file.name, contentType: file.contentType });
     } else if (status !== FileStatus.INFECTED && file.key === quarantineKey(file.projectId, file._id)) {
       key = fileKey(file.projectId, file._id);
-      await this.storage.move(file.key, key);
+      await this.storage.move(file.key, key, { fileName: file.name, contentType: file.contentType });
     }
     const events = [fileEvent(this.prefix, 'FileScanned', file, actor, { status })];
     if (status === FileStatus.INFECTED) events.push(fileEvent(this.prefix, 'FileInfected', file, actor, { signature: detail }));

@@ -91,9 +91,14 @@ export class S3Storage implements Storage {
     await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: body, ContentType: contentType }));
   }
 
-  async move(from: string, to: string): Promise<void> {
+  async move(from: string, to: string, meta?: { fileName: string; contentType: string }): Promise<void> {
     await this.client.send(
-      new CopyObjectCommand({ Bucket: this.opts.bucket, Key: to, CopySource: `${this.opts.bucket}/${from.split('/').map(encodeURIComponent).join('/')}` }),
+      new CopyObjectCommand({
+        Bucket: this.opts.bucket,
+        Key: to,
+        CopySource: `${this.opts.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+        ...(meta ? { MetadataDirective: 'REPLACE', ContentType: meta.contentType, ContentDisposition: contentDisposition(meta.fileName) } : {}),
+      }),
     );
     await this.delete(from);
   }

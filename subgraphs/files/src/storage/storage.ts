@@ -43,8 +43,12 @@ export interface Storage {
   /** The whole object as a stream (scanning). */
   read(key: string): Promise<NodeJS.ReadableStream>;
   write(key: string, body: Buffer, contentType?: string): Promise<void>;
-  /** Moves an object to another key (completion, quarantine). */
-  move(from: string, to: string): Promise<void>;
+  /**
+   * Moves an object to another key (completion, quarantine). With `meta`, the object at `to` also
+   * carries its download headers (S3 serves them with every GET, also where a server ignores the
+   * presigned URL's response overrides).
+   */
+  move(from: string, to: string, meta?: { fileName: string; contentType: string }): Promise<void>;
   /** Removes an object; a missing one is not an error. */
   delete(key: string): Promise<void>;
   /** Every object under a prefix (the orphan sweep). */
