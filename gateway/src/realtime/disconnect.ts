@@ -22,13 +22,9 @@ export async function listenForDisconnects(
   redis: Redis,
   disconnect: (userId: string | null, reason: string) => number,
 ): Promise<() => Promise<void>> {
-  return hub.listen(disconnectChannel(prefix), (raw) => {
-    let cmd: DisconnectCommand;
-    try {
-      cmd = JSON.parse(raw) as DisconnectCommand;
-    } catch {
-      return;
-    }
+  return hub.listen(disconnectChannel(prefix), (message) => {
+    if (!message || typeof message !== 'object') return;
+    const cmd = message as DisconnectCommand;
     const n = disconnect(cmd.userId, cmd.reason);
     void redis
       .multi()

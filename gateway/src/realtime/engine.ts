@@ -208,22 +208,18 @@ export class LiveEngine {
     plan: LivePlan,
     args: ExecutionArgs,
     subscriber: Subscriber,
-    raw: string,
+    received: unknown,
     iterator: LiveIterator,
   ): Promise<void> {
-    let message: Record<string, unknown>;
-    try {
-      message = JSON.parse(raw) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+    if (!received || typeof received !== 'object') return; // not JSON published by a subgraph
+    const message = received as Record<string, unknown>;
     if (subscriber.buffered() > this.opts.maxBufferedBytes) {
       subscriber.close(1013, 'SYS-002: too slow to keep up with live updates');
       return;
     }
     let entities: EntityResult;
     try {
-      entities = await this.resolveEntities(plan, subscriber, message, String(message.eventId ?? message.at ?? raw));
+      entities = await this.resolveEntities(plan, subscriber, message, messageKey(message));
     } catch (err) {
       const app = err instanceof AppError ? err : null;
       if (app?.code === ErrorCode.TokenInvalid || app?.code === ErrorCode.AuthFailed) {
@@ -387,6 +383,19 @@ export class LiveEngine {
       traceOperation(`live ${liveOperationName(query)}`, 'consumer', { 'graphql.operation.type': 'query' }, execute, firstCode),
     );
   }
+}
+
+/**
+ * One key per published message: the hub parses each message once and hands every listener the
+ * same object, so subscribers of one message share its resolution, and two messages never do
+ * (even published in the same millisecond).
+ */
+const messageKeys = new WeakMap<object, string>();
+let messageSeq = 0;
+function messageKey(message: object): string {
+  let key = messageKeys.get(message);
+  if (!key) messageKeys.set(message, (key = `m${++messageSeq}`));
+  return key;
 }
 
 /** The first error's code of a result, for its span. */

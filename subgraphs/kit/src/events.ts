@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Logger } from './logger';
 import type { Redis } from './redis';
 
@@ -46,9 +47,31 @@ export class EventPublisher {
   }
 }
 
-/** Redis pub/sub channel of a live update (graphql-redis-subscriptions reads the same names). */
+/** Redis pub/sub channel of a live update (the gateway's RedisPubSub subscribes to the same names). */
 export function liveChannel(prefix: string, name: string, key: string): string {
   return `${prefix}live:${name}:${key}`;
+}
+
+const pubsubs = new WeakMap<Redis, RedisPubSub>();
+
+/**
+ * The publishing side of live updates: graphql-redis-subscriptions' RedisPubSub on the service's
+ * own Redis client (its options and command timeout). Payloads are sent as JSON; one already
+ * serialised (the outbox stores live messages so) is sent as it is. Channel names carry the key
+ * prefix themselves (`liveChannel`): ioredis applies `keyPrefix` to keys, not to channels.
+ */
+export function livePubSub(redis: Redis): RedisPubSub {
+  let pubsub = pubsubs.get(redis);
+  if (!pubsub) {
+    pubsub = new RedisPubSub({
+      publisher: redis,
+      // this side only publishes: a subscriber that never connects
+      subscriber: redis.duplicate({ lazyConnect: true }),
+      serializer: (payload: unknown) => (typeof payload === 'string' ? payload : JSON.stringify(payload)),
+    });
+    pubsubs.set(redis, pubsub);
+  }
+  return pubsub;
 }
 
 /**
@@ -64,7 +87,7 @@ export class LivePublisher {
 
   async publish(name: string, key: string, message: Record<string, unknown>): Promise<void> {
     try {
-      await this.redis.publish(liveChannel(this.prefix, name, key), JSON.stringify({ ...message, at: new Date().toISOString() }));
+      await livePubSub(this.redis).publish(liveChannel(this.prefix, name, key), { ...message, at: new Date().toISOString() });
     } catch (err) {
       this.log.warn({ err, name }, 'live update not published');
     }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { prop } from '@typegoose/typegoose';
 import type { Model } from 'mongoose';
-import type { DomainEvent, EventPublisher } from './events';
+import { livePubSub, type DomainEvent, type EventPublisher } from './events';
 import type { Logger } from './logger';
 import type { Redis } from './redis';
 
@@ -151,7 +151,7 @@ export class OutboxRelay<T extends WithOutbox> {
     for (const p of pending) {
       try {
         await this.publisher.append(JSON.parse(p.event) as DomainEvent);
-        if (p.channel && p.message) await this.redis.publish(p.channel, p.message);
+        if (p.channel && p.message) await livePubSub(this.redis).publish(p.channel, p.message);
         sent.push(p.id);
       } catch (err) {
         this.log.warn({ err, eventId: p.id }, 'outbox event not sent yet; will retry');
