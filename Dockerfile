@@ -15,6 +15,7 @@ COPY subgraphs/kit/package.json subgraphs/kit/
 COPY subgraphs/users/package.json subgraphs/users/
 COPY subgraphs/projects/package.json subgraphs/projects/
 COPY subgraphs/tasks/package.json subgraphs/tasks/
+COPY subgraphs/files/package.json subgraphs/files/
 COPY gateway/package.json gateway/
 COPY tools/package.json tools/
 RUN npm ci --no-audit --no-fund
@@ -47,6 +48,8 @@ COPY --from=build /app/subgraphs/projects/package.json subgraphs/projects/
 COPY --from=build /app/subgraphs/projects/dist subgraphs/projects/dist
 COPY --from=build /app/subgraphs/tasks/package.json subgraphs/tasks/
 COPY --from=build /app/subgraphs/tasks/dist subgraphs/tasks/dist
+COPY --from=build /app/subgraphs/files/package.json subgraphs/files/
+COPY --from=build /app/subgraphs/files/dist subgraphs/files/dist
 COPY --from=build /app/gateway/package.json gateway/
 COPY --from=build /app/gateway/dist gateway/dist
 COPY --from=build /app/tools/package.json tools/

@@ -18,8 +18,9 @@ import { usersConfigShape } from '../../subgraphs/users/src/config';
 const SECRET = 'compose-test-secret-0123456789abcdef0123456789';
 const ENCRYPTION_KEYS = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 /** What `docker compose up` needs from the operator. */
-const REQUIRED_ENV = { INTERNAL_SECRET: SECRET, ENCRYPTION_KEYS };
-const INFRA = ['mongo', 'redis'];
+const REQUIRED_ENV = { INTERNAL_SECRET: SECRET, ENCRYPTION_KEYS, MINIO_ROOT_PASSWORD: 'compose-test-minio-secret' };
+/** Infrastructure: the stores, and the files subgraph's storage (MinIO, its bucket set-up) and scanner (clamd). */
+const INFRA = ['mongo', 'redis', 'minio', 'minio-init', 'clamav'];
 
 interface ComposePort {
   target: number | string;
@@ -116,24 +117,30 @@ describe('docker-compose.yml', () => {
     compose = parse(r.stdout) as ComposeFile;
   });
 
-  it('is accepted by `docker-compose config -q` when INTERNAL_SECRET and ENCRYPTION_KEYS are set', () => {
+  it('is accepted by `docker-compose config -q` when INTERNAL_SECRET, ENCRYPTION_KEYS and MINIO_ROOT_PASSWORD are set', () => {
     const r = dockerCompose(['config', '-q'], REQUIRED_ENV);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
   });
 
   it('is refused when INTERNAL_SECRET is unset', () => {
-    const r = dockerCompose(['config', '-q'], { ENCRYPTION_KEYS });
+    const r = dockerCompose(['config', '-q'], { ...REQUIRED_ENV, INTERNAL_SECRET: '' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('INTERNAL_SECRET');
   });
 
   it('is refused when ENCRYPTION_KEYS is unset', () => {
-    const r = dockerCompose(['config', '-q'], { INTERNAL_SECRET: SECRET });
+    const r = dockerCompose(['config', '-q'], { ...REQUIRED_ENV, ENCRYPTION_KEYS: '' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('ENCRYPTION_KEYS');
   });
 
-  it('has one service per subgraph of schema/subgraphs.json, plus gateway, mongo and redis', () => {
+  it('is refused when MINIO_ROOT_PASSWORD is unset', () => {
+    const r = dockerCompose(['config', '-q'], { ...REQUIRED_ENV, MINIO_ROOT_PASSWORD: '' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('MINIO_ROOT_PASSWORD');
+  });
+
+  it('has one service per subgraph of schema/subgraphs.json, plus gateway and the infrastructure', () => {
     expect(Object.keys(compose.services).sort()).toEqual([...subgraphs.map((s) => s.name), 'gateway', ...INFRA].sort());
   });
 

@@ -33,6 +33,8 @@ export const filesConfigShape = {
   S3_BUCKET: optional(z.string().min(3)),
   S3_REGION: z.preprocess(empty, z.string().default('us-east-1')),
   S3_ENDPOINT: optional(z.string().url()),
+  /** Where clients reach the S3 server when not at S3_ENDPOINT (presigned URLs are made for it). */
+  S3_PUBLIC_ENDPOINT: optional(z.string().url()),
   S3_ACCESS_KEY_ID: optional(z.string().min(1)),
   S3_SECRET_ACCESS_KEY: optional(z.string().min(1)),
   S3_FORCE_PATH_STYLE: z.preprocess(empty, z.enum(['true', 'false']).default('false')),

@@ -59,6 +59,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
           bucket: config.S3_BUCKET,
           region: config.S3_REGION,
           ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
+          ...(config.S3_PUBLIC_ENDPOINT ? { publicEndpoint: config.S3_PUBLIC_ENDPOINT } : {}),
           ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
             ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
             : {}),

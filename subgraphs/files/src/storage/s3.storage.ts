@@ -17,6 +17,11 @@ export interface S3Options {
   region: string;
   /** AWS when unset; MinIO or any S3-compatible server otherwise. */
   endpoint?: string;
+  /**
+   * Where clients reach the same server, when that differs from `endpoint` (a compose network's
+   * `http://minio:9000` vs `http://localhost:9000`): presigned URLs are made for it.
+   */
+  publicEndpoint?: string;
   /** Unset: the SDK's default chain (env, profile, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Path-style URLs (`endpoint/bucket/key`), what MinIO and most self-hosted servers want. */
@@ -36,19 +41,24 @@ const notFound = (err: unknown) => {
 export class S3Storage implements Storage {
   readonly kind = 's3' as const;
   private readonly client: S3Client;
+  /** Signs the URLs clients use (the same client unless a public endpoint is set). */
+  private readonly presigner: S3Client;
 
   constructor(private readonly opts: S3Options) {
-    this.client = new S3Client({
-      region: opts.region,
-      forcePathStyle: opts.forcePathStyle,
-      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-      ...(opts.credentials ? { credentials: opts.credentials } : {}),
-    });
+    const make = (endpoint: string | undefined) =>
+      new S3Client({
+        region: opts.region,
+        forcePathStyle: opts.forcePathStyle,
+        ...(endpoint ? { endpoint } : {}),
+        ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      });
+    this.client = make(opts.endpoint);
+    this.presigner = opts.publicEndpoint ? make(opts.publicEndpoint) : this.client;
   }
 
   uploadUrl(req: UploadUrlRequest): Promise<string> {
     const cmd = new PutObjectCommand({ Bucket: this.opts.bucket, Key: req.key, ContentType: req.contentType });
-    return getSignedUrl(this.client, cmd, { expiresIn: req.expiresInSeconds });
+    return getSignedUrl(this.presigner, cmd, { expiresIn: req.expiresInSeconds });
   }
 
   downloadUrl(req: DownloadUrlRequest): Promise<string> {
@@ -58,7 +68,7 @@ export class S3Storage implements Storage {
       ResponseContentDisposition: contentDisposition(req.fileName),
       ResponseContentType: req.contentType,
     });
-    return getSignedUrl(this.client, cmd, { expiresIn: req.expiresInSeconds });
+    return getSignedUrl(this.presigner, cmd, { expiresIn: req.expiresInSeconds });
   }
 
   async stat(key: string): Promise<StoredObject | null> {
@@ -135,5 +145,6 @@ export class S3Storage implements Storage {
 
   destroy(): void {
     this.client.destroy();
+    if (this.presigner !== this.client) this.presigner.destroy();
   }
 }
