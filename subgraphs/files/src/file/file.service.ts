@@ -119,7 +119,14 @@ export class FileService {
       await this.refuse(file, actor);
       throw new AppError(ErrorCode.UploadRefused, `Upload refused: ${problem}`, { field: 'fileId' });
     }
-    await this.storage.move(file.uploadKey, file.key, { fileName: file.name, contentType: file.contentType });
+    try {
+      await this.storage.move(file.uploadKey, file.key, { fileName: file.name, contentType: file.contentType });
+    } catch (err) {
+      // a concurrent completion moved it first: answer with its outcome
+      const now = await this.visible(actor.access, fileId);
+      if (now.status !== FileStatus.PENDING_UPLOAD) return now;
+      throw err;
+    }
     const sized = { ...file, size: object.size };
     const updated = await FileModel.findOneAndUpdate(
       { ...live(file._id), status: FileStatus.PENDING_UPLOAD },
