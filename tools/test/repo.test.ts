@@ -32,3 +32,42 @@ describe('repository', () => {
     expect(version).toMatch(/^16\./);
   });
 });
+
+/** Files under `dir` (recursively) whose name ends with `suffix`. */
+function filesUnder(dir: string, suffix: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...filesUnder(full, suffix));
+    else if (name.endsWith(suffix)) out.push(full);
+  }
+  return out;
+}
+
+/** Variables the gateway sets for its libraries (it does not read them). */
+const SET_NOT_READ = new Set(['APOLLO_TELEMETRY_DISABLED', 'METADATA_SERVER_DETECTION']);
+
+describe('README', () => {
+  it('has a table row for every environment variable the services read', () => {
+    const sources = [
+      path.join(REPO_ROOT, 'gateway/src'),
+      ...readdirSync(path.join(REPO_ROOT, 'subgraphs')).map((s) => path.join(REPO_ROOT, 'subgraphs', s, 'src')),
+    ].filter((d) => statSync(d, { throwIfNoEntry: false })?.isDirectory());
+    const read = new Set<string>();
+    for (const file of sources.flatMap((d) => filesUnder(d, '.ts'))) {
+      const text = readFileSync(file, 'utf8');
+      // config schemas: `  NAME: z.…` (every service parses its environment through one)
+      if (file.endsWith('config.ts')) for (const m of text.matchAll(/^\s+([A-Z][A-Z0-9_]{2,}):\s*z\./gm)) read.add(m[1]!);
+      for (const m of text.matchAll(/process\.env\.([A-Z][A-Z0-9_]+)/g)) if (!SET_NOT_READ.has(m[1]!)) read.add(m[1]!);
+    }
+    // per-service ports: `<NAME>_PORT` for every subgraph in the list
+    const list = JSON.parse(readFileSync(path.join(REPO_ROOT, 'schema/subgraphs.json'), 'utf8')) as { subgraphs: Array<{ name: string; servedBy?: string }> };
+    for (const s of list.subgraphs) if (!s.servedBy) read.add(`${s.name.toUpperCase()}_PORT`);
+    const rows = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('|'))
+      .join('\n');
+    expect(read.size).toBeGreaterThan(50);
+    expect([...read].filter((name) => !rows.includes(`\`${name}\``)).sort()).toEqual([]);
+  });
+});
