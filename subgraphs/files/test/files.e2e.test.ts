@@ -354,5 +354,7 @@ describe('health', () => {
     const metrics = await (await fetch(`${stack.services.files!.base}/metrics`)).text();
     expect(metrics).toMatch(/files_scanner_up\{[^}]*scanner="eicar"[^}]*\} 1/);
     expect(metrics).toContain('files_scan_queue_jobs');
+    const health = data<{ serviceHealth: Array<{ name: string; ready: boolean }> }>(await as(admin, '{ serviceHealth { name ready } }'));
+    expect(health.serviceHealth).toContainEqual({ name: 'files', ready: true });
   });
 });
