@@ -1,3 +1,4 @@
+import { builtinModules } from 'node:module';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '@tm/tools/compose';
@@ -69,5 +70,42 @@ describe('README', () => {
       .join('\n');
     expect(read.size).toBeGreaterThan(50);
     expect([...read].filter((name) => !rows.includes(`\`${name}\``)).sort()).toEqual([]);
+  });
+});
+
+/** The package an import specifier names (`@scope/name/sub` → `@scope/name`), or null for relative and built-in ones. */
+function packageOf(spec: string): string | null {
+  if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec) || builtinModules.includes(spec.split('/')[0]!)) return null;
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+describe('workspaces', () => {
+  it('declare every package they import (src: dependencies; test: dependencies or devDependencies)', () => {
+    const root = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] };
+    const undeclared: string[] = [];
+    for (const ws of root.workspaces) {
+      const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, ws, 'package.json'), 'utf8')) as {
+        name: string;
+        dependencies?: Record<string, string>;
+        devDependencies?: Record<string, string>;
+        peerDependencies?: Record<string, string>;
+      };
+      const runtime = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {}), pkg.name]);
+      const dev = new Set(Object.keys(pkg.devDependencies ?? {}));
+      for (const kind of ['src', 'test'] as const) {
+        const dir = path.join(REPO_ROOT, ws, kind);
+        if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) continue;
+        for (const file of filesUnder(dir, '.ts')) {
+          const text = readFileSync(file, 'utf8');
+          for (const m of text.matchAll(/(?:from\s+|require\(\s*|import\(\s*|^import\s+)['"]([^'"]+)['"]/gm)) {
+            const name = packageOf(m[1]!);
+            if (!name || runtime.has(name) || (kind === 'test' && dev.has(name))) continue;
+            undeclared.push(`${path.relative(REPO_ROOT, file)}: ${name}`);
+          }
+        }
+      }
+    }
+    expect(undeclared).toEqual([]);
   });
 });
