@@ -1,11 +1,14 @@
 import type { AuditLog, BaseContext, PermissionsClient, RequestAccess } from '@tm/kit';
 import type { ActorWithAccess, FileService } from './file/file.service';
 import type { Loaders } from './loaders';
+import type { FileScanStatus } from './scan/scan-status';
 
 export interface Services {
   files: FileService;
   permissions: PermissionsClient;
   audit: AuditLog;
+  /** The scanner and the scan queue, now. */
+  scanStatus: () => Promise<FileScanStatus>;
 }
 
 export interface FilesContext extends BaseContext {

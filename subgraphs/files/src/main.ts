@@ -121,7 +121,15 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
           log,
         );
       }
-      const services: Services = { files, permissions, audit: new AuditLog('files', redis, log) };
+      const services: Services = {
+        files,
+        permissions,
+        audit: new AuditLog('files', redis, log),
+        scanStatus: async () => {
+          const [scannerUp, depth] = await Promise.all([scans.pingScanner(), scans.depth()]);
+          return { scanner: scannerName, scannerUp, ...depth };
+        },
+      };
       // readiness: the stores and the storage decide; the scanner and the queue are reported (a
       // scanner that is down delays scans, it does not stop uploads or downloads)
       const ready: RouteHandler = async (_req, res) => {

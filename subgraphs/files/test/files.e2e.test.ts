@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
+import { INTERNAL_HEADER, signInternal, TASK_PROJECT_PATH } from '@tm/kit';
 import { errorCode } from '@tm/tools/testing/graphql';
 import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 import { EICAR } from '../src/scan/eicar.scanner';
@@ -346,6 +347,23 @@ describe('cleanup', () => {
   });
 });
 
+describe('task directory', () => {
+  it("tasks answers a task's project only to signed requests, and not for deleted tasks", async () => {
+    const gone = await newTask(projectId, 'Gone');
+    data(await as(member, 'mutation($id: ID!) { deleteTask(id: $id) }', { id: gone }));
+    const path = `${TASK_PROJECT_PATH}?ids=${taskId},${gone},${randomUUID()}`;
+    const base = stack.services.tasks!.base;
+    expect((await fetch(`${base}${path}`)).status).toBe(401);
+    const signed = await fetch(`${base}${path}`, { headers: { [INTERNAL_HEADER]: signInternal('tasks', path, stack.env.INTERNAL_SECRET!) } });
+    expect(await signed.json()).toEqual({ tasks: [{ id: taskId, projectId }] });
+    const other = `${TASK_PROJECT_PATH}?ids=${taskId}`;
+    const forProjects = await fetch(`${base}${other}`, { headers: { [INTERNAL_HEADER]: signInternal('projects', other, stack.env.INTERNAL_SECRET!) } });
+    expect(forProjects.status).toBe(401);
+    const bad = `${TASK_PROJECT_PATH}?ids=not-an-id`;
+    expect((await fetch(`${base}${bad}`, { headers: { [INTERNAL_HEADER]: signInternal('tasks', bad, stack.env.INTERNAL_SECRET!) } })).status).toBe(400);
+  });
+});
+
 describe('health', () => {
   it('reports the scanner and the scan queue in /ready and metrics', async () => {
     const ready = (await (await fetch(`${stack.services.files!.base}/ready`)).json()) as Record<string, unknown>;
@@ -356,5 +374,8 @@ describe('health', () => {
     expect(metrics).toContain('files_scan_queue_jobs');
     const health = data<{ serviceHealth: Array<{ name: string; ready: boolean }> }>(await as(admin, '{ serviceHealth { name ready } }'));
     expect(health.serviceHealth).toContainEqual({ name: 'files', ready: true });
+    const Q = '{ fileScanStatus { scanner scannerUp waiting active delayed } }';
+    expect(errorCode(await as(member, Q))).toBe('PERM-001');
+    expect(data<{ fileScanStatus: unknown }>(await as(admin, Q)).fileScanStatus).toEqual({ scanner: 'eicar', scannerUp: true, waiting: 0, active: 0, delayed: 0 });
   });
 });

@@ -1,11 +1,18 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { FilesContext } from '../context';
 import { FileStatus } from '../file/file-status';
 import { File } from '../file/file.model';
+import { FileScanStatus } from '../scan/scan-status';
 
 /** The operations guide's file actions (ADMIN, audited). */
 @Resolver()
 export class FileAdminResolver {
+  @Authorized('ADMIN')
+  @Query(() => FileScanStatus, { description: 'ADMIN: the virus scanner (answers or not) and the scan queue depth' })
+  fileScanStatus(@Ctx() ctx: FilesContext): Promise<FileScanStatus> {
+    return ctx.services.audit.run(ctx, 'fileScanStatus', {}, () => ctx.services.scanStatus());
+  }
+
   @Authorized('ADMIN')
   @Mutation(() => File, { description: 'ADMIN: sets the scan verdict by hand (CLEAN, INFECTED: quarantined, or FAILED)' })
   markFileScanned(@Arg('fileId', () => ID) fileId: string, @Arg('status', () => FileStatus) status: FileStatus, @Ctx() ctx: FilesContext): Promise<File> {
