@@ -2,7 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
+import WebSocket from 'ws';
 import mongoose from 'mongoose';
 import { INTERNAL_HEADER, signInternal, TASK_PROJECT_PATH } from '@tm/kit';
 import { errorCode } from '@tm/tools/testing/graphql';
@@ -156,6 +158,38 @@ describe('upload, scan, download', () => {
     for (const t of tasks.slice(3)) expect(byTask.get(t)).toEqual([]);
     // one find for the page (the background sweeps may add a few; one per task would be 16)
     expect(after - before).toBeLessThan(8);
+  });
+});
+
+describe('live boards', () => {
+  it('sends taskChanged UPDATED with the new attachment to a subscribed board', async () => {
+    const p = await newProject('Live');
+    const t = await newTask(p, 'Watched');
+    const client = createClient({
+      url: stack.gateway.url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${owner.token}` },
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => undefined,
+    });
+    const seen: Array<{ kind: string; taskId: string; task: { attachments: Array<{ name: string; status: string }> } | null }> = [];
+    const channel = `${stack.env.REDIS_PREFIX}live:taskChanged:${p}`;
+    try {
+      client.subscribe(
+        { query: 'subscription($p: ID!) { taskChanged(projectId: $p) { kind taskId task { attachments { name status } } } }', variables: { p } },
+        { next: (r) => void seen.push((r.data as { taskChanged: (typeof seen)[number] }).taskChanged), error: () => undefined, complete: () => undefined },
+      );
+      // live once the gateway holds the Redis channel
+      await waitFor(async () => Number(((await redis.pubsub('NUMSUB', channel)) as Array<string | number>)[1]) > 0, 'the subscription to be live');
+      const { id } = await files.upload(member, t, 'live.png', PNG, 'image/png');
+      await files.settled(member, id, 'CLEAN');
+      await waitFor(() => seen.some((e) => e.task?.attachments.some((a) => a.status === 'CLEAN')), 'a live update showing the clean attachment');
+      expect(seen.every((e) => e.kind === 'UPDATED' && e.taskId === t)).toBe(true);
+      expect(seen.at(-1)!.task!.attachments).toEqual([{ name: 'live.png', status: 'CLEAN' }]);
+    } finally {
+      await client.dispose();
+    }
   });
 });
 
