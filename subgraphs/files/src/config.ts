@@ -3,7 +3,8 @@ import { DEFAULT_ALLOWED_TYPES } from './file/file.rules';
 
 const empty = (v: unknown) => (v === '' ? undefined : v);
 const optional = <T extends z.ZodType>(t: T) => z.preprocess(empty, t.optional());
-const int = (min: number, def: number, max = Number.MAX_SAFE_INTEGER) => z.preprocess(empty, z.coerce.number().int().min(min).max(max).default(def));
+const int = (min: number, def: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(empty, z.coerce.number().int().min(min).max(max).default(def));
 
 /** The files subgraph's settings (README: Files); validated at start like every service's. */
 export const filesConfigShape = {
@@ -18,7 +19,12 @@ export const filesConfigShape = {
     z
       .string()
       .default(DEFAULT_ALLOWED_TYPES.join(','))
-      .transform((s) => s.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean)),
+      .transform((s) =>
+        s
+          .split(',')
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean),
+      ),
   ),
   FILES_PROJECT_QUOTA_BYTES: int(1, 1024 * 1024 * 1024),
   FILES_UPLOAD_URL_TTL_SECONDS: int(1, 900, 7 * 24 * 3600),

@@ -51,7 +51,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
     buildSchema: buildFilesSchema,
     setup: (deps) => {
       const { redis, log, config, metrics } = deps;
-      const signer = new UrlSigner(config.FILES_URL_SECRET ?? createHmac('sha256', config.INTERNAL_SECRET).update('tm-files-url').digest('hex'));
+      const signer = new UrlSigner(
+        config.FILES_URL_SECRET ?? createHmac('sha256', config.INTERNAL_SECRET).update('tm-files-url').digest('hex'),
+      );
       let storage: Storage;
       if (config.FILES_STORAGE === 's3') {
         if (!config.S3_BUCKET) throw new ConfigError('invalid configuration:\n  S3_BUCKET: required when FILES_STORAGE=s3');
@@ -113,10 +115,16 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
           storage,
           signer,
           {
-            claimOnce: async (nonce, ttlMs) => (await redis.set(`files:upload-used:${nonce}`, '1', 'PX', Math.max(1000, ttlMs), 'NX')) === 'OK',
+            claimOnce: async (nonce, ttlMs) =>
+              (await redis.set(`files:upload-used:${nonce}`, '1', 'PX', Math.max(1000, ttlMs), 'NX')) === 'OK',
             beforeUpload: (claims) => files.checkUpload(claims.fileId),
             beforeDownload: (claims) =>
-              files.checkDownload(claims.fileId, claims.userId, claims.key, async (projectId) => !!(await permissions.access(claims.userId, projectId))),
+              files.checkDownload(
+                claims.fileId,
+                claims.userId,
+                claims.key,
+                async (projectId) => !!(await permissions.access(claims.userId, projectId)),
+              ),
           },
           log,
         );

@@ -6,5 +6,8 @@ import { FileResolver } from './file/file.resolver';
 import { TaskAttachmentsResolver, taskReference } from './task/task.resolver';
 
 export function buildFilesSchema(): Promise<GraphQLSchema> {
-  return buildFederatedSchema({ resolvers: [FileResolver, TaskAttachmentsResolver, FileAdminResolver] }, { ...fileReference, ...taskReference });
+  return buildFederatedSchema(
+    { resolvers: [FileResolver, TaskAttachmentsResolver, FileAdminResolver] },
+    { ...fileReference, ...taskReference },
+  );
 }

@@ -17,9 +17,12 @@ describe('file rules', () => {
 
   it('checks sizes and types', () => {
     expect(fileRules.size(1, 10)).toBe(1);
-    for (const bad of [0, -1, 1.5, 11, Number.NaN]) expect(() => fileRules.size(bad, 10)).toThrow(expect.objectContaining({ code: 'FILE-001' }));
+    for (const bad of [0, -1, 1.5, 11, Number.NaN])
+      expect(() => fileRules.size(bad, 10)).toThrow(expect.objectContaining({ code: 'FILE-001' }));
     expect(fileRules.contentType('Image/PNG; charset=x', DEFAULT_ALLOWED_TYPES)).toBe('image/png');
-    expect(() => fileRules.contentType('text/html', DEFAULT_ALLOWED_TYPES)).toThrow(expect.objectContaining({ code: 'FILE-001', details: { field: 'contentType' } }));
+    expect(() => fileRules.contentType('text/html', DEFAULT_ALLOWED_TYPES)).toThrow(
+      expect.objectContaining({ code: 'FILE-001', details: { field: 'contentType' } }),
+    );
   });
 
   it('compares sniffed content with the declared type', () => {
@@ -27,7 +30,9 @@ describe('file rules', () => {
     expect(contentMismatch('image/png', undefined, Buffer.from('text'))).toBe('the content is not image/png');
     expect(contentMismatch('image/png', 'image/jpeg', Buffer.alloc(1))).toBe('the content is image/jpeg, not image/png');
     expect(contentMismatch('text/plain', undefined, Buffer.from('hello'))).toBeNull();
-    expect(contentMismatch('text/plain', 'application/pdf', Buffer.from('%PDF'))).toBe('the content is application/pdf, not text/plain');
+    expect(contentMismatch('text/plain', 'application/pdf', Buffer.from('%PDF'))).toBe(
+      'the content is application/pdf, not text/plain',
+    );
     expect(contentMismatch('text/csv', undefined, Buffer.from([0x61, 0, 0x62]))).toBe('the content is binary, not text/csv');
     const docx = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
     expect(contentMismatch(docx, 'application/zip', Buffer.alloc(1))).toBeNull();
@@ -41,7 +46,8 @@ describe('download details', () => {
     expect(parseRange('bytes=5-', 10)).toEqual({ start: 5, end: 9 });
     expect(parseRange('bytes=-3', 10)).toEqual({ start: 7, end: 9 });
     expect(parseRange('bytes=8-100', 10)).toEqual({ start: 8, end: 9 });
-    for (const bad of ['bytes=10-', 'bytes=5-2', 'bytes=-', 'items=0-1', 'bytes=0-1,3-4']) expect(parseRange(bad, 10)).toBe('bad');
+    for (const bad of ['bytes=10-', 'bytes=5-2', 'bytes=-', 'items=0-1', 'bytes=0-1,3-4'])
+      expect(parseRange(bad, 10)).toBe('bad');
   });
 
   it('quotes any file name safely in Content-Disposition', () => {
@@ -60,10 +66,13 @@ describe('signed URLs', () => {
     expect(signer.verify(token, 'put')).toEqual({ ok: false, reason: 'tampered' });
     expect(new UrlSigner('j'.repeat(64)).verify(token, 'get')).toEqual({ ok: false, reason: 'tampered' });
     const [body, mac] = token.split('.');
-    const changed = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), userId: 'v' })).toString('base64url');
+    const changed = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), userId: 'v' }),
+    ).toString('base64url');
     expect(signer.verify(`${changed}.${mac}`, 'get')).toEqual({ ok: false, reason: 'tampered' });
     expect(signer.verify(signer.sign({ ...claims, exp: Date.now() - 1 }), 'get')).toEqual({ ok: false, reason: 'expired' });
-    for (const junk of [null, '', 'a', 'a.b.c', `${body}.`]) expect(signer.verify(junk, 'get')).toEqual({ ok: false, reason: 'tampered' });
+    for (const junk of [null, '', 'a', 'a.b.c', `${body}.`])
+      expect(signer.verify(junk, 'get')).toEqual({ ok: false, reason: 'tampered' });
   });
 });
 

@@ -39,8 +39,12 @@ beforeAll(async () => {
   });
   files = new FilesClient(stack.gateway.url);
   [member, outsider] = await Promise.all(['Sam', 'Otto'].map((n) => registerUser(stack.gateway.url, n)));
-  projectId = data<{ createProject: { id: string } }>(await files.as(member, 'mutation { createProject(input: { name: "S3" }) { id } }')).createProject.id;
-  taskId = data<{ createTask: { id: string } }>(await files.as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "On S3" }) { id } }', { p: projectId })).createTask.id;
+  projectId = data<{ createProject: { id: string } }>(
+    await files.as(member, 'mutation { createProject(input: { name: "S3" }) { id } }'),
+  ).createProject.id;
+  taskId = data<{ createTask: { id: string } }>(
+    await files.as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "On S3" }) { id } }', { p: projectId }),
+  ).createTask.id;
 }, 180_000);
 
 afterAll(async () => {

@@ -28,7 +28,11 @@ const metric = async (name: string, label: string): Promise<number> => {
   const line = text.split('\n').find((l) => l.startsWith(name) && l.includes(label));
   return Number(line?.split(' ').pop() ?? 0);
 };
-const ready = async () => (await (await fetch(`${stack.services.files!.base}/ready`)).json()) as { status: string; scanner: { name: string; status: string } };
+const ready = async () =>
+  (await (await fetch(`${stack.services.files!.base}/ready`)).json()) as {
+    status: string;
+    scanner: { name: string; status: string };
+  };
 
 beforeAll(async () => {
   clamd = await startClamd();
@@ -50,8 +54,14 @@ beforeAll(async () => {
   files = new FilesClient(stack.gateway.url);
   member = await registerUser(stack.gateway.url, 'Mia');
   admin = { id: '', email: ADMIN_EMAIL, name: 'Admin', token: await signInFirstAdmin(stack, ADMIN_EMAIL, ADMIN_PASSWORD) };
-  const projectId = data<{ createProject: { id: string } }>(await files.as(member, 'mutation { createProject(input: { name: "Scans" }) { id } }')).createProject.id;
-  taskId = data<{ createTask: { id: string } }>(await files.as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "Scan me" }) { id } }', { p: projectId })).createTask.id;
+  const projectId = data<{ createProject: { id: string } }>(
+    await files.as(member, 'mutation { createProject(input: { name: "Scans" }) { id } }'),
+  ).createProject.id;
+  taskId = data<{ createTask: { id: string } }>(
+    await files.as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "Scan me" }) { id } }', {
+      p: projectId,
+    }),
+  ).createTask.id;
 }, 180_000);
 
 afterAll(async () => {
@@ -87,7 +97,9 @@ it('marks a file FAILED when every attempt times out; rescanFile scans it again'
   const { id } = await files.upload(member, taskId, 'stuck.txt', Buffer.from('never answered'), 'text/plain');
   expect((await files.settled(member, id, 'FAILED', 60_000)).downloadUrl).toBeNull();
   proxy.mode = 'pass';
-  const again = data<{ rescanFile: { status: string } }>(await files.as(admin, 'mutation($id: ID!) { rescanFile(fileId: $id) { status } }', { id }));
+  const again = data<{ rescanFile: { status: string } }>(
+    await files.as(admin, 'mutation($id: ID!) { rescanFile(fileId: $id) { status } }', { id }),
+  );
   expect(again.rescanFile.status).toBe('SCANNING');
   expect((await files.settled(member, id)).status).toBe('CLEAN');
 });
@@ -99,7 +111,10 @@ it('keeps files SCANNING while the scanner is down, and scans them when it is ba
   const waits = await metric('files_scans_total', 'result="scanner_down"');
   const { id, complete } = await files.upload(member, taskId, 'patient.txt', Buffer.from('waiting for clamd'), 'text/plain');
   expect(complete.errors).toBeUndefined();
-  await waitFor(async () => (await metric('files_scans_total', 'result="scanner_down"')) >= waits + 3, 'the scan to wait for the scanner');
+  await waitFor(
+    async () => (await metric('files_scans_total', 'result="scanner_down"')) >= waits + 3,
+    'the scan to wait for the scanner',
+  );
   expect((await files.file(member, id))!.status).toBe('SCANNING');
   expect(await metric('files_scanner_up', 'scanner="clamav"')).toBe(0);
   await proxy.up();

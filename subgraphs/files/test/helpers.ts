@@ -43,7 +43,13 @@ export class FilesClient {
   }
 
   /** Requests, PUTs and completes; returns the completed file (or the response that refused). */
-  async upload(u: TestUser, taskId: string, name: string, body: Buffer, contentType: string): Promise<{ id: string; put: Response; complete: GqlResponse }> {
+  async upload(
+    u: TestUser,
+    taskId: string,
+    name: string,
+    body: Buffer,
+    contentType: string,
+  ): Promise<{ id: string; put: Response; complete: GqlResponse }> {
     const r = data<{ requestFileUpload: { uploadUrl: string; file: { id: string } } }>(
       await this.request(u, { taskId, name, size: body.length, contentType }),
     ).requestFileUpload;
@@ -72,9 +78,15 @@ export class FilesClient {
 }
 
 /** Entries of a domain stream (`events:<name>`), parsed. */
-export async function streamEvents(redis: Redis, stream: string): Promise<Array<{ type: string; payload: Record<string, unknown>; actorId: string | null }>> {
+export async function streamEvents(
+  redis: Redis,
+  stream: string,
+): Promise<Array<{ type: string; payload: Record<string, unknown>; actorId: string | null }>> {
   const entries = (await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>;
-  return entries.map(([, f]) => JSON.parse(f[f.indexOf('event') + 1]!) as { type: string; payload: Record<string, unknown>; actorId: string | null });
+  return entries.map(
+    ([, f]) =>
+      JSON.parse(f[f.indexOf('event') + 1]!) as { type: string; payload: Record<string, unknown>; actorId: string | null },
+  );
 }
 
 /** A small valid PNG (1×1). */

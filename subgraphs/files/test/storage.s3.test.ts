@@ -10,7 +10,12 @@ const BUCKET = 'tm-files-suite';
 
 beforeAll(async () => {
   moto = await startMoto();
-  const opts = { region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const opts = {
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
   const admin = new S3Client(opts);
   await admin.send(new CreateBucketCommand({ Bucket: BUCKET }));
   admin.destroy();

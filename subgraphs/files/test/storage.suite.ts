@@ -6,7 +6,11 @@ import { waitFor } from './helpers';
  * The one suite every storage adapter passes (local directory, S3): URLs that really move bytes
  * over HTTP, the object operations the service uses, and URL expiry and tampering.
  */
-export function storageSuite(name: string, make: () => Storage, opts: { checksUrlSignatures: boolean } = { checksUrlSignatures: true }): void {
+export function storageSuite(
+  name: string,
+  make: () => Storage,
+  opts: { checksUrlSignatures: boolean } = { checksUrlSignatures: true },
+): void {
   describe(`${name} storage`, () => {
     let storage: Storage;
     const project = randomUUID();
@@ -42,10 +46,19 @@ export function storageSuite(name: string, make: () => Storage, opts: { checksUr
       const { id, key: upload } = await uploaded(body);
       const key = fileKey(project, id);
       await storage.move(upload, key, { fileName: 'Ärger "x".txt', contentType: 'text/plain' });
-      const url = await storage.downloadUrl({ key, fileId: id, userId: randomUUID(), fileName: 'Ärger "x".txt', contentType: 'text/plain', expiresInSeconds: 60 });
+      const url = await storage.downloadUrl({
+        key,
+        fileId: id,
+        userId: randomUUID(),
+        fileName: 'Ärger "x".txt',
+        contentType: 'text/plain',
+        expiresInSeconds: 60,
+      });
       const whole = await fetch(url);
       expect(whole.status).toBe(200);
-      expect(whole.headers.get('content-disposition')).toBe(`attachment; filename="_rger _x_.txt"; filename*=UTF-8''%C3%84rger%20%22x%22.txt`);
+      expect(whole.headers.get('content-disposition')).toBe(
+        `attachment; filename="_rger _x_.txt"; filename*=UTF-8''%C3%84rger%20%22x%22.txt`,
+      );
       expect(await whole.text()).toBe(body.toString());
       const part = await fetch(url, { headers: { range: 'bytes=2-4' } });
       expect(part.status).toBe(206);
@@ -58,14 +71,30 @@ export function storageSuite(name: string, make: () => Storage, opts: { checksUr
     // moto's S3 does not verify presigned signatures or expiry (AWS and MinIO do)
     (opts.checksUrlSignatures ? it : it.skip)('refuses a tampered download URL and an expired one', async () => {
       const { id, key } = await uploaded(Buffer.from('secret'));
-      const url = new URL(await storage.downloadUrl({ key, fileId: id, userId: randomUUID(), fileName: 's.txt', contentType: 'text/plain', expiresInSeconds: 60 }));
+      const url = new URL(
+        await storage.downloadUrl({
+          key,
+          fileId: id,
+          userId: randomUUID(),
+          fileName: 's.txt',
+          contentType: 'text/plain',
+          expiresInSeconds: 60,
+        }),
+      );
       // change the last character of every query value that carries the signature
       const tampered = new URL(url);
       for (const [k, v] of url.searchParams) {
         if (/^(t|X-Amz-Signature)$/.test(k)) tampered.searchParams.set(k, v.slice(0, -1) + (v.endsWith('A') ? 'B' : 'A'));
       }
       expect((await fetch(tampered)).status).toBe(403);
-      const short = await storage.downloadUrl({ key, fileId: id, userId: randomUUID(), fileName: 's.txt', contentType: 'text/plain', expiresInSeconds: 1 });
+      const short = await storage.downloadUrl({
+        key,
+        fileId: id,
+        userId: randomUUID(),
+        fileName: 's.txt',
+        contentType: 'text/plain',
+        expiresInSeconds: 1,
+      });
       await waitFor(async () => (await fetch(short)).status >= 400, 'the URL to expire', 15_000);
       expect([403, 410]).toContain((await fetch(short)).status);
     });

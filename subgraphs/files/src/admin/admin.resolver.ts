@@ -15,7 +15,11 @@ export class FileAdminResolver {
 
   @Authorized('ADMIN')
   @Mutation(() => File, { description: 'ADMIN: sets the scan verdict by hand (CLEAN, INFECTED: quarantined, or FAILED)' })
-  markFileScanned(@Arg('fileId', () => ID) fileId: string, @Arg('status', () => FileStatus) status: FileStatus, @Ctx() ctx: FilesContext): Promise<File> {
+  markFileScanned(
+    @Arg('fileId', () => ID) fileId: string,
+    @Arg('status', () => FileStatus) status: FileStatus,
+    @Ctx() ctx: FilesContext,
+  ): Promise<File> {
     return ctx.services.audit.run(ctx, 'markFileScanned', { fileId, status }, () =>
       ctx.services.files.markScanned({ userId: ctx.user.userId, correlationId: ctx.correlationId }, fileId, status),
     );

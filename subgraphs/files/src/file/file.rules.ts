@@ -38,7 +38,8 @@ export const fileRules = {
     const name = (v ?? '').normalize('NFC').trim();
     if (!name) throw refused('name', 'the name must not be empty');
     if (name.length > NAME_MAX) throw refused('name', `the name may have at most ${NAME_MAX} characters`);
-    if (/[/\\:]/.test(name) || name === '.' || name === '..' || name.startsWith('..')) throw refused('name', 'the name must not be a path');
+    if (/[/\\:]/.test(name) || name === '.' || name === '..' || name.startsWith('..'))
+      throw refused('name', 'the name must not be a path');
     if (BAD_CHARS.test(name)) throw refused('name', 'the name contains control characters');
     return name;
   },
@@ -49,7 +50,8 @@ export const fileRules = {
   },
   contentType(v: string | null | undefined, allowed: readonly string[]): string {
     const type = (v ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!allowed.includes(type)) throw refused('contentType', `the content type ${JSON.stringify(type.slice(0, 100))} is not allowed`);
+    if (!allowed.includes(type))
+      throw refused('contentType', `the content type ${JSON.stringify(type.slice(0, 100))} is not allowed`);
     return type;
   },
 };

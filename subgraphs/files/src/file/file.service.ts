@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, assertId, ErrorCode, isDuplicateKeyError, type Logger, type OutboxRelay, type RequestAccess, type TaskDirectory } from '@tm/kit';
+import {
+  AppError,
+  assertId,
+  ErrorCode,
+  isDuplicateKeyError,
+  type Logger,
+  type OutboxRelay,
+  type RequestAccess,
+  type TaskDirectory,
+} from '@tm/kit';
 import { fromBuffer } from 'file-type';
 import type { Scanner } from '../scan/scanner';
 import { fileKey, quarantineKey, uploadKey, type Storage } from '../storage/storage';
@@ -87,7 +96,13 @@ export class FileService {
       await this.release(projectId, size);
       throw err;
     }
-    const uploadUrl = await this.storage.uploadUrl({ key: file.uploadKey, fileId: id, contentType, size, expiresInSeconds: this.limits.uploadUrlTtlSeconds });
+    const uploadUrl = await this.storage.uploadUrl({
+      key: file.uploadKey,
+      fileId: id,
+      contentType,
+      size,
+      expiresInSeconds: this.limits.uploadUrlTtlSeconds,
+    });
     return { file, uploadUrl, expiresAt };
   }
 
@@ -104,7 +119,9 @@ export class FileService {
     if (file.status !== FileStatus.PENDING_UPLOAD) return file;
     if (file.expiresAt && file.expiresAt.getTime() <= Date.now()) {
       await this.refuse(file, actor);
-      throw new AppError(ErrorCode.UploadRefused, 'Upload refused: the upload URL has expired; request a new one', { field: 'fileId' });
+      throw new AppError(ErrorCode.UploadRefused, 'Upload refused: the upload URL has expired; request a new one', {
+        field: 'fileId',
+      });
     }
     const object = await this.storage.stat(file.uploadKey);
     if (!object) throw new AppError(ErrorCode.UploadRefused, 'Upload refused: nothing was uploaded yet', { field: 'fileId' });
@@ -161,7 +178,10 @@ export class FileService {
 
   /** The attachments of these tasks (uploads not yet complete left out), one query. */
   async attachmentsOf(taskIds: readonly string[]): Promise<File[]> {
-    return FileModel.find({ taskId: { $in: [...taskIds] }, deletedAt: null, status: { $ne: FileStatus.PENDING_UPLOAD } }, FILE_PROJECTION)
+    return FileModel.find(
+      { taskId: { $in: [...taskIds] }, deletedAt: null, status: { $ne: FileStatus.PENDING_UPLOAD } },
+      FILE_PROJECTION,
+    )
       .sort({ createdAt: 1, _id: 1 })
       .lean<File[]>();
   }
@@ -184,12 +204,20 @@ export class FileService {
   }
 
   /** Whether a download of `fileId` by `userId` may go ahead now (the local storage's URLs ask on every use). */
-  async checkDownload(fileId: string, userId: string, key: string, access: (projectId: string) => Promise<boolean>): Promise<void> {
+  async checkDownload(
+    fileId: string,
+    userId: string,
+    key: string,
+    access: (projectId: string) => Promise<boolean>,
+  ): Promise<void> {
     const file = await FileModel.findOne(live(fileId), { status: 1, projectId: 1, key: 1 }).lean<File>();
-    if (!file || !(await access(file.projectId))) throw new AppError(ErrorCode.DownloadFailed, 'Download failed: no such file or no access');
+    if (!file || !(await access(file.projectId)))
+      throw new AppError(ErrorCode.DownloadFailed, 'Download failed: no such file or no access');
     if (file.status === FileStatus.INFECTED) throw new AppError(ErrorCode.VirusDetected, 'The file is infected and quarantined');
-    if (file.key !== key) throw new AppError(ErrorCode.DownloadFailed, 'Download failed: the file has changed; ask for a new URL');
-    if (file.status !== FileStatus.CLEAN) throw new AppError(ErrorCode.DownloadFailed, 'Download failed: the file is not available yet');
+    if (file.key !== key)
+      throw new AppError(ErrorCode.DownloadFailed, 'Download failed: the file has changed; ask for a new URL');
+    if (file.status !== FileStatus.CLEAN)
+      throw new AppError(ErrorCode.DownloadFailed, 'Download failed: the file is not available yet');
     void userId;
   }
 
@@ -213,7 +241,9 @@ export class FileService {
       (stream as unknown as { destroy?: () => void }).destroy?.();
     }
     const system: Actor = { userId: null, correlationId: null };
-    await this.record(file, verdict.infected ? FileStatus.INFECTED : FileStatus.CLEAN, system, verdict.signature ?? null, [FileStatus.SCANNING]);
+    await this.record(file, verdict.infected ? FileStatus.INFECTED : FileStatus.CLEAN, system, verdict.signature ?? null, [
+      FileStatus.SCANNING,
+    ]);
   }
 
   /** Every scan attempt failed: FAILED (rescanFile tries again). */
@@ -230,7 +260,8 @@ export class FileService {
     }
     const file = await FileModel.findOne(live(id), FILE_PROJECTION).lean<File>();
     if (!file) throw new AppError(ErrorCode.NotFound, 'File not found');
-    if (file.status === FileStatus.PENDING_UPLOAD) throw new AppError(ErrorCode.InvalidRequest, 'The upload is not complete', { field: 'fileId' });
+    if (file.status === FileStatus.PENDING_UPLOAD)
+      throw new AppError(ErrorCode.InvalidRequest, 'The upload is not complete', { field: 'fileId' });
     return (await this.record(file, status, actor, 'marked by an administrator', [file.status])) ?? (await this.byIdOrFail(id));
   }
 
@@ -239,7 +270,8 @@ export class FileService {
     const id = assertId(fileId, 'fileId');
     const file = await FileModel.findOne(live(id), FILE_PROJECTION).lean<File>();
     if (!file) throw new AppError(ErrorCode.NotFound, 'File not found');
-    if (file.status === FileStatus.PENDING_UPLOAD) throw new AppError(ErrorCode.InvalidRequest, 'The upload is not complete', { field: 'fileId' });
+    if (file.status === FileStatus.PENDING_UPLOAD)
+      throw new AppError(ErrorCode.InvalidRequest, 'The upload is not complete', { field: 'fileId' });
     const updated = await FileModel.findOneAndUpdate(
       { ...live(id), status: file.status },
       { $set: { status: FileStatus.SCANNING, scanResult: null } },
@@ -253,7 +285,10 @@ export class FileService {
 
   /** Re-queues files SCANNING for longer than `olderThanMs` (a queue lost, a crash between steps); a queued one is kept. */
   async requeueStale(olderThanMs: number): Promise<number> {
-    const stale = await FileModel.find({ status: FileStatus.SCANNING, deletedAt: null, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } }, { _id: 1 })
+    const stale = await FileModel.find(
+      { status: FileStatus.SCANNING, deletedAt: null, updatedAt: { $lt: new Date(Date.now() - olderThanMs) } },
+      { _id: 1 },
+    )
       .limit(500)
       .lean<Array<Pick<File, '_id'>>>();
     for (const f of stale) await this.enqueueQuietly(f._id);
@@ -262,7 +297,10 @@ export class FileService {
 
   /** Pending uploads whose URL expired: record, reservation and any bytes removed. */
   async sweepExpired(): Promise<number> {
-    const expired = await FileModel.find({ status: FileStatus.PENDING_UPLOAD, deletedAt: null, expiresAt: { $lt: new Date() } }, FILE_PROJECTION)
+    const expired = await FileModel.find(
+      { status: FileStatus.PENDING_UPLOAD, deletedAt: null, expiresAt: { $lt: new Date() } },
+      FILE_PROJECTION,
+    )
       .limit(500)
       .lean<File[]>();
     let n = 0;
@@ -295,7 +333,10 @@ export class FileService {
    */
   async keysInUse(keys: readonly string[], graceMs: number): Promise<Set<string>> {
     const ids = [...new Set(keys.map((k) => k.split('/')[2]).filter((id): id is string => !!id))];
-    const files = await FileModel.find({ _id: { $in: ids }, deletedAt: null }, { uploadKey: 1, key: 1, status: 1, projectId: 1, updatedAt: 1 }).lean<File[]>();
+    const files = await FileModel.find(
+      { _id: { $in: ids }, deletedAt: null },
+      { uploadKey: 1, key: 1, status: 1, projectId: 1, updatedAt: 1 },
+    ).lean<File[]>();
     const used = new Set<string>();
     const recent = Date.now() - graceMs;
     for (const f of files) {
@@ -314,7 +355,13 @@ export class FileService {
   }
 
   /** Records a verdict (from one of `from`), moving the bytes into or out of quarantine. */
-  private async record(file: File, status: FileStatus, actor: Actor, detail: string | null, from: FileStatus[]): Promise<File | null> {
+  private async record(
+    file: File,
+    status: FileStatus,
+    actor: Actor,
+    detail: string | null,
+    from: FileStatus[],
+  ): Promise<File | null> {
     let key = file.key;
     if (status === FileStatus.INFECTED && file.key !== quarantineKey(file.projectId, file._id)) {
       key = quarantineKey(file.projectId, file._id);
@@ -343,8 +390,13 @@ export class FileService {
 
   /** A completion that was refused: bytes and record removed, reservation given back. */
   private async refuse(file: File, actor: Actor): Promise<void> {
-    await this.storage.delete(file.uploadKey).catch((err: unknown) => this.log.warn({ err, fileId: file._id }, 'refused upload not removed; the orphan sweep will'));
-    const gone = await FileModel.updateOne({ ...live(file._id), status: FileStatus.PENDING_UPLOAD }, { $set: { deletedAt: new Date() } });
+    await this.storage
+      .delete(file.uploadKey)
+      .catch((err: unknown) => this.log.warn({ err, fileId: file._id }, 'refused upload not removed; the orphan sweep will'));
+    const gone = await FileModel.updateOne(
+      { ...live(file._id), status: FileStatus.PENDING_UPLOAD },
+      { $set: { deletedAt: new Date() } },
+    );
     if (gone.modifiedCount) await this.release(file.projectId, file.size);
     void actor;
   }
@@ -355,13 +407,18 @@ export class FileService {
     const updated = await FileModel.updateOne(
       live(file._id),
       announce
-        ? { $set: { deletedAt: new Date(), hasPending: true }, $push: { pendingEvents: fileEvent(this.prefix, type, file, actor) } }
+        ? {
+            $set: { deletedAt: new Date(), hasPending: true },
+            $push: { pendingEvents: fileEvent(this.prefix, type, file, actor) },
+          }
         : { $set: { deletedAt: new Date() } },
     );
     if (!updated.modifiedCount) return false;
     await this.release(file.projectId, file.size);
     for (const key of new Set([file.uploadKey, file.key, quarantineKey(file.projectId, file._id)])) {
-      await this.storage.delete(key).catch((err: unknown) => this.log.warn({ err, fileId: file._id }, 'stored bytes not removed; the orphan sweep will'));
+      await this.storage
+        .delete(key)
+        .catch((err: unknown) => this.log.warn({ err, fileId: file._id }, 'stored bytes not removed; the orphan sweep will'));
     }
     if (announce) await this.relay.flushQuietly(file._id);
     else await FileModel.deleteOne({ _id: file._id, deletedAt: { $ne: null }, pendingEvents: { $size: 0 } });
@@ -396,9 +453,13 @@ export class FileService {
     const ok = await ProjectUsageModel.updateOne({ _id: projectId, bytes: { $lte: quota - size } }, { $inc: { bytes: size } });
     if (ok.modifiedCount === 1) return;
     const used = (await ProjectUsageModel.findById(projectId).lean())?.bytes ?? 0;
-    throw new AppError(ErrorCode.UploadRefused, `Upload refused: the project's storage quota of ${quota} bytes would be exceeded (${used} bytes used)`, {
-      field: 'size',
-    });
+    throw new AppError(
+      ErrorCode.UploadRefused,
+      `Upload refused: the project's storage quota of ${quota} bytes would be exceeded (${used} bytes used)`,
+      {
+        field: 'size',
+      },
+    );
   }
 
   private async release(projectId: string, size: number): Promise<void> {

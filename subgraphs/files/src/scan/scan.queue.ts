@@ -51,7 +51,12 @@ export class ScanQueue {
     this.queue = new Queue(SCAN_QUEUE, { connection: this.connection, prefix: `${opts.prefix}bull` });
     this.queue.on('error', (err) => opts.log.debug({ err: err.message }, 'scan queue error'));
     const registry = opts.metrics.registry;
-    this.scans = new client.Counter({ name: 'files_scans_total', help: 'Scan attempts by result', labelNames: ['result'], registers: [registry] });
+    this.scans = new client.Counter({
+      name: 'files_scans_total',
+      help: 'Scan attempts by result',
+      labelNames: ['result'],
+      registers: [registry],
+    });
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const queue = this;
     new client.Gauge({
@@ -92,9 +97,9 @@ export class ScanQueue {
       o.log.warn({ fileId: job.data.fileId, attempt: job.attemptsMade, attempts, reason: err.name }, 'scan attempt failed');
       if (job.attemptsMade >= attempts) {
         this.scans.inc({ result: 'exhausted' });
-        void o.onExhausted(job.data.fileId as string, err.name === 'ScanTimeout' ? 'timeout' : 'error').catch((e: unknown) =>
-          o.log.error({ err: e, fileId: job.data.fileId }, 'could not mark the scan failed'),
-        );
+        void o
+          .onExhausted(job.data.fileId as string, err.name === 'ScanTimeout' ? 'timeout' : 'error')
+          .catch((e: unknown) => o.log.error({ err: e, fileId: job.data.fileId }, 'could not mark the scan failed'));
       }
     });
   }
@@ -122,7 +127,8 @@ export class ScanQueue {
 
   async pingScanner(): Promise<boolean> {
     const up = await this.opts.scanner.ping().catch(() => false);
-    if (up !== this.scannerUp) this.opts.log[up ? 'info' : 'warn']({ scanner: this.opts.scannerName }, up ? 'scanner is back' : 'scanner unavailable');
+    if (up !== this.scannerUp)
+      this.opts.log[up ? 'info' : 'warn']({ scanner: this.opts.scannerName }, up ? 'scanner is back' : 'scanner unavailable');
     this.scannerUp = up;
     return up;
   }

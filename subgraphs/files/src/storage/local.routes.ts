@@ -25,7 +25,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 function fail(res: ServerResponse, err: AppError, correlationId: string, status?: number): void {
-  sendJson(res, status ?? STATUS[err.code] ?? 400, { errors: [{ message: err.message, extensions: { code: err.code, correlationId } }] });
+  sendJson(res, status ?? STATUS[err.code] ?? 400, {
+    errors: [{ message: err.message, extensions: { code: err.code, correlationId } }],
+  });
 }
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n` (one range); null when absent, 'bad' when unsatisfiable. */
@@ -110,7 +112,12 @@ export function localStorageHandler(storage: LocalStorage, signer: UrlSigner, ho
     const v = signer.verify(url.searchParams.get('t'), 'get');
     if (!v.ok) {
       const why = v.reason === 'expired' ? 'the download URL has expired' : 'invalid download URL';
-      return fail(res, new AppError(ErrorCode.DownloadFailed, `Download failed: ${why}`), cid, v.reason === 'expired' ? 410 : 403);
+      return fail(
+        res,
+        new AppError(ErrorCode.DownloadFailed, `Download failed: ${why}`),
+        cid,
+        v.reason === 'expired' ? 410 : 403,
+      );
     }
     const { claims } = v;
     try {

@@ -30,7 +30,14 @@ export class LocalStorage implements Storage {
   }
 
   async uploadUrl(req: UploadUrlRequest): Promise<string> {
-    const token = this.signer.sign({ op: 'put', key: req.key, fileId: req.fileId, userId: '', size: req.size, exp: Date.now() + req.expiresInSeconds * 1000 });
+    const token = this.signer.sign({
+      op: 'put',
+      key: req.key,
+      fileId: req.fileId,
+      userId: '',
+      size: req.size,
+      exp: Date.now() + req.expiresInSeconds * 1000,
+    });
     return `${this.publicUrl()}${UPLOAD_PATH}?t=${token}`;
   }
 

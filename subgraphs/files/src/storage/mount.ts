@@ -32,7 +32,8 @@ export function mountStorage(server: http.Server, handler: StorageHandler, metri
         if (!(await handler(req, res, correlationId))) sendJson(res, 404, { error: 'not found' });
       } catch (err) {
         log.error({ err }, 'storage request failed');
-        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'SYS-002', correlationId } }] });
+        if (!res.headersSent)
+          sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'SYS-002', correlationId } }] });
         else res.end();
       }
     });

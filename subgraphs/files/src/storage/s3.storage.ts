@@ -83,7 +83,9 @@ export class S3Storage implements Storage {
 
   async readHead(key: string, bytes: number): Promise<Buffer> {
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+      const r = await this.client.send(
+        new GetObjectCommand({ Bucket: this.opts.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }),
+      );
       return Buffer.from(await r.Body!.transformToByteArray()).subarray(0, bytes);
     } catch (err) {
       // an empty object has no byte 0 (416)
@@ -107,7 +109,9 @@ export class S3Storage implements Storage {
         Bucket: this.opts.bucket,
         Key: to,
         CopySource: `${this.opts.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
-        ...(meta ? { MetadataDirective: 'REPLACE', ContentType: meta.contentType, ContentDisposition: contentDisposition(meta.fileName) } : {}),
+        ...(meta
+          ? { MetadataDirective: 'REPLACE', ContentType: meta.contentType, ContentDisposition: contentDisposition(meta.fileName) }
+          : {}),
       }),
     );
     await this.delete(from);

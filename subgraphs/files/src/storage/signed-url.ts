@@ -28,7 +28,9 @@ export class UrlSigner {
   constructor(private readonly key: string) {}
 
   sign(claims: Omit<UrlClaims, 'nonce'> & { nonce?: string }): string {
-    const body = Buffer.from(JSON.stringify({ ...claims, nonce: claims.nonce ?? randomBytes(16).toString('hex') })).toString('base64url');
+    const body = Buffer.from(JSON.stringify({ ...claims, nonce: claims.nonce ?? randomBytes(16).toString('hex') })).toString(
+      'base64url',
+    );
     return `${body}.${this.mac(body)}`;
   }
 

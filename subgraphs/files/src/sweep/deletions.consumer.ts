@@ -62,11 +62,32 @@ export class DeletionsConsumer {
     await this.ensureGroups();
     let handled = 0;
     for (const stream of STREAMS) {
-      const claimed = (await this.redis.xautoclaim(stream, FILES_GROUP, this.consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', 100)) as [string, StreamEntries];
+      const claimed = (await this.redis.xautoclaim(stream, FILES_GROUP, this.consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', 100)) as [
+        string,
+        StreamEntries,
+      ];
       handled += await this.handle(stream, claimed[1] ?? []);
-      const mine = (await this.redis.xreadgroup('GROUP', FILES_GROUP, this.consumer, 'COUNT', 100, 'STREAMS', stream, '0')) as Array<[string, StreamEntries]> | null;
+      const mine = (await this.redis.xreadgroup(
+        'GROUP',
+        FILES_GROUP,
+        this.consumer,
+        'COUNT',
+        100,
+        'STREAMS',
+        stream,
+        '0',
+      )) as Array<[string, StreamEntries]> | null;
       handled += await this.handle(stream, mine?.[0]?.[1] ?? []);
-      const fresh = (await this.redis.xreadgroup('GROUP', FILES_GROUP, this.consumer, 'COUNT', 200, 'STREAMS', stream, '>')) as Array<[string, StreamEntries]> | null;
+      const fresh = (await this.redis.xreadgroup(
+        'GROUP',
+        FILES_GROUP,
+        this.consumer,
+        'COUNT',
+        200,
+        'STREAMS',
+        stream,
+        '>',
+      )) as Array<[string, StreamEntries]> | null;
       handled += await this.handle(stream, fresh?.[0]?.[1] ?? []);
     }
     return handled;

@@ -28,8 +28,16 @@ export class Sweeper {
     metrics: Metrics,
     private readonly opts: { intervalMs: number; orphanGraceMs: number; staleScanMs: number },
   ) {
-    this.orphans = new client.Counter({ name: 'files_orphans_removed_total', help: 'Stored objects no file used, removed by the sweep', registers: [metrics.registry] });
-    this.expired = new client.Counter({ name: 'files_expired_uploads_total', help: 'Pending uploads removed after their URL expired', registers: [metrics.registry] });
+    this.orphans = new client.Counter({
+      name: 'files_orphans_removed_total',
+      help: 'Stored objects no file used, removed by the sweep',
+      registers: [metrics.registry],
+    });
+    this.expired = new client.Counter({
+      name: 'files_expired_uploads_total',
+      help: 'Pending uploads removed after their URL expired',
+      registers: [metrics.registry],
+    });
   }
 
   start(): void {
@@ -58,7 +66,10 @@ export class Sweeper {
     const requeued = await this.files.requeueStale(this.opts.staleScanMs);
     const report = { expiredUploads, orphansRemoved: orphanKeys.length, orphanKeys, requeued };
     if (expiredUploads || orphanKeys.length || requeued) {
-      this.log.info({ expiredUploads, orphansRemoved: orphanKeys.length, orphanKeys: orphanKeys.slice(0, 50), requeued }, 'files sweep');
+      this.log.info(
+        { expiredUploads, orphansRemoved: orphanKeys.length, orphanKeys: orphanKeys.slice(0, 50), requeued },
+        'files sweep',
+      );
     }
     return report;
   }

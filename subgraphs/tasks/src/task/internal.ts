@@ -11,9 +11,10 @@ export function taskProjectRoute(secret: string): Record<string, RouteHandler> {
     [TASK_PROJECT_PATH]: internalRoute('tasks', secret, async (query) => {
       const ids = (query.get('ids') ?? '').split(',').filter(Boolean);
       if (ids.length === 0 || ids.length > TASK_PROJECT_MAX_IDS || !ids.every(isId)) return null;
-      const tasks = await TaskModel.find({ _id: { $in: ids.map((id) => id.toLowerCase()) }, deletedAt: null }, { projectId: 1 }).lean<
-        Array<Pick<Task, '_id' | 'projectId'>>
-      >();
+      const tasks = await TaskModel.find(
+        { _id: { $in: ids.map((id) => id.toLowerCase()) }, deletedAt: null },
+        { projectId: 1 },
+      ).lean<Array<Pick<Task, '_id' | 'projectId'>>>();
       return { tasks: tasks.map((t) => ({ id: t._id, projectId: t.projectId })) };
     }),
   };
