@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { Cleanup, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
-import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
+import { allSubgraphs, registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -63,13 +63,13 @@ async function within<T>(ms: number, probe: () => Promise<T>, ok: (v: T) => bool
 }
 
 beforeAll(async () => {
-  stack = await startStack('ops', ['users', 'projects', 'tasks'], { ADMIN_EMAIL, ADMIN_PASSWORD });
+  stack = await startStack('ops', allSubgraphs(), { ADMIN_EMAIL, ADMIN_PASSWORD });
   cleanup.add(() => stack.stop());
   url = stack.gateway.url;
   second = await stack.addGateway();
   admin = await signInFirstAdmin(stack, ADMIN_EMAIL, ADMIN_PASSWORD);
   user = await registerUser(url, 'OpsUser');
-}, 90_000);
+}, 180_000);
 
 afterAll(() => cleanup.run());
 
@@ -91,7 +91,7 @@ describe('access', () => {
       SETTINGS,
     );
     expect(s.opsSettings.maintenance.enabled).toBe(false);
-    expect(s.opsSettings.circuitBreakers.map((b) => b.service).sort()).toEqual(['projects', 'tasks', 'users']);
+    expect(s.opsSettings.circuitBreakers.map((b) => b.service).sort()).toEqual(allSubgraphs().sort());
   });
 });
 
@@ -416,7 +416,7 @@ describe('observability', () => {
     const h = await ops<{
       serviceHealth: Array<{ name: string; ready: boolean; latencyMs: number | null; circuitBreaker: string }>;
     }>('{ serviceHealth { name ready latencyMs circuitBreaker } }');
-    expect(h.serviceHealth.map((s) => s.name).sort()).toEqual(['gateway', 'projects', 'tasks', 'users']);
+    expect(h.serviceHealth.map((s) => s.name).sort()).toEqual(['gateway', ...allSubgraphs()].sort());
     for (const s of h.serviceHealth) {
       expect(s.ready).toBe(true);
       expect(s.latencyMs).toEqual(expect.any(Number));

@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { testEnv } from './env';
 import { gql, type GqlResponse } from './graphql';
 import { freePort } from '../net';
-import { spawnService, type ServiceProcess } from './processes';
+import { REPO_ROOT, spawnService, type ServiceProcess } from './processes';
+
+/** Every domain subgraph of the supergraph (schema/subgraphs.json, without those the gateway serves itself). */
+export function allSubgraphs(): string[] {
+  const list = JSON.parse(readFileSync(path.join(REPO_ROOT, 'schema/subgraphs.json'), 'utf8')) as { subgraphs: Array<{ name: string; servedBy?: string }> };
+  return list.subgraphs.filter((s) => !s.servedBy).map((s) => s.name);
+}
 
 export interface Stack {
   env: NodeJS.ProcessEnv;
