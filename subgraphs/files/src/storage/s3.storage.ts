@@ -57,7 +57,8 @@ export class S3Storage implements Storage {
   }
 
   uploadUrl(req: UploadUrlRequest): Promise<string> {
-    const cmd = new PutObjectCommand({ Bucket: this.opts.bucket, Key: req.key, ContentType: req.contentType });
+    // the declared length is signed: S3 refuses a PUT of any other size
+    const cmd = new PutObjectCommand({ Bucket: this.opts.bucket, Key: req.key, ContentType: req.contentType, ContentLength: req.size });
     return getSignedUrl(this.presigner, cmd, { expiresIn: req.expiresInSeconds });
   }
 
