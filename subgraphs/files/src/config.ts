@@ -54,6 +54,8 @@ export const filesConfigShape = {
   /** While the scanner does not answer, how often a waiting scan looks again. */
   FILES_SCANNER_RETRY_MS: int(50, 5000),
   FILES_SWEEP_MS: int(100, 60_000),
+  /** The orphan sweep lists every stored object: less often than the other sweeps. */
+  FILES_ORPHAN_SWEEP_MS: int(100, 3_600_000),
   FILES_ORPHAN_GRACE_SECONDS: int(0, 3600),
   /** Files SCANNING longer than this are queued again by the sweep (a lost job). */
   FILES_STALE_SCAN_SECONDS: int(1, 900),

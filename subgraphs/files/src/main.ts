@@ -106,6 +106,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       files.enqueueScan = (fileId) => scans.enqueue(fileId);
       const sweeper = new Sweeper(files, storage, log, metrics, {
         intervalMs: config.FILES_SWEEP_MS,
+        orphanIntervalMs: config.FILES_ORPHAN_SWEEP_MS,
         orphanGraceMs: config.FILES_ORPHAN_GRACE_SECONDS * 1000,
         staleScanMs: config.FILES_STALE_SCAN_SECONDS * 1000,
       });

@@ -82,6 +82,7 @@ beforeAll(async () => {
     FILES_MAX_BYTES: String(MAX),
     FILES_PROJECT_QUOTA_BYTES: String(QUOTA),
     FILES_SWEEP_MS: '300',
+    FILES_ORPHAN_SWEEP_MS: '300',
     FILES_ORPHAN_GRACE_SECONDS: '0',
     FILES_SCAN_BACKOFF_MS: '100',
   });

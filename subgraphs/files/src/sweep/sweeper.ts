@@ -12,12 +12,14 @@ export interface SweepReport {
 
 /**
  * The files housekeeping, every `intervalMs`: pending uploads past their expiry are removed (record,
- * quota and bytes), stored objects no live file uses (older than `orphanGraceMs`) are removed and
- * reported, files SCANNING for longer than `staleScanMs` are queued again.
+ * quota and bytes), files SCANNING for longer than `staleScanMs` are queued again; every
+ * `orphanIntervalMs`, stored objects no live file uses (older than `orphanGraceMs`) are removed and
+ * reported.
  */
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<SweepReport> | undefined;
+  private lastOrphanSweep = 0;
   private readonly orphans: client.Counter;
   private readonly expired: client.Counter;
 
@@ -26,7 +28,7 @@ export class Sweeper {
     private readonly storage: Storage,
     private readonly log: Logger,
     metrics: Metrics,
-    private readonly opts: { intervalMs: number; orphanGraceMs: number; staleScanMs: number },
+    private readonly opts: { intervalMs: number; orphanIntervalMs: number; orphanGraceMs: number; staleScanMs: number },
   ) {
     this.orphans = new client.Counter({
       name: 'files_orphans_removed_total',
@@ -62,7 +64,12 @@ export class Sweeper {
   private async sweepOnce(): Promise<SweepReport> {
     const expiredUploads = await this.files.sweepExpired();
     this.expired.inc(expiredUploads);
-    const orphanKeys = await this.removeOrphans();
+    // listing every stored object costs more (a bucket listing): on its own, longer interval
+    let orphanKeys: string[] = [];
+    if (Date.now() - this.lastOrphanSweep >= this.opts.orphanIntervalMs) {
+      orphanKeys = await this.removeOrphans();
+      this.lastOrphanSweep = Date.now();
+    }
     const requeued = await this.files.requeueStale(this.opts.staleScanMs);
     const report = { expiredUploads, orphansRemoved: orphanKeys.length, orphanKeys, requeued };
     if (expiredUploads || orphanKeys.length || requeued) {
