@@ -57,6 +57,92 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   const log = createLogger('gateway', config.LOG_LEVEL);
   // /metrics on METRICS_PORT (GATEWAY_METRICS_PORT) and/or behind METRICS_TOKEN (kit http.ts)
   const metrics = createMetrics('gateway', metricsSettings('gateway', env));
+  const deps = connectDependencies(config, log, metrics);
+  if (config.APOLLO_TELEMETRY === 'off') {
+    // read by the ApolloGateway constructor; without it every gateway phones home
+    process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+    process.env.METADATA_SERVER_DETECTION ??= 'none';
+  }
+  let subgraphs: SubgraphInfo[] = [];
+  const ops = await createOps(config, deps, log, metrics, () => subgraphs);
+  // OpenTelemetry traces when an OTLP endpoint is set, sampled at the rate the ops settings say
+  const tracing = startTracing({ service: 'gateway', config, log, settings: ops.settings });
+  const { gateway, executing } = createPlanningGateway(config, env, log, metrics, ops, deps.fetcher, (next) => {
+    subgraphs = next;
+  });
+  const formatError = createFormatError(log, metrics);
+  const apollo = createApollo(config, executing, ops, log, metrics, formatError);
+  let apiSchema: GraphQLSchema | undefined;
+  // the schema that socket operations are validated against, kept current with the supergraph
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: next }) => {
+    apiSchema = next;
+  });
+  await apollo.start();
+
+  const buildContext = contextBuilder(deps.authenticate, log);
+  const server = createHttpApp<GatewayContext>({
+    log,
+    metrics,
+    corsOrigins: config.CORS_ORIGINS,
+    responseHeaders: ops.responseHeaders,
+    routes: {
+      ...standardRoutes('gateway', { redis: () => pingRedis(deps.redis) }, metrics),
+      '/health': gatewayHealthRoute(() => subgraphs),
+      '/subgraphs': (_req, res) => sendJson(res, 200, { subgraphs: subgraphs.map((s) => s.name) }),
+    },
+    graphql: {
+      path: '/graphql',
+      server: apollo,
+      context: (req, correlationId) => buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY), 'http'),
+    },
+  });
+  const realtime = attachRealtime({
+    server,
+    path: '/graphql',
+    apollo,
+    schema: () => apiSchema,
+    authenticate: deps.authenticate,
+    context: (user, correlationId, clientIp, transport) => ({ user, correlationId, log, clientIp, ...(transport ? { transport } : {}) }),
+    redis: deps.redis,
+    redisUrl: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    log,
+    registry: metrics.registry,
+    // socket errors masked like HTTP ones; the client's address as over HTTP (TRUST_PROXY)
+    formatError,
+    introspection: introspectionEnabled(config),
+    clientAddress: (req) => clientAddress(req, config.TRUST_PROXY),
+    limits: liveLimits(config),
+    ...(config.LIVE_SHARED_RESOLUTION === 'on' ? liveAccess(config, deps.redis, log, ops, () => subgraphs) : {}),
+  });
+  const port = await listen(server, config.PORT, config.HOST);
+  await redisReady(deps.redis);
+  await ops.start();
+  log.info({ port, ...(metrics.settings.port ? { metricsPort: metrics.settings.port } : {}) }, `gateway listening: http://localhost:${port}/graphql`);
+
+  const stop = installShutdown(
+    log,
+    [
+      () => realtime.close(),
+      () => closeServer(server),
+      () => apollo.stop(),
+      () => tracing.shutdown(),
+      () => ops.close(),
+      () => deps.closeFetcher(),
+      () => deps.mongo.close(),
+      () => deps.redis.quit().catch(() => deps.redis.disconnect()),
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  return { port, url: `http://${config.HOST}:${port}/graphql`, config, log, server, stop, realtime };
+}
+
+type Metrics = ReturnType<typeof createMetrics>;
+type Dependencies = ReturnType<typeof connectDependencies>;
+type OpsPlane = Awaited<ReturnType<typeof createOpsPlane>>;
+
+/** Redis, the store (the ops plane's audit log), token checks and the subgraph fetcher. */
+function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metrics) {
   // every Redis command bounded (REDIS_COMMAND_TIMEOUT_MS): a hung Redis gives DB-001, never a hang
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   // the JWKS is served by users: its origin also answers token-version look-ups
@@ -70,25 +156,19 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
     commandCounter: metrics.mongoCommands,
     timeoutMS: config.MONGO_TIMEOUT_MS,
   });
-  const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, {
-    dedup: config.SUBGRAPH_DEDUP === 'on',
-  });
+  const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, { dedup: config.SUBGRAPH_DEDUP === 'on' });
+  return { redis, authenticate, mongo, fetcher, closeFetcher };
+}
 
-  if (config.APOLLO_TELEMETRY === 'off') {
-    // read by the ApolloGateway constructor; without it every gateway phones home
-    process.env.APOLLO_TELEMETRY_DISABLED = 'true';
-    process.env.METADATA_SERVER_DETECTION ??= 'none';
-  }
-  let subgraphs: SubgraphInfo[] = [];
-  const production = config.NODE_ENV === 'production';
-  // platform controls: the in-process ops subgraph, request guard, breakers, audit log (README: Operations)
-  const ops = await createOpsPlane({
-    redis,
+/** Platform controls: the in-process ops subgraph, request guard, breakers, audit log (README: Operations). */
+function createOps(config: GatewayConfig, deps: Dependencies, log: Logger, metrics: Metrics, subgraphs: () => SubgraphInfo[]) {
+  return createOpsPlane({
+    redis: deps.redis,
     redisUrl: config.REDIS_URL,
     prefix: config.REDIS_PREFIX,
     log,
     metrics,
-    mongo,
+    mongo: deps.mongo,
     logLevel: config.LOG_LEVEL,
     rateLimit: { requestsPerMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST },
     limits: {
@@ -101,19 +181,34 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       defaultListSize: config.OP_DEFAULT_LIST_SIZE,
     },
     introspection: introspectionEnabled(config),
-    subgraphs: () => subgraphs,
-    gatewayReady: async () => (await pingRedis(redis)) && mongo.isUp(),
+    subgraphs,
+    gatewayReady: async () => (await pingRedis(deps.redis)) && deps.mongo.isUp(),
   });
-  // OpenTelemetry traces when an OTLP endpoint is set, sampled at the rate the ops settings say
-  const tracing = startTracing({ service: 'gateway', config, log, settings: ops.settings });
+}
+
+/**
+ * @apollo/gateway on the watched supergraph file (composition and planning), each subgraph behind a
+ * signed data source and its circuit breaker; our executor runs the plans (GATEWAY_EXECUTOR=apollo: theirs).
+ */
+function createPlanningGateway(
+  config: GatewayConfig,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  metrics: Metrics,
+  ops: OpsPlane,
+  fetcher: Dependencies['fetcher'],
+  onSubgraphs: (subgraphs: SubgraphInfo[]) => void,
+) {
   const dataSources = new Map<string, GraphQLDataSource>();
   const gateway = new ApolloGateway({
-    supergraphSdl: fileSupergraph(config.SUPERGRAPH_PATH, log, (sdl) => {
+    supergraphSdl: fileSupergraph(config.SUPERGRAPH_PATH, log, (sdl) =>
       // the ops subgraph runs in this process: no URL to probe or call
-      subgraphs = subgraphsOf(sdl)
-        .filter((s) => s.name !== OPS_SUBGRAPH)
-        .map((s) => ({ name: s.name, url: subgraphUrl(s.name, s.url, env) }));
-    }),
+      onSubgraphs(
+        subgraphsOf(sdl)
+          .filter((s) => s.name !== OPS_SUBGRAPH)
+          .map((s) => ({ name: s.name, url: subgraphUrl(s.name, s.url, env) })),
+      ),
+    ),
     buildService: ({ name, url }) => {
       const source =
         name === OPS_SUBGRAPH
@@ -123,15 +218,23 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       return source;
     },
   });
-  // @apollo/gateway composes and plans; our executor runs the plans (GATEWAY_EXECUTOR=apollo: theirs)
   const executing = new PlanExecutingGateway(gateway, (name) => dataSources.get(name), log, {
     enabled: config.GATEWAY_EXECUTOR === 'fast',
     registry: metrics.registry,
   });
+  return { gateway, executing };
+}
 
-  const landing = config.LANDING_PAGE ?? (production ? 'off' : 'explorer');
-  const formatError = createFormatError(log, metrics);
-  const apollo = new ApolloServer<GatewayContext>({
+function createApollo(
+  config: GatewayConfig,
+  executing: PlanExecutingGateway,
+  ops: OpsPlane,
+  log: Logger,
+  metrics: Metrics,
+  formatError: ReturnType<typeof createFormatError>,
+): ApolloServer<GatewayContext> {
+  const landing = config.LANDING_PAGE ?? (config.NODE_ENV === 'production' ? 'off' : 'explorer');
+  return new ApolloServer<GatewayContext>({
     gateway: executing,
     formatError,
     // decided per request by the ops guard: production answers introspection for ADMIN tokens only
@@ -148,20 +251,11 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
         : ApolloServerPluginLandingPageDisabled(),
     ],
   });
-  let apiSchema: GraphQLSchema | undefined;
-  // the schema that socket operations are validated against, kept current with the supergraph
-  gateway.onSchemaLoadOrUpdate(({ apiSchema: next }) => {
-    apiSchema = next;
-  });
-  await apollo.start();
+}
 
-  /** One way to build the context, for every transport. */
-  const buildContext = async (
-    authorization: string | undefined,
-    correlationId: string,
-    clientIp: string | null = null,
-    transport?: 'http',
-  ): Promise<GatewayContext> => {
+/** One way to build the request context, for every transport: the caller's token checked, coded errors. */
+function contextBuilder(authenticate: Dependencies['authenticate'], log: Logger) {
+  return async (authorization: string | undefined, correlationId: string, clientIp: string | null = null, transport?: 'http'): Promise<GatewayContext> => {
     try {
       const user = await authenticate(authorization);
       const scope = currentScope();
@@ -175,98 +269,45 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       throw new GraphQLError('Authentication unavailable', { originalError: err as Error });
     }
   };
+}
 
-  const server = createHttpApp<GatewayContext>({
-    log,
-    metrics,
-    corsOrigins: config.CORS_ORIGINS,
-    responseHeaders: ops.responseHeaders,
-    routes: {
-      ...standardRoutes('gateway', { redis: () => pingRedis(redis) }, metrics),
-      '/health': gatewayHealthRoute(() => subgraphs),
-      '/subgraphs': (_req, res) => sendJson(res, 200, { subgraphs: subgraphs.map((s) => s.name) }),
-    },
-    graphql: {
-      path: '/graphql',
-      server: apollo,
-      context: (req, correlationId) =>
-        buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY), 'http'),
-    },
-  });
-  /** The permissions client for live access checks: one per projects URL (the supergraph may move it). */
+/** The live endpoint's limits from the configuration. */
+function liveLimits(config: GatewayConfig) {
+  return {
+    authRecheckMs: config.LIVE_AUTH_RECHECK_SECONDS * 1000,
+    connectionsPerUser: config.LIVE_MAX_CONNECTIONS_PER_USER,
+    subscriptionsPerConnection: config.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    maxMessageBytes: config.LIVE_MAX_MESSAGE_BYTES,
+    maxQueue: config.LIVE_MAX_QUEUED_EVENTS,
+    maxBufferedBytes: config.LIVE_MAX_BUFFERED_BYTES,
+    heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000,
+    concurrentStarts: config.LIVE_MAX_CONCURRENT_STARTS,
+    concurrentStartsPerConnection: config.LIVE_MAX_CONCURRENT_STARTS_PER_CONNECTION,
+    waitingStarts: config.LIVE_MAX_WAITING_STARTS,
+    subscribeMessagesPerSecond: config.LIVE_SUBSCRIBE_RATE,
+    subscribeMessagesBurst: config.LIVE_SUBSCRIBE_BURST,
+    maxTokens: config.OP_MAX_TOKENS,
+  };
+}
+
+/**
+ * Shared live resolution: membership from the permissions cache (one client per projects URL, the
+ * supergraph may move it) and the request path's checks without executing.
+ */
+function liveAccess(config: GatewayConfig, redis: Dependencies['redis'], log: Logger, ops: OpsPlane, subgraphs: () => SubgraphInfo[]) {
   let permissions: { url: string; client: PermissionsClient } | null = null;
   const permissionsClient = (): PermissionsClient | null => {
-    const projects = subgraphs.find((s) => s.name === 'projects');
+    const projects = subgraphs().find((s) => s.name === 'projects');
     if (!projects) return null;
     if (permissions?.url !== projects.url)
       permissions = { url: projects.url, client: new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log) };
     return permissions.client;
   };
-  const realtime = attachRealtime({
-    server,
-    path: '/graphql',
-    apollo,
-    schema: () => apiSchema,
-    authenticate,
-    context: (user, correlationId, clientIp, transport) => ({
-      user,
-      correlationId,
-      log,
-      clientIp,
-      ...(transport ? { transport } : {}),
-    }),
-    redis,
-    redisUrl: config.REDIS_URL,
-    prefix: config.REDIS_PREFIX,
-    log,
-    registry: metrics.registry,
-    // socket errors masked like HTTP ones; the client's address as over HTTP (TRUST_PROXY)
-    formatError,
-    introspection: introspectionEnabled(config),
-    clientAddress: (req) => clientAddress(req, config.TRUST_PROXY),
-    limits: {
-      authRecheckMs: config.LIVE_AUTH_RECHECK_SECONDS * 1000,
-      connectionsPerUser: config.LIVE_MAX_CONNECTIONS_PER_USER,
-      subscriptionsPerConnection: config.LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION,
-      maxMessageBytes: config.LIVE_MAX_MESSAGE_BYTES,
-      maxQueue: config.LIVE_MAX_QUEUED_EVENTS,
-      maxBufferedBytes: config.LIVE_MAX_BUFFERED_BYTES,
-      heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000,
-      concurrentStarts: config.LIVE_MAX_CONCURRENT_STARTS,
-      concurrentStartsPerConnection: config.LIVE_MAX_CONCURRENT_STARTS_PER_CONNECTION,
-      waitingStarts: config.LIVE_MAX_WAITING_STARTS,
-      subscribeMessagesPerSecond: config.LIVE_SUBSCRIBE_RATE,
-      subscribeMessagesBurst: config.LIVE_SUBSCRIBE_BURST,
-      maxTokens: config.OP_MAX_TOKENS,
+  return {
+    access: (userId: string, projectId: string) => {
+      const client = permissionsClient();
+      return client ? client.access(userId, projectId) : Promise.resolve(null);
     },
-    ...(config.LIVE_SHARED_RESOLUTION === 'on'
-      ? {
-          access: (userId: string, projectId: string) => {
-            const client = permissionsClient();
-            return client ? client.access(userId, projectId) : Promise.resolve(null);
-          },
-          check: ops.checkOperation,
-        }
-      : {}),
-  });
-  const port = await listen(server, config.PORT, config.HOST);
-  await redisReady(redis);
-  await ops.start();
-  log.info({ port, ...(metrics.settings.port ? { metricsPort: metrics.settings.port } : {}) }, `gateway listening: http://localhost:${port}/graphql`);
-
-  const stop = installShutdown(
-    log,
-    [
-      () => realtime.close(),
-      () => closeServer(server),
-      () => apollo.stop(),
-      () => tracing.shutdown(),
-      () => ops.close(),
-      () => closeFetcher(),
-      () => mongo.close(),
-      () => redis.quit().catch(() => redis.disconnect()),
-    ],
-    config.SHUTDOWN_TIMEOUT_MS,
-  );
-  return { port, url: `http://${config.HOST}:${port}/graphql`, config, log, server, stop, realtime };
+    check: ops.checkOperation,
+  };
 }
