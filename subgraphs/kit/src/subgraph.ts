@@ -79,14 +79,7 @@ export interface RunningService<C extends BaseConfig = BaseConfig> {
 export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContext>(
   opts: SubgraphOptions<C, Ctx>,
 ): Promise<RunningService<C>> {
-  const env = opts.env ?? process.env;
-  const portVar = `${opts.name.toUpperCase()}_PORT`;
-  const schema = baseConfigSchema.extend({
-    MONGO_DB: z.string().regex(/^[\w-]{1,60}$/, 'letters, digits, _ and -').default(`tm_${opts.name}`),
-    PORT: portSchema(opts.defaultPort),
-    ...opts.configShape,
-  });
-  const config = loadConfig(schema, { ...env, PORT: env[portVar] ?? env.PORT }) as unknown as C & { MONGO_DB: string; PORT: number };
+  const config = subgraphConfig(opts);
   const log = createLogger(opts.name, config.LOG_LEVEL);
   const metrics = createMetrics(opts.name);
   const mongo = connectMongo({
@@ -134,28 +127,7 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     graphql: {
       path: '/graphql',
       server: apollo,
-      context: async (req, correlationId) => {
-        const header = req.headers[CONTEXT_HEADER];
-        // signed for this service and exactly this body, recently (a captured header replays nothing else)
-        const signed = verifyContext(
-          Array.isArray(header) ? header[0] : header,
-          config.INTERNAL_SECRET,
-          { service: opts.name, body: requestBody(req) },
-          config.SIGNED_CONTEXT_MAX_AGE_MS,
-        );
-        if (!signed) {
-          throw new GraphQLError('Requests must come through the gateway', {
-            extensions: { code: ErrorCode.TokenInvalid, http: { status: 401 } },
-          });
-        }
-        const user: UserContext = { userId: signed.userId, roles: signed.roles, sessionId: signed.sessionId };
-        // the gateway's correlation id, so one id spans the whole request; the request scope
-        // (read by the logger and the error formatter) follows
-        const cid = signed.correlationId || correlationId;
-        const scope = currentScope();
-        if (scope) Object.assign(scope, { correlationId: cid, userId: user.userId });
-        return setup.context({ user, correlationId: cid, log, clientIp: signed.clientIp ?? null });
-      },
+      context: signedContext(opts.name, config, log, setup.context),
     },
   });
   const port = await listen(server, config.PORT, config.HOST);
@@ -174,4 +146,49 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     config.SHUTDOWN_TIMEOUT_MS,
   );
   return { port, url: `http://${config.HOST}:${port}/graphql`, deps, server, stop };
+}
+
+/** The service's configuration: the kit's base schema, its database and port, and its own variables. */
+function subgraphConfig<C extends BaseConfig, Ctx extends BaseContext>(opts: SubgraphOptions<C, Ctx>) {
+  const env = opts.env ?? process.env;
+  const portVar = `${opts.name.toUpperCase()}_PORT`;
+  const schema = baseConfigSchema.extend({
+    MONGO_DB: z.string().regex(/^[\w-]{1,60}$/, 'letters, digits, _ and -').default(`tm_${opts.name}`),
+    PORT: portSchema(opts.defaultPort),
+    ...opts.configShape,
+  });
+  return loadConfig(schema, { ...env, PORT: env[portVar] ?? env.PORT }) as unknown as C & { MONGO_DB: string; PORT: number };
+}
+
+/**
+ * The request context of a GraphQL request: only from a context the gateway signed for this
+ * service and exactly this body, recently (a captured header replays nothing else).
+ */
+function signedContext<Ctx extends BaseContext>(
+  service: string,
+  config: BaseConfig,
+  log: Logger,
+  build: (base: BaseContext) => Ctx | Promise<Ctx>,
+) {
+  return async (req: http.IncomingMessage, correlationId: string): Promise<Ctx> => {
+    const header = req.headers[CONTEXT_HEADER];
+    const signed = verifyContext(
+      Array.isArray(header) ? header[0] : header,
+      config.INTERNAL_SECRET,
+      { service, body: requestBody(req) },
+      config.SIGNED_CONTEXT_MAX_AGE_MS,
+    );
+    if (!signed) {
+      throw new GraphQLError('Requests must come through the gateway', {
+        extensions: { code: ErrorCode.TokenInvalid, http: { status: 401 } },
+      });
+    }
+    const user: UserContext = { userId: signed.userId, roles: signed.roles, sessionId: signed.sessionId };
+    // the gateway's correlation id, so one id spans the whole request; the request scope
+    // (read by the logger and the error formatter) follows
+    const cid = signed.correlationId || correlationId;
+    const scope = currentScope();
+    if (scope) Object.assign(scope, { correlationId: cid, userId: user.userId });
+    return build({ user, correlationId: cid, log, clientIp: signed.clientIp ?? null });
+  };
 }
