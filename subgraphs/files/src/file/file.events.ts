@@ -20,6 +20,8 @@ export function fileEvent(
   file: Pick<File, '_id' | 'taskId' | 'projectId' | 'uploadedById' | 'name' | 'size' | 'contentType'>,
   actor: Actor,
   extra: Record<string, unknown> = {},
+  /** Also a live `taskChanged` (not when the task itself is gone). */
+  live = true,
 ): PendingEvent {
   return pendingEvent(
     type,
@@ -33,16 +35,18 @@ export function fileEvent(
       ...extra,
     },
     { actorId: actor.userId, correlationId: actor.correlationId },
-    {
-      channel: liveChannel(prefix, 'taskChanged', file.projectId),
-      message: {
-        kind: 'UPDATED',
-        taskId: file.taskId,
-        projectId: file.projectId,
-        actorId: actor.userId ?? file.uploadedById,
-        at: new Date().toISOString(),
-        fields: ['attachments'],
-      },
-    },
+    live
+      ? {
+          channel: liveChannel(prefix, 'taskChanged', file.projectId),
+          message: {
+            kind: 'UPDATED',
+            taskId: file.taskId,
+            projectId: file.projectId,
+            actorId: actor.userId ?? file.uploadedById,
+            at: new Date().toISOString(),
+            fields: ['attachments'],
+          },
+        }
+      : undefined,
   );
 }

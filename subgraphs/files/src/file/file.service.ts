@@ -312,7 +312,7 @@ export class FileService {
   async removeForTasks(taskIds: readonly string[], actor: Actor): Promise<number> {
     const files = await FileModel.find({ taskId: { $in: [...taskIds] }, deletedAt: null }, FILE_PROJECTION).lean<File[]>();
     let n = 0;
-    for (const f of files) if (await this.removeQuietly(f, actor, true)) n++;
+    for (const f of files) if (await this.removeQuietly(f, actor, true, false)) n++;
     return n;
   }
 
@@ -322,7 +322,7 @@ export class FileService {
     for (;;) {
       const files = await FileModel.find({ projectId, deletedAt: null }, FILE_PROJECTION).limit(200).lean<File[]>();
       if (files.length === 0) return n;
-      for (const f of files) if (await this.removeQuietly(f, actor, true)) n++;
+      for (const f of files) if (await this.removeQuietly(f, actor, true, false)) n++;
     }
   }
 
@@ -402,14 +402,19 @@ export class FileService {
   }
 
   /** Soft-deletes with a FileDeleted event (complete files), removes the bytes, gives back the quota. */
-  private async remove(file: File, actor: Actor, announce = file.status !== FileStatus.PENDING_UPLOAD): Promise<boolean> {
+  private async remove(
+    file: File,
+    actor: Actor,
+    announce = file.status !== FileStatus.PENDING_UPLOAD,
+    showLive = true,
+  ): Promise<boolean> {
     const type: FileEventType = 'FileDeleted';
     const updated = await FileModel.updateOne(
       live(file._id),
       announce
         ? {
             $set: { deletedAt: new Date(), hasPending: true },
-            $push: { pendingEvents: fileEvent(this.prefix, type, file, actor) },
+            $push: { pendingEvents: fileEvent(this.prefix, type, file, actor, {}, showLive) },
           }
         : { $set: { deletedAt: new Date() } },
     );
@@ -425,9 +430,9 @@ export class FileService {
     return true;
   }
 
-  private async removeQuietly(file: File, actor: Actor, announce: boolean): Promise<boolean> {
+  private async removeQuietly(file: File, actor: Actor, announce: boolean, showLive = true): Promise<boolean> {
     try {
-      return await this.remove(file, actor, announce && file.status !== FileStatus.PENDING_UPLOAD);
+      return await this.remove(file, actor, announce && file.status !== FileStatus.PENDING_UPLOAD, showLive);
     } catch (err) {
       this.log.warn({ err, fileId: file._id }, 'file not removed yet; will retry');
       return false;
