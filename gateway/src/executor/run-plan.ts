@@ -27,7 +27,7 @@ type Obj = Record<string, unknown>;
 /** GraphQLDataSourceRequestKind.INCOMING_OPERATION (the enum is not exported by @apollo/gateway). */
 const INCOMING_OPERATION = 'incoming operation' as GraphQLDataSourceProcessOptions['kind'] & 'incoming operation';
 
-interface Cursor {
+export interface Cursor {
   path: Path;
   data: unknown;
   root: Obj;
@@ -65,7 +65,7 @@ export async function runNode(run: PlanRun, node: PlanNode, cursor: Cursor): Pro
 }
 
 /** The values at `path` ('@' = every element of a list), flattened into one list when it crosses lists. */
-function flatten(value: unknown, path: Path, i: number): unknown {
+export function flatten(value: unknown, path: Path, i: number): unknown {
   if (i === path.length || value === undefined || value === null) return value;
   const step = path[i]!;
   if (step === '@') {
@@ -101,14 +101,35 @@ async function runFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Promise
     }
     return;
   }
-  // one representation per distinct entity: the same product under ten reviews is asked for once
+  const { representations, repOf } = representationsOf(run.supergraph, entities, fetch.requires, fetch.inputRewrites);
+  if (representations.length === 0) return;
+  if ('representations' in variables) throw new Error('Variables cannot contain key "representations"');
+  const data = await send(run, service, fetch, { ...variables, representations }, cursor, { entities, repOf });
+  if (!data) return;
+  const received = data._entities;
+  if (!Array.isArray(received)) throw new Error('Expected "data._entities" in response to be an array');
+  if (received.length !== representations.length) throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
+  mergeEntities(run.supergraph, entities, repOf, received as Array<Obj | null>, fetch.outputRewrites);
+}
+
+/**
+ * The representations an entity fetch sends: one per distinct entity (the same product under ten
+ * reviews is asked for once), and for each entity the index of its representation (-1: the entity
+ * lacks its key or required fields, and is not asked for).
+ */
+export function representationsOf(
+  schema: GraphQLSchema,
+  entities: Obj[],
+  requires: readonly QueryPlanSelectionNode[],
+  inputRewrites?: readonly FetchDataRewrite[],
+): { representations: Obj[]; repOf: number[] } {
   const representations: Obj[] = [];
   const seen = new Map<string, number>();
   const repOf = new Array<number>(entities.length).fill(-1);
   for (let i = 0; i < entities.length; i++) {
-    const rep = select(run.supergraph, entities[i]!, fetch.requires);
+    const rep = select(schema, entities[i]!, requires);
     if (!rep || !rep.__typename) continue;
-    applyRewrites(run.supergraph, fetch.inputRewrites, rep);
+    applyRewrites(schema, inputRewrites, rep);
     const key = representationKey(rep);
     let idx = seen.get(key);
     if (idx === undefined) {
@@ -117,18 +138,22 @@ async function runFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Promise
     }
     repOf[i] = idx;
   }
-  if (representations.length === 0) return;
-  if ('representations' in variables) throw new Error('Variables cannot contain key "representations"');
-  const data = await send(run, service, fetch, { ...variables, representations }, cursor, { entities, repOf });
-  if (!data) return;
-  const received = data._entities;
-  if (!Array.isArray(received)) throw new Error('Expected "data._entities" in response to be an array');
-  if (received.length !== representations.length) throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
-  for (const r of received as Array<Obj | null>) if (r) applyRewrites(run.supergraph, fetch.outputRewrites, r);
+  return { representations, repOf };
+}
+
+/** Merges the `_entities` answer into every entity that asked for it (`repOf` from `representationsOf`). */
+export function mergeEntities(
+  schema: GraphQLSchema,
+  entities: Obj[],
+  repOf: number[],
+  received: Array<Obj | null>,
+  outputRewrites?: readonly FetchDataRewrite[],
+): void {
+  for (const r of received) if (r) applyRewrites(schema, outputRewrites, r);
   for (let i = 0; i < entities.length; i++) {
     const idx = repOf[i]!;
     if (idx < 0) continue;
-    const r = received[idx] as Obj | null;
+    const r = received[idx];
     if (!r) continue;
     const entity = entities[i]!;
     if (!r.__typename && entity.__typename) r.__typename = entity.__typename;
@@ -165,7 +190,7 @@ async function send(
 }
 
 /** Maps a subgraph error path to the client's response path (only computed when there are errors). */
-function errorPaths(cursor: Cursor, fetch: FetchNode, entityFetch?: { entities: Obj[]; repOf: number[] }) {
+export function errorPaths(cursor: Cursor, fetch: FetchNode, entityFetch?: { entities: Obj[]; repOf: number[] }) {
   let hydrated: Path[] | undefined;
   return (errorPath: Path | undefined): Path | undefined => {
     if (!errorPath) return undefined;
