@@ -37,6 +37,11 @@ export const BoardColumnModel = getModelForClass(BoardColumn);
 
 const columnKey = (c: Column) => `${c.projectId}:${c.status}`;
 
+/** The first of `count` slots reserved by raising a column's `end` to `end` (the last of them is `end`). */
+export function firstReserved(end: number, count: number): number {
+  return end - (count - 1) * POSITION_STEP;
+}
+
 /** Reserves `count` consecutive slots at the end of a column; returns the first. */
 async function reserve(column: Column, count: number): Promise<number> {
   const _id = columnKey(column);
@@ -46,7 +51,7 @@ async function reserve(column: Column, count: number): Promise<number> {
       { $inc: { end: count * POSITION_STEP } },
       { returnDocument: 'after', projection: { end: 1 } },
     ).lean<BoardColumn>();
-    if (counter) return counter.end - (count - 1) * POSITION_STEP;
+    if (counter) return firstReserved(counter.end, count);
     await seed(column);
   }
 }
@@ -94,8 +99,16 @@ async function positionAfter(column: Column, after: number, excludeId?: string):
 export async function slotAfter(column: Column, after: number, movingId?: string): Promise<number | null> {
   const next = await positionAfter(column, after, movingId);
   if (next === null) return endOfColumn(column);
+  return midpoint(after, next);
+}
+
+/** The position halfway between two neighbours, or `null` when they are too close for one (rebalance first). */
+export function midpoint(after: number, next: number): number | null {
   const gap = next - after;
-  return gap < MIN_GAP * 2 ? null : after + gap / 2;
+  if (gap < MIN_GAP * 2) return null;
+  const mid = after + gap / 2;
+  // far from zero, adjacent doubles can be more than 2 * MIN_GAP apart: halfway then rounds onto a neighbour
+  return mid > after && mid < next ? mid : null;
 }
 
 /**
