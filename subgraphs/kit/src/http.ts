@@ -140,23 +140,7 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
   const routes = placed.routes;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, correlationId: string, path: string) => {
-    const origin = req.headers.origin;
-    if (origin && cors.has(origin)) {
-      res.setHeader('access-control-allow-origin', origin);
-      res.setHeader('vary', 'origin');
-      res.setHeader('access-control-allow-credentials', 'true');
-      res.setHeader('access-control-expose-headers', CORRELATION_HEADER);
-      if (req.method === 'OPTIONS') {
-        res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-        res.setHeader(
-          'access-control-allow-headers',
-          'content-type, authorization, x-correlation-id, apollo-require-preflight, x-apollo-operation-name',
-        );
-        res.setHeader('access-control-max-age', '600');
-        res.writeHead(204).end();
-        return;
-      }
-    }
+    if (answerCors(req, res, cors)) return;
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (route && (req.method === 'GET' || req.method === 'HEAD')) {
       await route(req, res);
@@ -167,50 +151,9 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
       sendJson(res, 404, { error: 'not found' });
       return;
     }
-    let body: unknown;
-    if (req.method === 'POST') {
-      let text: string;
-      try {
-        text = await readBody(req, maxBody);
-      } catch (err) {
-        if (err instanceof BodyTooLarge) {
-          sendJson(res, 413, errorBody(ErrorCode.InvalidRequest, 'Request body too large', correlationId));
-          return;
-        }
-        throw err;
-      }
-      rawBodies.set(req, text);
-      const type = req.headers['content-type'] ?? '';
-      if (type.includes('application/json')) {
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          sendJson(res, 400, errorBody(ErrorCode.InvalidRequest, 'Request body is not valid JSON', correlationId));
-          return;
-        }
-      } else {
-        body = text;
-      }
-      if (tracingActive()) nameServerSpan(body);
-    }
-    const headers = new HeaderMap();
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-    }
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'POST') rawBodies.set(req, url.search);
-    const result = await gql.server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: () => gql.context(req, correlationId),
-    });
-    res.statusCode = result.status ?? 200;
-    for (const [k, v] of result.headers) res.setHeader(k, v);
-    if (result.body.kind === 'complete') {
-      res.end(result.body.string);
-    } else {
-      for await (const chunk of result.body.asyncIterator) res.write(chunk);
-      res.end();
-    }
+    const read = req.method === 'POST' ? await readGraphqlBody(req, res, maxBody, correlationId) : { body: undefined };
+    if (!read) return;
+    await executeGraphql(req, res, gql, read.body, correlationId);
   };
 
   const server = http.createServer((req, res) => {
@@ -254,6 +197,78 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
     });
   }
   return server;
+}
+
+/** CORS for the allowed origins; answers a preflight itself (true: nothing more to do). */
+function answerCors(req: IncomingMessage, res: ServerResponse, allowed: Set<string>): boolean {
+  const origin = req.headers.origin;
+  if (!origin || !allowed.has(origin)) return false;
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('vary', 'origin');
+  res.setHeader('access-control-allow-credentials', 'true');
+  res.setHeader('access-control-expose-headers', CORRELATION_HEADER);
+  if (req.method !== 'OPTIONS') return false;
+  res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+  res.setHeader('access-control-allow-headers', 'content-type, authorization, x-correlation-id, apollo-require-preflight, x-apollo-operation-name');
+  res.setHeader('access-control-max-age', '600');
+  res.writeHead(204).end();
+  return true;
+}
+
+/**
+ * A POSTed GraphQL body: bounded, kept raw (the signed context covers its hash), parsed when JSON.
+ * Null when the request was answered already (413, 400).
+ */
+async function readGraphqlBody(req: IncomingMessage, res: ServerResponse, maxBody: number, correlationId: string): Promise<{ body: unknown } | null> {
+  let text: string;
+  try {
+    text = await readBody(req, maxBody);
+  } catch (err) {
+    if (err instanceof BodyTooLarge) {
+      sendJson(res, 413, errorBody(ErrorCode.InvalidRequest, 'Request body too large', correlationId));
+      return null;
+    }
+    throw err;
+  }
+  rawBodies.set(req, text);
+  if (!(req.headers['content-type'] ?? '').includes('application/json')) return { body: text };
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    sendJson(res, 400, errorBody(ErrorCode.InvalidRequest, 'Request body is not valid JSON', correlationId));
+    return null;
+  }
+  if (tracingActive()) nameServerSpan(body);
+  return { body };
+}
+
+/** Hands the request to Apollo Server and streams its answer back. */
+async function executeGraphql<C extends BaseContext>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  gql: NonNullable<HttpAppOptions<C>['graphql']>,
+  body: unknown,
+  correlationId: string,
+): Promise<void> {
+  const headers = new HeaderMap();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method !== 'POST') rawBodies.set(req, url.search);
+  const result = await gql.server.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+    context: () => gql.context(req, correlationId),
+  });
+  res.statusCode = result.status ?? 200;
+  for (const [k, v] of result.headers) res.setHeader(k, v);
+  if (result.body.kind === 'complete') {
+    res.end(result.body.string);
+  } else {
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
 }
 
 function listenOne(server: http.Server, port: number, host: string): Promise<number> {
