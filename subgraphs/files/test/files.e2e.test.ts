@@ -152,7 +152,7 @@ describe('upload, scan, download', () => {
     } finally {
       live.disconnect();
     }
-  });
+  }, 60_000);
 
   it('shows attachments on a page of tasks with one files query (no N+1)', async () => {
     const p = await newProject('Attachments');
@@ -187,7 +187,7 @@ describe('upload, scan, download', () => {
     for (const t of tasks.slice(3)) expect(byTask.get(t)).toEqual([]);
     // one find for the page (the background sweeps may add a few; one per task would be 16)
     expect(after - before).toBeLessThan(8);
-  });
+  }, 60_000);
 });
 
 describe('live boards', () => {
@@ -233,7 +233,7 @@ describe('live boards', () => {
     } finally {
       await client.dispose();
     }
-  });
+  }, 60_000);
 });
 
 describe('refusals', () => {
@@ -467,7 +467,7 @@ describe('cleanup', () => {
         (await filesDb((db) => db.collection('files').countDocuments({ _id: { $in: ids } as never, deletedAt: null }))) === 0,
       'records removed',
     );
-  });
+  }, 60_000);
 
   it('sweeps pending uploads past their expiry and orphan objects', async () => {
     const r = data<{ requestFileUpload: { uploadUrl: string; file: { id: string } } }>(
@@ -488,7 +488,7 @@ describe('cleanup', () => {
     await waitFor(() => !existsSync(path.join(dir, stray)), 'orphan removed');
     const metrics = await (await fetch(`${stack.services.files!.base}/metrics`)).text();
     expect(metrics).toMatch(/files_orphans_removed_total\{[^}]*\} [1-9]/);
-  });
+  }, 60_000);
 });
 
 describe('task directory', () => {

@@ -69,7 +69,7 @@ afterAll(async () => {
   await proxy?.down();
   await clamd?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
-});
+}, 90_000);
 
 it('scans with clamd: clean is CLEAN, EICAR is INFECTED', async () => {
   const clean = await files.upload(member, taskId, 'ok.txt', Buffer.from('nothing to see'), 'text/plain');
@@ -78,7 +78,7 @@ it('scans with clamd: clean is CLEAN, EICAR is INFECTED', async () => {
   const f = await files.settled(member, bad.id);
   expect([f.status, f.downloadUrl]).toEqual(['INFECTED', null]);
   expect((await ready()).scanner).toEqual({ name: 'clamav', status: 'up' });
-});
+}, 90_000);
 
 it('retries a scan that timed out', async () => {
   proxy.mode = 'hang-scans';
@@ -90,7 +90,7 @@ it('retries a scan that timed out', async () => {
   proxy.mode = 'pass';
   expect((await files.settled(member, id)).status).toBe('CLEAN');
   expect(proxy.scans - before).toBeGreaterThanOrEqual(2);
-});
+}, 90_000);
 
 it('marks a file FAILED when every attempt times out; rescanFile scans it again', async () => {
   proxy.mode = 'hang-scans';
@@ -102,7 +102,7 @@ it('marks a file FAILED when every attempt times out; rescanFile scans it again'
   );
   expect(again.rescanFile.status).toBe('SCANNING');
   expect((await files.settled(member, id)).status).toBe('CLEAN');
-});
+}, 90_000);
 
 it('keeps files SCANNING while the scanner is down, and scans them when it is back', async () => {
   await proxy.down();
@@ -120,4 +120,4 @@ it('keeps files SCANNING while the scanner is down, and scans them when it is ba
   await proxy.up();
   expect((await files.settled(member, id)).status).toBe('CLEAN');
   expect((await ready()).scanner.status).toBe('up');
-});
+}, 90_000);
