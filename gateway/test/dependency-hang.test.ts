@@ -185,6 +185,13 @@ it('a frozen Redis gives DB-001 within the bound, the stack recovers by itself, 
 it('a frozen store gives DB-001 within the bound, the stack recovers by itself, and no acknowledged write is lost', async () => {
   const run = await freezeUnderLoad(mongoPid);
   check(run);
+  // the store breaker: once a request met the store's timeout, the next ones fail at once instead
+  // of each spending its own (2 s and more), until the store answers again
+  const firstFailEnd = Math.min(...run.outcomes.filter((o) => !o.ok).map((o) => o.startedAt + o.ms));
+  const later = run.outcomes.filter((o) => !o.ok && o.startedAt > firstFailEnd + 500 && o.startedAt < run.thawedAt - 500).map((o) => o.ms);
+  later.sort((a, b) => a - b);
+  expect(later.length).toBeGreaterThan(3);
+  expect({ later, median: later[Math.floor(later.length / 2)]! < 1000 }).toEqual({ later, median: true });
   const stored = await eventually(() => storedTaskIds().catch(() => new Set<string>()), (s) => s.size > 0);
   expect(run.outcomes.filter((o) => o.ok && !stored.has(o.id)).map((o) => o.id)).toEqual([]);
 }, 180_000);
