@@ -346,6 +346,49 @@ export class FileService {
     return used;
   }
 
+  /** Per project, the (counter, sum) disagreement seen by the last reconciliation. */
+  private usageDrift = new Map<string, string>();
+
+  /**
+   * Sets each project's quota counter to the sum of its files' sizes where the two disagree in two
+   * reconciliations in a row with the same numbers (a disagreement of the moment, a reservation
+   * whose record is being written, passes by itself). A crash between reserving and recording, or
+   * between removing and giving back, is repaired this way. Returns the projects corrected.
+   */
+  async reconcileUsage(): Promise<number> {
+    const sums = await FileModel.aggregate<{ _id: string; bytes: number }>([
+      { $match: { deletedAt: null } },
+      { $group: { _id: '$projectId', bytes: { $sum: '$size' } } },
+    ]);
+    const sumOf = new Map(sums.map((x) => [x._id, x.bytes]));
+    const counters = await ProjectUsageModel.find({}, { bytes: 1 }).lean<Array<{ _id: string; bytes: number }>>();
+    const counted = new Map(counters.map((c) => [c._id, c.bytes]));
+    const drift = new Map<string, string>();
+    let fixed = 0;
+    for (const projectId of new Set([...sumOf.keys(), ...counted.keys()])) {
+      const sum = sumOf.get(projectId) ?? 0;
+      const counter = counted.get(projectId) ?? 0;
+      if (sum === counter) continue;
+      const seen = `${counter}:${sum}`;
+      if (this.usageDrift.get(projectId) !== seen) {
+        drift.set(projectId, seen);
+        continue;
+      }
+      // only if the counter did not move meanwhile
+      const r = await ProjectUsageModel.updateOne(
+        { _id: projectId, bytes: counter },
+        { $set: { bytes: sum } },
+        { upsert: false },
+      );
+      if (r.modifiedCount) {
+        fixed++;
+        this.log.warn({ projectId, counted: counter, actual: sum }, 'project storage usage corrected');
+      }
+    }
+    this.usageDrift = drift;
+    return fixed;
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   private async byIdOrFail(id: string): Promise<File> {

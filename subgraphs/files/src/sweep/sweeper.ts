@@ -8,13 +8,15 @@ export interface SweepReport {
   orphansRemoved: number;
   orphanKeys: string[];
   requeued: number;
+  /** Projects whose quota counter was corrected. */
+  usageCorrected: number;
 }
 
 /**
  * The files housekeeping, every `intervalMs`: pending uploads past their expiry are removed (record,
  * quota and bytes), files SCANNING for longer than `staleScanMs` are queued again; every
  * `orphanIntervalMs`, stored objects no live file uses (older than `orphanGraceMs`) are removed and
- * reported.
+ * reported, and the projects' quota counters are checked against their files.
  */
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -66,15 +68,17 @@ export class Sweeper {
     this.expired.inc(expiredUploads);
     // listing every stored object costs more (a bucket listing): on its own, longer interval
     let orphanKeys: string[] = [];
+    let usageCorrected = 0;
     if (Date.now() - this.lastOrphanSweep >= this.opts.orphanIntervalMs) {
       orphanKeys = await this.removeOrphans();
+      usageCorrected = await this.files.reconcileUsage();
       this.lastOrphanSweep = Date.now();
     }
     const requeued = await this.files.requeueStale(this.opts.staleScanMs);
-    const report = { expiredUploads, orphansRemoved: orphanKeys.length, orphanKeys, requeued };
-    if (expiredUploads || orphanKeys.length || requeued) {
+    const report = { expiredUploads, orphansRemoved: orphanKeys.length, orphanKeys, requeued, usageCorrected };
+    if (expiredUploads || orphanKeys.length || requeued || usageCorrected) {
       this.log.info(
-        { expiredUploads, orphansRemoved: orphanKeys.length, orphanKeys: orphanKeys.slice(0, 50), requeued },
+        { expiredUploads, orphansRemoved: orphanKeys.length, orphanKeys: orphanKeys.slice(0, 50), requeued, usageCorrected },
         'files sweep',
       );
     }
