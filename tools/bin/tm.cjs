@@ -37,6 +37,16 @@ function ensureDependencies() {
   }
 }
 
+/** The bench's peer gateways have an install of their own (tools/bench/peers), made when the bench runs. */
+function ensureBenchPeers() {
+  const dir = path.join(root, 'tools/bench/peers');
+  const marker = path.join(dir, 'node_modules/.package-lock.json');
+  if (!existsSync(marker) || statSync(path.join(dir, 'package-lock.json')).mtimeMs > statSync(marker).mtimeMs + 1000) {
+    console.log('[tm] installing the bench peers (tools/bench/peers: npm ci)');
+    run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir });
+  }
+}
+
 function ensureServices() {
   const needRedis = !process.env.REDIS_URL && !onPath('redis-server');
   const needMongo = !process.env.MONGO_URL && !onPath('mongod') && !(onPath('javac') && onPath('mvn'));
@@ -89,7 +99,11 @@ function waitHealthy(url, timeoutMs) {
   });
 }
 
-async function start() {
+/**
+ * `start`: every service from its build. `dev`: the same, plus `tsc -b --watch`, and every service
+ * under `node --watch`, so a saved change is rebuilt and the services it touches restart.
+ */
+async function start(dev = false) {
   const { startDevstack } = require(path.join(root, 'tools/dist/devstack'));
   const stack = await startDevstack(process.env, { dataDir: path.join(root, '.devstack') });
   console.log(`[tm] MongoDB-compatible store (${stack.mongoKind}): ${stack.mongoUrl}`);
@@ -115,8 +129,17 @@ async function start() {
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  if (dev) {
+    const watcher = spawn(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b', '--watch', '--preserveWatchOutput'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+    children.push(watcher);
+  }
   const launch = (name, script) => {
-    const child = spawn(process.execPath, [path.join(root, script)], { cwd: root, env, stdio: 'inherit' });
+    // under --watch a crashed service waits for the next change instead of exiting
+    const args = dev ? ['--watch', path.join(root, script)] : [path.join(root, script)];
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
     child.once('exit', (code) => {
       if (!stopping) {
         console.error(`[tm] ${name} exited (${code}); stopping`);
@@ -135,6 +158,7 @@ async function start() {
   const port = process.env.GATEWAY_PORT || '4000';
   await waitHealthy(`http://127.0.0.1:${port}/health`, 30_000);
   console.log(`\n[tm] ready. Explorer: http://localhost:${port}/graphql  (Ctrl+C stops everything)\n`);
+  if (dev) console.log('[tm] dev: rebuilding on save (tsc -b --watch); services restart when their build changes. A schema change needs `npm run compose`.\n');
 }
 
 async function main() {
@@ -142,7 +166,11 @@ async function main() {
   ensureServices();
   build();
   if (command === 'start') return start();
-  if (command === 'bench') return run(process.execPath, [path.join(root, 'tools/dist/bench/run.js'), ...passthrough]);
+  if (command === 'dev') return start(true);
+  if (command === 'bench') {
+    ensureBenchPeers();
+    return run(process.execPath, [path.join(root, 'tools/dist/bench/run.js'), ...passthrough]);
+  }
   if (command === 'compose') return run(process.execPath, [path.join(root, 'tools/dist/compose.js'), ...passthrough]);
   if (command === 'test') {
     // ts-jest compiles tests without type checks (isolatedModules): check them here

@@ -1,10 +1,38 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createGatewayRuntime, type GatewayPlugin } from '@graphql-hive/gateway';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { createRedis, createLogger, RedisKeys, signContext, ANONYMOUS, type UserContext } from '@tm/kit';
-import { GraphQLError } from 'graphql';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+
+/**
+ * The peers live in their own install (tools/bench/peers, `npm run bench` installs it): they want a
+ * newer Node than the services, and nothing else needs them. Hive brings its own graphql, so the
+ * errors thrown to it come from that copy.
+ */
+const peerRequire = createRequire(path.resolve(__dirname, '../../bench/peers/package.json'));
+const { GraphQLError } = peerRequire('graphql') as typeof import('graphql');
+
+/** The part of Hive Gateway's plugin interface this file uses. */
+interface GatewayPlugin<C> {
+  onContextBuilding?(payload: {
+    context: { request: Request } & Partial<C>;
+    extendContext(extra: Partial<C>): void;
+  }): Promise<void> | void;
+  onFetch?(payload: {
+    url: string;
+    options: RequestInit;
+    setOptions(options: RequestInit): void;
+    context: unknown;
+  }): void;
+}
+interface HiveGatewayModule {
+  createGatewayRuntime<C>(config: Record<string, unknown> & { plugins: () => GatewayPlugin<C>[] }): ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) & {
+    dispose?(): Promise<void>;
+  };
+}
+const { createGatewayRuntime } = peerRequire('@graphql-hive/gateway') as HiveGatewayModule;
 
 /**
  * The peer gateway of the bench: Hive Gateway (@graphql-hive/gateway's runtime, its defaults) in one
@@ -90,7 +118,7 @@ async function main(): Promise<void> {
     // the signed user context: users asking the same thing would share one answer (another user's
     // view, and a free speed-up ours does not take). Off, as ours (SUBGRAPH_DEDUP=off in this part).
     transportEntries: { '*.http': { options: { deduplicateInflightRequests: false } } } as never,
-    ...(routerRuntime ? { unifiedGraphHandler: (await import('@graphql-hive/router-runtime')).unifiedGraphHandler as never } : {}),
+    ...(routerRuntime ? { unifiedGraphHandler: (peerRequire('@graphql-hive/router-runtime') as { unifiedGraphHandler: unknown }).unifiedGraphHandler } : {}),
   });
   const server = http.createServer((req, res) => {
     if (req.url === '/health') {

@@ -12,12 +12,16 @@ import { report } from './report';
  * `npm run bench` (`--quick` for a ~2-minute version, `--parts=1,2,4` to pick parts). Measures on
  * this machine, prints a table with PASS/FAIL per goal and writes tools/bench/results/<time>.json.
  */
+/** A package's installed version: the repo's install, or the bench peers' own (tools/bench/peers). */
 function version(pkg: string): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'missing';
+  for (const dir of [REPO_ROOT, path.join(REPO_ROOT, 'tools/bench/peers')]) {
+    try {
+      return (JSON.parse(readFileSync(path.join(dir, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      /* not in this install */
+    }
   }
+  return 'missing';
 }
 
 async function main(): Promise<void> {
