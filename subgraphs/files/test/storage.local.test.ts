@@ -50,3 +50,16 @@ it('keeps keys inside its directory', () => {
   expect(() => storage.pathOf('../../etc/passwd')).toThrow('invalid storage key');
   expect(() => storage.pathOf('files/../../x')).toThrow('invalid storage key');
 });
+
+it('answers browsers: CORS preflight and headers on the signed URLs', async () => {
+  const pre = await fetch(`${base}/storage/upload?t=x`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT' },
+  });
+  expect(pre.status).toBe(204);
+  expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+  expect(pre.headers.get('access-control-allow-methods')).toBe('PUT');
+  const refused = await fetch(`${base}/storage/download?t=x`, { headers: { origin: 'https://app.example.com' } });
+  expect(refused.status).toBe(403);
+  expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+});

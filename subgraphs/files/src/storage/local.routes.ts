@@ -57,6 +57,20 @@ export function parseRange(header: string | undefined, size: number): { start: n
 export function localStorageHandler(storage: LocalStorage, signer: UrlSigner, hooks: LocalUrlHooks, log: Logger) {
   return async (req: IncomingMessage, res: ServerResponse, correlationId: string): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://local');
+    if (url.pathname !== UPLOAD_PATH && url.pathname !== DOWNLOAD_PATH) return false;
+    // browsers upload and download from the app's origin: the signed URL is the credential (no
+    // cookies are read), so any origin may use it
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', 'content-range, content-disposition, content-length, x-correlation-id');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': url.pathname === UPLOAD_PATH ? 'PUT' : 'GET, HEAD',
+        'access-control-allow-headers': 'content-type, range, x-correlation-id',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return true;
+    }
     if (url.pathname === UPLOAD_PATH) {
       if (req.method !== 'PUT') {
         sendJson(res, 405, { error: 'use PUT' }, { allow: 'PUT' });
