@@ -157,6 +157,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
           dependencies: { mongo: up(mongo), redis: up(redisUp), storage: up(storageUp), scanner: up(scannerUp) },
           scanner: { name: scannerName, status: up(scannerUp) },
           scanQueue: queue,
+          // the gateway's serviceHealth lists these
+          queues: queue ? { scan: queue } : {},
         });
       };
       return {

@@ -535,10 +535,16 @@ describe('health', () => {
     const metrics = await (await fetch(`${stack.services.files!.base}/metrics`)).text();
     expect(metrics).toMatch(/files_scanner_up\{[^}]*scanner="eicar"[^}]*\} 1/);
     expect(metrics).toContain('files_scan_queue_jobs');
-    const health = data<{ serviceHealth: Array<{ name: string; ready: boolean }> }>(
-      await as(admin, '{ serviceHealth { name ready } }'),
+    const health = data<{ serviceHealth: Array<{ name: string; ready: boolean; dependencies: unknown[]; queues: unknown[] }> }>(
+      await as(admin, '{ serviceHealth { name ready dependencies { name status } queues { name waiting active delayed } } }'),
     );
-    expect(health.serviceHealth).toContainEqual({ name: 'files', ready: true });
+    const files = health.serviceHealth.find((s) => s.name === 'files');
+    expect(files).toEqual({
+      name: 'files',
+      ready: true,
+      dependencies: expect.arrayContaining([{ name: 'scanner', status: 'up' }, { name: 'storage', status: 'up' }, { name: 'mongo', status: 'up' }]),
+      queues: [{ name: 'scan', waiting: expect.any(Number), active: expect.any(Number), delayed: expect.any(Number) }],
+    });
     const Q = '{ fileScanStatus { scanner scannerUp waiting active delayed } }';
     expect(errorCode(await as(member, Q))).toBe('PERM-001');
     expect(data<{ fileScanStatus: unknown }>(await as(admin, Q)).fileScanStatus).toEqual({

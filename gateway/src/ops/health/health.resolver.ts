@@ -2,6 +2,30 @@ import { Authorized, Field, Int, ObjectType, Query, Resolver, Ctx } from 'type-g
 import type { OpsContext } from '../context';
 import type { ServiceHealthView } from './health.service';
 
+@ObjectType({ description: "One dependency of a service, as the service's readiness check sees it" })
+export class DependencyHealth {
+  @Field()
+  public name!: string;
+
+  @Field({ description: 'up or down' })
+  public status!: string;
+}
+
+@ObjectType({ description: 'Jobs of one queue of a service' })
+export class QueueHealth {
+  @Field()
+  public name!: string;
+
+  @Field(() => Int)
+  public waiting!: number;
+
+  @Field(() => Int)
+  public active!: number;
+
+  @Field(() => Int)
+  public delayed!: number;
+}
+
 @ObjectType({ description: "A service's readiness as seen from the gateway that answered" })
 export class ServiceHealth {
   @Field()
@@ -24,6 +48,12 @@ export class ServiceHealth {
 
   @Field()
   public readOnly!: boolean;
+
+  @Field(() => [DependencyHealth], { description: 'What its /ready reported of each dependency (MongoDB, Redis, and e.g. storage or a virus scanner)' })
+  public dependencies!: DependencyHealth[];
+
+  @Field(() => [QueueHealth], { description: 'Its job queues (e.g. virus scans), as its /ready reported them' })
+  public queues!: QueueHealth[];
 }
 
 @Authorized('ADMIN')

@@ -1,4 +1,4 @@
-import { probeSubgraph } from '../../health';
+import { probeSubgraph, type QueueDepth } from '../../health';
 import type { SubgraphInfo } from '../../supergraph';
 import type { SubgraphBreakers } from '../limits/breakers';
 
@@ -10,6 +10,8 @@ export interface ServiceHealthView {
   latencyMs: number | null;
   circuitBreaker: string;
   readOnly: boolean;
+  dependencies: Array<{ name: string; status: string }>;
+  queues: QueueDepth[];
 }
 
 /** Every subgraph's readiness (`/ready`: its stores included) with latency, plus the gateway's own. */
@@ -32,6 +34,8 @@ export class HealthService {
       latencyMs: Math.round(performance.now() - started),
       circuitBreaker: 'disabled',
       readOnly: false,
+      dependencies: [],
+      queues: [],
     };
     return [
       gateway,
@@ -43,6 +47,8 @@ export class HealthService {
         latencyMs: p.latencyMs,
         circuitBreaker: this.breakers.state(p.name),
         readOnly: this.readOnly().includes(p.name),
+        dependencies: p.dependencies,
+        queues: p.queues,
       })),
     ];
   }
