@@ -31,7 +31,6 @@ import { LocalStorage } from './storage/local.storage';
 import { mountStorage } from './storage/mount';
 import { S3Storage } from './storage/s3.storage';
 import { UrlSigner } from './storage/signed-url';
-import type { Storage } from './storage/storage';
 import { DeletionsConsumer } from './sweep/deletions.consumer';
 import { Sweeper } from './sweep/sweeper';
 
@@ -54,7 +53,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       const signer = new UrlSigner(
         config.FILES_URL_SECRET ?? createHmac('sha256', config.INTERNAL_SECRET).update('tm-files-url').digest('hex'),
       );
-      let storage: Storage;
+      let storage: LocalStorage | S3Storage;
       if (config.FILES_STORAGE === 's3') {
         if (!config.S3_BUCKET) throw new ConfigError('invalid configuration:\n  S3_BUCKET: required when FILES_STORAGE=s3');
         storage = new S3Storage({
@@ -66,6 +65,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
             ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
             : {}),
           forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
+          // downloads are checked by this service (user, expiry, the file's state), then redirected
+          gate: { signer, publicUrl: () => publicUrl, redirectSeconds: 60 },
         });
       } else {
         storage = new LocalStorage(path.resolve(config.FILES_DIR), () => publicUrl, signer);
@@ -111,7 +112,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         staleScanMs: config.FILES_STALE_SCAN_SECONDS * 1000,
       });
       const deletions = new DeletionsConsumer(redis, files, log);
-      if (storage instanceof LocalStorage) {
+      {
         storageHandler = localStorageHandler(
           storage,
           signer,

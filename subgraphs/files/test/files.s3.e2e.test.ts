@@ -65,6 +65,19 @@ it('uploads straight to the bucket, scans, and downloads with Range and Content-
   const part = await fetch(f.downloadUrl!, { headers: { range: 'bytes=1-3' } });
   expect([part.status, await part.text()]).toEqual([206, 'PNG']);
   expect(errorCode(await files.as(outsider, 'query($id: ID!) { file(id: $id) { downloadUrl } }', { id }))).toBe('PERM-002');
+  // the URL is the files service's, checked there, then a short redirect to the bucket
+  const gated = new URL(f.downloadUrl!);
+  expect(gated.origin).toBe(stack.services.files!.base);
+  const hop = await fetch(gated, { redirect: 'manual' });
+  expect(hop.status).toBe(302);
+  expect(new URL(hop.headers.get('location')!).origin).toBe(new URL(moto.endpoint).origin);
+  // tampered: FILE-002 from the service, whatever the bucket would have said
+  const tampered = new URL(gated);
+  const t = tampered.searchParams.get('t')!;
+  tampered.searchParams.set('t', t.slice(0, -1) + (t.endsWith('A') ? 'B' : 'A'));
+  const refused = await fetch(tampered, { redirect: 'manual' });
+  expect(refused.status).toBe(403);
+  expect(((await refused.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('FILE-002');
 });
 
 it('refuses a type that lies and removes the object', async () => {

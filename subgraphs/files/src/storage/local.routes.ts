@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { AppError, ErrorCode, sendJson, type Logger } from '@tm/kit';
-import { DOWNLOAD_PATH, UPLOAD_PATH, type LocalStorage } from './local.storage';
+import { DOWNLOAD_PATH, LocalStorage, UPLOAD_PATH } from './local.storage';
+import type { S3Storage } from './s3.storage';
 import type { UrlClaims, UrlSigner } from './signed-url';
 import { contentDisposition } from './storage';
 
@@ -54,7 +55,7 @@ export function parseRange(header: string | undefined, size: number): { start: n
  * with (another user's, another file's) or refused by the service is `FILE-002` for downloads and
  * `FILE-001` for uploads, with no details beyond the reason.
  */
-export function localStorageHandler(storage: LocalStorage, signer: UrlSigner, hooks: LocalUrlHooks, log: Logger) {
+export function localStorageHandler(storage: LocalStorage | S3Storage, signer: UrlSigner, hooks: LocalUrlHooks, log: Logger) {
   return async (req: IncomingMessage, res: ServerResponse, correlationId: string): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (url.pathname !== UPLOAD_PATH && url.pathname !== DOWNLOAD_PATH) return false;
@@ -72,6 +73,8 @@ export function localStorageHandler(storage: LocalStorage, signer: UrlSigner, ho
       return true;
     }
     if (url.pathname === UPLOAD_PATH) {
+      // S3 uploads go straight to the bucket (presigned PUT)
+      if (!(storage instanceof LocalStorage)) return false;
       if (req.method !== 'PUT') {
         sendJson(res, 405, { error: 'use PUT' }, { allow: 'PUT' });
         return true;
@@ -91,6 +94,7 @@ export function localStorageHandler(storage: LocalStorage, signer: UrlSigner, ho
   };
 
   async function upload(req: IncomingMessage, res: ServerResponse, url: URL, cid: string): Promise<void> {
+    if (!(storage instanceof LocalStorage)) return;
     const refused = (why: string) => new AppError(ErrorCode.UploadRefused, `Upload refused: ${why}`);
     const v = signer.verify(url.searchParams.get('t'), 'put');
     if (!v.ok) {
@@ -143,6 +147,12 @@ export function localStorageHandler(storage: LocalStorage, signer: UrlSigner, ho
     }
     const object = await storage.stat(claims.key);
     if (!object) return fail(res, new AppError(ErrorCode.DownloadFailed, 'Download failed: the file is gone'), cid, 404);
+    if (!(storage instanceof LocalStorage)) {
+      // checked here; the bytes come straight from the bucket (Range and Content-Disposition there)
+      const location = await storage.redirectUrl({ key: claims.key, fileId: claims.fileId, fileName: claims.name ?? 'file', contentType: claims.type ?? 'application/octet-stream' });
+      res.writeHead(302, { location, 'cache-control': 'private, no-store' }).end();
+      return;
+    }
     const range = parseRange(req.headers.range, object.size);
     const headers: Record<string, string> = {
       'content-type': claims.type ?? 'application/octet-stream',

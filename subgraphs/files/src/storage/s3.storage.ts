@@ -10,6 +10,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
+import { DOWNLOAD_PATH } from './local.storage';
+import type { UrlSigner } from './signed-url';
 import { contentDisposition, type DownloadUrlRequest, type Storage, type StoredObject, type UploadUrlRequest } from './storage';
 
 export interface S3Options {
@@ -26,6 +28,13 @@ export interface S3Options {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Path-style URLs (`endpoint/bucket/key`), what MinIO and most self-hosted servers want. */
   forcePathStyle: boolean;
+  /**
+   * Downloads through the files service: `downloadUrl` is then the service's own signed URL
+   * (issued to one user, checked on every use: expired, tampered or another user's is FILE-002),
+   * which answers with a redirect to a presigned GET valid for `redirectSeconds`. Without it,
+   * `downloadUrl` is a plain presigned GET, good for anyone holding it until it expires.
+   */
+  gate?: { signer: UrlSigner; publicUrl: () => string; redirectSeconds: number };
 }
 
 const notFound = (err: unknown) => {
@@ -62,7 +71,27 @@ export class S3Storage implements Storage {
     return getSignedUrl(this.presigner, cmd, { expiresIn: req.expiresInSeconds });
   }
 
-  downloadUrl(req: DownloadUrlRequest): Promise<string> {
+  async downloadUrl(req: DownloadUrlRequest): Promise<string> {
+    const gate = this.opts.gate;
+    if (!gate) return this.presignedDownloadUrl(req);
+    const token = gate.signer.sign({
+      op: 'get',
+      key: req.key,
+      fileId: req.fileId,
+      userId: req.userId,
+      name: req.fileName,
+      type: req.contentType,
+      exp: Date.now() + req.expiresInSeconds * 1000,
+    });
+    return `${gate.publicUrl()}${DOWNLOAD_PATH}?t=${token}`;
+  }
+
+  /** Where a gated download URL redirects to, once the service has checked it. */
+  redirectUrl(req: Omit<DownloadUrlRequest, 'expiresInSeconds' | 'userId'>): Promise<string> {
+    return this.presignedDownloadUrl({ ...req, userId: '', expiresInSeconds: this.opts.gate?.redirectSeconds ?? 60 });
+  }
+
+  private presignedDownloadUrl(req: DownloadUrlRequest): Promise<string> {
     const cmd = new GetObjectCommand({
       Bucket: this.opts.bucket,
       Key: req.key,
