@@ -9,6 +9,20 @@ import type { UrlSigner } from './signed-url';
 export const UPLOAD_PATH = '/storage/upload';
 export const DOWNLOAD_PATH = '/storage/download';
 
+/** A download URL served by the files service: made out to one user, checked on every use (local.routes.ts). */
+export function serviceDownloadUrl(signer: UrlSigner, publicUrl: string, req: DownloadUrlRequest): string {
+  const token = signer.sign({
+    op: 'get',
+    key: req.key,
+    fileId: req.fileId,
+    userId: req.userId,
+    name: req.fileName,
+    type: req.contentType,
+    exp: Date.now() + req.expiresInSeconds * 1000,
+  });
+  return `${publicUrl}${DOWNLOAD_PATH}?t=${token}`;
+}
+
 /**
  * The embedded default: objects are files under one directory, and the files service itself serves
  * the upload and download URLs (HMAC-signed, expiring; uploads single use), see local.routes.ts.
@@ -42,16 +56,7 @@ export class LocalStorage implements Storage {
   }
 
   async downloadUrl(req: DownloadUrlRequest): Promise<string> {
-    const token = this.signer.sign({
-      op: 'get',
-      key: req.key,
-      fileId: req.fileId,
-      userId: req.userId,
-      name: req.fileName,
-      type: req.contentType,
-      exp: Date.now() + req.expiresInSeconds * 1000,
-    });
-    return `${this.publicUrl()}${DOWNLOAD_PATH}?t=${token}`;
+    return serviceDownloadUrl(this.signer, this.publicUrl(), req);
   }
 
   async stat(key: string): Promise<StoredObject | null> {

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
-import { DOWNLOAD_PATH } from './local.storage';
+import { serviceDownloadUrl } from './local.storage';
 import type { UrlSigner } from './signed-url';
 import { contentDisposition, type DownloadUrlRequest, type Storage, type StoredObject, type UploadUrlRequest } from './storage';
 
@@ -73,17 +73,7 @@ export class S3Storage implements Storage {
 
   async downloadUrl(req: DownloadUrlRequest): Promise<string> {
     const gate = this.opts.gate;
-    if (!gate) return this.presignedDownloadUrl(req);
-    const token = gate.signer.sign({
-      op: 'get',
-      key: req.key,
-      fileId: req.fileId,
-      userId: req.userId,
-      name: req.fileName,
-      type: req.contentType,
-      exp: Date.now() + req.expiresInSeconds * 1000,
-    });
-    return `${gate.publicUrl()}${DOWNLOAD_PATH}?t=${token}`;
+    return gate ? serviceDownloadUrl(gate.signer, gate.publicUrl(), req) : this.presignedDownloadUrl(req);
   }
 
   /** Where a gated download URL redirects to, once the service has checked it. */
