@@ -10,42 +10,39 @@ mongoose.set('autoIndex', false);
 mongoose.set('autoCreate', false);
 
 /**
- * One store timeout is enough to know the store hangs: from a command that failed because the store
- * did not answer (a socket timeout, a closed or cleared connection) until the store answers a ping
- * again, every model operation of this process fails at once with DB-001 instead of spending its own
- * timeout, and the driver's retry and server selection on top (a createTask meets several store
- * calls in a row: 2–4 s each while the store hung, up to ~10 s per request on a busy machine).
- * Commands already sent finish or time out as before; nothing is written while the breaker is open.
+ * A store that hangs: a command that failed because the store did not answer (a socket timeout, a
+ * closed or cleared connection) makes the breaker ping the store. Model operations started
+ * meanwhile wait for that ping: answered (a slow moment of a store that is up), they go on; not
+ * answered within the store timeout, the breaker opens and they, and every model operation after
+ * them, fail at once with DB-001 instead of each spending its own timeout plus the driver's retry
+ * and server selection (a createTask meets several store calls in a row: without this, up to ~10 s
+ * per request on a busy machine while the store hung), until a ping is answered again. Commands
+ * already sent finish or time out as before; nothing is written while the breaker is open.
  */
 class StoreBreaker {
   private openSince: number | null = null;
-  private probing = false;
+  /** The ping after a failure, while its answer is awaited. */
+  private suspect: Promise<boolean> | null = null;
 
   get open(): boolean {
     return this.openSince !== null;
   }
 
-  /** Opens on a command failure that means the store is not answering; probes until it does. */
   trip(err: unknown, conn: mongoose.Connection, timeoutMs: number, log: Logger): void {
-    if (!isStoreUnavailable(err) || this.openSince !== null) return;
-    this.openSince = Date.now();
-    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'store not answering: failing store calls fast until it does');
-    if (this.probing) return;
-    this.probing = true;
-    void (async () => {
-      try {
-        while (this.openSince !== null) {
-          if (await pingMongo(conn, timeoutMs)) {
-            log.info({ openMs: Date.now() - this.openSince }, 'store answers again');
-            this.openSince = null;
-            return;
-          }
-          await new Promise((r) => setTimeout(r, 250).unref());
-        }
-      } finally {
-        this.probing = false;
+    if (!isStoreUnavailable(err) || this.suspect || this.openSince !== null) return;
+    const suspect = pingMongo(conn, timeoutMs);
+    this.suspect = suspect;
+    void suspect.then(async (answered) => {
+      if (!answered) {
+        this.openSince = Date.now();
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'store not answering: failing store calls fast until it does');
       }
-    })();
+      this.suspect = null;
+      if (answered) return;
+      while (!(await pingMongo(conn, timeoutMs))) await new Promise((r) => setTimeout(r, 250).unref());
+      log.info({ openMs: Date.now() - (this.openSince ?? Date.now()) }, 'store answers again');
+      this.openSince = null;
+    });
   }
 
   /** Closes without a probe (a new connection). */
@@ -53,10 +50,18 @@ class StoreBreaker {
     this.openSince = null;
   }
 
-  guard(): void {
-    if (this.openSince !== null) throw new AppError(ErrorCode.DatabaseUnavailable, 'Database unavailable, try again shortly');
+  /** Before a model operation: fails when open, waits while a ping decides. */
+  guard(): Promise<void> | void {
+    if (this.openSince !== null) throw unavailable();
+    if (this.suspect) {
+      return this.suspect.then((answered) => {
+        if (!answered) throw unavailable();
+      });
+    }
   }
 }
+
+const unavailable = () => new AppError(ErrorCode.DatabaseUnavailable, 'Database unavailable, try again shortly');
 
 /** The process's store breaker (one mongoose connection per process). */
 export const storeBreaker = new StoreBreaker();
