@@ -33,7 +33,7 @@ export class DeviceService {
   }
 
   valid(userId: string): Promise<DeviceToken[]> {
-    return DeviceTokenModel.find({ userId, invalid: false }).lean<DeviceToken[]>();
+    return DeviceTokenModel.find({ userId, invalid: false }).lean<DeviceToken[]>().exec();
   }
 
   /** The push service said the endpoint is gone (404/410). */

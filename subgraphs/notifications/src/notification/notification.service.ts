@@ -132,11 +132,11 @@ export class NotificationService {
 
   /** The recipient's own notification (null for anyone else's: unknown and foreign look the same). */
   async own(userId: string, id: string): Promise<Notification | null> {
-    return NotificationModel.findOne({ _id: id, recipientId: userId }).lean<Notification>();
+    return NotificationModel.findOne({ _id: id, recipientId: userId }).lean<Notification>().exec();
   }
 
   byIds(ids: readonly string[]): Promise<Notification[]> {
-    return NotificationModel.find({ _id: { $in: [...ids] } }).lean<Notification[]>();
+    return NotificationModel.find({ _id: { $in: [...ids] } }).lean<Notification[]>().exec();
   }
 
   /** Relay page of the user's in-app notifications, newest first. */
@@ -153,14 +153,14 @@ export class NotificationService {
       pageFilter.$or = [{ createdAt: { $lt: at } }, { createdAt: at, _id: { $lt: id } }];
     }
     const [rows, total] = await Promise.all([
-      wanted.edges ? NotificationModel.find(pageFilter).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean<Notification[]>() : Promise.resolve([]),
-      wanted.totalCount ? NotificationModel.countDocuments(filter) : Promise.resolve(0),
+      wanted.edges ? NotificationModel.find(pageFilter).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean<Notification[]>().exec() : Promise.resolve([]),
+      wanted.totalCount ? NotificationModel.countDocuments(filter).exec() : Promise.resolve(0),
     ]);
     return forwardPage(rows, limit, (n) => encodeCursor([n.createdAt.toISOString(), n._id]), total, Boolean(args.after));
   }
 
   unreadCount(userId: string): Promise<number> {
-    return NotificationModel.countDocuments({ recipientId: userId, inApp: true, read: false });
+    return NotificationModel.countDocuments({ recipientId: userId, inApp: true, read: false }).exec();
   }
 
   /** Marks the caller's own among `ids` read; how many changed. */
