@@ -3,7 +3,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const ece = require('http_ece') as { decrypt(buf: Buffer, opts: Record<string, unknown>): Buffer };
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
