@@ -48,6 +48,7 @@ beforeAll(async () => {
     VAPID_PUBLIC_KEY: vapid.publicKey,
     VAPID_PRIVATE_KEY: vapid.privateKey,
     VAPID_SUBJECT: 'mailto:ops@example.test',
+    NODE_EXTRA_CA_CERTS: push.caFile,
     NOTIFY_POLL_MS: '100',
     NOTIFY_ATTEMPTS: '5',
     NOTIFY_BACKOFF_MS: '600',

@@ -1,5 +1,10 @@
 import { createECDH, randomBytes } from 'node:crypto';
-import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
@@ -121,15 +126,25 @@ export interface PushDevice {
   status: number;
 }
 
-/** A local Web Push endpoint: decrypts each push (RFC 8291, aes128gcm) with the device's keys and checks VAPID. */
+/**
+ * A local Web Push endpoint over HTTPS (push services are HTTPS; a self-signed certificate made
+ * with openssl, trusted by the service through NODE_EXTRA_CA_CERTS=`caFile`): decrypts each push
+ * (RFC 8291, aes128gcm) with the device's keys and checks the VAPID authorization.
+ */
 export class TestPushService {
   private readonly devices = new Map<string, PushDevice & { ecdh: ReturnType<typeof createECDH>; auth: Buffer }>();
   private server: http.Server | null = null;
+  private dir = '';
   base = '';
+  caFile = '';
   readonly refused: string[] = [];
 
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
+    this.dir = mkdtempSync(path.join(tmpdir(), 'tm-push-'));
+    const key = path.join(this.dir, 'key.pem');
+    this.caFile = path.join(this.dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', this.caFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    this.server = https.createServer({ key: readFileSync(key), cert: readFileSync(this.caFile) }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -148,7 +163,7 @@ export class TestPushService {
       });
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
-    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.base = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   device(status = 201): PushDevice {
@@ -164,6 +179,7 @@ export class TestPushService {
 
   async stop(): Promise<void> {
     if (this.server) await new Promise<void>((r) => this.server!.close(() => r()));
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
