@@ -10,7 +10,7 @@ export const notificationsConfigShape = {
   /** Opens the sealed parts of users' PasswordResetRequested (the same keys as users); without, reset emails are not sent. */
   ENCRYPTION_KEYS: z.preprocess((v) => (v === '' ? undefined : v), encryptionKeysSchema.optional()),
   /** Links in notifications and emails point here. */
-  WEB_APP_URL: z.string().url().default('http://localhost:3000'),
+  WEB_APP_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().default('http://localhost:3000')),
   /** `smtp://user:pass@host:port` or `smtps://…` (any relay, e.g. SendGrid's); unset: no emails. */
   SMTP_URL: optional,
   EMAIL_FROM: z.string().min(3).default('Task Manager <no-reply@localhost>'),
