@@ -66,10 +66,25 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const email = config.SMTP_URL ? new EmailSender(config.SMTP_URL, config.EMAIL_FROM, config.SMTP_TIMEOUT_MS) : null;
       const pusher =
         config.VAPID_PUBLIC_KEY && config.VAPID_PRIVATE_KEY
-          ? new PushSender({ subject: config.VAPID_SUBJECT, publicKey: config.VAPID_PUBLIC_KEY, privateKey: config.VAPID_PRIVATE_KEY })
+          ? new PushSender({
+              subject: config.VAPID_SUBJECT,
+              publicKey: config.VAPID_PUBLIC_KEY,
+              privateKey: config.VAPID_PRIVATE_KEY,
+            })
           : null;
       const box = config.ENCRYPTION_KEYS ? new SecretBox(config.ENCRYPTION_KEYS) : null;
-      const delivery = new DeliveryService(queues, redis, directory, devices, links, email, pusher, box, log, config.SMTP_TIMEOUT_MS);
+      const delivery = new DeliveryService(
+        queues,
+        redis,
+        directory,
+        devices,
+        links,
+        email,
+        pusher,
+        box,
+        log,
+        config.SMTP_TIMEOUT_MS,
+      );
       notifications.outbound = { email: (id) => delivery.queueEmail(id), push: (id) => delivery.queuePush(id) };
       const schedule = new ScheduleService(queues, notifications, delivery, directory, links, redis, config.REDIS_PREFIX, log, {
         dueSoonEveryMs: config.DUE_SOON_SCAN_MS,
@@ -77,11 +92,25 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
         broadcastBatch: config.BROADCAST_BATCH,
       });
       const feed = new FeedService(notifications, delivery, directory, links);
-      const consumer = new EventsConsumer(redis, feed.handle, log, metrics.registry, { intervalMs: config.NOTIFY_POLL_MS, claimIdleMs: config.NOTIFY_CLAIM_IDLE_MS });
-      const services: Services = { notifications, preferences, devices, queues, schedule, audit: new AuditLog('notifications', redis, log) };
+      const consumer = new EventsConsumer(redis, feed.handle, log, metrics.registry, {
+        intervalMs: config.NOTIFY_POLL_MS,
+        claimIdleMs: config.NOTIFY_CLAIM_IDLE_MS,
+      });
+      const services: Services = {
+        notifications,
+        preferences,
+        devices,
+        queues,
+        schedule,
+        audit: new AuditLog('notifications', redis, log),
+      };
       // readiness: the stores decide; the queues and channels are reported
       const ready: RouteHandler = async (_req, res) => {
-        const [mongo, redisUp, queueStats] = await Promise.all([pingMongo(deps.mongo.connection).catch(() => false), pingRedis(redis), queues.stats().catch(() => null)]);
+        const [mongo, redisUp, queueStats] = await Promise.all([
+          pingMongo(deps.mongo.connection).catch(() => false),
+          pingRedis(redis),
+          queues.stats().catch(() => null),
+        ]);
         const ok = mongo && redisUp;
         const up = (b: boolean) => (b ? 'up' : 'down');
         sendJson(res, ok ? 200 : 503, {

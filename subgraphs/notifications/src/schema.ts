@@ -9,7 +9,9 @@ import { UserNotificationsResolver, userReference } from './user/user.resolver';
 
 export function buildNotificationsSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
-    { resolvers: [NotificationResolver, UserNotificationsResolver, PreferenceResolver, DeviceResolver, NotificationAdminResolver] },
+    {
+      resolvers: [NotificationResolver, UserNotificationsResolver, PreferenceResolver, DeviceResolver, NotificationAdminResolver],
+    },
     { ...notificationReference, ...userReference },
   );
 }

@@ -31,9 +31,18 @@ beforeAll(async () => {
   url = stack.gateway.url;
   redis = new Redis(stack.env.REDIS_URL!, { keyPrefix: stack.env.REDIS_PREFIX });
   [owner, ...members] = await Promise.all(['Olga', 'Ann', 'Ben', 'Cid'].map((n) => registerUser(url, n)));
-  projectId = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Crash" }) { id } }')).createProject.id;
-  for (const m of members) data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: projectId, u: m.id }));
-  for (const m of members) await waitFor(async () => (await notificationsOf(url, m)).length === 1, `${m.name}'s member notification`);
+  projectId = data<{ createProject: { id: string } }>(
+    await as(owner, 'mutation { createProject(input: { name: "Crash" }) { id } }'),
+  ).createProject.id;
+  for (const m of members)
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', {
+        p: projectId,
+        u: m.id,
+      }),
+    );
+  for (const m of members)
+    await waitFor(async () => (await notificationsOf(url, m)).length === 1, `${m.name}'s member notification`);
 }, 180_000);
 
 afterAll(async () => {
@@ -55,11 +64,15 @@ it('handles every event once across a killed consumer, a restart and a dead cons
   // a stream of events, with the consumer killed in the middle of it
   for (let i = 0; i < 12; i++) await assign();
   svc.child.kill('SIGKILL');
-  await new Promise<void>((r) => (svc.child.exitCode !== null || svc.child.signalCode !== null ? r() : svc.child.once('exit', () => r())));
+  await new Promise<void>((r) =>
+    svc.child.exitCode !== null || svc.child.signalCode !== null ? r() : svc.child.once('exit', () => r()),
+  );
   for (let i = 0; i < 12; i++) await assign();
   // another consumer of the group reads some of them and dies before acknowledging
   const stream = 'events:tasks';
-    const stolen = (await redis.xreadgroup('GROUP', 'notifications', 'dead-consumer', 'COUNT', 3, 'STREAMS', stream, '>')) as Array<[string, unknown[]]> | null;
+  const stolen = (await redis.xreadgroup('GROUP', 'notifications', 'dead-consumer', 'COUNT', 3, 'STREAMS', stream, '>')) as Array<
+    [string, unknown[]]
+  > | null;
   expect(stolen?.[0]?.[1]).toHaveLength(3);
   // started again (a new process: a new consumer name), on the same port the gateway knows
   const env = {

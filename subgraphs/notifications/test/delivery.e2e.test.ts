@@ -30,10 +30,13 @@ const admin = (q: string, v: Record<string, unknown> = {}) => gql(url, q, v, { t
 const CREATE = 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }';
 type Stats = { name: string; waiting: number; active: number; failed: number; delayed: number; completed: number };
 async function queue(name: string): Promise<Stats> {
-  return data<{ notificationQueues: Stats[] }>(await admin('{ notificationQueues { name waiting active failed delayed completed } }')).notificationQueues.find((q) => q.name === name)!;
+  return data<{ notificationQueues: Stats[] }>(
+    await admin('{ notificationQueues { name waiting active failed delayed completed } }'),
+  ).notificationQueues.find((q) => q.name === name)!;
 }
 async function assign(title: string, to: TestUser): Promise<string> {
-  return data<{ createTask: { id: string } }>(await as(owner, CREATE, { i: { projectId, title, assigneeId: to.id } })).createTask.id;
+  return data<{ createTask: { id: string } }>(await as(owner, CREATE, { i: { projectId, title, assigneeId: to.id } })).createTask
+    .id;
 }
 
 beforeAll(async () => {
@@ -62,8 +65,16 @@ beforeAll(async () => {
   emailQueue = new Queue('email', { connection: queueRedis, prefix: `${stack.env.REDIS_PREFIX}bull` });
   [owner, member, digester] = await Promise.all(['Olga', 'Max', 'Dora'].map((n) => registerUser(url, n)));
   adminToken = await signInFirstAdmin(stack, ADMIN_EMAIL, ADMIN_PASSWORD);
-  projectId = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Mail" }) { id } }')).createProject.id;
-  for (const u of [member, digester]) data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: projectId, u: u.id }));
+  projectId = data<{ createProject: { id: string } }>(
+    await as(owner, 'mutation { createProject(input: { name: "Mail" }) { id } }'),
+  ).createProject.id;
+  for (const u of [member, digester])
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', {
+        p: projectId,
+        u: u.id,
+      }),
+    );
   await waitFor(() => smtp.to(member.email).length > 0, 'the welcome-to-project email');
 }, 180_000);
 
@@ -85,8 +96,14 @@ describe('email delivery that survives failures', () => {
     // every job has failed at least once and waits for its retry
     await waitFor(async () => (await queue('email')).delayed >= titles.length, 'the retries to be scheduled');
     await smtp.up();
-    await waitFor(() => titles.every((t) => smtp.to(member.email).some((m) => m.subject.endsWith(`"${t}"`))), 'every email after the recovery');
-    await waitFor(async () => { const q = await queue('email'); return q.delayed + q.waiting + q.active === 0; }, 'the queue to drain');
+    await waitFor(
+      () => titles.every((t) => smtp.to(member.email).some((m) => m.subject.endsWith(`"${t}"`))),
+      'every email after the recovery',
+    );
+    await waitFor(async () => {
+      const q = await queue('email');
+      return q.delayed + q.waiting + q.active === 0;
+    }, 'the queue to drain');
     for (const t of titles) expect(smtp.to(member.email).filter((m) => m.subject.endsWith(`"${t}"`))).toHaveLength(1);
   });
 
@@ -105,11 +122,21 @@ describe('email delivery that survives failures', () => {
     await assign('Exhausted B', member);
     await waitFor(async () => (await queue('email')).failed >= before + 2, 'the jobs to fail for good', 90_000);
     await smtp.up();
-    expect(errorCode(await as(member, 'mutation { retryFailedNotifications(channel: "email", sinceMinutes: 30) }'))).toBe('PERM-001');
-    expect(data<{ retryFailedNotifications: number }>(await admin('mutation { retryFailedNotifications(channel: "email", sinceMinutes: 30) }')).retryFailedNotifications).toBe(2);
-    await waitFor(() => ['Exhausted A', 'Exhausted B'].every((t) => smtp.to(member.email).some((m) => m.subject.endsWith(`"${t}"`))), 'the re-queued emails');
+    expect(errorCode(await as(member, 'mutation { retryFailedNotifications(channel: "email", sinceMinutes: 30) }'))).toBe(
+      'PERM-001',
+    );
+    expect(
+      data<{ retryFailedNotifications: number }>(
+        await admin('mutation { retryFailedNotifications(channel: "email", sinceMinutes: 30) }'),
+      ).retryFailedNotifications,
+    ).toBe(2);
+    await waitFor(
+      () => ['Exhausted A', 'Exhausted B'].every((t) => smtp.to(member.email).some((m) => m.subject.endsWith(`"${t}"`))),
+      'the re-queued emails',
+    );
     expect((await queue('email')).failed).toBe(before);
-    for (const t of ['Exhausted A', 'Exhausted B']) expect(smtp.to(member.email).filter((m) => m.subject.endsWith(`"${t}"`))).toHaveLength(1);
+    for (const t of ['Exhausted A', 'Exhausted B'])
+      expect(smtp.to(member.email).filter((m) => m.subject.endsWith(`"${t}"`))).toHaveLength(1);
   }, 120_000);
 
   it('sends nothing when a job for an email already sent runs again', async () => {
@@ -128,20 +155,42 @@ describe('push', () => {
     const live = push.device(201);
     const gone = push.device(410);
     expect(errorCode(await as(member, 'mutation { registerDeviceToken(token: "nope", platform: "web") }'))).toBe('API-002');
-    expect(errorCode(await as(member, 'mutation($t: String!) { registerDeviceToken(token: $t, platform: "fax") }', { t: live.token }))).toBe('API-002');
-    for (const d of [live, gone]) expect(data<{ registerDeviceToken: boolean }>(await as(member, 'mutation($t: String!) { registerDeviceToken(token: $t, platform: "web") }', { t: d.token })).registerDeviceToken).toBe(true);
+    expect(
+      errorCode(await as(member, 'mutation($t: String!) { registerDeviceToken(token: $t, platform: "fax") }', { t: live.token })),
+    ).toBe('API-002');
+    for (const d of [live, gone])
+      expect(
+        data<{ registerDeviceToken: boolean }>(
+          await as(member, 'mutation($t: String!) { registerDeviceToken(token: $t, platform: "web") }', { t: d.token }),
+        ).registerDeviceToken,
+      ).toBe(true);
     await assign('Pushed <i>task</i>', member);
     await waitFor(() => live.received.length > 0, 'the push');
-    expect(live.received[0]).toMatchObject({ kind: 'TASK_ASSIGNED', title: 'You were assigned "Pushed <i>task</i>"', level: 'INFO' });
+    expect(live.received[0]).toMatchObject({
+      kind: 'TASK_ASSIGNED',
+      title: 'You were assigned "Pushed <i>task</i>"',
+      level: 'INFO',
+    });
     expect(push.refused).toEqual([]);
     // the gone device: marked invalid, then removed by an admin
     expect(errorCode(await as(member, 'mutation { cleanupInvalidDeviceTokens }'))).toBe('PERM-001');
-    await waitFor(async () => data<{ cleanupInvalidDeviceTokens: number }>(await admin('mutation { cleanupInvalidDeviceTokens }')).cleanupInvalidDeviceTokens === 1, 'the gone token to be removed');
-    expect(data<{ cleanupInvalidDeviceTokens: number }>(await admin('mutation { cleanupInvalidDeviceTokens }')).cleanupInvalidDeviceTokens).toBe(0);
+    await waitFor(
+      async () =>
+        data<{ cleanupInvalidDeviceTokens: number }>(await admin('mutation { cleanupInvalidDeviceTokens }'))
+          .cleanupInvalidDeviceTokens === 1,
+      'the gone token to be removed',
+    );
+    expect(
+      data<{ cleanupInvalidDeviceTokens: number }>(await admin('mutation { cleanupInvalidDeviceTokens }'))
+        .cleanupInvalidDeviceTokens,
+    ).toBe(0);
     // the next push reaches the live device only, once
     await assign('Pushed again', member);
     await waitFor(() => live.received.length > 1, 'the second push');
-    expect(live.received.map((p) => p.title)).toEqual(['You were assigned "Pushed <i>task</i>"', 'You were assigned "Pushed again"']);
+    expect(live.received.map((p) => p.title)).toEqual([
+      'You were assigned "Pushed <i>task</i>"',
+      'You were assigned "Pushed again"',
+    ]);
     expect(gone.received).toEqual([]);
   });
 });
@@ -149,14 +198,37 @@ describe('push', () => {
 describe('preferences and digest', () => {
   it('shows defaults, changes only what is named, refuses unknown kinds, and respects the choice', async () => {
     const P = '{ notificationPreferences { dailyDigest kinds { kind inApp email push } } }';
-    const prefs = data<{ notificationPreferences: { dailyDigest: boolean; kinds: Array<{ kind: string; inApp: boolean; email: boolean; push: boolean }> } }>(await as(member, P)).notificationPreferences;
+    const prefs = data<{
+      notificationPreferences: {
+        dailyDigest: boolean;
+        kinds: Array<{ kind: string; inApp: boolean; email: boolean; push: boolean }>;
+      };
+    }>(await as(member, P)).notificationPreferences;
     expect(prefs.dailyDigest).toBe(false);
-    expect(prefs.kinds.find((k) => k.kind === 'TASK_ASSIGNED')).toEqual({ kind: 'TASK_ASSIGNED', inApp: true, email: true, push: true });
-    const U = 'mutation($i: NotificationPreferencesInput!) { updateNotificationPreferences(input: $i) { dailyDigest kinds { kind inApp email push } } }';
+    expect(prefs.kinds.find((k) => k.kind === 'TASK_ASSIGNED')).toEqual({
+      kind: 'TASK_ASSIGNED',
+      inApp: true,
+      email: true,
+      push: true,
+    });
+    const U =
+      'mutation($i: NotificationPreferencesInput!) { updateNotificationPreferences(input: $i) { dailyDigest kinds { kind inApp email push } } }';
     expect(errorCode(await as(member, U, { i: { kinds: [{ kind: 'NOPE', email: false }] } }))).toBe('API-002');
-    const changed = data<{ updateNotificationPreferences: typeof prefs }>(await as(member, U, { i: { kinds: [{ kind: 'TASK_ASSIGNED', email: false, inApp: false }] } })).updateNotificationPreferences;
-    expect(changed.kinds.find((k) => k.kind === 'TASK_ASSIGNED')).toEqual({ kind: 'TASK_ASSIGNED', inApp: false, email: false, push: true });
-    expect(changed.kinds.find((k) => k.kind === 'MENTIONED')).toEqual({ kind: 'MENTIONED', inApp: true, email: true, push: true });
+    const changed = data<{ updateNotificationPreferences: typeof prefs }>(
+      await as(member, U, { i: { kinds: [{ kind: 'TASK_ASSIGNED', email: false, inApp: false }] } }),
+    ).updateNotificationPreferences;
+    expect(changed.kinds.find((k) => k.kind === 'TASK_ASSIGNED')).toEqual({
+      kind: 'TASK_ASSIGNED',
+      inApp: false,
+      email: false,
+      push: true,
+    });
+    expect(changed.kinds.find((k) => k.kind === 'MENTIONED')).toEqual({
+      kind: 'MENTIONED',
+      inApp: true,
+      email: true,
+      push: true,
+    });
     const pushes = push.device(201);
     data(await as(member, 'mutation($t: String!) { registerDeviceToken(token: $t, platform: "web") }', { t: pushes.token }));
     await assign('Quiet', member);
@@ -171,7 +243,11 @@ describe('preferences and digest', () => {
     await assign('Digest one', digester);
     await assign('Digest two', digester);
     await waitFor(() => {
-      const text = smtp.to(digester.email).slice(before).map((m) => m.text).join('\n');
+      const text = smtp
+        .to(digester.email)
+        .slice(before)
+        .map((m) => m.text)
+        .join('\n');
       return text.includes('"Digest one"') && text.includes('"Digest two"');
     }, 'the digest');
     const mails = smtp.to(digester.email).slice(before);
@@ -190,11 +266,16 @@ describe('broadcast', () => {
     clients.push(c);
     const sub = collect(c, 'subscription { notificationReceived { kind title body level } }');
     const channel = `${stack.env.REDIS_PREFIX}live:notificationReceived:${many[0]!.id}`;
-    await waitFor(async () => Number(((await redis.pubsub('NUMSUB', channel)) as Array<string | number>)[1]) > 0, 'the live subscription');
+    await waitFor(
+      async () => Number(((await redis.pubsub('NUMSUB', channel)) as Array<string | number>)[1]) > 0,
+      'the live subscription',
+    );
     expect(errorCode(await as(member, 'mutation { broadcastSystemNotification(message: "x", level: "INFO") }'))).toBe('PERM-001');
     expect(errorCode(await admin('mutation { broadcastSystemNotification(message: "x", level: "LOUD") }'))).toBe('API-002');
     const active = 3 + 20 + 1; // owner, member, digester, readers, the admin
-    const reached = data<{ broadcastSystemNotification: number }>(await admin('mutation { broadcastSystemNotification(message: "Maintenance at <b>22:00</b>", level: "WARNING") }')).broadcastSystemNotification;
+    const reached = data<{ broadcastSystemNotification: number }>(
+      await admin('mutation { broadcastSystemNotification(message: "Maintenance at <b>22:00</b>", level: "WARNING") }'),
+    ).broadcastSystemNotification;
     expect(reached).toBe(active - 1);
     for (const u of [owner, member, digester, ...many]) {
       await waitFor(async () => (await notificationsOf(url, u)).some((n) => n.kind === 'SYSTEM'), `the broadcast for ${u.name}`);
@@ -205,7 +286,14 @@ describe('broadcast', () => {
       expect(sys[0]).toMatchObject({ body: 'Maintenance at <b>22:00</b>', level: 'WARNING' });
     }
     await waitFor(() => sub.items.length > 0, 'the live broadcast');
-    expect(sub.items[0]).toEqual({ notificationReceived: { kind: 'SYSTEM', title: 'Maintenance at <b>22:00</b>', body: 'Maintenance at <b>22:00</b>', level: 'WARNING' } });
+    expect(sub.items[0]).toEqual({
+      notificationReceived: {
+        kind: 'SYSTEM',
+        title: 'Maintenance at <b>22:00</b>',
+        body: 'Maintenance at <b>22:00</b>',
+        level: 'WARNING',
+      },
+    });
     sub.stop();
   }, 120_000);
 });

@@ -15,7 +15,10 @@ const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}', '$EICAR-STANDARD-ANTIVIRUS-', 'TE
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'tm-notif-files-'));
-  stack = await startStack('notif_files', ['users', 'projects', 'tasks', 'files', 'notifications'], { FILES_DIR: dir, NOTIFY_POLL_MS: '100' });
+  stack = await startStack('notif_files', ['users', 'projects', 'tasks', 'files', 'notifications'], {
+    FILES_DIR: dir,
+    NOTIFY_POLL_MS: '100',
+  });
   url = stack.gateway.url;
   [owner, uploader] = await Promise.all(['Olga', 'Uma'].map((n) => registerUser(url, n)));
 }, 180_000);
@@ -26,19 +29,36 @@ afterAll(async () => {
 });
 
 it('tells the uploader of an infected file', async () => {
-  const projectId = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Files" }) { id } }')).createProject.id;
-  data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: projectId, u: uploader.id }));
-  const taskId = data<{ createTask: { id: string } }>(await as(owner, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "Scan me" }) { id } }', { p: projectId })).createTask.id;
+  const projectId = data<{ createProject: { id: string } }>(
+    await as(owner, 'mutation { createProject(input: { name: "Files" }) { id } }'),
+  ).createProject.id;
+  data(
+    await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', {
+      p: projectId,
+      u: uploader.id,
+    }),
+  );
+  const taskId = data<{ createTask: { id: string } }>(
+    await as(owner, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "Scan me" }) { id } }', { p: projectId }),
+  ).createTask.id;
   const body = Buffer.from(EICAR);
   const req = data<{ requestFileUpload: { uploadUrl: string; file: { id: string } } }>(
     await as(uploader, 'mutation($i: RequestFileUploadInput!) { requestFileUpload(input: $i) { uploadUrl file { id } } }', {
       i: { taskId, name: 'eicar.txt', size: body.length, contentType: 'text/plain' },
     }),
   ).requestFileUpload;
-  expect((await fetch(req.uploadUrl, { method: 'PUT', body: new Uint8Array(body), headers: { 'content-type': 'text/plain' } })).ok).toBe(true);
+  expect(
+    (await fetch(req.uploadUrl, { method: 'PUT', body: new Uint8Array(body), headers: { 'content-type': 'text/plain' } })).ok,
+  ).toBe(true);
   await as(uploader, 'mutation($id: ID!) { completeFileUpload(fileId: $id) { id } }', { id: req.file.id });
-  await waitFor(async () => (await notificationsOf(url, uploader)).some((n) => n.kind === 'FILE_INFECTED'), 'the infected-file notification');
+  await waitFor(
+    async () => (await notificationsOf(url, uploader)).some((n) => n.kind === 'FILE_INFECTED'),
+    'the infected-file notification',
+  );
   const n = (await notificationsOf(url, uploader)).find((x) => x.kind === 'FILE_INFECTED')!;
-  expect(n).toMatchObject({ title: 'A file you uploaded was found infected', body: 'It was quarantined and cannot be downloaded.' });
+  expect(n).toMatchObject({
+    title: 'A file you uploaded was found infected',
+    body: 'It was quarantined and cannot be downloaded.',
+  });
   expect((await notificationsOf(url, owner)).filter((x) => x.kind === 'FILE_INFECTED')).toEqual([]);
 });

@@ -20,7 +20,11 @@ export function data<T>(r: GqlResponse): T {
 }
 
 /** Polls `check` until it holds (generous bound: the machine may be busy); no fixed sleeps. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 40_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string | (() => string),
+  timeoutMs = 40_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
@@ -28,7 +32,8 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
   }
 }
 
-export const as = (url: string, u: TestUser, query: string, variables: Record<string, unknown> = {}) => gql(url, query, variables, { token: u.token });
+export const as = (url: string, u: TestUser, query: string, variables: Record<string, unknown> = {}) =>
+  gql(url, query, variables, { token: u.token });
 
 export interface NotificationView {
   id: string;
@@ -45,7 +50,9 @@ export const MY_NOTIFICATIONS = `query($first: Int, $after: String, $unread: Boo
     edges { cursor node { id kind title body link read level createdAt recipient { id } task { id title } project { id name } } } } } }`;
 
 export async function notificationsOf(url: string, u: TestUser, first = 100): Promise<NotificationView[]> {
-  const r = data<{ me: { notifications: { edges: Array<{ node: NotificationView }> } } }>(await as(url, u, MY_NOTIFICATIONS, { first }));
+  const r = data<{ me: { notifications: { edges: Array<{ node: NotificationView }> } } }>(
+    await as(url, u, MY_NOTIFICATIONS, { first }),
+  );
   return r.me.notifications.edges.map((e) => e.node);
 }
 
@@ -84,7 +91,13 @@ export class TestSmtp {
           }
           void simpleParser(Buffer.concat(chunks)).then((m) => {
             const to = Array.isArray(m.to) ? m.to.map((a) => a.text).join(',') : (m.to?.text ?? '');
-            this.mails.push({ to, subject: m.subject ?? '', text: m.text ?? '', html: typeof m.html === 'string' ? m.html : '', messageId: m.messageId ?? '' });
+            this.mails.push({
+              to,
+              subject: m.subject ?? '',
+              text: m.text ?? '',
+              html: typeof m.html === 'string' ? m.html : '',
+              messageId: m.messageId ?? '',
+            });
             callback();
           }, callback);
         });
@@ -143,7 +156,29 @@ export class TestPushService {
     this.dir = mkdtempSync(path.join(tmpdir(), 'tm-push-'));
     const key = path.join(this.dir, 'key.pem');
     this.caFile = path.join(this.dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', this.caFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        this.caFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     this.server = https.createServer({ key: readFileSync(key), cert: readFileSync(this.caFile) }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -157,7 +192,11 @@ export class TestPushService {
           return void res.writeHead(401).end();
         }
         if (device.status !== 201) return void res.writeHead(device.status).end();
-        const plain = ece.decrypt(Buffer.concat(chunks), { version: 'aes128gcm', privateKey: device.ecdh, authSecret: device.auth.toString('base64url') });
+        const plain = ece.decrypt(Buffer.concat(chunks), {
+          version: 'aes128gcm',
+          privateKey: device.ecdh,
+          authSecret: device.auth.toString('base64url'),
+        });
         device.received.push(JSON.parse(plain.toString('utf8')) as Record<string, unknown>);
         res.writeHead(201).end();
       });
@@ -171,7 +210,10 @@ export class TestPushService {
     const ecdh = createECDH('prime256v1');
     ecdh.generateKeys();
     const auth = randomBytes(16);
-    const token = JSON.stringify({ endpoint: `${this.base}/push/${id}`, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } });
+    const token = JSON.stringify({
+      endpoint: `${this.base}/push/${id}`,
+      keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') },
+    });
     const d = { id, token, received: [], status, ecdh, auth };
     this.devices.set(id, d);
     return d;
@@ -195,7 +237,10 @@ export function liveClient(url: string, u: TestUser): Client {
 }
 
 /** Subscribes and collects what arrives; `ready` resolves once the server has started the subscription (a first probe event is not needed). */
-export function collect(client: Client, query: string): { items: Array<Record<string, unknown>>; errors: unknown[]; stop: () => void } {
+export function collect(
+  client: Client,
+  query: string,
+): { items: Array<Record<string, unknown>>; errors: unknown[]; stop: () => void } {
   const items: Array<Record<string, unknown>> = [];
   const errors: unknown[] = [];
   const stop = client.subscribe(

@@ -2,7 +2,17 @@ import { Redis } from 'ioredis';
 import { errorCode, gql } from '@tm/tools/testing/graphql';
 import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 import type { Client } from 'graphql-ws';
-import { as as asOn, collect, data, liveClient, MY_NOTIFICATIONS, notificationsOf, TestSmtp, waitFor, type NotificationView } from './helpers';
+import {
+  as as asOn,
+  collect,
+  data,
+  liveClient,
+  MY_NOTIFICATIONS,
+  notificationsOf,
+  TestSmtp,
+  waitFor,
+  type NotificationView,
+} from './helpers';
 
 /**
  * Notifications through the real gateway (users, projects, tasks, notifications), real Redis and
@@ -28,17 +38,24 @@ const CREATE = 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }'
 const ADD = 'mutation($p: ID!, $u: ID!, $r: ProjectRole!) { addProjectMember(projectId: $p, userId: $u, role: $r) { id } }';
 
 async function count(u: TestUser): Promise<number> {
-  return data<{ me: { unreadNotificationCount: number } }>(await as(u, '{ me { unreadNotificationCount } }')).me.unreadNotificationCount;
+  return data<{ me: { unreadNotificationCount: number } }>(await as(u, '{ me { unreadNotificationCount } }')).me
+    .unreadNotificationCount;
 }
 async function until(u: TestUser, pred: (l: NotificationView[]) => boolean, what: string): Promise<NotificationView[]> {
   let last: NotificationView[] = [];
-  await waitFor(async () => pred((last = await notificationsOf(url, u))), () => `${what} (have ${JSON.stringify(kinds(last))})`);
+  await waitFor(
+    async () => pred((last = await notificationsOf(url, u))),
+    () => `${what} (have ${JSON.stringify(kinds(last))})`,
+  );
   return last;
 }
 /** The live channel of a user has a subscriber (the gateway's Redis SUBSCRIBE is done). */
 async function listening(userId: string): Promise<void> {
   const channel = `${stack.env.REDIS_PREFIX}live:notificationReceived:${userId}`;
-  await waitFor(async () => Number(((await redis.pubsub('NUMSUB', channel)) as Array<string | number>)[1]) > 0, 'the live subscription');
+  await waitFor(
+    async () => Number(((await redis.pubsub('NUMSUB', channel)) as Array<string | number>)[1]) > 0,
+    'the live subscription',
+  );
 }
 
 beforeAll(async () => {
@@ -57,7 +74,9 @@ beforeAll(async () => {
   redis = new Redis(stack.env.REDIS_URL!, { keyPrefix: stack.env.REDIS_PREFIX });
   [owner, member, vera, outsider] = await Promise.all(['Olga Owner', 'Max', 'Vera', 'Oscar'].map((n) => registerUser(url, n)));
   adminToken = await signInFirstAdmin(stack, ADMIN_EMAIL, ADMIN_PASSWORD);
-  projectId = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Apollo" }) { id } }')).createProject.id;
+  projectId = data<{ createProject: { id: string } }>(
+    await as(owner, 'mutation { createProject(input: { name: "Apollo" }) { id } }'),
+  ).createProject.id;
   data(await as(owner, ADD, { p: projectId, u: member.id, r: 'MEMBER' }));
   data(await as(owner, ADD, { p: projectId, u: vera.id, r: 'VIEWER' }));
 }, 180_000);
@@ -73,40 +92,77 @@ afterAll(async () => {
 describe('who is told', () => {
   it('tells people added to a project, never the one who added them', async () => {
     const m = await until(member, (l) => l.some((n) => n.kind === 'PROJECT_MEMBER_ADDED'), 'member added');
-    expect(m.find((n) => n.kind === 'PROJECT_MEMBER_ADDED')).toMatchObject({ title: 'You were added to a project as member', link: `${APP}/projects/${projectId}`, read: false });
+    expect(m.find((n) => n.kind === 'PROJECT_MEMBER_ADDED')).toMatchObject({
+      title: 'You were added to a project as member',
+      link: `${APP}/projects/${projectId}`,
+      read: false,
+    });
     await until(vera, (l) => l.some((n) => n.kind === 'PROJECT_MEMBER_ADDED'), 'viewer added');
-    const r = data<{ me: { notifications: { edges: Array<{ node: { project: { name: string } } }> } } }>(await as(vera, MY_NOTIFICATIONS, { first: 5 }));
+    const r = data<{ me: { notifications: { edges: Array<{ node: { project: { name: string } } }> } } }>(
+      await as(vera, MY_NOTIFICATIONS, { first: 5 }),
+    );
     expect(r.me.notifications.edges[0]!.node.project.name).toBe('Apollo');
     expect(await notificationsOf(url, owner)).toEqual([]);
   });
 
   it('tells a new assignee (and only when the assignee changes), never the actor', async () => {
-    const t = data<{ createTask: { id: string } }>(await as(owner, CREATE, { i: { projectId, title: 'Write <b>docs</b>', assigneeId: member.id } })).createTask;
+    const t = data<{ createTask: { id: string } }>(
+      await as(owner, CREATE, { i: { projectId, title: 'Write <b>docs</b>', assigneeId: member.id } }),
+    ).createTask;
     const list = await until(member, (l) => l.some((n) => n.kind === 'TASK_ASSIGNED'), 'assignment');
     const assigned = list.filter((n) => n.kind === 'TASK_ASSIGNED');
     expect(assigned).toHaveLength(1);
-    expect(assigned[0]).toMatchObject({ title: 'You were assigned "Write <b>docs</b>"', link: `${APP}/projects/${projectId}/tasks/${t.id}` });
+    expect(assigned[0]).toMatchObject({
+      title: 'You were assigned "Write <b>docs</b>"',
+      link: `${APP}/projects/${projectId}/tasks/${t.id}`,
+    });
     // the member assigns a task to themself: nothing; the owner renames the task: nothing new
     data(await as(member, CREATE, { i: { projectId, title: 'Mine', assigneeId: member.id } }));
-    data(await as(owner, 'mutation($id: ID!) { updateTask(id: $id, input: { title: "Write docs", assigneeId: "' + member.id + '" }) { id } }', { id: t.id }));
+    data(
+      await as(
+        owner,
+        'mutation($id: ID!) { updateTask(id: $id, input: { title: "Write docs", assigneeId: "' + member.id + '" }) { id } }',
+        { id: t.id },
+      ),
+    );
     // a marker after both: a reassignment to Vera reaches her, so the events before it were handled
-    data(await as(owner, 'mutation($id: ID!, $a: ID) { updateTask(id: $id, input: { assigneeId: $a }) { id } }', { id: t.id, a: vera.id }));
+    data(
+      await as(owner, 'mutation($id: ID!, $a: ID) { updateTask(id: $id, input: { assigneeId: $a }) { id } }', {
+        id: t.id,
+        a: vera.id,
+      }),
+    );
     await until(vera, (l) => l.some((n) => n.kind === 'TASK_ASSIGNED'), 'reassignment');
     expect((await notificationsOf(url, member)).filter((n) => n.kind === 'TASK_ASSIGNED')).toHaveLength(1);
     expect(await notificationsOf(url, owner)).toEqual([]);
   });
 
   it('tells the reporter and assignee of a comment, and people @mentioned in it, not its author', async () => {
-    const t = data<{ createTask: { id: string } }>(await as(owner, CREATE, { i: { projectId, title: 'Launch', assigneeId: member.id } })).createTask;
+    const t = data<{ createTask: { id: string } }>(
+      await as(owner, CREATE, { i: { projectId, title: 'Launch', assigneeId: member.id } }),
+    ).createTask;
     await until(member, (l) => l.some((n) => n.kind === 'TASK_ASSIGNED' && n.title.includes('Launch')), 'assignment');
-    data(await as(member, 'mutation($t: ID!, $b: String!) { addComment(taskId: $t, body: $b) { id } }', { t: t.id, b: 'Ready, @vera please check. @Nobody' }));
+    data(
+      await as(member, 'mutation($t: ID!, $b: String!) { addComment(taskId: $t, body: $b) { id } }', {
+        t: t.id,
+        b: 'Ready, @vera please check. @Nobody',
+      }),
+    );
     const o = await until(owner, (l) => l.some((n) => n.kind === 'TASK_COMMENT'), 'comment to the reporter');
-    expect(o.find((n) => n.kind === 'TASK_COMMENT')).toMatchObject({ title: 'New comment on "Launch"', body: 'Ready, @vera please check. @Nobody' });
+    expect(o.find((n) => n.kind === 'TASK_COMMENT')).toMatchObject({
+      title: 'New comment on "Launch"',
+      body: 'Ready, @vera please check. @Nobody',
+    });
     const v = await until(vera, (l) => l.some((n) => n.kind === 'MENTIONED'), 'mention');
     expect(v.find((n) => n.kind === 'MENTIONED')!.title).toBe('You were mentioned on "Launch"');
     expect((await notificationsOf(url, member)).filter((n) => n.kind === 'TASK_COMMENT' || n.kind === 'MENTIONED')).toEqual([]);
     // Vera was mentioned on the task: the next comment (by the owner) concerns her and the assignee
-    data(await as(owner, 'mutation($t: ID!, $b: String!) { addComment(taskId: $t, body: $b) { id } }', { t: t.id, b: 'Thanks @Olga Owner' }));
+    data(
+      await as(owner, 'mutation($t: ID!, $b: String!) { addComment(taskId: $t, body: $b) { id } }', {
+        t: t.id,
+        b: 'Thanks @Olga Owner',
+      }),
+    );
     await until(vera, (l) => l.some((n) => n.kind === 'TASK_COMMENT'), 'follow-up to the mentioned');
     await until(member, (l) => l.some((n) => n.kind === 'TASK_COMMENT'), 'follow-up to the assignee');
     expect((await notificationsOf(url, owner)).filter((n) => n.kind === 'MENTIONED')).toEqual([]); // self-mention
@@ -114,7 +170,12 @@ describe('who is told', () => {
   });
 
   it('tells a member whose role changed', async () => {
-    data(await as(owner, 'mutation($p: ID!, $u: ID!) { changeProjectMemberRole(projectId: $p, userId: $u, role: MANAGER) { id } }', { p: projectId, u: vera.id }));
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { changeProjectMemberRole(projectId: $p, userId: $u, role: MANAGER) { id } }', {
+        p: projectId,
+        u: vera.id,
+      }),
+    );
     const v = await until(vera, (l) => l.some((n) => n.kind === 'PROJECT_ROLE_CHANGED'), 'role change');
     expect(v.find((n) => n.kind === 'PROJECT_ROLE_CHANGED')!.title).toBe('Your role in a project is now manager');
   });
@@ -122,18 +183,28 @@ describe('who is told', () => {
   it('tells the assignee once that a task is due within 24 hours', async () => {
     const due = new Date(Date.now() + 6 * 3600_000).toISOString();
     const later = new Date(Date.now() + 48 * 3600_000).toISOString();
-    const t = data<{ createTask: { id: string } }>(await as(owner, CREATE, { i: { projectId, title: 'Soon', assigneeId: member.id, dueDate: due } })).createTask;
+    const t = data<{ createTask: { id: string } }>(
+      await as(owner, CREATE, { i: { projectId, title: 'Soon', assigneeId: member.id, dueDate: due } }),
+    ).createTask;
     data(await as(owner, CREATE, { i: { projectId, title: 'Later', assigneeId: member.id, dueDate: later } }));
     await until(member, (l) => l.some((n) => n.kind === 'TASK_DUE_SOON'), 'due soon');
     // several scans later (the schedule queue's completed count grows), still one
-    const scans = async () => data<{ notificationQueues: Array<{ name: string; completed: number }> }>(await gql(url, '{ notificationQueues { name completed } }', {}, { token: adminToken })).notificationQueues.find((q) => q.name === 'notifications-schedule')!.completed;
+    const scans = async () =>
+      data<{ notificationQueues: Array<{ name: string; completed: number }> }>(
+        await gql(url, '{ notificationQueues { name completed } }', {}, { token: adminToken }),
+      ).notificationQueues.find((q) => q.name === 'notifications-schedule')!.completed;
     const before = await scans();
     await waitFor(async () => (await scans()) >= before + 3, 'three more scans');
     const dues = (await notificationsOf(url, member)).filter((n) => n.kind === 'TASK_DUE_SOON');
     expect(dues).toHaveLength(1);
     expect(dues[0]!.title).toMatch(/^"Soon" is due /);
     // a new due date is a new notice
-    data(await as(owner, 'mutation($id: ID!, $d: DateTime) { updateTask(id: $id, input: { dueDate: $d }) { id } }', { id: t.id, d: new Date(Date.now() + 8 * 3600_000).toISOString() }));
+    data(
+      await as(owner, 'mutation($id: ID!, $d: DateTime) { updateTask(id: $id, input: { dueDate: $d }) { id } }', {
+        id: t.id,
+        d: new Date(Date.now() + 8 * 3600_000).toISOString(),
+      }),
+    );
     await until(member, (l) => l.filter((n) => n.kind === 'TASK_DUE_SOON').length === 2, 'due soon for the new date');
   });
 });
@@ -142,20 +213,42 @@ describe('the list', () => {
   it('pages newest first, counts unread, marks read only the caller’s own', async () => {
     const all = await notificationsOf(url, member);
     expect(all.length).toBeGreaterThanOrEqual(4);
-    const first = data<{ me: { notifications: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: Array<{ node: NotificationView }> } } }>(await as(member, MY_NOTIFICATIONS, { first: 2 })).me.notifications;
+    const first = data<{
+      me: {
+        notifications: {
+          totalCount: number;
+          pageInfo: { hasNextPage: boolean; endCursor: string };
+          edges: Array<{ node: NotificationView }>;
+        };
+      };
+    }>(await as(member, MY_NOTIFICATIONS, { first: 2 })).me.notifications;
     expect(first.totalCount).toBe(all.length);
     expect(first.pageInfo.hasNextPage).toBe(true);
-    const second = data<{ me: { notifications: { edges: Array<{ node: NotificationView }> } } }>(await as(member, MY_NOTIFICATIONS, { first: 2, after: first.pageInfo.endCursor })).me.notifications;
+    const second = data<{ me: { notifications: { edges: Array<{ node: NotificationView }> } } }>(
+      await as(member, MY_NOTIFICATIONS, { first: 2, after: first.pageInfo.endCursor }),
+    ).me.notifications;
     expect([...first.edges, ...second.edges].map((e) => e.node.id)).toEqual(all.slice(0, 4).map((n) => n.id));
     expect(await count(member)).toBe(all.length);
     // someone else's ids change nothing
     const veras = await notificationsOf(url, vera);
-    expect(data<{ markNotificationsRead: number }>(await as(member, 'mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) }', { ids: veras.map((n) => n.id) })).markNotificationsRead).toBe(0);
-    expect(data<{ markNotificationsRead: number }>(await as(member, 'mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) }', { ids: [all[0]!.id, all[1]!.id] })).markNotificationsRead).toBe(2);
+    expect(
+      data<{ markNotificationsRead: number }>(
+        await as(member, 'mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) }', { ids: veras.map((n) => n.id) }),
+      ).markNotificationsRead,
+    ).toBe(0);
+    expect(
+      data<{ markNotificationsRead: number }>(
+        await as(member, 'mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) }', { ids: [all[0]!.id, all[1]!.id] }),
+      ).markNotificationsRead,
+    ).toBe(2);
     expect(await count(member)).toBe(all.length - 2);
-    const unread = data<{ me: { notifications: { totalCount: number } } }>(await as(member, MY_NOTIFICATIONS, { unread: true })).me.notifications;
+    const unread = data<{ me: { notifications: { totalCount: number } } }>(await as(member, MY_NOTIFICATIONS, { unread: true }))
+      .me.notifications;
     expect(unread.totalCount).toBe(all.length - 2);
-    expect(data<{ markAllNotificationsRead: number }>(await as(member, 'mutation { markAllNotificationsRead }')).markAllNotificationsRead).toBe(all.length - 2);
+    expect(
+      data<{ markAllNotificationsRead: number }>(await as(member, 'mutation { markAllNotificationsRead }'))
+        .markAllNotificationsRead,
+    ).toBe(all.length - 2);
     expect(await count(member)).toBe(0);
     expect(await count(vera)).toBe(veras.length);
   });
@@ -163,18 +256,30 @@ describe('the list', () => {
   it('shows nobody else’s notifications (PERM-001), not even to an admin; one notification only to its recipient', async () => {
     const r = await as(outsider, 'query($id: ID!) { user(id: $id) { notifications { totalCount } } }', { id: member.id });
     expect(errorCode(r)).toBe('PERM-001');
-    const a = await gql(url, 'query($id: ID!) { user(id: $id) { unreadNotificationCount } }', { id: member.id }, { token: adminToken });
+    const a = await gql(
+      url,
+      'query($id: ID!) { user(id: $id) { unreadNotificationCount } }',
+      { id: member.id },
+      { token: adminToken },
+    );
     expect(errorCode(a)).toBe('PERM-001');
     const [n] = await notificationsOf(url, member);
-    expect(data<{ notification: unknown }>(await as(outsider, 'query($id: ID!) { notification(id: $id) { id } }', { id: n!.id })).notification).toBeNull();
-    expect(data<{ notification: { id: string } }>(await as(member, 'query($id: ID!) { notification(id: $id) { id } }', { id: n!.id })).notification.id).toBe(n!.id);
+    expect(
+      data<{ notification: unknown }>(await as(outsider, 'query($id: ID!) { notification(id: $id) { id } }', { id: n!.id }))
+        .notification,
+    ).toBeNull();
+    expect(
+      data<{ notification: { id: string } }>(await as(member, 'query($id: ID!) { notification(id: $id) { id } }', { id: n!.id }))
+        .notification.id,
+    ).toBe(n!.id);
     expect((await gql(url, '{ me { unreadNotificationCount } }')).data?.me).toBeNull(); // signed out: no one to count for
   });
 });
 
 describe('live', () => {
   it('delivers notificationReceived to its recipient only, with fields of other subgraphs', async () => {
-    const Q = 'subscription { notificationReceived { id kind title read recipient { id name } task { title assignee { name } } } }';
+    const Q =
+      'subscription { notificationReceived { id kind title read recipient { id name } task { title assignee { name } } } }';
     const mc = liveClient(url, member);
     const oc = liveClient(url, owner);
     clients.push(mc, oc);
@@ -223,14 +328,26 @@ describe('email', () => {
   });
 
   it('emails a password reset link built from the sealed token, which resets the password', async () => {
-    expect(data<{ requestPasswordReset: boolean }>(await gql(url, 'mutation($e: String!) { requestPasswordReset(email: $e) }', { e: outsider.email })).requestPasswordReset).toBe(true);
+    expect(
+      data<{ requestPasswordReset: boolean }>(
+        await gql(url, 'mutation($e: String!) { requestPasswordReset(email: $e) }', { e: outsider.email }),
+      ).requestPasswordReset,
+    ).toBe(true);
     await waitFor(() => smtp.to(outsider.email).some((m) => m.subject === 'Reset your password'), 'the reset email');
     const mail = smtp.to(outsider.email).find((m) => m.subject === 'Reset your password')!;
     const link = new RegExp(`${APP.replace(/\./g, '\\.')}/reset-password\\?token=([\\w%.-]+)`).exec(mail.text);
     expect(link).not.toBeNull();
     const token = decodeURIComponent(link![1]!);
-    expect(data<{ resetPassword: boolean }>(await gql(url, 'mutation($t: String!) { resetPassword(token: $t, newPassword: "brand-new-pass-9") }', { t: token })).resetPassword).toBe(true);
-    const login = await gql<{ login: { accessToken: string } }>(url, 'mutation($e: String!) { login(input: { email: $e, password: "brand-new-pass-9" }) { accessToken } }', { e: outsider.email });
+    expect(
+      data<{ resetPassword: boolean }>(
+        await gql(url, 'mutation($t: String!) { resetPassword(token: $t, newPassword: "brand-new-pass-9") }', { t: token }),
+      ).resetPassword,
+    ).toBe(true);
+    const login = await gql<{ login: { accessToken: string } }>(
+      url,
+      'mutation($e: String!) { login(input: { email: $e, password: "brand-new-pass-9" }) { accessToken } }',
+      { e: outsider.email },
+    );
     expect(login.data?.login.accessToken).toBeTruthy();
     // email only: nothing in-app
     outsider.token = login.data!.login.accessToken;
@@ -249,12 +366,23 @@ describe('administration', () => {
       expect(errorCode(await as(member, q))).toBe('PERM-001');
       expect(errorCode(await gql(url, q))).toBe('AUTH-001');
     }
-    const r = data<{ notificationQueues: Array<{ name: string; waiting: number; active: number; failed: number; delayed: number; completed: number }> }>(
-      await gql(url, '{ notificationQueues { name waiting active failed delayed completed } }', {}, { token: adminToken }),
-    );
+    const r = data<{
+      notificationQueues: Array<{
+        name: string;
+        waiting: number;
+        active: number;
+        failed: number;
+        delayed: number;
+        completed: number;
+      }>;
+    }>(await gql(url, '{ notificationQueues { name waiting active failed delayed completed } }', {}, { token: adminToken }));
     expect(r.notificationQueues.map((q) => q.name)).toEqual(['email', 'push', 'notifications-schedule']);
     expect(r.notificationQueues[0]!.completed).toBeGreaterThan(0);
-    expect(errorCode(await gql(url, 'mutation { retryFailedNotifications(channel: "fax", sinceMinutes: 60) }', {}, { token: adminToken }))).toBe('API-002');
+    expect(
+      errorCode(
+        await gql(url, 'mutation { retryFailedNotifications(channel: "fax", sinceMinutes: 60) }', {}, { token: adminToken }),
+      ),
+    ).toBe('API-002');
     const metrics = await (await fetch(`${stack.services.notifications!.base}/metrics`)).text();
     expect(metrics).toMatch(/notification_queue_jobs\{queue="email",state="completed"[^}]*\} [1-9]/);
   });

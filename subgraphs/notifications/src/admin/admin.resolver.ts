@@ -8,11 +8,19 @@ import { QueueStats } from './queue-stats';
 @Resolver()
 export class NotificationAdminResolver {
   @Authorized('ADMIN')
-  @Mutation(() => Int, { description: 'ADMIN: re-queues the channel’s (email, push) deliveries that failed for good in the last `sinceMinutes`; how many' })
-  retryFailedNotifications(@Arg('channel') channel: string, @Arg('sinceMinutes', () => Int) sinceMinutes: number, @Ctx() ctx: NotificationsContext): Promise<number> {
+  @Mutation(() => Int, {
+    description:
+      'ADMIN: re-queues the channel’s (email, push) deliveries that failed for good in the last `sinceMinutes`; how many',
+  })
+  retryFailedNotifications(
+    @Arg('channel') channel: string,
+    @Arg('sinceMinutes', () => Int) sinceMinutes: number,
+    @Ctx() ctx: NotificationsContext,
+  ): Promise<number> {
     return ctx.services.audit.run(ctx, 'retryFailedNotifications', { channel, sinceMinutes }, async () => {
       const ch = channel.toLowerCase();
-      if (!(DELIVERY_CHANNELS as readonly string[]).includes(ch)) throw new AppError(ErrorCode.InvalidRequest, 'Invalid channel: email or push', { field: 'channel' });
+      if (!(DELIVERY_CHANNELS as readonly string[]).includes(ch))
+        throw new AppError(ErrorCode.InvalidRequest, 'Invalid channel: email or push', { field: 'channel' });
       if (!Number.isInteger(sinceMinutes) || sinceMinutes < 1 || sinceMinutes > 30 * 24 * 60)
         throw new AppError(ErrorCode.InvalidRequest, 'Invalid sinceMinutes: 1 to 43200', { field: 'sinceMinutes' });
       return ctx.services.queues.retryFailed(ch as DeliveryChannel, sinceMinutes);
@@ -26,8 +34,15 @@ export class NotificationAdminResolver {
   }
 
   @Authorized('ADMIN')
-  @Mutation(() => Int, { description: 'ADMIN: a SYSTEM notification (level INFO, WARNING or CRITICAL) for every active user, in-app and live; returns at once with how many it will reach' })
-  broadcastSystemNotification(@Arg('message') message: string, @Arg('level') level: string, @Ctx() ctx: NotificationsContext): Promise<number> {
+  @Mutation(() => Int, {
+    description:
+      'ADMIN: a SYSTEM notification (level INFO, WARNING or CRITICAL) for every active user, in-app and live; returns at once with how many it will reach',
+  })
+  broadcastSystemNotification(
+    @Arg('message') message: string,
+    @Arg('level') level: string,
+    @Ctx() ctx: NotificationsContext,
+  ): Promise<number> {
     return ctx.services.audit.run(ctx, 'broadcastSystemNotification', { level, messageLength: message.length }, () =>
       ctx.services.schedule.broadcast(ctx.user.userId!, message, level),
     );

@@ -78,7 +78,10 @@ export class DeliveryQueues {
         concurrency: name === 'notifications-schedule' ? 1 : this.opts.concurrency,
       });
       worker.on('failed', (job, err) =>
-        this.opts.log.warn({ queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'notification job failed'),
+        this.opts.log.warn(
+          { queue: name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message },
+          'notification job failed',
+        ),
       );
       worker.on('error', (err) => this.opts.log.debug({ err: err.message, queue: name }, 'worker error'));
       this.workers.push(worker);
@@ -89,7 +92,14 @@ export class DeliveryQueues {
     return Promise.all(
       QUEUE_NAMES.map(async (name) => {
         const c = await this.queues[name].getJobCounts(...STATES);
-        return { name, waiting: c.waiting ?? 0, active: c.active ?? 0, failed: c.failed ?? 0, delayed: c.delayed ?? 0, completed: c.completed ?? 0 };
+        return {
+          name,
+          waiting: c.waiting ?? 0,
+          active: c.active ?? 0,
+          failed: c.failed ?? 0,
+          delayed: c.delayed ?? 0,
+          completed: c.completed ?? 0,
+        };
       }),
     );
   }

@@ -76,7 +76,8 @@ export class DeliveryService {
   private async addressOf(userId: string): Promise<{ email: string; name: string } | null> {
     const [c] = await this.directory.contacts([userId]);
     if (!c || !c.active) return null;
-    if (!isDeliverableAddress(c.email)) throw new UnrecoverableError(`${ErrorCode.DeliveryFailed}: the address cannot be delivered to`);
+    if (!isDeliverableAddress(c.email))
+      throw new UnrecoverableError(`${ErrorCode.DeliveryFailed}: the address cannot be delivered to`);
     return { email: c.email, name: c.name };
   }
 
@@ -89,8 +90,13 @@ export class DeliveryService {
       return this.once(`email:reset:${d.eventId}`, async () => {
         const to = this.box!.decrypt(d.emailEncrypted);
         const token = this.box!.decrypt(d.resetTokenEncrypted);
-        if (!isDeliverableAddress(to)) throw new UnrecoverableError(`${ErrorCode.DeliveryFailed}: the address cannot be delivered to`);
-        await sender.send(to, passwordResetEmail(this.links.passwordReset(token), d.expiresAt), `<reset-${d.eventId}@tm.notifications>`);
+        if (!isDeliverableAddress(to))
+          throw new UnrecoverableError(`${ErrorCode.DeliveryFailed}: the address cannot be delivered to`);
+        await sender.send(
+          to,
+          passwordResetEmail(this.links.passwordReset(token), d.expiresAt),
+          `<reset-${d.eventId}@tm.notifications>`,
+        );
       });
     }
     if (job.name === 'digest') {
@@ -98,7 +104,9 @@ export class DeliveryService {
       return this.once(`email:${job.id}`, async () => {
         const to = await this.addressOf(userId);
         if (!to) return;
-        const items = await NotificationModel.find({ _id: { $in: notificationIds } }).sort({ createdAt: 1 }).lean<Notification[]>();
+        const items = await NotificationModel.find({ _id: { $in: notificationIds } })
+          .sort({ createdAt: 1 })
+          .lean<Notification[]>();
         if (!items.length) return;
         await sender.send(to.email, digestEmail(items, to.name), `<${job.id}@tm.notifications>`);
       });

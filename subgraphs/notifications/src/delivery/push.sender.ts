@@ -17,11 +17,15 @@ export class PushSender {
 
   async send(target: PushTarget, payload: Record<string, unknown>, timeoutMs: number): Promise<void> {
     try {
-      await webpush.sendNotification({ endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } }, JSON.stringify(payload), {
-        vapidDetails: this.vapid,
-        TTL: 24 * 3600,
-        timeout: timeoutMs,
-      });
+      await webpush.sendNotification(
+        { endpoint: target.endpoint, keys: { p256dh: target.p256dh, auth: target.auth } },
+        JSON.stringify(payload),
+        {
+          vapidDetails: this.vapid,
+          TTL: 24 * 3600,
+          timeout: timeoutMs,
+        },
+      );
     } catch (err) {
       const status = (err as { statusCode?: number }).statusCode;
       if (status === 404 || status === 410) throw new EndpointGone(`push endpoint gone (${status})`);

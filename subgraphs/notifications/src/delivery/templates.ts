@@ -36,7 +36,10 @@ function layout(heading: string, paragraphs: string[], link: string | null, link
 }
 
 /** The email of one notification: subject, plain text and HTML (every user-supplied part escaped). */
-export function notificationEmail(n: Pick<Notification, 'kind' | 'title' | 'body' | 'link'>, recipientName: string): RenderedEmail {
+export function notificationEmail(
+  n: Pick<Notification, 'kind' | 'title' | 'body' | 'link'>,
+  recipientName: string,
+): RenderedEmail {
   const subject = headerSafe(`${SUBJECTS[n.kind] ?? 'Notification'}: ${n.title}`);
   const lines = [`Hello ${recipientName},`, n.title, ...(n.body ? [n.body] : [])];
   const text = [...lines, ...(n.link ? [`Open: ${n.link}`] : [])].join('\n\n');
@@ -44,7 +47,10 @@ export function notificationEmail(n: Pick<Notification, 'kind' | 'title' | 'body
 }
 
 /** The daily digest: one email listing a day's notifications. */
-export function digestEmail(items: Array<Pick<Notification, 'title' | 'body' | 'link' | 'createdAt'>>, recipientName: string): RenderedEmail {
+export function digestEmail(
+  items: Array<Pick<Notification, 'title' | 'body' | 'link' | 'createdAt'>>,
+  recipientName: string,
+): RenderedEmail {
   const subject = `Your daily digest: ${items.length} notification${items.length === 1 ? '' : 's'}`;
   const text = [
     `Hello ${recipientName},`,
@@ -52,7 +58,10 @@ export function digestEmail(items: Array<Pick<Notification, 'title' | 'body' | '
     ...items.map((i) => `- ${i.title}${i.body ? `: ${i.body}` : ''}${i.link ? ` (${i.link})` : ''}`),
   ].join('\n\n');
   const list = items
-    .map((i) => `<li>${i.link ? `<a href="${escapeHtml(i.link)}">${escapeHtml(i.title)}</a>` : escapeHtml(i.title)}${i.body ? ` — ${escapeHtml(i.body)}` : ''}</li>`)
+    .map(
+      (i) =>
+        `<li>${i.link ? `<a href="${escapeHtml(i.link)}">${escapeHtml(i.title)}</a>` : escapeHtml(i.title)}${i.body ? ` — ${escapeHtml(i.body)}` : ''}</li>`,
+    )
     .join('\n');
   const html = `<!doctype html><html><body style="font-family:sans-serif"><h2>Your daily digest</h2><p>Hello ${escapeHtml(recipientName)},</p><ul>\n${list}\n</ul></body></html>`;
   return { subject, text, html };
@@ -66,7 +75,10 @@ export function passwordResetEmail(link: string, expiresAt: string): RenderedEma
     text: `Someone asked to reset the password of your Task Manager account.\n\nReset it here (valid until ${when} UTC): ${link}\n\nIf it was not you, ignore this email.`,
     html: layout(
       'Reset your password',
-      ['Someone asked to reset the password of your Task Manager account.', `The link is valid until ${when} UTC. If it was not you, ignore this email.`],
+      [
+        'Someone asked to reset the password of your Task Manager account.',
+        `The link is valid until ${when} UTC. If it was not you, ignore this email.`,
+      ],
       link,
       'Reset password',
     ),

@@ -12,7 +12,8 @@ const B64URL = /^[A-Za-z0-9_-]+=*$/;
 export class DeviceService {
   /** Registers (or moves to this user) a device; API-002 for anything that is not a Web Push subscription. */
   async register(userId: string, token: string, platform: string): Promise<boolean> {
-    if (platform.toLowerCase() !== 'web') throw new AppError(ErrorCode.InvalidRequest, 'Invalid platform: only web (Web Push) is supported', { field: 'platform' });
+    if (platform.toLowerCase() !== 'web')
+      throw new AppError(ErrorCode.InvalidRequest, 'Invalid platform: only web (Web Push) is supported', { field: 'platform' });
     if (token.length > 4096) throw invalid('too long');
     let sub: { endpoint?: unknown; keys?: { p256dh?: unknown; auth?: unknown } };
     try {
@@ -22,7 +23,8 @@ export class DeviceService {
     }
     const { endpoint, keys } = sub ?? {};
     if (typeof endpoint !== 'string' || !/^https?:\/\/[^\s]+$/.test(endpoint)) throw invalid('endpoint must be an http(s) URL');
-    if (typeof keys?.p256dh !== 'string' || !B64URL.test(keys.p256dh) || typeof keys.auth !== 'string' || !B64URL.test(keys.auth)) throw invalid('keys.p256dh and keys.auth are required');
+    if (typeof keys?.p256dh !== 'string' || !B64URL.test(keys.p256dh) || typeof keys.auth !== 'string' || !B64URL.test(keys.auth))
+      throw invalid('keys.p256dh and keys.auth are required');
     const _id = createHash('sha256').update(endpoint).digest('hex');
     await DeviceTokenModel.updateOne(
       { _id },

@@ -73,11 +73,37 @@ export class EventsConsumer {
     await this.ensureGroups();
     let n = 0;
     for (const stream of STREAMS) {
-      const claimed = (await this.redis.xautoclaim(stream, NOTIFICATIONS_GROUP, this.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', 100)) as [string, StreamEntries];
+      const claimed = (await this.redis.xautoclaim(
+        stream,
+        NOTIFICATIONS_GROUP,
+        this.consumer,
+        this.opts.claimIdleMs,
+        '0-0',
+        'COUNT',
+        100,
+      )) as [string, StreamEntries];
       n += await this.process(stream, claimed[1] ?? []);
-      const mine = (await this.redis.xreadgroup('GROUP', NOTIFICATIONS_GROUP, this.consumer, 'COUNT', 100, 'STREAMS', stream, '0')) as Array<[string, StreamEntries]> | null;
+      const mine = (await this.redis.xreadgroup(
+        'GROUP',
+        NOTIFICATIONS_GROUP,
+        this.consumer,
+        'COUNT',
+        100,
+        'STREAMS',
+        stream,
+        '0',
+      )) as Array<[string, StreamEntries]> | null;
       n += await this.process(stream, mine?.[0]?.[1] ?? []);
-      const fresh = (await this.redis.xreadgroup('GROUP', NOTIFICATIONS_GROUP, this.consumer, 'COUNT', 100, 'STREAMS', stream, '>')) as Array<[string, StreamEntries]> | null;
+      const fresh = (await this.redis.xreadgroup(
+        'GROUP',
+        NOTIFICATIONS_GROUP,
+        this.consumer,
+        'COUNT',
+        100,
+        'STREAMS',
+        stream,
+        '>',
+      )) as Array<[string, StreamEntries]> | null;
       n += await this.process(stream, fresh?.[0]?.[1] ?? []);
     }
     return n;

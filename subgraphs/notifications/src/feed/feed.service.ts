@@ -96,7 +96,9 @@ export class FeedService {
       if (!isDuplicateKeyError(err)) throw err; // the same or a newer version is known already
     }
     const assignee = state.assigneeId;
-    const isNew = event.type === 'TaskCreated' || (event.type !== 'TaskSynchronized' && 'previousAssigneeId' in p && p.previousAssigneeId !== assignee);
+    const isNew =
+      event.type === 'TaskCreated' ||
+      (event.type !== 'TaskSynchronized' && 'previousAssigneeId' in p && p.previousAssigneeId !== assignee);
     if (!assignee || !isNew) return;
     await this.notifications.notify([
       {
@@ -154,7 +156,8 @@ export class FeedService {
       });
     }
     await this.notifications.notify(drafts);
-    if (mentioned.length && task) await TaskInfoModel.updateOne({ _id: taskId }, { $addToSet: { mentionedIds: { $each: mentioned } } });
+    if (mentioned.length && task)
+      await TaskInfoModel.updateOne({ _id: taskId }, { $addToSet: { mentionedIds: { $each: mentioned } } });
   }
 
   /**
@@ -192,7 +195,11 @@ export class FeedService {
   }
 
   private async member(projectId: string, userId: string, role: string): Promise<void> {
-    await ProjectMemberModel.updateOne({ _id: `${projectId}:${userId}` }, { $set: { projectId, userId, role } }, { upsert: true });
+    await ProjectMemberModel.updateOne(
+      { _id: `${projectId}:${userId}` },
+      { $set: { projectId, userId, role } },
+      { upsert: true },
+    );
   }
 
   private async memberAdded(event: DomainEvent, p: Record<string, unknown>): Promise<void> {

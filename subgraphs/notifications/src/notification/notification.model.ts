@@ -14,7 +14,9 @@ import { UserRef } from '../user/user.ref';
 @index({ dedupeKey: 1 }, { unique: true })
 // the daily digest's collection
 @index({ digestPending: 1, recipientId: 1 })
-@modelOptions({ schemaOptions: { collection: 'notifications', timestamps: { createdAt: true, updatedAt: false }, versionKey: false } })
+@modelOptions({
+  schemaOptions: { collection: 'notifications', timestamps: { createdAt: true, updatedAt: false }, versionKey: false },
+})
 export class Notification {
   @Field(() => ID, { name: 'id' })
   @prop({ type: String, required: true })
@@ -23,7 +25,10 @@ export class Notification {
   @prop({ type: String, required: true })
   public recipientId!: string;
 
-  @Field({ description: 'TASK_ASSIGNED, TASK_COMMENT, MENTIONED, PROJECT_MEMBER_ADDED, PROJECT_ROLE_CHANGED, TASK_DUE_SOON, FILE_INFECTED or SYSTEM' })
+  @Field({
+    description:
+      'TASK_ASSIGNED, TASK_COMMENT, MENTIONED, PROJECT_MEMBER_ADDED, PROJECT_ROLE_CHANGED, TASK_DUE_SOON, FILE_INFECTED or SYSTEM',
+  })
   @prop({ type: String, required: true })
   public kind!: string;
 

@@ -105,7 +105,9 @@ export class NotificationService {
 
   /** Queues emails whose recipient has a deliverable address (checked before queuing: NOTIF-001 otherwise, logged). */
   private async queueEmails(ids: string[]): Promise<void> {
-    const docs = await NotificationModel.find({ _id: { $in: ids } }, { recipientId: 1 }).lean<Array<Pick<Notification, '_id' | 'recipientId'>>>();
+    const docs = await NotificationModel.find({ _id: { $in: ids } }, { recipientId: 1 }).lean<
+      Array<Pick<Notification, '_id' | 'recipientId'>>
+    >();
     const contacts = new Map((await this.directory.contacts([...new Set(docs.map((d) => d.recipientId))])).map((c) => [c.id, c]));
     for (const d of docs) {
       const c = contacts.get(d.recipientId);
@@ -136,7 +138,9 @@ export class NotificationService {
   }
 
   byIds(ids: readonly string[]): Promise<Notification[]> {
-    return NotificationModel.find({ _id: { $in: [...ids] } }).lean<Notification[]>().exec();
+    return NotificationModel.find({ _id: { $in: [...ids] } })
+      .lean<Notification[]>()
+      .exec();
   }
 
   /** Relay page of the user's in-app notifications, newest first. */
@@ -153,7 +157,13 @@ export class NotificationService {
       pageFilter.$or = [{ createdAt: { $lt: at } }, { createdAt: at, _id: { $lt: id } }];
     }
     const [rows, total] = await Promise.all([
-      wanted.edges ? NotificationModel.find(pageFilter).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean<Notification[]>().exec() : Promise.resolve([]),
+      wanted.edges
+        ? NotificationModel.find(pageFilter)
+            .sort({ createdAt: -1, _id: -1 })
+            .limit(limit + 1)
+            .lean<Notification[]>()
+            .exec()
+        : Promise.resolve([]),
       wanted.totalCount ? NotificationModel.countDocuments(filter).exec() : Promise.resolve(0),
     ]);
     return forwardPage(rows, limit, (n) => encodeCursor([n.createdAt.toISOString(), n._id]), total, Boolean(args.after));
@@ -166,7 +176,10 @@ export class NotificationService {
   /** Marks the caller's own among `ids` read; how many changed. */
   async markRead(userId: string, ids: string[]): Promise<number> {
     if (!ids.length) return 0;
-    const r = await NotificationModel.updateMany({ _id: { $in: ids.slice(0, 1000) }, recipientId: userId, read: false }, { $set: { read: true } });
+    const r = await NotificationModel.updateMany(
+      { _id: { $in: ids.slice(0, 1000) }, recipientId: userId, read: false },
+      { $set: { read: true } },
+    );
     return r.modifiedCount;
   }
 

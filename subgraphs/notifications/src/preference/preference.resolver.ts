@@ -13,8 +13,13 @@ export class PreferenceResolver {
   }
 
   @Authorized()
-  @Mutation(() => NotificationPreferences, { description: 'Changes the channels of the kinds you name, and the daily digest option' })
-  updateNotificationPreferences(@Arg('input', () => NotificationPreferencesInput) input: NotificationPreferencesInput, @Ctx() ctx: NotificationsContext): Promise<NotificationPreferences> {
+  @Mutation(() => NotificationPreferences, {
+    description: 'Changes the channels of the kinds you name, and the daily digest option',
+  })
+  updateNotificationPreferences(
+    @Arg('input', () => NotificationPreferencesInput) input: NotificationPreferencesInput,
+    @Ctx() ctx: NotificationsContext,
+  ): Promise<NotificationPreferences> {
     return ctx.services.preferences.update(requireUser(ctx.user), input);
   }
 }

@@ -27,7 +27,8 @@ export class PreferenceService {
     const kinds = new Map(current.kinds.map((k) => [k.kind, { ...k }]));
     for (const k of change.kinds ?? []) {
       const entry = kinds.get(k.kind);
-      if (!entry) throw new AppError(ErrorCode.InvalidRequest, `Invalid kind: one of ${NOTIFICATION_KINDS.join(', ')}`, { field: 'kinds' });
+      if (!entry)
+        throw new AppError(ErrorCode.InvalidRequest, `Invalid kind: one of ${NOTIFICATION_KINDS.join(', ')}`, { field: 'kinds' });
       for (const ch of ['inApp', 'email', 'push'] as const) if (typeof k[ch] === 'boolean') entry[ch] = k[ch];
     }
     const dailyDigest = typeof change.dailyDigest === 'boolean' ? change.dailyDigest : current.dailyDigest;

@@ -75,7 +75,10 @@ export class ScheduleService {
     const runKey = String(job.id ?? randomUUID()).replace(/:/g, '-');
     const users = (await NotificationModel.distinct('recipientId', { digestPending: true })) as string[];
     for (const userId of users) {
-      const items = await NotificationModel.find({ recipientId: userId, digestPending: true }, { _id: 1 }).sort({ createdAt: 1 }).limit(200).lean<Array<Pick<Notification, '_id'>>>();
+      const items = await NotificationModel.find({ recipientId: userId, digestPending: true }, { _id: 1 })
+        .sort({ createdAt: 1 })
+        .limit(200)
+        .lean<Array<Pick<Notification, '_id'>>>();
       const ids = items.map((i) => i._id);
       if (!ids.length) continue;
       await this.delivery.queueDigest(userId, ids, runKey);
@@ -87,20 +90,31 @@ export class ScheduleService {
   /** Counts who will get it and queues the fan-out (nothing per user on the request path). */
   async broadcast(actorId: string, message: string, level: string): Promise<number> {
     const text = message.trim();
-    if (!text || text.length > 1000) throw new AppError(ErrorCode.InvalidRequest, 'Invalid message: 1 to 1000 characters', { field: 'message' });
+    if (!text || text.length > 1000)
+      throw new AppError(ErrorCode.InvalidRequest, 'Invalid message: 1 to 1000 characters', { field: 'message' });
     const lvl = level.toUpperCase();
     if (!(BROADCAST_LEVELS as readonly string[]).includes(lvl))
       throw new AppError(ErrorCode.InvalidRequest, `Invalid level: one of ${BROADCAST_LEVELS.join(', ')}`, { field: 'level' });
     const { total } = await this.directory.activeUsers(null, 1);
     const broadcastId = randomUUID();
-    await this.queues.add('notifications-schedule', 'broadcast', { broadcastId, message: text, level: lvl, actorId }, { jobId: `broadcast-${broadcastId}` });
+    await this.queues.add(
+      'notifications-schedule',
+      'broadcast',
+      { broadcastId, message: text, level: lvl, actorId },
+      { jobId: `broadcast-${broadcastId}` },
+    );
     // the sender is not told of their own broadcast
     return Math.max(0, total - 1);
   }
 
   /** Writes the broadcast for every active user, a batch at a time, and announces each live. */
   private async fanOut(job: Job): Promise<number> {
-    const { broadcastId, message, level, actorId } = job.data as { broadcastId: string; message: string; level: string; actorId: string };
+    const { broadcastId, message, level, actorId } = job.data as {
+      broadcastId: string;
+      message: string;
+      level: string;
+      actorId: string;
+    };
     let after: string | null = (job.progress as { after?: string } | undefined)?.after ?? null;
     let n = 0;
     for (;;) {
@@ -109,7 +123,11 @@ export class ScheduleService {
       const recipients = page.ids.filter((id) => id !== actorId);
       const keys = recipients.map((id) => `broadcast:${broadcastId}:${id}`);
       const done = new Set(
-        (await NotificationModel.find({ dedupeKey: { $in: keys } }, { dedupeKey: 1 }).lean<Array<Pick<Notification, 'dedupeKey'>>>()).map((d) => d.dedupeKey),
+        (
+          await NotificationModel.find({ dedupeKey: { $in: keys } }, { dedupeKey: 1 }).lean<
+            Array<Pick<Notification, 'dedupeKey'>>
+          >()
+        ).map((d) => d.dedupeKey),
       );
       const now = new Date();
       const docs = recipients

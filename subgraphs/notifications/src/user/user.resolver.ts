@@ -27,7 +27,11 @@ export class UserNotificationsResolver {
   ) {
     const id = ownOnly(user, ctx);
     const wanted = selectedFields(info);
-    return ctx.services.notifications.page(id, { unreadOnly, first, after }, { edges: wanted.has('edges') || wanted.has('pageInfo'), totalCount: wanted.has('totalCount') });
+    return ctx.services.notifications.page(
+      id,
+      { unreadOnly, first, after },
+      { edges: wanted.has('edges') || wanted.has('pageInfo'), totalCount: wanted.has('totalCount') },
+    );
   }
 
   @FieldResolver(() => Int, { description: 'How many of your notifications are unread (yours only)' })
