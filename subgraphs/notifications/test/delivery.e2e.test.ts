@@ -53,7 +53,7 @@ beforeAll(async () => {
     VAPID_SUBJECT: 'mailto:ops@example.test',
     NODE_EXTRA_CA_CERTS: push.caFile,
     NOTIFY_POLL_MS: '100',
-    NOTIFY_ATTEMPTS: '5',
+    NOTIFY_ATTEMPTS: '6',
     NOTIFY_BACKOFF_MS: '600',
     DIGEST_EVERY_MS: '3000',
     BROADCAST_BATCH: '7',

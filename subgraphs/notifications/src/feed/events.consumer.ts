@@ -1,11 +1,16 @@
 import { hostname } from 'node:os';
-import { eventStream, type DomainEvent, type Logger, type Redis } from '@tm/kit';
+import { classify, ErrorCode, eventStream, type DomainEvent, type Logger, type Redis } from '@tm/kit';
 import client from 'prom-client';
 
 export const NOTIFICATIONS_GROUP = 'notifications';
 export const STREAMS = ['tasks', 'projects', 'files', 'users'].map(eventStream);
 
 type StreamEntries = Array<[id: string, fields: string[] | null]>;
+
+/** Tries of an event that fails for another reason than an unavailable dependency, before it is dropped. */
+const MAX_TRIES = 5;
+const TRANSIENT = new Set<string>([ErrorCode.DatabaseUnavailable, ErrorCode.ServiceUnavailable]);
+const isTransient = (err: unknown) => TRANSIENT.has(classify(err)?.code ?? '');
 
 /**
  * Reads the domain streams in the consumer group `notifications`, shared by every notifications
@@ -21,6 +26,8 @@ export class EventsConsumer {
   private groupsReady = false;
   private readonly consumer = `${hostname()}-${process.pid}`;
   private readonly handled: client.Counter<'type' | 'outcome'>;
+  /** Failed tries per stream entry in this process (a non-transient failure is given up after MAX_TRIES). */
+  private readonly failures = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis,
@@ -124,10 +131,20 @@ export class EventsConsumer {
         try {
           await this.handle(event);
           this.handled.inc({ type: event.type, outcome: 'ok' });
+          this.failures.delete(id);
         } catch (err) {
           this.handled.inc({ type: event.type, outcome: 'error' });
-          this.log.warn({ err, type: event.type, eventId: event.id }, 'event not handled yet; will retry');
-          break;
+          const tries = (this.failures.get(id) ?? 0) + 1;
+          // a store or another service being down: wait for it, however long (nothing is dropped);
+          // anything else (a bug, a malformed payload) would block the stream for ever: give up on it
+          if (isTransient(err) || tries < MAX_TRIES) {
+            this.failures.set(id, tries);
+            this.log.warn({ err, type: event.type, eventId: event.id, tries }, 'event not handled yet; will retry');
+            break;
+          }
+          this.failures.delete(id);
+          this.log.error({ err, type: event.type, eventId: event.id, tries }, 'event dropped after repeated failures');
+          this.handled.inc({ type: event.type, outcome: 'dropped' });
         }
       }
       await this.redis.xack(stream, NOTIFICATIONS_GROUP, id);
