@@ -118,7 +118,8 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
           service: 'notifications',
           dependencies: { mongo: up(mongo), redis: up(redisUp) },
           channels: { email: email ? 'configured' : 'off', push: pusher ? 'configured' : 'off' },
-          queues: queueStats,
+          // the gateway's serviceHealth lists these
+          queues: Object.fromEntries((queueStats ?? []).map(({ name, ...counts }) => [name, counts])),
         });
       };
       return {

@@ -383,6 +383,11 @@ describe('administration', () => {
         await gql(url, 'mutation { retryFailedNotifications(channel: "fax", sinceMinutes: 60) }', {}, { token: adminToken }),
       ),
     ).toBe('API-002');
+    const health = data<{ serviceHealth: Array<{ name: string; status: string; queues: Array<{ name: string }> }> }>(
+      await gql(url, '{ serviceHealth { name status queues { name waiting active delayed } } }', {}, { token: adminToken }),
+    ).serviceHealth.find((h) => h.name === 'notifications')!;
+    expect(health.status).toBe('up');
+    expect(health.queues.map((q) => q.name)).toEqual(['email', 'push', 'notifications-schedule']);
     const metrics = await (await fetch(`${stack.services.notifications!.base}/metrics`)).text();
     expect(metrics).toMatch(/notification_queue_jobs\{queue="email",state="completed"[^}]*\} [1-9]/);
   });
