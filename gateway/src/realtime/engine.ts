@@ -180,6 +180,9 @@ export class LiveEngine {
         ],
       };
     if (probeFailed(first)) return { errors: [notMember()] };
+    const viewer = plan.spec.scope === 'viewer';
+    // a viewer-scoped subscription listens on the subscriber's own channel (their user id)
+    const channelKey = viewer ? String((first.data?.[PROBE_FIELD] as { id?: unknown } | undefined)?.id ?? '') : plan.projectId;
 
     // filled in below, once the channel is live; the iterator's end runs them
     const cleanup: { leave?: () => void; unlisten?: () => Promise<void> } = {};
@@ -193,14 +196,14 @@ export class LiveEngine {
       () => subscriber.close(1013, 'SYS-002: too slow to keep up with live updates'),
     );
     let chain = Promise.resolve();
-    const channel = liveChannel(this.opts.prefix, plan.spec.channel, plan.projectId);
+    const channel = liveChannel(this.opts.prefix, plan.spec.channel, channelKey);
     cleanup.unlisten = await this.opts.hub.listen(channel, (message) => {
       chain = chain
         .then(() => this.deliver(plan, args, subscriber, message, iterator))
         .catch((err: unknown) => this.opts.log.error({ err }, 'live delivery failed'));
     });
     this.opts.metrics.active.inc();
-    cleanup.leave = subscriber.join(plan.projectId);
+    if (!viewer) cleanup.leave = subscriber.join(plan.projectId);
     return iterator;
   }
 
@@ -217,6 +220,7 @@ export class LiveEngine {
       subscriber.close(1013, 'SYS-002: too slow to keep up with live updates');
       return;
     }
+    if (plan.spec.scope === 'viewer' && message.recipientId !== (await subscriber.user().catch(() => null))?.userId) return;
     let entities: EntityResult;
     try {
       entities = await this.resolveEntities(plan, subscriber, message, messageKey(message));
@@ -231,7 +235,10 @@ export class LiveEngine {
       iterator.push({ errors: [coded(err)] });
       return;
     }
-    if (probeFailed(entities)) {
+    if (plan.spec.root) {
+      // the entity is the payload: nothing to deliver when it is not the subscriber's (or gone)
+      if (!entities.data?.[plan.rootKey]) return;
+    } else if (probeFailed(entities)) {
       // lost access to the project: say so once, then nothing more
       iterator.finish({ errors: [notMember()] });
       return;
@@ -274,6 +281,19 @@ export class LiveEngine {
     entities: EntityResult,
   ): Promise<ExecutionResult> {
     this.opts.metrics.shaped?.inc({ subscription: plan.fieldName });
+    if (plan.spec.root) {
+      const result = (await execute({
+        schema: this.payloadSchema(args.schema),
+        document: args.document,
+        operationName: args.operationName,
+        variableValues: args.variableValues,
+        rootValue: { [plan.rootKey]: entities.data?.[plan.rootKey] ?? null },
+      })) as ExecutionResult;
+      const extra = entities.errors
+        .filter((e) => e.extensions?.code !== ErrorCode.NotFound)
+        .map((e) => new GraphQLError(e.message, { path: e.path ?? [plan.rootKey], extensions: e.extensions }));
+      return extra.length ? { ...result, errors: [...(result.errors ?? []), ...extra] } : result;
+    }
     const event: Record<string, unknown> = {};
     for (const { key, name } of plan.eventFields) {
       const scalar = plan.spec.scalars[name];
@@ -300,6 +320,15 @@ export class LiveEngine {
    */
   private async start(plan: LivePlan, schema: GraphQLSchema, subscriber: Subscriber): Promise<EntityResult> {
     const { access, check } = this.opts;
+    if (plan.spec.scope === 'viewer') {
+      // the subscriber's own channel: signed in is all it takes; the request path's limits apply
+      const user = await subscriber.user();
+      if (!user.userId) throw new AppError(ErrorCode.AuthFailed, 'Authentication required');
+      const errors = check
+        ? await check(schema, plan.query, variablesFor(plan, {}), subscriber.context(user, true))
+        : (await this.run('', plan.query, variablesFor(plan, {}), subscriber, user, true)).errors;
+      return { data: { [PROBE_FIELD]: { id: user.userId } }, errors };
+    }
     if (access && check) {
       const user = await subscriber.user();
       if (user.userId && (await access(user.userId, plan.projectId))) {

@@ -136,6 +136,7 @@ export function planSubscription(
   const spec = SUBSCRIPTIONS[fieldName];
   const fieldDef = schema.getSubscriptionType()?.getFields()[fieldName];
   if (!spec || !fieldDef) throw new AppError(ErrorCode.InvalidRequest, `Unknown subscription ${fieldName}`);
+  if (spec.root) return planRootEntity(op, root, fragments, spec, variables);
   const args = getArgumentValues(fieldDef, root, variables);
   const projectId = String(args[spec.projectArg] ?? '');
 
@@ -206,6 +207,66 @@ export function planSubscription(
     eventFields: eventNodes.map((f) => ({ key: responseKey(f), name: f.name.value })),
     query: print(query),
     idVariables,
+    variables: Object.fromEntries(ownDefinitions.map((d) => [d.variable.name.value, variables[d.variable.name.value]])),
+  };
+}
+
+/**
+ * The plan of a subscription whose root field is itself an entity (`notificationReceived`): one
+ * query per event fetching it by id with the subscriber's whole selection, as the subscriber. The
+ * owning subgraph answers only its owner (anyone else gets null), and the channel is the
+ * subscriber's own; never shared between users.
+ */
+function planRootEntity(
+  op: OperationDefinitionNode,
+  root: FieldNode,
+  fragments: Record<string, FragmentDefinitionNode>,
+  spec: SubscriptionSpec,
+  variables: Record<string, unknown>,
+): LivePlan {
+  const entity = spec.root!;
+  const variable = '__id_root';
+  const selection: FieldNode = {
+    ...root,
+    alias: name(responseKey(root)),
+    name: name(entity.query),
+    arguments: [{ kind: Kind.ARGUMENT, name: name('id'), value: { kind: Kind.VARIABLE, name: name(variable) } }],
+    selectionSet: root.selectionSet ? withTypename(root.selectionSet) : undefined,
+  };
+  const usedFragments = [...spreadNames({ kind: Kind.SELECTION_SET, selections: [selection] }, fragments)]
+    .map((n) => fragments[n]!)
+    .map((d) => ({ ...d, selectionSet: withTypename(d.selectionSet) }));
+  const used = variableNames([selection, ...usedFragments]);
+  const ownDefinitions = (op.variableDefinitions ?? []).filter((v) => used.has(v.variable.name.value));
+  const query: DocumentNode = {
+    kind: Kind.DOCUMENT,
+    definitions: [
+      {
+        kind: Kind.OPERATION_DEFINITION,
+        operation: 'query' as OperationDefinitionNode['operation'],
+        name: name(`Live_${root.name.value}`),
+        variableDefinitions: [
+          {
+            kind: Kind.VARIABLE_DEFINITION,
+            variable: { kind: Kind.VARIABLE, name: name(variable) },
+            type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: name('ID') } },
+          },
+          ...ownDefinitions,
+        ],
+        selectionSet: { kind: Kind.SELECTION_SET, selections: [selection] },
+      } as OperationDefinitionNode,
+      ...usedFragments,
+    ],
+  };
+  return {
+    fieldName: root.name.value,
+    sharedQuery: null,
+    rootKey: responseKey(root),
+    spec,
+    projectId: '',
+    eventFields: [],
+    query: print(query),
+    idVariables: { [variable]: entity.idKey },
     variables: Object.fromEntries(ownDefinitions.map((d) => [d.variable.name.value, variables[d.variable.name.value]])),
   };
 }

@@ -8,6 +8,16 @@ export interface SubscriptionSpec {
   scalars: Record<string, string>;
   /** Event fields that are entities, fetched through the supergraph by a root query field. */
   entities: Record<string, { query: string; idKey: string }>;
+  /**
+   * `project` (the default): the channel is the project's, access is probed per event. `viewer`: the
+   * channel is the subscriber's own (`<prefix>live:<name>:<userId>`): no project, no presence.
+   */
+  scope?: 'project' | 'viewer';
+  /**
+   * The root field is itself an entity, fetched per event by this root query field as the
+   * subscriber with their whole selection; an answer of null (not theirs, gone) delivers nothing.
+   */
+  root?: { query: string; idKey: string };
 }
 
 /**
@@ -33,6 +43,14 @@ export const SUBSCRIPTIONS: Record<string, SubscriptionSpec> = {
     projectArg: 'projectId',
     scalars: { online: 'online', at: 'at' },
     entities: { user: { query: 'user', idKey: 'userId' } },
+  },
+  notificationReceived: {
+    channel: 'notificationReceived',
+    projectArg: '',
+    scope: 'viewer',
+    scalars: {},
+    entities: {},
+    root: { query: 'notification', idKey: 'notificationId' },
   },
 };
 

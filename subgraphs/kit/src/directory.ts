@@ -2,6 +2,20 @@ import { internalGet } from './internal';
 import type { Logger } from './logger';
 
 export const USERS_PATH = '/internal/users';
+/** Names and addresses of users (notifications: whom to mention, where to email). */
+export const USER_CONTACTS_PATH = '/internal/user-contacts';
+/** Active users' ids in id order, page by page, with their count (notifications: system broadcasts). */
+export const ACTIVE_USERS_PATH = '/internal/active-users';
+/** Ids one `USER_CONTACTS_PATH` request may ask about. */
+export const USER_CONTACTS_MAX_IDS = 100;
+
+/** What the notification service may know of a user to reach them. */
+export interface UserContact {
+  id: string;
+  name: string;
+  email: string;
+  active: boolean;
+}
 /** Where the gateway asks a user's token version when Redis has lost it. */
 export const TOKEN_VERSION_PATH = '/internal/token-version';
 
@@ -42,5 +56,28 @@ export class UserDirectory {
       this.log,
     );
     return typeof res.version === 'number' ? res.version : null;
+  }
+
+  /** Names and addresses of the existing accounts among `ids` (unknown ones are absent). `SYS-002` when users cannot answer. */
+  async contacts(ids: readonly string[]): Promise<UserContact[]> {
+    const out: UserContact[] = [];
+    for (let i = 0; i < ids.length; i += USER_CONTACTS_MAX_IDS) {
+      const part = ids.slice(i, i + USER_CONTACTS_MAX_IDS);
+      const res = await internalGet<{ users: UserContact[] }>(
+        this.usersUrl,
+        `${USER_CONTACTS_PATH}?ids=${part.map(encodeURIComponent).join(',')}`,
+        this.secret,
+        'users',
+        this.log,
+      );
+      out.push(...res.users);
+    }
+    return out;
+  }
+
+  /** One page of active users' ids after `after` (id order), and how many active users there are. */
+  async activeUsers(after: string | null, limit: number): Promise<{ ids: string[]; total: number }> {
+    const q = new URLSearchParams({ limit: String(limit), ...(after ? { after } : {}) });
+    return internalGet<{ ids: string[]; total: number }>(this.usersUrl, `${ACTIVE_USERS_PATH}?${q.toString()}`, this.secret, 'users', this.log);
   }
 }

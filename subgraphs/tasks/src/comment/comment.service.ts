@@ -40,7 +40,7 @@ export class CommentService {
     await actor.access.require(task.projectId, 'MEMBER', { write: true });
     const event = pendingEvent(
       'CommentAdded',
-      { commentId, taskId: tid, projectId: task.projectId },
+      { commentId, taskId: tid, projectId: task.projectId, body: text }, // the body: consumers find @mentions in it
       { actorId: actor.userId, correlationId: actor.correlationId },
       {
         channel: liveChannel(this.prefix, 'taskChanged', task.projectId),

@@ -106,7 +106,11 @@ export class TaskService {
           completedAt: null,
           commentCount: 0,
           deletedAt: null,
-          pendingEvents: [taskEvent(this.prefix, 'CREATED', { _id: id, projectId, version: 1 }, actor)],
+          pendingEvents: [
+            taskEvent(this.prefix, 'CREATED', { _id: id, projectId, version: 1 }, actor, {
+              state: stateOf({ ...fields, ...column, reporterId: actor.userId, position, version: 1 } as Task),
+            }),
+          ],
           hasPending: true,
         });
         done = { ...doc.toObject(), pendingEvents: [] };
@@ -261,7 +265,12 @@ export class TaskService {
       }
       const { set, kind, fields } = decided;
       const version = current.version + 1;
-      const event = taskEvent(this.prefix, kind, { ...current, version }, actor, { fields });
+      // the task as it is after the change (consumers such as notifications keep what they need of it)
+      const event = taskEvent(this.prefix, kind, { ...current, version }, actor, {
+        fields,
+        state: stateOf({ ...current, ...set, version } as Task),
+        previousAssigneeId: current.assigneeId ?? null,
+      });
       try {
         // with an older expectedVersion too, the store decides (versions only grow: it matches
         // nothing); of concurrent writers from one version, the filter lets exactly one through
@@ -347,6 +356,7 @@ function stateOf(t: Task): Record<string, unknown> {
     status: t.status,
     priority: t.priority,
     assigneeId: t.assigneeId ?? null,
+    reporterId: t.reporterId,
     dueDate: t.dueDate ?? null,
     labels: t.labels,
     position: t.position,

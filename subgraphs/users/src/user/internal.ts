@@ -1,5 +1,14 @@
-import { internalRoute, isId, TOKEN_VERSION_PATH, USERS_PATH, type RouteHandler } from '@tm/kit';
-import { UserModel, type User } from './user.model';
+import {
+  ACTIVE_USERS_PATH,
+  internalRoute,
+  isId,
+  TOKEN_VERSION_PATH,
+  USER_CONTACTS_MAX_IDS,
+  USER_CONTACTS_PATH,
+  USERS_PATH,
+  type RouteHandler,
+} from '@tm/kit';
+import { UserModel, UserStatus, type User } from './user.model';
 
 /**
  * `GET /internal/users?id=…`: whether an account with that id exists (projects asks before it adds
@@ -26,6 +35,25 @@ export function usersRoute(
       const id = query.get('id');
       if (!isId(id)) return null;
       return { exists: (await UserModel.exists({ _id: id })) !== null };
+    }),
+    /** `GET /internal/user-contacts?ids=a,b`: name, address and whether active (notifications: mentions, emails). */
+    [USER_CONTACTS_PATH]: internalRoute('users', secret, async (query) => {
+      const ids = (query.get('ids') ?? '').split(',').filter(Boolean);
+      if (ids.length === 0 || ids.length > USER_CONTACTS_MAX_IDS || !ids.every(isId)) return null;
+      const users = await UserModel.find({ _id: { $in: ids } }, { name: 1, email: 1, status: 1 }).lean<Array<Pick<User, '_id' | 'name' | 'email' | 'status'>>>();
+      return { users: users.map((u) => ({ id: u._id, name: u.name, email: u.email, active: u.status === 'ACTIVE' })) };
+    }),
+    /** `GET /internal/active-users?after=&limit=`: active users' ids in id order and their count (system broadcasts). */
+    [ACTIVE_USERS_PATH]: internalRoute('users', secret, async (query) => {
+      const limit = Number(query.get('limit') ?? '500');
+      const after = query.get('after');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000 || (after !== null && !isId(after))) return null;
+      const active = { status: UserStatus.ACTIVE };
+      const [rows, total] = await Promise.all([
+        UserModel.find(after ? { ...active, _id: { $gt: after } } : active, { _id: 1 }).sort({ _id: 1 }).limit(limit).lean<Array<{ _id: string }>>(),
+        UserModel.countDocuments(active),
+      ]);
+      return { ids: rows.map((r) => r._id), total };
     }),
   };
 }
