@@ -54,7 +54,8 @@ function ensureServices() {
   const forTests = command === 'test';
   const needClamd = forTests && !onPath('clamd') && !existsSync('/usr/sbin/clamd');
   const needMoto = forTests && !onPath('moto_server') && !existsSync(path.join(root, '.devstack/venv/bin/moto_server'));
-  if (needRedis || needMongo || needClamd || needMoto) {
+  const needOpenssl = forTests && !onPath('openssl');
+  if (needRedis || needMongo || needClamd || needMoto || needOpenssl) {
     run('bash', [path.join(root, 'tools/install-services.sh')], {
       env: { ...process.env, TM_INSTALL_TEST_SERVICES: forTests ? '1' : process.env.TM_INSTALL_TEST_SERVICES || '0' },
     });
