@@ -350,6 +350,10 @@ export class TaskService {
   }
 }
 
+/**
+ * A task's state as its events carry it: the task as the change left it (consumers such as
+ * notifications and analytics keep what they need without reading tasks' collections).
+ */
 function stateOf(t: Task): Record<string, unknown> {
   return {
     title: t.title,
@@ -361,5 +365,8 @@ function stateOf(t: Task): Record<string, unknown> {
     labels: t.labels,
     position: t.position,
     version: t.version,
+    parentId: t.parentId ?? null,
+    completedAt: t.completedAt ?? null,
+    createdAt: t.createdAt ?? null,
   };
 }

@@ -1,0 +1,127 @@
+import 'reflect-metadata';
+import { createHmac } from 'node:crypto';
+import path from 'node:path';
+import {
+  AuditLog,
+  ConfigError,
+  PermissionsClient,
+  pingMongo,
+  pingRedis,
+  RequestAccess,
+  sendJson,
+  startSubgraph,
+  type BaseConfig,
+  type RouteHandler,
+  type RunningService,
+} from '@tm/kit';
+import { analyticsConfigShape } from './config';
+import type { AnalyticsContext, Services } from './context';
+import { DashboardModel } from './dashboard/dashboard.model';
+import { DashboardService } from './dashboard/dashboard.service';
+import { MetricsService } from './metrics/metrics.service';
+import { ReadModelConsumer } from './readmodel/consumer';
+import { CurrentGeneration, generation, ReadModelPointerModel, readPointer } from './readmodel/generation';
+import { downloadRoute } from './report/download.route';
+import { ReportJobModel } from './report/report-job.model';
+import { DownloadSigner, ReportStorage } from './report/report-storage';
+import { ReportQueue } from './report/report.queue';
+import { ReportService } from './report/report.service';
+import { buildAnalyticsSchema } from './schema';
+import { WorkloadService } from './workload/workload.service';
+
+type Shape = typeof analyticsConfigShape;
+export type AnalyticsConfig = BaseConfig & { PORT: number } & { [K in keyof Shape]: import('zod').infer<Shape[K]> };
+
+/** Starts the analytics subgraph (port 4006 unless ANALYTICS_PORT/PORT say otherwise). */
+export async function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningService<AnalyticsConfig> & { consumer: ReadModelConsumer }> {
+  let publicUrl = '';
+  let consumer: ReadModelConsumer | undefined;
+  const running = await startSubgraph<AnalyticsConfig, AnalyticsContext>({
+    name: 'analytics',
+    defaultPort: 4006,
+    env,
+    configShape: analyticsConfigShape,
+    models: [ReadModelPointerModel, ReportJobModel, DashboardModel],
+    buildSchema: buildAnalyticsSchema,
+    setup: (deps) => {
+      const { redis, log, config, metrics } = deps;
+      const current = new CurrentGeneration();
+      const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
+      const storage = new ReportStorage(path.resolve(config.REPORTS_DIR));
+      const signer = new DownloadSigner(config.REPORTS_URL_SECRET ?? createHmac('sha256', config.INTERNAL_SECRET).update('tm-report-url').digest('hex'));
+      const reports = new ReportService(
+        current,
+        storage,
+        signer,
+        { ttlSeconds: config.REPORTS_TTL_SECONDS, urlTtlSeconds: config.REPORTS_URL_TTL_SECONDS, rowsPerSecond: config.REPORTS_ROWS_PER_SECOND, publicUrl: () => publicUrl },
+        log,
+      );
+      const queue = new ReportQueue({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, concurrency: config.REPORTS_CONCURRENCY, reports, log, metrics });
+      reports.enqueue = (id) => queue.enqueue(id);
+      reports.dequeue = (id) => queue.remove(id);
+      consumer = new ReadModelConsumer(redis, log, metrics, { pollMs: config.ANALYTICS_POLL_MS, claimIdleMs: config.ANALYTICS_CLAIM_IDLE_MS });
+      const services: Services = {
+        metrics: new MetricsService(current),
+        workload: new WorkloadService(current, permissions),
+        reports,
+        dashboards: new DashboardService({ maxBytes: config.DASHBOARD_MAX_BYTES, perUser: config.DASHBOARDS_PER_USER }),
+        permissions,
+        audit: new AuditLog('analytics', redis, log),
+      };
+      let sweepTimer: NodeJS.Timeout | undefined;
+      const sweep = () => {
+        sweepTimer = setTimeout(() => {
+          void reports
+            .sweep()
+            .catch((err: unknown) => log.debug({ err: (err as Error).message }, 'report sweep failed'))
+            .finally(() => sweepTimer && sweep());
+        }, config.REPORTS_SWEEP_MS);
+        sweepTimer.unref();
+      };
+      // readiness: the stores decide; the read model's lag is reported (a consumer behind answers older numbers, not errors)
+      const ready: RouteHandler = async (_req, res) => {
+        const [mongo, redisUp, storageUp, lag, pointer] = await Promise.all([
+          pingMongo(deps.mongo.connection).catch(() => false),
+          pingRedis(redis),
+          storage.ping().catch(() => false),
+          consumer!.lag().catch(() => null),
+          readPointer().catch(() => null),
+        ]);
+        const ok = mongo && redisUp && storageUp;
+        const up = (b: boolean) => (b ? 'up' : 'down');
+        sendJson(res, ok ? 200 : 503, {
+          status: ok ? 'ready' : 'unavailable',
+          service: 'analytics',
+          dependencies: { mongo: up(mongo), redis: up(redisUp), storage: up(storageUp) },
+          readModel: pointer ? { generation: pointer.current, building: pointer.building ?? null, streams: lag } : null,
+        });
+      };
+      return {
+        context: (base) => ({ ...base, services, access: new RequestAccess(permissions, base.user.userId) }),
+        routes: { '/ready': ready, '/reports/download': downloadRoute(storage, signer, log) },
+        onConnected: async () => {
+          await generation((await readPointer()).current);
+          consumer!.start();
+          queue.start();
+          sweep();
+        },
+        onStop: async () => {
+          clearTimeout(sweepTimer);
+          sweepTimer = undefined;
+          await consumer!.stop();
+          await queue.close();
+        },
+      };
+    },
+  });
+  const host = running.deps.config.HOST === '0.0.0.0' ? '127.0.0.1' : running.deps.config.HOST;
+  publicUrl = (running.deps.config.REPORTS_PUBLIC_URL ?? `http://${host}:${running.port}`).replace(/\/$/, '');
+  return { ...running, consumer: consumer! };
+}
+
+if (require.main === module) {
+  start().catch((err: unknown) => {
+    console.error(err instanceof ConfigError ? `analytics: ${err.message}` : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,71 @@
+import { retryDelay, type Logger, type Metrics } from '@tm/kit';
+import { Queue, Worker } from 'bullmq';
+import { Redis as IORedis } from 'ioredis';
+import client from 'prom-client';
+import type { ReportService } from './report.service';
+
+export const REPORT_QUEUE = 'analytics-reports';
+
+export interface ReportQueueOptions {
+  redisUrl: string;
+  /** The deployment's REDIS_PREFIX: the queue's keys live under `<prefix>bull:analytics-reports:…`. */
+  prefix: string;
+  concurrency: number;
+  reports: ReportService;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Report production as a BullMQ job per report (id = the report job's id, so a report is queued
+ * once), `concurrency` at once per process. A job whose process died is taken up again by
+ * BullMQ's stalled-job check and starts its report over.
+ */
+export class ReportQueue {
+  private readonly connection: IORedis;
+  private readonly queue: Queue;
+  private worker: Worker | undefined;
+
+  constructor(private readonly opts: ReportQueueOptions) {
+    this.connection = new IORedis(opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (times) => retryDelay(times) });
+    this.connection.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'report queue redis unavailable'));
+    this.queue = new Queue(REPORT_QUEUE, { connection: this.connection, prefix: `${opts.prefix}bull` });
+    this.queue.on('error', (err) => opts.log.debug({ err: err.message }, 'report queue error'));
+    const reports = opts.reports;
+    new client.Gauge({
+      name: 'analytics_report_jobs',
+      help: 'Report jobs by state (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, EXPIRED)',
+      labelNames: ['state'],
+      registers: [opts.metrics.registry],
+      async collect() {
+        const counts = await reports.countByState().catch(() => null);
+        if (counts) for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+  }
+
+  start(): void {
+    const o = this.opts;
+    this.worker = new Worker(REPORT_QUEUE, (job) => o.reports.run(job.data.jobId as string), {
+      connection: this.connection.duplicate(),
+      prefix: `${o.prefix}bull`,
+      concurrency: o.concurrency,
+    });
+    this.worker.on('error', (err) => o.log.debug({ err: err.message }, 'report worker error'));
+  }
+
+  async enqueue(jobId: string): Promise<void> {
+    await this.queue.add('report', { jobId }, { jobId, removeOnComplete: true, removeOnFail: true });
+  }
+
+  /** Removes a job still waiting (a running one is locked: it stops by itself on its cancel mark). */
+  async remove(jobId: string): Promise<void> {
+    await this.queue.remove(jobId);
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close().catch(() => undefined);
+    await this.queue.close().catch(() => undefined);
+    this.connection.disconnect();
+  }
+}
