@@ -95,7 +95,7 @@ export class Projector {
       const days = [...new Set([cur?.completedDay, state.completedDay].filter((d): d is string => !!d))];
       if (!cur) {
         try {
-          await facts.create({ _id: p.taskId, ...state, createdAt, firstInProgressAt: mins.firstInProgressAt ?? null, dirtyDays: days, dirty: days.length > 0 });
+          await facts.create({ _id: p.taskId, ...state, ...mins, dirtyDays: days, dirty: days.length > 0 });
         } catch (err) {
           if (isDuplicateKeyError(err)) continue; // another event of the task came first: decide again
           throw err;
@@ -122,6 +122,8 @@ export class Projector {
       { _id: taskId },
       {
         $set: { projectId, deleted: true, active: false, version: TOMBSTONE_VERSION, lastEventId: event.id, dirtyDays: days, dirty: days.length > 0 },
+        // a tombstone is the same whichever events came before it
+        $unset: { title: 1, status: 1, priority: 1, assigneeId: 1, dueDate: 1, createdAt: 1, completedAt: 1, completedDay: 1, firstInProgressAt: 1 },
       },
       { upsert: true },
     );

@@ -61,8 +61,11 @@ export class TaskFact {
   @prop({ type: String, default: null })
   public completedDay?: string | null;
 
-  /** The earliest event that showed the task IN_PROGRESS (start of its cycle time). */
-  @prop({ type: Date, default: null })
+  /**
+   * The earliest event that showed the task IN_PROGRESS (start of its cycle time). Absent until
+   * then, never null: `$min` keeps a null (null sorts before every date).
+   */
+  @prop({ type: Date })
   public firstInProgressAt?: Date | null;
 
   @prop({ type: String })
