@@ -23,7 +23,7 @@ import { as as asUser, data, METRICS, parseCsv, REPORT, REQUEST_REPORT, waitFor,
 const ADMIN_EMAIL = 'analytics.admin@example.com';
 const ADMIN_PASSWORD = 'Analytics-admin-42';
 const HOUR = 3_600_000;
-const REPORT_TTL_SECONDS = 6;
+const REPORT_TTL_SECONDS = 10;
 
 let stack: Stack;
 let url: string;
@@ -151,7 +151,7 @@ beforeAll(async () => {
     REPORTS_DIR: dir,
     REPORTS_TTL_SECONDS: String(REPORT_TTL_SECONDS),
     REPORTS_SWEEP_MS: '300',
-    REPORTS_ROWS_PER_SECOND: '100',
+    REPORTS_ROWS_PER_SECOND: '50',
   });
   url = stack.gateway.url;
   [owner, member, outsider] = await Promise.all(['Olga', 'Max', 'Oscar'].map((n) => registerUser(url, n)));
@@ -267,12 +267,13 @@ describe('replays', () => {
       expect(await snapshot(await generation(2))).toEqual(live);
     });
     // the service reads the new generation (within a second) and its consumer writes there
-    await waitFor(async () => JSON.stringify(await metrics(owner)) === JSON.stringify(before), 'metrics after the switch');
+    const counts = ({ to: _to, ...m }: Metrics & { to?: string }) => JSON.stringify(m);
+    await waitFor(async () => counts(await metrics(owner)) === counts(before), 'metrics after the switch');
     const t8 = await createTask('After the rebuild', member.id);
     await move(t8, 'IN_PROGRESS');
     const { m } = await settledMetrics();
     expect(m.totalTasks).toBe(before.totalTasks + 1);
-  });
+  }, 180_000);
 });
 
 describe('reports', () => {
@@ -340,11 +341,11 @@ describe('reports', () => {
   });
 
   it('cancelReportJob (requester or ADMIN) stops a running report promptly and leaves no file', async () => {
-    // a big project: 400 tasks' events straight on the stream (as the tasks service writes them)
+    // a big project: 600 tasks' events straight on the stream (as the tasks service writes them)
     const big = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Big" }) { id } }')).createProject.id;
     const now = new Date().toISOString();
     const pipeline = redis.pipeline();
-    for (let n = 0; n < 400; n++) {
+    for (let n = 0; n < 600; n++) {
       const event = {
         id: randomUUID(),
         type: 'TaskCreated',
@@ -356,8 +357,8 @@ describe('reports', () => {
       pipeline.xadd('events:tasks', '*', 'type', event.type, 'event', JSON.stringify(event));
     }
     await pipeline.exec();
-    await waitFor(async () => (await metrics(owner, {}, big)).totalTasks === 400, 'the bulk tasks in the read model');
-    // 100 rows/s: about 4 s to write
+    await waitFor(async () => (await metrics(owner, {}, big)).totalTasks === 600, 'the bulk tasks in the read model');
+    // 50 rows/s: about 12 s to write
     const a = data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId: big } })).requestReport;
     await waitFor(async () => data<{ reportJob: { rowCount: number } }>(await as(owner, REPORT, { id: a.id })).reportJob.rowCount >= 100, 'the report to be under way');
     expect(objects()).toContain(`${a.id}.csv.part`);
@@ -366,10 +367,10 @@ describe('reports', () => {
     const c = data<{ cancelReportJob: { status: string } }>(await as(owner, 'mutation($id: ID!) { cancelReportJob(id: $id) { id status } }', { id: a.id })).cancelReportJob;
     expect(c.status).toBe('CANCELLED');
     await waitFor(() => !objects().some((o) => o.startsWith(a.id)), 'the part file to be removed', 10_000);
-    expect(Date.now() - cancelledAt).toBeLessThan(3000);
+    expect(Date.now() - cancelledAt).toBeLessThan(5000);
     const after = data<{ reportJob: { status: string; resultUrl: string | null; rowCount: number } }>(await as(owner, REPORT, { id: a.id })).reportJob;
     expect(after).toMatchObject({ status: 'CANCELLED', resultUrl: null });
-    expect(after.rowCount).toBeLessThan(400);
+    expect(after.rowCount).toBeLessThan(600);
     // cancelling again is refused; an ADMIN cancels anyone's
     expect(errorCode(await as(owner, 'mutation($id: ID!) { cancelReportJob(id: $id) { id } }', { id: a.id }))).toBe('API-002');
     const b = data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId: big, format: 'JSON' } })).requestReport;
