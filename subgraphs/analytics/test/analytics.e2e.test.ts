@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import type { DomainEvent } from '@tm/kit';
 import { errorCode } from '@tm/tools/testing/graphql';
-import { REPO_ROOT } from '@tm/tools/testing/processes';
+import { REPO_ROOT, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
 import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 import { dropGeneration, generation, readPointer, type Generation } from '../src/readmodel/generation';
 import { Projector } from '../src/readmodel/projector';
@@ -29,6 +29,8 @@ let stack: Stack;
 let url: string;
 let dir: string;
 let redis: Redis;
+/** The analytics process started again after the downtime test (stopped in afterAll). */
+let restarted: ServiceProcess | undefined;
 let owner: TestUser, member: TestUser, outsider: TestUser, admin: TestUser;
 let projectId: string;
 /** Per task: when the test first moved it to IN_PROGRESS (just before the request). */
@@ -163,6 +165,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   redis?.disconnect();
+  await restarted?.stop();
   await stack?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -254,6 +257,21 @@ describe('replays', () => {
       await dropGeneration(77);
     });
   });
+
+  it('catches up after downtime from the group position', async () => {
+    const old = stack.services.analytics!;
+    const before = await metrics(owner);
+    expect(await old.stop()).toBe(0);
+    // meanwhile: metrics are unavailable (SYS-002), tasks go on
+    expect(errorCode(await as(owner, METRICS, { p: projectId }))).toBe('SYS-002');
+    const t = await createTask('While analytics was down', member.id);
+    await move(t, 'IN_PROGRESS');
+    const urls = Object.fromEntries(Object.entries(stack.services).map(([n, svc]) => [`${n.toUpperCase()}_URL`, svc.url]));
+    restarted = await spawnService('analytics', 'subgraphs/analytics/dist/main.js', { ...stack.env, ...urls, MONGO_DB: `${stack.env.MONGO_DB}_analytics` }, old.port);
+    stack.services.analytics = restarted;
+    const { m } = await settledMetrics();
+    expect(m.totalTasks).toBe(before.totalTasks + 1);
+  }, 120_000);
 
   it('npm run analytics:rebuild replays into a fresh generation, switches, and equals live; the consumer goes on in it', async () => {
     const before = await metrics(owner);
@@ -426,4 +444,14 @@ describe('operations', () => {
     const ready = (await (await fetch(`${base}/ready`)).json()) as { status: string; readModel: { generation: number } };
     expect(ready).toMatchObject({ status: 'ready', readModel: { generation: 2 } });
   });
+
+  it('a rebuild refuses a trimmed stream (it would miss the oldest events) and keeps the current read model', async () => {
+    const first = (await redis.xrange('events:projects', '-', '+', 'COUNT', 1)) as Array<[string, string[]]>;
+    await redis.xdel('events:projects', first[0]![0]);
+    const env = { ...stack.env, MONGO_DB: `${stack.env.MONGO_DB}_analytics` };
+    const r = await promisify(execFile)('npm', ['run', '-s', 'analytics:rebuild'], { cwd: REPO_ROOT, env, timeout: 120_000 }).catch((err: { code: number; stderr: string }) => err);
+    expect(r).toMatchObject({ code: 1 });
+    expect((r as { stderr: string }).stderr).toMatch(/events:projects was trimmed/);
+    await withAnalyticsDb(async () => expect(await readPointer()).toMatchObject({ current: 2, building: null }));
+  }, 120_000);
 });

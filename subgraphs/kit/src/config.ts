@@ -82,6 +82,12 @@ export const baseConfigSchema = z.object({
   SIGNED_CONTEXT_MAX_AGE_MS: z.preprocess(emptyToUndefined, z.coerce.number().int().min(1000).max(60_000).default(15_000)),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /**
+   * Retention of the domain streams a service publishes (`events:{service}`): about this many
+   * entries are kept (approximate trimming), 0 keeps every entry. Consumers that rebuild from the
+   * stream (analytics) can replay only what is kept (README: Analytics).
+   */
+  EVENTS_STREAM_MAXLEN: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).default(1_000_000)),
+  /**
    * OpenTelemetry traces (tracing.ts): nothing is registered unless one of the two OTLP endpoints
    * is set. `…_TRACES_ENDPOINT` is used as is; `…_ENDPOINT` gets `/v1/traces` appended.
    */

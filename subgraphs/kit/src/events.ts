@@ -15,12 +15,19 @@ export interface DomainEvent<P = Record<string, unknown>> {
 
 export const eventStream = (subgraph: string) => `events:${subgraph}`;
 
-/** Appends domain events to the subgraph's Redis stream (capped at about 1M entries). */
+/** Default retention of a domain stream (entries, trimmed approximately). */
+export const EVENTS_STREAM_MAXLEN = 1_000_000;
+
+/**
+ * Appends domain events to the subgraph's Redis stream, keeping about `maxLen` entries (the
+ * service's EVENTS_STREAM_MAXLEN; 0 keeps every entry).
+ */
 export class EventPublisher {
   constructor(
     private readonly subgraph: string,
     private readonly redis: Redis,
     private readonly log: Logger,
+    private readonly maxLen: number = EVENTS_STREAM_MAXLEN,
   ) {}
 
   async publish<P extends Record<string, unknown>>(
@@ -42,7 +49,9 @@ export class EventPublisher {
 
   /** Appends an event built earlier (e.g. kept in an outbox): same id, so consumers can de-duplicate. */
   async append(event: DomainEvent): Promise<void> {
-    await this.redis.xadd(eventStream(this.subgraph), 'MAXLEN', '~', '1000000', '*', 'type', event.type, 'event', JSON.stringify(event));
+    const fields = ['type', event.type, 'event', JSON.stringify(event)];
+    if (this.maxLen > 0) await this.redis.xadd(eventStream(this.subgraph), 'MAXLEN', '~', String(this.maxLen), '*', ...fields);
+    else await this.redis.xadd(eventStream(this.subgraph), '*', ...fields);
     this.log.debug({ type: event.type, eventId: event.id }, 'event published');
   }
 }

@@ -40,7 +40,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
     buildSchema: buildProjectsSchema,
     setup: (deps) => {
       const { redis, log, config } = deps;
-      const publisher = new EventPublisher('projects', redis, log);
+      const publisher = new EventPublisher('projects', redis, log, config.EVENTS_STREAM_MAXLEN);
       const projectRelay = new OutboxRelay<Project>(ProjectModel as never, publisher, redis, log);
       const memberRelay = new OutboxRelay<ProjectMember>(ProjectMemberModel as never, publisher, redis, log);
       const events = new ProjectEvents(config.REDIS_PREFIX);

@@ -42,7 +42,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
     buildSchema: buildTasksSchema,
     setup: (deps) => {
       const { redis, log, config } = deps;
-      const publisher = new EventPublisher('tasks', redis, log);
+      const publisher = new EventPublisher('tasks', redis, log, config.EVENTS_STREAM_MAXLEN);
       const taskRelay = new OutboxRelay<Task>(TaskModel as never, publisher, redis, log);
       const commentRelay = new OutboxRelay<Comment>(CommentModel as never, publisher, redis, log);
       const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
