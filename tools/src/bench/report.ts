@@ -1,6 +1,7 @@
 import type { Part1Result, Summary } from './part1';
 import { BOARD_VUS, type Part2Result } from './part2';
 import type { Part4Result } from './part4';
+import type { Part5Result } from './part5';
 
 export interface Goal {
   goal: string;
@@ -49,7 +50,7 @@ function versusPeer(label: string, rows: Summary[]): Goal {
   return { goal: label, pass, detail: `ours ${f1(ours.rps)} req/s p99 ${f1(ours.p99)} ms vs ${best.gateway} ${f1(best.rps)} req/s p99 ${f1(best.p99)} ms (${(ours.rps / best.rps).toFixed(2)}×)` };
 }
 
-export function report(r: { machine: Record<string, unknown>; p1?: Part1Result; p2?: Part2Result; p4?: Part4Result }): { text: string; goals: Goal[] } {
+export function report(r: { machine: Record<string, unknown>; p1?: Part1Result; p2?: Part2Result; p4?: Part4Result; p5?: Part5Result }): { text: string; goals: Goal[] } {
   const out: string[] = [];
   const goals: Goal[] = [];
   out.push(`Bench ${String(r.machine.date)} · ${String(r.machine.cpu)} · ${String(r.machine.cores)} cores · Node ${String(r.machine.node)} · ${String(r.machine.mode)} run · load average at start ${(r.machine.loadAverageAtStart as number[]).join(' ')}`);
@@ -127,6 +128,22 @@ export function report(r: { machine: Record<string, unknown>; p1?: Part1Result; 
     for (const s of r.p4.scenarios) if (s.failedUpdates) out.push(`   ${s.subscribers} subscribers: ${s.failedUpdates} updateTask calls failed: ${s.firstFailure ?? ''}`);
     const ratios = [...r.p4.scenarios.map((s) => s.deliveryRatio), ...(r.p4.filtered ? [r.p4.filtered.deliveryRatio] : []), ...(r.p4.churn ? [r.p4.churn.deliveryRatio] : [])];
     goals.push({ goal: 'no dropped live events', pass: ratios.length ? ratios.every((x) => x === 1) : null, detail: ratios.map((x) => `${(x * 100).toFixed(1)}%`).join(', ') });
+  }
+  if (r.p5) {
+    out.push(`\n5. Analytics: Project.metrics through the gateway for projects with the same tasks and a short or long history (read model fed at ${r.p5.ingestPerSecond} events/s)`);
+    if (r.p5.error) out.push(`   failed: ${r.p5.error.slice(0, 500)}`);
+    out.push(
+      table([
+        ['task changes', 'tasks', 'requests', 'p50 ms', 'p99 ms', 'store commands / request', 'store ms / request'],
+        ...r.p5.rows.map((x) => [String(x.changes), String(x.tasks), String(x.requests), f1(x.p50), f1(x.p99), f1(x.storeCommands), f1(x.storeMs)]),
+      ]),
+    );
+    const [short, long] = r.p5.rows;
+    goals.push({
+      goal: 'analytics: metrics cost constant in history length (same store commands, p50 within 1.5× + 5 ms)',
+      pass: short && long ? long.storeCommands === short.storeCommands && long.p50 <= short.p50 * 1.5 + 5 : null,
+      detail: short && long ? `${short.changes} changes: p50 ${f1(short.p50)} ms, ${f1(short.storeCommands)} commands; ${long.changes} changes: p50 ${f1(long.p50)} ms, ${f1(long.storeCommands)} commands` : 'not measured',
+    });
   }
   out.push('\nGoals');
   for (const g of goals) out.push(`  ${g.pass === null ? 'SKIP' : g.pass ? 'PASS' : 'FAIL'}  ${g.goal}: ${g.detail}`);

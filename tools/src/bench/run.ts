@@ -6,10 +6,11 @@ import { REPO_ROOT } from '../testing/processes';
 import { part1, type Part1Result } from './part1';
 import { part2and3, type Part2Result } from './part2';
 import { part4, type Part4Result } from './part4';
+import { part5, type Part5Result } from './part5';
 import { report } from './report';
 
 /**
- * `npm run bench` (`--quick` for a ~2-minute version, `--parts=1,2,4` to pick parts). Measures on
+ * `npm run bench` (`--quick` for a ~2-minute version, `--parts=1,2,4` to pick parts; 5 is analytics). Measures on
  * this machine, prints a table with PASS/FAIL per goal and writes tools/bench/results/<time>.json.
  */
 /** A package's installed version: the repo's install, or the bench peers' own (tools/bench/peers). */
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const partsArg = args.find((a) => a.startsWith('--parts='))?.slice(8);
-  const parts = new Set((partsArg ?? '1,2,3,4').split(',').map(Number));
+  const parts = new Set((partsArg ?? '1,2,3,4,5').split(',').map(Number));
   const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
   const started = new Date();
   const machine = {
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   let p1: Part1Result | undefined;
   let p2: Part2Result | undefined;
   let p4: Part4Result | undefined;
+  let p5: Part5Result | undefined;
   try {
     process.env.MONGO_URL = stack.mongoUrl; // the gateway's ops plane keeps its audit log there
     if (parts.has(1)) p1 = await part1(stack, { ...common, variants: true });
@@ -65,16 +67,17 @@ async function main(): Promise<void> {
       p2 = res.part2;
       p4 = res.part4;
     }
+    if (parts.has(5)) p5 = await part5(stack, { quick, log });
   } finally {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  const { text, goals } = report({ machine, p1, p2, p4 });
+  const { text, goals } = report({ machine, p1, p2, p4, p5 });
   process.stdout.write(`\n${text}\n`);
   const dir = path.join(REPO_ROOT, 'tools/bench/results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${started.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
-  writeFileSync(file, JSON.stringify({ machine, versions, goals, part1: p1, part2: p2, part4: p4, table: text }, null, 2));
+  writeFileSync(file, JSON.stringify({ machine, versions, goals, part1: p1, part2: p2, part4: p4, part5: p5, table: text }, null, 2));
   log(`results: ${path.relative(REPO_ROOT, file)}`);
 }
 
