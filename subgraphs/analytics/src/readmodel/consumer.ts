@@ -8,6 +8,7 @@ import { parseEntry, rawKey, type StreamEntries } from './stream';
 export const ANALYTICS_GROUP = 'analytics';
 export const STREAMS = [eventStream('tasks'), eventStream('projects')];
 const BATCH = 500;
+const SETTLE_EVERY_MS = 5000;
 
 /**
  * Feeds the read model from the task and project streams through the consumer group `analytics`,
@@ -23,6 +24,7 @@ export class ReadModelConsumer {
   private stopped = false;
   private groupsReady = false;
   private readonly consumer = `${hostname()}-${process.pid}`;
+  private settledAt = 0;
   private readonly applied: client.Counter<'stream' | 'result'>;
   /** Stream entries handled since start (tests and the runbook wait on it). */
   handled = 0;
@@ -102,7 +104,11 @@ export class ReadModelConsumer {
     if (this.redis.status !== 'ready') return 0;
     await this.ensureGroups();
     const targets = await this.targets();
-    await settleDirty((await generation((await readPointer()).current)));
+    // buckets a crashed process left to recount (rarely any: every few seconds is enough)
+    if (Date.now() - this.settledAt > SETTLE_EVERY_MS) {
+      this.settledAt = Date.now();
+      await settleDirty(await generation((await readPointer()).current));
+    }
     let handled = 0;
     for (const stream of STREAMS) {
       const claimed = (await this.redis.xautoclaim(stream, ANALYTICS_GROUP, this.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', BATCH)) as [string, StreamEntries];
