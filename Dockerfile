@@ -17,6 +17,7 @@ COPY subgraphs/projects/package.json subgraphs/projects/
 COPY subgraphs/tasks/package.json subgraphs/tasks/
 COPY subgraphs/files/package.json subgraphs/files/
 COPY subgraphs/notifications/package.json subgraphs/notifications/
+COPY subgraphs/analytics/package.json subgraphs/analytics/
 COPY gateway/package.json gateway/
 COPY tools/package.json tools/
 RUN npm ci --no-audit --no-fund
@@ -53,6 +54,8 @@ COPY --from=build /app/subgraphs/files/package.json subgraphs/files/
 COPY --from=build /app/subgraphs/files/dist subgraphs/files/dist
 COPY --from=build /app/subgraphs/notifications/package.json subgraphs/notifications/
 COPY --from=build /app/subgraphs/notifications/dist subgraphs/notifications/dist
+COPY --from=build /app/subgraphs/analytics/package.json subgraphs/analytics/
+COPY --from=build /app/subgraphs/analytics/dist subgraphs/analytics/dist
 COPY --from=build /app/gateway/package.json gateway/
 COPY --from=build /app/gateway/dist gateway/dist
 COPY --from=build /app/tools/package.json tools/
