@@ -24,6 +24,10 @@ export const analyticsConfigShape = {
   REPORTS_URL_TTL_SECONDS: int(1, 300, 7 * 24 * 3600),
   REPORTS_SWEEP_MS: int(100, 60_000),
   REPORTS_CONCURRENCY: int(1, 1, 16),
+  /** Reports one user may have queued or running at once (more: API-001). */
+  REPORTS_MAX_ACTIVE_PER_USER: int(1, 3, 100),
+  /** Records of finished jobs (FAILED, CANCELLED, EXPIRED) are removed this long after they finished. */
+  REPORTS_KEEP_JOBS_SECONDS: int(60, 30 * 24 * 3600),
   /** Upper bound of rows written per second by one report (0 = unbounded): keeps big reports from crowding the store. */
   REPORTS_ROWS_PER_SECOND: int(0, 0),
   /** Largest dashboard layout accepted by saveDashboard (bytes of its JSON). */

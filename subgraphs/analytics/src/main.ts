@@ -53,7 +53,11 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         current,
         storage,
         signer,
-        { ttlSeconds: config.REPORTS_TTL_SECONDS, urlTtlSeconds: config.REPORTS_URL_TTL_SECONDS, rowsPerSecond: config.REPORTS_ROWS_PER_SECOND, publicUrl: () => publicUrl },
+        { ttlSeconds: config.REPORTS_TTL_SECONDS, urlTtlSeconds: config.REPORTS_URL_TTL_SECONDS, rowsPerSecond: config.REPORTS_ROWS_PER_SECOND,
+          maxActivePerUser: config.REPORTS_MAX_ACTIVE_PER_USER,
+          keepJobsSeconds: config.REPORTS_KEEP_JOBS_SECONDS,
+          publicUrl: () => publicUrl,
+        },
         log,
       );
       const queue = new ReportQueue({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, concurrency: config.REPORTS_CONCURRENCY, reports, log, metrics });

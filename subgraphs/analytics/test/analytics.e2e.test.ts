@@ -394,6 +394,12 @@ describe('reports', () => {
     const b = data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId: big, format: 'JSON' } })).requestReport;
     expect(data<{ cancelReportJob: { status: string } }>(await as(admin, 'mutation($id: ID!) { cancelReportJob(id: $id) { id status } }', { id: b.id })).cancelReportJob.status).toBe('CANCELLED');
     await waitFor(() => !objects().some((o) => o.startsWith(b.id)), 'no file of the cancelled job');
+    // at most 3 queued or running per user
+    const many: string[] = [];
+    for (let n = 0; n < 3; n++) many.push(data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId: big } })).requestReport.id);
+    expect(errorCode(await as(owner, REQUEST_REPORT, { i: { projectId: big } }))).toBe('API-001');
+    for (const id of many) data(await as(owner, 'mutation($id: ID!) { cancelReportJob(id: $id) { id } }', { id }));
+    await waitFor(() => !objects().some((o) => many.some((id) => o.startsWith(id))), 'no file of the cancelled jobs');
     // a report is for members only
     expect(errorCode(await as(outsider, REQUEST_REPORT, { i: { projectId: big } }))).toBe('PERM-002');
   });
@@ -438,7 +444,7 @@ describe('operations', () => {
     await waitFor(async () => /analytics_consumer_lag\{[^}]*stream="events:tasks"[^}]*\} 0\n/.test(await (await fetch(`${base}/metrics`)).text()), 'lag 0 on events:tasks');
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toMatch(/analytics_consumer_lag\{[^}]*stream="events:projects"[^}]*\} \d+/);
-    expect(text).toMatch(/analytics_report_jobs\{[^}]*state="CANCELLED"[^}]*\} 2\n/);
+    expect(text).toMatch(/analytics_report_jobs\{[^}]*state="CANCELLED"[^}]*\} 5\n/);
     expect(text).toMatch(/analytics_report_jobs\{[^}]*state="EXPIRED"[^}]*\} [12]\n/);
     expect(text).toMatch(/analytics_events_total\{[^}]*result="applied"[^}]*\} \d+/);
     const ready = (await (await fetch(`${base}/ready`)).json()) as { status: string; readModel: { generation: number } };

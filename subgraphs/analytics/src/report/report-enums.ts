@@ -32,3 +32,6 @@ registerEnumType(ReportKind, {
 
 /** States a job can still leave (cancel applies to these). */
 export const LIVE_STATES = [ReportStatus.QUEUED, ReportStatus.RUNNING];
+
+/** States a job never leaves (their records are removed after a while). */
+export const FINAL_STATES = [ReportStatus.FAILED, ReportStatus.CANCELLED, ReportStatus.EXPIRED];

@@ -4,9 +4,10 @@ import { ReportFormat, ReportKind, ReportStatus } from './report-enums';
 
 /** An asynchronous report of a project's tasks. Hidden: where the file is, who asked, the cancel mark. */
 @ObjectType({ description: 'An asynchronous report (requestReport); poll reportJob(id) for progress and the download URL' })
-// the sweep: finished reports past their expiry; the metrics: jobs by state; a user's jobs
+// the sweep: finished reports past their expiry, old records; the metrics: jobs by state; a user's running jobs
 @index({ status: 1, expiresAt: 1 })
-@index({ requesterId: 1, createdAt: -1 })
+@index({ status: 1, finishedAt: 1 })
+@index({ requesterId: 1, status: 1 })
 @modelOptions({ schemaOptions: { collection: 'report_jobs', timestamps: true, versionKey: false } })
 export class ReportJob {
   @Field(() => ID, { name: 'id' })

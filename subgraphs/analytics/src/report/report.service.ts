@@ -4,7 +4,7 @@ import { AppError, assertId, ErrorCode, type Logger, type RequestAccess, type Us
 import { daysBetween, DEFAULT_DAYS, MAX_DAYS } from '../metrics/metrics.service';
 import type { CurrentGeneration } from '../readmodel/generation';
 import type { TaskFact } from '../readmodel/task-fact.model';
-import { LIVE_STATES, ReportFormat, ReportKind, ReportStatus } from './report-enums';
+import { FINAL_STATES, LIVE_STATES, ReportFormat, ReportKind, ReportStatus } from './report-enums';
 import { ReportJob, ReportJobModel } from './report-job.model';
 import { csvLine, TASK_COLUMNS, taskRow, THROUGHPUT_COLUMNS, type Row } from './report-rows';
 import type { DownloadSigner, ReportStorage } from './report-storage';
@@ -21,6 +21,10 @@ export interface ReportSettings {
   ttlSeconds: number;
   urlTtlSeconds: number;
   rowsPerSecond: number;
+  /** Reports one user may have queued or running at once. */
+  maxActivePerUser: number;
+  /** Finished jobs' records are removed this long after they finished. */
+  keepJobsSeconds: number;
   /** The service's address as clients reach it (download URLs). */
   publicUrl: () => string;
 }
@@ -64,6 +68,10 @@ export class ReportService {
   async request(access: RequestAccess, input: ReportRequest, now = new Date()): Promise<ReportJob> {
     const projectId = assertId(input.projectId, 'projectId');
     await access.require(projectId, 'VIEWER');
+    const active = await ReportJobModel.countDocuments({ requesterId: access.userId, status: { $in: LIVE_STATES } });
+    if (active >= this.settings.maxActivePerUser) {
+      throw new AppError(ErrorCode.RateLimited, `At most ${this.settings.maxActivePerUser} reports queued or running at once: wait for one, or cancel one`, { retryAfter: 5 });
+    }
     const to = input.to ?? now;
     const from = input.from ?? null;
     if (Number.isNaN(to.getTime()) || (from && Number.isNaN(from.getTime()))) throw new AppError(ErrorCode.InvalidRequest, 'Invalid range', { field: 'from' });
@@ -226,9 +234,11 @@ export class ReportService {
     const expired = await ReportJobModel.find({ status: ReportStatus.COMPLETED, expiresAt: { $lte: now } }, { storageKey: 1 }).limit(200).lean<ReportJob[]>();
     for (const j of expired) {
       if (j.storageKey) await this.storage.delete(j.storageKey);
-      await ReportJobModel.updateOne({ _id: j._id, status: ReportStatus.COMPLETED }, { $set: { status: ReportStatus.EXPIRED, storageKey: null } });
+      await ReportJobModel.updateOne({ _id: j._id, status: ReportStatus.COMPLETED }, { $set: { status: ReportStatus.EXPIRED, storageKey: null, finishedAt: now } });
       n++;
     }
+    const old = new Date(now.getTime() - this.settings.keepJobsSeconds * 1000);
+    n += (await ReportJobModel.deleteMany({ status: { $in: FINAL_STATES }, finishedAt: { $lt: old } })).deletedCount;
     for (const f of await this.storage.list()) {
       if (now.getTime() - f.modifiedAt.getTime() < ORPHAN_GRACE_MS) continue;
       const jobId = f.key.slice(0, 36);
@@ -246,9 +256,8 @@ export class ReportService {
 
   /** Jobs by state (the `analytics_report_jobs` metric). */
   async countByState(): Promise<Record<string, number>> {
-    const rows = await ReportJobModel.aggregate<{ _id: string; n: number }>([{ $group: { _id: '$status', n: { $sum: 1 } } }]);
-    const out: Record<string, number> = Object.fromEntries(Object.values(ReportStatus).map((s) => [s, 0]));
-    for (const r of rows) out[r._id] = r.n;
-    return out;
+    const states = Object.values(ReportStatus);
+    const counts = await Promise.all(states.map((status) => ReportJobModel.countDocuments({ status })));
+    return Object.fromEntries(states.map((s, i) => [s, counts[i]!]));
   }
 }
