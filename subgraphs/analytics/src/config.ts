@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 const empty = (v: unknown) => (v === '' ? undefined : v);
 const optional = <T extends z.ZodType>(t: T) => z.preprocess(empty, t.optional());
-const int = (min: number, def: number, max = Number.MAX_SAFE_INTEGER) => z.preprocess(empty, z.coerce.number().int().min(min).max(max).default(def));
+const int = (min: number, def: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(empty, z.coerce.number().int().min(min).max(max).default(def));
 
 /** The analytics subgraph's settings (README: Analytics); validated at start like every service's. */
 export const analyticsConfigShape = {

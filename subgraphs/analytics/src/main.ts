@@ -33,7 +33,9 @@ type Shape = typeof analyticsConfigShape;
 export type AnalyticsConfig = BaseConfig & { PORT: number } & { [K in keyof Shape]: import('zod').infer<Shape[K]> };
 
 /** Starts the analytics subgraph (port 4006 unless ANALYTICS_PORT/PORT say otherwise). */
-export async function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningService<AnalyticsConfig> & { consumer: ReadModelConsumer }> {
+export async function start(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunningService<AnalyticsConfig> & { consumer: ReadModelConsumer }> {
   let publicUrl = '';
   let consumer: ReadModelConsumer | undefined;
   const running = await startSubgraph<AnalyticsConfig, AnalyticsContext>({
@@ -48,22 +50,37 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       const current = new CurrentGeneration();
       const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
       const storage = new ReportStorage(path.resolve(config.REPORTS_DIR));
-      const signer = new DownloadSigner(config.REPORTS_URL_SECRET ?? createHmac('sha256', config.INTERNAL_SECRET).update('tm-report-url').digest('hex'));
+      const signer = new DownloadSigner(
+        config.REPORTS_URL_SECRET ?? createHmac('sha256', config.INTERNAL_SECRET).update('tm-report-url').digest('hex'),
+      );
       const reports = new ReportService(
         current,
         storage,
         signer,
-        { ttlSeconds: config.REPORTS_TTL_SECONDS, urlTtlSeconds: config.REPORTS_URL_TTL_SECONDS, rowsPerSecond: config.REPORTS_ROWS_PER_SECOND,
+        {
+          ttlSeconds: config.REPORTS_TTL_SECONDS,
+          urlTtlSeconds: config.REPORTS_URL_TTL_SECONDS,
+          rowsPerSecond: config.REPORTS_ROWS_PER_SECOND,
           maxActivePerUser: config.REPORTS_MAX_ACTIVE_PER_USER,
           keepJobsSeconds: config.REPORTS_KEEP_JOBS_SECONDS,
           publicUrl: () => publicUrl,
         },
         log,
       );
-      const queue = new ReportQueue({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, concurrency: config.REPORTS_CONCURRENCY, reports, log, metrics });
+      const queue = new ReportQueue({
+        redisUrl: config.REDIS_URL,
+        prefix: config.REDIS_PREFIX,
+        concurrency: config.REPORTS_CONCURRENCY,
+        reports,
+        log,
+        metrics,
+      });
       reports.enqueue = (id) => queue.enqueue(id);
       reports.dequeue = (id) => queue.remove(id);
-      consumer = new ReadModelConsumer(redis, log, metrics, { pollMs: config.ANALYTICS_POLL_MS, claimIdleMs: config.ANALYTICS_CLAIM_IDLE_MS });
+      consumer = new ReadModelConsumer(redis, log, metrics, {
+        pollMs: config.ANALYTICS_POLL_MS,
+        claimIdleMs: config.ANALYTICS_CLAIM_IDLE_MS,
+      });
       const services: Services = {
         metrics: new MetricsService(current),
         workload: new WorkloadService(current, permissions),

@@ -12,13 +12,24 @@ import { rebuildReadModel } from './readmodel/rebuild';
  */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const schema = baseConfigSchema.omit({ INTERNAL_SECRET: true }).extend({
-    MONGO_DB: z.string().regex(/^[\w-]{1,60}$/).default('tm_analytics'),
+    MONGO_DB: z
+      .string()
+      .regex(/^[\w-]{1,60}$/)
+      .default('tm_analytics'),
     ANALYTICS_POLL_MS: analyticsConfigShape.ANALYTICS_POLL_MS,
   });
   const config = loadConfig(schema, env);
   const log = createLogger('analytics-rebuild', config.LOG_LEVEL);
-  const mongo = connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, log, models: [ReadModelPointerModel], timeoutMS: Math.max(config.MONGO_TIMEOUT_MS, 30_000) });
-  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'rebuild', { commandTimeoutMs: Math.max(config.REDIS_COMMAND_TIMEOUT_MS, 30_000) });
+  const mongo = connectMongo({
+    url: config.MONGO_URL,
+    dbName: config.MONGO_DB,
+    log,
+    models: [ReadModelPointerModel],
+    timeoutMS: Math.max(config.MONGO_TIMEOUT_MS, 30_000),
+  });
+  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'rebuild', {
+    commandTimeoutMs: Math.max(config.REDIS_COMMAND_TIMEOUT_MS, 30_000),
+  });
   try {
     await mongo.ready;
     await redisReady(redis, 10_000);
@@ -29,7 +40,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       allowIncomplete: argv.includes('--allow-incomplete'),
       force: argv.includes('--force'),
     });
-    process.stdout.write(`read model rebuilt: generation ${r.from} -> ${r.to}, ${r.events} events, ${r.facts} tasks, ${r.buckets} daily buckets\n`);
+    process.stdout.write(
+      `read model rebuilt: generation ${r.from} -> ${r.to}, ${r.events} events, ${r.facts} tasks, ${r.buckets} daily buckets\n`,
+    );
     return 0;
   } catch (err) {
     process.stderr.write(`analytics rebuild failed: ${(err as Error).message}\n`);

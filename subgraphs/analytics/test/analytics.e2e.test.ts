@@ -41,16 +41,28 @@ const TASK_FIELDS = 'id status version';
 
 async function createTask(title: string, assigneeId: string | null, dueDate: Date | null = null, p = projectId): Promise<string> {
   return data<{ createTask: { id: string } }>(
-    await as(member, `mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }`, { i: { projectId: p, title, assigneeId, dueDate: dueDate?.toISOString() ?? null } }),
+    await as(member, `mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }`, {
+      i: { projectId: p, title, assigneeId, dueDate: dueDate?.toISOString() ?? null },
+    }),
   ).createTask.id;
 }
 async function move(id: string, status: string): Promise<void> {
   const before = Date.now();
-  data(await as(member, `mutation($id: ID!, $s: TaskStatus!) { moveTask(id: $id, status: $s) { ${TASK_FIELDS} } }`, { id, s: status }));
+  data(
+    await as(member, `mutation($id: ID!, $s: TaskStatus!) { moveTask(id: $id, status: $s) { ${TASK_FIELDS} } }`, {
+      id,
+      s: status,
+    }),
+  );
   if (status === 'IN_PROGRESS' && !firstInProgress.has(id)) firstInProgress.set(id, before);
 }
 async function reassign(id: string, assigneeId: string | null): Promise<void> {
-  data(await as(member, `mutation($id: ID!, $a: ID) { updateTask(id: $id, input: { assigneeId: $a }) { ${TASK_FIELDS} } }`, { id, a: assigneeId }));
+  data(
+    await as(member, `mutation($id: ID!, $a: ID) { updateTask(id: $id, input: { assigneeId: $a }) { ${TASK_FIELDS} } }`, {
+      id,
+      a: assigneeId,
+    }),
+  );
 }
 async function remove(id: string): Promise<void> {
   data(await as(member, 'mutation($id: ID!) { deleteTask(id: $id) }', { id }));
@@ -68,7 +80,11 @@ interface TaskView {
 }
 async function tasksOf(p = projectId): Promise<TaskView[]> {
   const r = data<{ project: { tasks: { edges: Array<{ node: TaskView }> } } }>(
-    await as(owner, 'query($p: ID!) { project(id: $p) { tasks(first: 100) { edges { node { id title status priority assignee { id } dueDate createdAt completedAt } } } } }', { p }),
+    await as(
+      owner,
+      'query($p: ID!) { project(id: $p) { tasks(first: 100) { edges { node { id title status priority assignee { id } dueDate createdAt completedAt } } } } }',
+      { p },
+    ),
   );
   return r.project.tasks.edges.map((e) => e.node);
 }
@@ -76,7 +92,9 @@ async function tasksOf(p = projectId): Promise<TaskView[]> {
 /** The metrics recomputed from the tasks as the tasks subgraph shows them now. */
 function recompute(tasks: TaskView[], now: number) {
   const done = tasks.filter((t) => t.status === 'DONE');
-  const cycles = done.filter((t) => firstInProgress.has(t.id)).map((t) => (Date.parse(t.completedAt!) - firstInProgress.get(t.id)!) / HOUR);
+  const cycles = done
+    .filter((t) => firstInProgress.has(t.id))
+    .map((t) => (Date.parse(t.completedAt!) - firstInProgress.get(t.id)!) / HOUR);
   const assignees = [...new Set(tasks.map((t) => t.assignee?.id ?? null))];
   const perDay = new Map<string, number>();
   for (const t of done) perDay.set(t.completedAt!.slice(0, 10), (perDay.get(t.completedAt!.slice(0, 10)) ?? 0) + 1);
@@ -85,11 +103,19 @@ function recompute(tasks: TaskView[], now: number) {
     completedTasks: done.length,
     overdueTasks: tasks.filter((t) => t.status !== 'DONE' && t.dueDate && Date.parse(t.dueDate) < now).length,
     averageCycleTimeHours: cycles.length ? cycles.reduce((s, c) => s + c, 0) / cycles.length : null,
-    byStatus: ['TODO', 'IN_PROGRESS', 'IN_REVIEW', 'DONE'].map((status) => ({ status, count: tasks.filter((t) => t.status === status).length })),
+    byStatus: ['TODO', 'IN_PROGRESS', 'IN_REVIEW', 'DONE'].map((status) => ({
+      status,
+      count: tasks.filter((t) => t.status === status).length,
+    })),
     byAssignee: assignees
       .map((id) => {
         const mine = tasks.filter((t) => (t.assignee?.id ?? null) === id);
-        return { assignee: id ? { id } : null, count: mine.length, open: mine.filter((t) => t.status !== 'DONE').length, completed: mine.filter((t) => t.status === 'DONE').length };
+        return {
+          assignee: id ? { id } : null,
+          count: mine.length,
+          open: mine.filter((t) => t.status !== 'DONE').length,
+          completed: mine.filter((t) => t.status === 'DONE').length,
+        };
       })
       .sort((a, b) => b.count - a.count || String(a.assignee?.id ?? null).localeCompare(String(b.assignee?.id ?? null))),
     perDay,
@@ -108,7 +134,10 @@ async function settledMetrics(p = projectId): Promise<{ m: Metrics; want: Return
     async () => {
       want = recompute(await tasksOf(p), Date.now());
       m = await metrics(owner, {}, p);
-      return JSON.stringify([m.byStatus, m.byAssignee]) === JSON.stringify([want.byStatus, want.byAssignee]) && m.completedTasks === want.completedTasks;
+      return (
+        JSON.stringify([m.byStatus, m.byAssignee]) === JSON.stringify([want.byStatus, want.byAssignee]) &&
+        m.completedTasks === want.completedTasks
+      );
     },
     () => `metrics ${JSON.stringify(m)} to match ${JSON.stringify(want)}`,
   );
@@ -158,8 +187,15 @@ beforeAll(async () => {
   url = stack.gateway.url;
   [owner, member, outsider] = await Promise.all(['Olga', 'Max', 'Oscar'].map((n) => registerUser(url, n)));
   admin = { id: '', email: ADMIN_EMAIL, name: 'Admin', token: await signInFirstAdmin(stack, ADMIN_EMAIL, ADMIN_PASSWORD) };
-  projectId = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Analytics" }) { id } }')).createProject.id;
-  data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: projectId, u: member.id }));
+  projectId = data<{ createProject: { id: string } }>(
+    await as(owner, 'mutation { createProject(input: { name: "Analytics" }) { id } }'),
+  ).createProject.id;
+  data(
+    await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', {
+      p: projectId,
+      u: member.id,
+    }),
+  );
   redis = new Redis(stack.env.REDIS_URL!, { keyPrefix: stack.env.REDIS_PREFIX });
 }, 180_000);
 
@@ -212,10 +248,21 @@ describe('Project.metrics and User.workload', () => {
     expect([t1, t2, t3, t4, t7].every((t) => typeof t === 'string')).toBe(true);
 
     // a range in the future holds nothing; a range after `to` is refused
-    const later = await metrics(member, { from: new Date(Date.now() + HOUR).toISOString(), to: new Date(Date.now() + 26 * HOUR).toISOString() });
+    const later = await metrics(member, {
+      from: new Date(Date.now() + HOUR).toISOString(),
+      to: new Date(Date.now() + 26 * HOUR).toISOString(),
+    });
     expect(later).toMatchObject({ totalTasks: 0, completedTasks: 0, completionRate: 0, averageCycleTimeHours: null });
     expect(later.throughput.length).toBeGreaterThanOrEqual(2);
-    expect(errorCode(await as(member, METRICS, { p: projectId, from: new Date().toISOString(), to: new Date(Date.now() - HOUR).toISOString() }))).toBe('API-002');
+    expect(
+      errorCode(
+        await as(member, METRICS, {
+          p: projectId,
+          from: new Date().toISOString(),
+          to: new Date(Date.now() - HOUR).toISOString(),
+        }),
+      ),
+    ).toBe('API-002');
 
     // workload: the member's open, overdue and recently done tasks
     const w = data<{ user: { workload: Record<string, number> } }>(await as(member, WORKLOAD, { u: member.id })).user.workload;
@@ -226,7 +273,7 @@ describe('Project.metrics and User.workload', () => {
     expect(ow).toEqual({ openTasks: 0, overdueTasks: 0, completedLast7Days: 0 });
   });
 
-  it('only members see metrics; a user sees their own workload, an ADMIN anyone\'s', async () => {
+  it("only members see metrics; a user sees their own workload, an ADMIN anyone's", async () => {
     expect(errorCode(await as(outsider, METRICS, { p: projectId }))).toBe('PERM-002');
     expect(errorCode(await as(outsider, METRICS, { p: randomUUID() }))).toBe('PERM-002');
     expect(errorCode(await as(member, WORKLOAD, { u: owner.id }))).toBe('PERM-001');
@@ -234,11 +281,23 @@ describe('Project.metrics and User.workload', () => {
     const mine = data<{ user: { workload: { openTasks: number } } }>(await as(outsider, WORKLOAD, { u: outsider.id }));
     expect(mine.user.workload.openTasks).toBe(0);
     expect((await metrics(member)).totalTasks).toBeGreaterThan(0);
-    expect(data<{ user: { workload: { openTasks: number } } }>(await as(admin, WORKLOAD, { u: member.id })).user.workload.openTasks).toBe(2);
+    expect(
+      data<{ user: { workload: { openTasks: number } } }>(await as(admin, WORKLOAD, { u: member.id })).user.workload.openTasks,
+    ).toBe(2);
     // removed from the project: their metrics access ends, and the project leaves their workload
-    data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: projectId, u: outsider.id }));
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', {
+        p: projectId,
+        u: outsider.id,
+      }),
+    );
     expect((await metrics(outsider)).totalTasks).toBeGreaterThan(0);
-    data(await as(owner, 'mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }', { p: projectId, u: outsider.id }));
+    data(
+      await as(owner, 'mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }', {
+        p: projectId,
+        u: outsider.id,
+      }),
+    );
     expect(errorCode(await as(outsider, METRICS, { p: projectId }))).toBe('PERM-002');
   });
 });
@@ -267,7 +326,12 @@ describe('replays', () => {
     const t = await createTask('While analytics was down', member.id);
     await move(t, 'IN_PROGRESS');
     const urls = Object.fromEntries(Object.entries(stack.services).map(([n, svc]) => [`${n.toUpperCase()}_URL`, svc.url]));
-    restarted = await spawnService('analytics', 'subgraphs/analytics/dist/main.js', { ...stack.env, ...urls, MONGO_DB: `${stack.env.MONGO_DB}_analytics` }, old.port);
+    restarted = await spawnService(
+      'analytics',
+      'subgraphs/analytics/dist/main.js',
+      { ...stack.env, ...urls, MONGO_DB: `${stack.env.MONGO_DB}_analytics` },
+      old.port,
+    );
     stack.services.analytics = restarted;
     const { m } = await settledMetrics();
     expect(m.totalTasks).toBe(before.totalTasks + 1);
@@ -277,7 +341,11 @@ describe('replays', () => {
     const before = await metrics(owner);
     const live = await withAnalyticsDb(async () => snapshot(await generation((await readPointer()).current)));
     const env = { ...stack.env, MONGO_DB: `${stack.env.MONGO_DB}_analytics`, ANALYTICS_POLL_MS: '100' };
-    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'analytics:rebuild'], { cwd: REPO_ROOT, env, timeout: 120_000 });
+    const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'analytics:rebuild'], {
+      cwd: REPO_ROOT,
+      env,
+      timeout: 120_000,
+    });
     expect(stdout).toMatch(/read model rebuilt: generation 1 -> 2/);
     await withAnalyticsDb(async () => {
       const p = await readPointer();
@@ -306,11 +374,20 @@ describe('reports', () => {
       },
       () => `report ${id} to be ${status} (last ${JSON.stringify(last)})`,
     );
-    return last! as { id: string; status: string; progress: number; rowCount: number; resultUrl: string | null; expiresAt: string };
+    return last! as {
+      id: string;
+      status: string;
+      progress: number;
+      rowCount: number;
+      resultUrl: string | null;
+      expiresAt: string;
+    };
   }
 
   it('a CSV report lists every task, checked row by row; JSON too; then it expires and is removed', async () => {
-    const job = data<{ requestReport: { id: string; status: string } }>(await as(member, REQUEST_REPORT, { i: { projectId, format: 'CSV' } })).requestReport;
+    const job = data<{ requestReport: { id: string; status: string } }>(
+      await as(member, REQUEST_REPORT, { i: { projectId, format: 'CSV' } }),
+    ).requestReport;
     expect(['QUEUED', 'RUNNING', 'COMPLETED']).toContain(job.status);
     const done = await finished(member, job.id);
     expect(done.progress).toBe(1);
@@ -319,7 +396,17 @@ describe('reports', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     const rows = parseCsv(await res.text());
-    expect(rows[0]).toEqual(['taskId', 'title', 'status', 'priority', 'assigneeId', 'createdAt', 'dueDate', 'completedAt', 'cycleTimeHours']);
+    expect(rows[0]).toEqual([
+      'taskId',
+      'title',
+      'status',
+      'priority',
+      'assigneeId',
+      'createdAt',
+      'dueDate',
+      'completedAt',
+      'cycleTimeHours',
+    ]);
     const tasks = await tasksOf();
     expect(rows.length - 1).toBe(tasks.length);
     expect(done.rowCount).toBe(tasks.length);
@@ -337,7 +424,8 @@ describe('reports', () => {
         completedAt: t!.completedAt ?? '',
       });
       expect(Math.abs(Date.parse(createdAt!) - Date.parse(t!.createdAt))).toBeLessThan(5000);
-      if (t!.status === 'DONE') expect(Number(cycle)).toBeCloseTo((Date.parse(t!.completedAt!) - firstInProgress.get(t!.id)!) / HOUR, 2);
+      if (t!.status === 'DONE')
+        expect(Number(cycle)).toBeCloseTo((Date.parse(t!.completedAt!) - firstInProgress.get(t!.id)!) / HOUR, 2);
       else expect(cycle).toBe('');
       byId.delete(id!);
     }
@@ -346,7 +434,9 @@ describe('reports', () => {
     expect(errorCode(await as(outsider, REPORT, { id: job.id }))).toBe('PERM-002');
     expect((await fetch(done.resultUrl!.replace(/token=./, 'token=x'))).status).toBe(403);
     // JSON, throughput
-    const j = data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId, format: 'JSON', kind: 'THROUGHPUT' } })).requestReport;
+    const j = data<{ requestReport: { id: string } }>(
+      await as(owner, REQUEST_REPORT, { i: { projectId, format: 'JSON', kind: 'THROUGHPUT' } }),
+    ).requestReport;
     const jd = await finished(owner, j.id);
     const days = (await (await fetch(jd.resultUrl!)).json()) as Array<{ date: string; completed: number }>;
     expect(days).toHaveLength(30);
@@ -355,12 +445,16 @@ describe('reports', () => {
     await finished(member, job.id, 'EXPIRED');
     await waitFor(() => !objects().some((o) => o.startsWith(job.id)), 'the expired report file to be removed');
     expect((await fetch(done.resultUrl!)).status).toBe(410);
-    expect(data<{ reportJob: { resultUrl: string | null } }>(await as(member, REPORT, { id: job.id })).reportJob.resultUrl).toBeNull();
+    expect(
+      data<{ reportJob: { resultUrl: string | null } }>(await as(member, REPORT, { id: job.id })).reportJob.resultUrl,
+    ).toBeNull();
   });
 
   it('cancelReportJob (requester or ADMIN) stops a running report promptly and leaves no file', async () => {
     // a big project: 600 tasks' events straight on the stream (as the tasks service writes them)
-    const big = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Big" }) { id } }')).createProject.id;
+    const big = data<{ createProject: { id: string } }>(
+      await as(owner, 'mutation { createProject(input: { name: "Big" }) { id } }'),
+    ).createProject.id;
     const now = new Date().toISOString();
     const pipeline = redis.pipeline();
     for (let n = 0; n < 600; n++) {
@@ -370,7 +464,20 @@ describe('reports', () => {
         at: now,
         actorId: owner.id,
         correlationId: null,
-        payload: { taskId: randomUUID(), projectId: big, version: 1, state: { title: `Bulk ${n}`, status: 'TODO', priority: 'LOW', assigneeId: null, dueDate: null, completedAt: null, createdAt: null } },
+        payload: {
+          taskId: randomUUID(),
+          projectId: big,
+          version: 1,
+          state: {
+            title: `Bulk ${n}`,
+            status: 'TODO',
+            priority: 'LOW',
+            assigneeId: null,
+            dueDate: null,
+            completedAt: null,
+            createdAt: null,
+          },
+        },
       };
       pipeline.xadd('events:tasks', '*', 'type', event.type, 'event', JSON.stringify(event));
     }
@@ -378,25 +485,41 @@ describe('reports', () => {
     await waitFor(async () => (await metrics(owner, {}, big)).totalTasks === 600, 'the bulk tasks in the read model');
     // 50 rows/s: about 12 s to write
     const a = data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId: big } })).requestReport;
-    await waitFor(async () => data<{ reportJob: { rowCount: number } }>(await as(owner, REPORT, { id: a.id })).reportJob.rowCount >= 100, 'the report to be under way');
+    await waitFor(
+      async () => data<{ reportJob: { rowCount: number } }>(await as(owner, REPORT, { id: a.id })).reportJob.rowCount >= 100,
+      'the report to be under way',
+    );
     expect(objects()).toContain(`${a.id}.csv.part`);
     expect(errorCode(await as(member, 'mutation($id: ID!) { cancelReportJob(id: $id) { id } }', { id: a.id }))).toBe('PERM-002');
     const cancelledAt = Date.now();
-    const c = data<{ cancelReportJob: { status: string } }>(await as(owner, 'mutation($id: ID!) { cancelReportJob(id: $id) { id status } }', { id: a.id })).cancelReportJob;
+    const c = data<{ cancelReportJob: { status: string } }>(
+      await as(owner, 'mutation($id: ID!) { cancelReportJob(id: $id) { id status } }', { id: a.id }),
+    ).cancelReportJob;
     expect(c.status).toBe('CANCELLED');
     await waitFor(() => !objects().some((o) => o.startsWith(a.id)), 'the part file to be removed', 10_000);
     expect(Date.now() - cancelledAt).toBeLessThan(5000);
-    const after = data<{ reportJob: { status: string; resultUrl: string | null; rowCount: number } }>(await as(owner, REPORT, { id: a.id })).reportJob;
+    const after = data<{ reportJob: { status: string; resultUrl: string | null; rowCount: number } }>(
+      await as(owner, REPORT, { id: a.id }),
+    ).reportJob;
     expect(after).toMatchObject({ status: 'CANCELLED', resultUrl: null });
     expect(after.rowCount).toBeLessThan(600);
     // cancelling again is refused; an ADMIN cancels anyone's
     expect(errorCode(await as(owner, 'mutation($id: ID!) { cancelReportJob(id: $id) { id } }', { id: a.id }))).toBe('API-002');
-    const b = data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId: big, format: 'JSON' } })).requestReport;
-    expect(data<{ cancelReportJob: { status: string } }>(await as(admin, 'mutation($id: ID!) { cancelReportJob(id: $id) { id status } }', { id: b.id })).cancelReportJob.status).toBe('CANCELLED');
+    const b = data<{ requestReport: { id: string } }>(
+      await as(owner, REQUEST_REPORT, { i: { projectId: big, format: 'JSON' } }),
+    ).requestReport;
+    expect(
+      data<{ cancelReportJob: { status: string } }>(
+        await as(admin, 'mutation($id: ID!) { cancelReportJob(id: $id) { id status } }', { id: b.id }),
+      ).cancelReportJob.status,
+    ).toBe('CANCELLED');
     await waitFor(() => !objects().some((o) => o.startsWith(b.id)), 'no file of the cancelled job');
     // at most 3 queued or running per user
     const many: string[] = [];
-    for (let n = 0; n < 3; n++) many.push(data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId: big } })).requestReport.id);
+    for (let n = 0; n < 3; n++)
+      many.push(
+        data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId: big } })).requestReport.id,
+      );
     expect(errorCode(await as(owner, REQUEST_REPORT, { i: { projectId: big } }))).toBe('API-001');
     for (const id of many) data(await as(owner, 'mutation($id: ID!) { cancelReportJob(id: $id) { id } }', { id }));
     await waitFor(() => !objects().some((o) => many.some((id) => o.startsWith(id))), 'no file of the cancelled jobs');
@@ -406,34 +529,57 @@ describe('reports', () => {
 });
 
 describe('dashboards', () => {
-  const SAVE = 'mutation($i: DashboardInput!) { saveDashboard(input: $i) { id name widgets { id kind projectId title x y w h } } }';
-  const widget = (id: string, x: number, extra: Record<string, unknown> = {}) => ({ id, kind: 'THROUGHPUT', projectId, x, y: 0, w: 4, h: 3, ...extra });
+  const SAVE =
+    'mutation($i: DashboardInput!) { saveDashboard(input: $i) { id name widgets { id kind projectId title x y w h } } }';
+  const widget = (id: string, x: number, extra: Record<string, unknown> = {}) => ({
+    id,
+    kind: 'THROUGHPUT',
+    projectId,
+    x,
+    y: 0,
+    w: 4,
+    h: 3,
+    ...extra,
+  });
 
-  it('saves validated layouts, lists the caller\'s, and an ADMIN resets one', async () => {
+  it("saves validated layouts, lists the caller's, and an ADMIN resets one", async () => {
     const d = data<{ saveDashboard: { id: string; widgets: unknown[] } }>(
-      await as(member, SAVE, { i: { name: 'Team', widgets: [widget('a', 0), widget('b', 4, { kind: 'WORKLOAD', projectId: null, title: 'Me' })] } }),
+      await as(member, SAVE, {
+        i: { name: 'Team', widgets: [widget('a', 0), widget('b', 4, { kind: 'WORKLOAD', projectId: null, title: 'Me' })] },
+      }),
     ).saveDashboard;
     expect(d.widgets).toHaveLength(2);
     const updated = data<{ saveDashboard: { id: string; name: string; widgets: unknown[] } }>(
       await as(member, SAVE, { i: { id: d.id, name: 'Team 2', widgets: [widget('a', 0), widget('c', 4), widget('d', 8)] } }),
     ).saveDashboard;
     expect(updated).toMatchObject({ id: d.id, name: 'Team 2' });
-    const list = data<{ dashboards: Array<{ id: string; name: string }> }>(await as(member, '{ dashboards { id name } }')).dashboards;
+    const list = data<{ dashboards: Array<{ id: string; name: string }> }>(
+      await as(member, '{ dashboards { id name } }'),
+    ).dashboards;
     expect(list).toEqual([{ id: d.id, name: 'Team 2' }]);
     expect(data<{ dashboards: unknown[] }>(await as(owner, '{ dashboards { id } }')).dashboards).toEqual([]);
     // refused: overlapping, off the grid, project widget without a project, too big, a project not visible, someone else's
-    for (const widgets of [[widget('a', 0), widget('b', 2)], [widget('a', 10)], [widget('a', 0, { projectId: null })], [widget('a', 0, { id: 'x y' })]]) {
+    for (const widgets of [
+      [widget('a', 0), widget('b', 2)],
+      [widget('a', 10)],
+      [widget('a', 0, { projectId: null })],
+      [widget('a', 0, { id: 'x y' })],
+    ]) {
       expect(errorCode(await as(member, SAVE, { i: { name: 'Bad', widgets } }))).toBe('API-002');
     }
     const huge = Array.from({ length: 40 }, (_, n) => widget(`w${n}`, 0, { y: n * 3, title: 'x'.repeat(100) }));
-    const tooBig = await as(member, SAVE, { i: { name: 'Huge', widgets: [...huge, ...huge.map((w, n) => ({ ...w, id: `v${n}`, y: 200 + n * 3 }))] } });
+    const tooBig = await as(member, SAVE, {
+      i: { name: 'Huge', widgets: [...huge, ...huge.map((w, n) => ({ ...w, id: `v${n}`, y: 200 + n * 3 }))] },
+    });
     expect(errorCode(tooBig)).toBe('API-002');
     expect(errorCode(await as(outsider, SAVE, { i: { name: 'Spy', widgets: [widget('a', 0)] } }))).toBe('PERM-002');
     expect(errorCode(await as(owner, SAVE, { i: { id: d.id, name: 'Mine now', widgets: [] } }))).toBe('PERM-002');
     // resetDashboard: ADMIN only, restores the default layout
     const RESET = 'mutation($id: ID!) { resetDashboard(id: $id) { id name widgets { id kind } } }';
     expect(errorCode(await as(member, RESET, { id: d.id }))).toBe('PERM-001');
-    const reset = data<{ resetDashboard: { name: string; widgets: Array<{ kind: string }> } }>(await as(admin, RESET, { id: d.id })).resetDashboard;
+    const reset = data<{ resetDashboard: { name: string; widgets: Array<{ kind: string }> } }>(
+      await as(admin, RESET, { id: d.id }),
+    ).resetDashboard;
     expect(reset).toEqual({ id: d.id, name: 'Team 2', widgets: [{ id: 'workload', kind: 'WORKLOAD' }] });
   });
 });
@@ -441,7 +587,11 @@ describe('dashboards', () => {
 describe('operations', () => {
   it('serves consumer lag per stream and report jobs by state as Prometheus metrics; /ready shows the read model', async () => {
     const base = stack.services.analytics!.base;
-    await waitFor(async () => /analytics_consumer_lag\{[^}]*stream="events:tasks"[^}]*\} 0\n/.test(await (await fetch(`${base}/metrics`)).text()), 'lag 0 on events:tasks');
+    await waitFor(
+      async () =>
+        /analytics_consumer_lag\{[^}]*stream="events:tasks"[^}]*\} 0\n/.test(await (await fetch(`${base}/metrics`)).text()),
+      'lag 0 on events:tasks',
+    );
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toMatch(/analytics_consumer_lag\{[^}]*stream="events:projects"[^}]*\} \d+/);
     expect(text).toMatch(/analytics_report_jobs\{[^}]*state="CANCELLED"[^}]*\} 5\n/);
@@ -455,7 +605,11 @@ describe('operations', () => {
     const first = (await redis.xrange('events:projects', '-', '+', 'COUNT', 1)) as Array<[string, string[]]>;
     await redis.xdel('events:projects', first[0]![0]);
     const env = { ...stack.env, MONGO_DB: `${stack.env.MONGO_DB}_analytics` };
-    const r = await promisify(execFile)('npm', ['run', '-s', 'analytics:rebuild'], { cwd: REPO_ROOT, env, timeout: 120_000 }).catch((err: { code: number; stderr: string }) => err);
+    const r = await promisify(execFile)('npm', ['run', '-s', 'analytics:rebuild'], {
+      cwd: REPO_ROOT,
+      env,
+      timeout: 120_000,
+    }).catch((err: { code: number; stderr: string }) => err);
     expect(r).toMatchObject({ code: 1 });
     expect((r as { stderr: string }).stderr).toMatch(/events:projects was trimmed/);
     await withAnalyticsDb(async () => expect(await readPointer()).toMatchObject({ current: 2, building: null }));

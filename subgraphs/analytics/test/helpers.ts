@@ -8,7 +8,11 @@ export function data<T>(r: GqlResponse): T {
 }
 
 /** Polls `check` until it holds (generous bound: the machine may be busy); no fixed sleeps. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 60_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string | (() => string),
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);

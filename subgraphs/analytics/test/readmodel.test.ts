@@ -28,9 +28,23 @@ interface State {
 const events: DomainEvent[] = [];
 const finals = new Map<string, { state: State; firstInProgressAt: number | null; createdAt: number; deleted: boolean }>();
 
-function change(taskId: string, version: number, at: number, s: Partial<State>, type = version === 1 ? 'TaskCreated' : 'TaskMoved'): void {
+function change(
+  taskId: string,
+  version: number,
+  at: number,
+  s: Partial<State>,
+  type = version === 1 ? 'TaskCreated' : 'TaskMoved',
+): void {
   const prev = finals.get(taskId);
-  const state: State = { status: 'TODO', assigneeId: null, dueDate: null, completedAt: null, createdAt: version === 1 ? null : new Date(prev!.createdAt).toISOString(), ...prev?.state, ...s };
+  const state: State = {
+    status: 'TODO',
+    assigneeId: null,
+    dueDate: null,
+    completedAt: null,
+    createdAt: version === 1 ? null : new Date(prev!.createdAt).toISOString(),
+    ...prev?.state,
+    ...s,
+  };
   if (version > 1) state.createdAt = new Date(prev!.createdAt).toISOString();
   if (s.status && s.status !== 'DONE') state.completedAt = null;
   if (s.status === 'DONE') state.completedAt = new Date(at).toISOString();
@@ -40,7 +54,12 @@ function change(taskId: string, version: number, at: number, s: Partial<State>, 
     at: new Date(at).toISOString(),
     actorId: alice,
     correlationId: null,
-    payload: { taskId, projectId, version, state: { title: `t ${taskId.slice(0, 4)}`, priority: 'MEDIUM', labels: [], position: 1, version, ...state } },
+    payload: {
+      taskId,
+      projectId,
+      version,
+      state: { title: `t ${taskId.slice(0, 4)}`, priority: 'MEDIUM', labels: [], position: 1, version, ...state },
+    },
   });
   const first = prev?.firstInProgressAt ?? null;
   finals.set(taskId, {
@@ -52,7 +71,14 @@ function change(taskId: string, version: number, at: number, s: Partial<State>, 
 }
 
 function remove(taskId: string, at: number): void {
-  events.push({ id: randomUUID(), type: 'TaskDeleted', at: new Date(at).toISOString(), actorId: alice, correlationId: null, payload: { taskId, projectId, version: 0 } });
+  events.push({
+    id: randomUUID(),
+    type: 'TaskDeleted',
+    at: new Date(at).toISOString(),
+    actorId: alice,
+    correlationId: null,
+    payload: { taskId, projectId, version: 0 },
+  });
   finals.get(taskId)!.deleted = true;
 }
 
@@ -99,21 +125,32 @@ function buildHistories(): void {
 function expected(now: Date) {
   const live = [...finals.values()].filter((t) => !t.deleted);
   const done = live.filter((t) => t.state.status === 'DONE');
-  const cycles = done.filter((t) => t.firstInProgressAt !== null).map((t) => (Date.parse(t.state.completedAt!) - t.firstInProgressAt!) / 3_600_000);
+  const cycles = done
+    .filter((t) => t.firstInProgressAt !== null)
+    .map((t) => (Date.parse(t.state.completedAt!) - t.firstInProgressAt!) / 3_600_000);
   const perDay = new Map<string, number>();
   for (const t of done) perDay.set(t.state.completedAt!.slice(0, 10), (perDay.get(t.state.completedAt!.slice(0, 10)) ?? 0) + 1);
-  const byStatus = ['TODO', 'IN_PROGRESS', 'IN_REVIEW', 'DONE'].map((status) => ({ status, count: live.filter((t) => t.state.status === status).length }));
+  const byStatus = ['TODO', 'IN_PROGRESS', 'IN_REVIEW', 'DONE'].map((status) => ({
+    status,
+    count: live.filter((t) => t.state.status === status).length,
+  }));
   const assignees = [...new Set(live.map((t) => t.state.assigneeId))];
   return {
     totalTasks: live.length,
     completedTasks: done.length,
-    overdueTasks: live.filter((t) => t.state.status !== 'DONE' && t.state.dueDate && Date.parse(t.state.dueDate) < now.getTime()).length,
+    overdueTasks: live.filter((t) => t.state.status !== 'DONE' && t.state.dueDate && Date.parse(t.state.dueDate) < now.getTime())
+      .length,
     averageCycleTimeHours: cycles.reduce((s, x) => s + x, 0) / cycles.length,
     byStatus,
     byAssignee: assignees
       .map((id) => {
         const mine = live.filter((t) => t.state.assigneeId === id);
-        return { assigneeId: id, count: mine.length, open: mine.filter((t) => t.state.status !== 'DONE').length, completed: mine.filter((t) => t.state.status === 'DONE').length };
+        return {
+          assigneeId: id,
+          count: mine.length,
+          open: mine.filter((t) => t.state.status !== 'DONE').length,
+          completed: mine.filter((t) => t.state.status === 'DONE').length,
+        };
       })
       .sort((x, y) => y.count - x.count || String(x.assigneeId).localeCompare(String(y.assigneeId))),
     perDay,
@@ -151,9 +188,39 @@ describe('the embedded store serves what the metrics use', () => {
   it('$facet with $group/$sum/$cond, $avg of a date $subtract, $match on null and dates', async () => {
     const g = await generation(90);
     await g.facts.insertMany([
-      { _id: 'x1', projectId: 'p', version: 1, active: true, status: 'DONE', assigneeId: 'u', createdAt: new Date(base), firstInProgressAt: new Date(base), completedAt: new Date(base + 2 * 3600_000), dueDate: null },
-      { _id: 'x2', projectId: 'p', version: 1, active: true, status: 'TODO', assigneeId: null, createdAt: new Date(base), dueDate: new Date(base - DAY) },
-      { _id: 'x3', projectId: 'p', version: 1, active: true, status: 'DONE', assigneeId: 'u', createdAt: new Date(base), firstInProgressAt: new Date(base), completedAt: new Date(base + 4 * 3600_000) },
+      {
+        _id: 'x1',
+        projectId: 'p',
+        version: 1,
+        active: true,
+        status: 'DONE',
+        assigneeId: 'u',
+        createdAt: new Date(base),
+        firstInProgressAt: new Date(base),
+        completedAt: new Date(base + 2 * 3600_000),
+        dueDate: null,
+      },
+      {
+        _id: 'x2',
+        projectId: 'p',
+        version: 1,
+        active: true,
+        status: 'TODO',
+        assigneeId: null,
+        createdAt: new Date(base),
+        dueDate: new Date(base - DAY),
+      },
+      {
+        _id: 'x3',
+        projectId: 'p',
+        version: 1,
+        active: true,
+        status: 'DONE',
+        assigneeId: 'u',
+        createdAt: new Date(base),
+        firstInProgressAt: new Date(base),
+        completedAt: new Date(base + 4 * 3600_000),
+      },
     ]);
     const [f] = await g.facts.aggregate([
       { $match: { projectId: 'p', active: true, createdAt: { $lte: new Date(base + DAY) } } },
@@ -161,12 +228,25 @@ describe('the embedded store serves what the metrics use', () => {
         $facet: {
           byStatus: [{ $group: { _id: '$status', count: { $sum: 1 } } }],
           byAssignee: [{ $group: { _id: '$assigneeId', open: { $sum: { $cond: [{ $eq: ['$status', 'DONE'] }, 0, 1] } } } }],
-          overdue: [{ $match: { status: { $ne: 'DONE' }, dueDate: { $ne: null, $lt: new Date(base) } } }, { $group: { _id: null, n: { $sum: 1 } } }],
+          overdue: [
+            { $match: { status: { $ne: 'DONE' }, dueDate: { $ne: null, $lt: new Date(base) } } },
+            { $group: { _id: null, n: { $sum: 1 } } },
+          ],
         },
       },
     ]);
-    expect(new Map(f.byStatus.map((s: { _id: string; count: number }) => [s._id, s.count]))).toEqual(new Map([['DONE', 2], ['TODO', 1]]));
-    expect(new Map(f.byAssignee.map((s: { _id: string; open: number }) => [s._id, s.open]))).toEqual(new Map([['u', 0], [null, 1]]));
+    expect(new Map(f.byStatus.map((s: { _id: string; count: number }) => [s._id, s.count]))).toEqual(
+      new Map([
+        ['DONE', 2],
+        ['TODO', 1],
+      ]),
+    );
+    expect(new Map(f.byAssignee.map((s: { _id: string; open: number }) => [s._id, s.open]))).toEqual(
+      new Map([
+        ['u', 0],
+        [null, 1],
+      ]),
+    );
     expect(f.overdue).toEqual([{ _id: null, n: 1 }]);
     const [avg] = await g.facts.aggregate([
       { $match: { projectId: 'p', completedAt: { $lte: new Date(base + DAY) }, firstInProgressAt: { $ne: null } } },
@@ -223,13 +303,28 @@ describe('projector', () => {
       at: new Date(atMs).toISOString(),
       actorId: null,
       correlationId: null,
-      payload: { taskId: t, projectId, version, state: { title: 'x', status, priority: 'LOW', assigneeId: null, dueDate: null, createdAt: null, completedAt: status === 'DONE' ? new Date(atMs).toISOString() : null } },
+      payload: {
+        taskId: t,
+        projectId,
+        version,
+        state: {
+          title: 'x',
+          status,
+          priority: 'LOW',
+          assigneeId: null,
+          dueDate: null,
+          createdAt: null,
+          completedAt: status === 'DONE' ? new Date(atMs).toISOString() : null,
+        },
+      },
     });
     expect(await p.apply(mk('TaskMoved', 3, 'IN_REVIEW', base + 30))).toBe('applied');
     expect(await p.apply(mk('TaskMoved', 2, 'IN_PROGRESS', base + 20))).toBe('stale');
     const fact = await g.facts.findById(t).lean();
     expect(fact).toMatchObject({ status: 'IN_REVIEW', version: 3, firstInProgressAt: new Date(base + 20) });
-    expect(await p.apply({ ...mk('TaskDeleted', 0, 'TODO', base + 40), payload: { taskId: t, projectId, version: 0 } })).toBe('applied');
+    expect(await p.apply({ ...mk('TaskDeleted', 0, 'TODO', base + 40), payload: { taskId: t, projectId, version: 0 } })).toBe(
+      'applied',
+    );
     expect(await p.apply(mk('TaskCreated', 1, 'TODO', base + 10))).toBe('stale');
     expect(await p.apply(mk('TaskMoved', 4, 'DONE', base + 50))).toBe('stale');
     expect(await g.facts.countDocuments({ projectId, active: true })).toBe(0);

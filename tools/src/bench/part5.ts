@@ -95,7 +95,18 @@ export async function part5(devstack: Devstack, opts: { quick: boolean; log: (l:
               taskId,
               projectId,
               version: v,
-              state: { title: `Task ${t}`, status: STATUSES[status], priority: 'MEDIUM', assigneeId: t % 2 ? owner.id : null, dueDate: null, labels: [], position: t, version: v, completedAt: status === 3 ? at.toISOString() : null, createdAt: v === 1 ? null : new Date(now - 29 * DAY + t * 1000).toISOString() },
+              state: {
+                title: `Task ${t}`,
+                status: STATUSES[status],
+                priority: 'MEDIUM',
+                assigneeId: t % 2 ? owner.id : null,
+                dueDate: null,
+                labels: [],
+                position: t,
+                version: v,
+                completedAt: status === 3 ? at.toISOString() : null,
+                createdAt: v === 1 ? null : new Date(now - 29 * DAY + t * 1000).toISOString(),
+              },
             },
           };
           pipeline.xadd('events:tasks', '*', 'type', event.type, 'event', JSON.stringify(event));
@@ -106,7 +117,10 @@ export async function part5(devstack: Devstack, opts: { quick: boolean; log: (l:
     }
     opts.log(`analytics: ${total} task changes on events:tasks, waiting for the read model`);
     for (;;) {
-      const [lag, pending] = await Promise.all([scrape(analytics, 'analytics_consumer_lag'), scrape(analytics, 'analytics_consumer_pending')]);
+      const [lag, pending] = await Promise.all([
+        scrape(analytics, 'analytics_consumer_lag'),
+        scrape(analytics, 'analytics_consumer_pending'),
+      ]);
       if (lag === 0 && pending === 0) break;
       if (Date.now() - started > 30 * 60_000) throw new Error(`read model still ${lag} behind after 30 minutes`);
       await new Promise((r) => setTimeout(r, 500));
@@ -114,7 +128,8 @@ export async function part5(devstack: Devstack, opts: { quick: boolean; log: (l:
     const ingestPerSecond = Math.round(total / ((Date.now() - started) / 1000));
     for (const p of projects) {
       const m = (await call(METRICS_QUERY, { id: p })).project as { metrics: { totalTasks: number } };
-      if (m.metrics.totalTasks !== tasks) throw new Error(`project ${p}: ${m.metrics.totalTasks} tasks in the read model, ${tasks} expected`);
+      if (m.metrics.totalTasks !== tasks)
+        throw new Error(`project ${p}: ${m.metrics.totalTasks} tasks in the read model, ${tasks} expected`);
     }
     // warm-up, then alternate the projects request by request
     for (let i = 0; i < 10; i++) for (const p of projects) await call(METRICS_QUERY, { id: p });
@@ -123,11 +138,17 @@ export async function part5(devstack: Devstack, opts: { quick: boolean; log: (l:
     const storeMs = projects.map(() => 0);
     for (let i = 0; i < requests; i++) {
       for (const [k, p] of projects.entries()) {
-        const [c0, s0] = await Promise.all([scrape(analytics, 'mongodb_commands_total'), scrape(analytics, 'mongodb_command_duration_seconds_sum')]);
+        const [c0, s0] = await Promise.all([
+          scrape(analytics, 'mongodb_commands_total'),
+          scrape(analytics, 'mongodb_command_duration_seconds_sum'),
+        ]);
         const t0 = performance.now();
         await call(METRICS_QUERY, { id: p });
         times[k]!.push(performance.now() - t0);
-        const [c1, s1] = await Promise.all([scrape(analytics, 'mongodb_commands_total'), scrape(analytics, 'mongodb_command_duration_seconds_sum')]);
+        const [c1, s1] = await Promise.all([
+          scrape(analytics, 'mongodb_commands_total'),
+          scrape(analytics, 'mongodb_command_duration_seconds_sum'),
+        ]);
         commands[k]! += c1 - c0;
         storeMs[k]! += (s1 - s0) * 1000;
       }

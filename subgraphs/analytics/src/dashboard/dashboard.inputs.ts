@@ -28,7 +28,7 @@ export class WidgetInput {
   public h!: number;
 }
 
-@InputType({ description: 'A dashboard to create (no id) or replace (your dashboard\'s id)' })
+@InputType({ description: "A dashboard to create (no id) or replace (your dashboard's id)" })
 export class DashboardInput {
   @Field(() => ID, { nullable: true })
   public id?: string | null;

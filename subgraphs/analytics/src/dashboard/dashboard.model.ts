@@ -8,7 +8,10 @@ export enum WidgetKind {
   BY_ASSIGNEE = 'BY_ASSIGNEE',
   WORKLOAD = 'WORKLOAD',
 }
-registerEnumType(WidgetKind, { name: 'WidgetKind', description: 'What a dashboard widget shows; all but WORKLOAD need a projectId' });
+registerEnumType(WidgetKind, {
+  name: 'WidgetKind',
+  description: 'What a dashboard widget shows; all but WORKLOAD need a projectId',
+});
 
 /** One widget on a 12-column grid. */
 @ObjectType({ description: 'A widget on a 12-column dashboard grid' })
@@ -76,4 +79,6 @@ export class Dashboard {
 export const DashboardModel = getModelForClass(Dashboard);
 
 /** What `resetDashboard` restores: the caller's workload. */
-export const DEFAULT_WIDGETS: Widget[] = [{ id: 'workload', kind: WidgetKind.WORKLOAD, projectId: null, title: 'My workload', x: 0, y: 0, w: 6, h: 4 }];
+export const DEFAULT_WIDGETS: Widget[] = [
+  { id: 'workload', kind: WidgetKind.WORKLOAD, projectId: null, title: 'My workload', x: 0, y: 0, w: 6, h: 4 },
+];

@@ -10,13 +10,20 @@ const widget = z
     kind: z.enum(WidgetKind),
     projectId: z.string().min(1).max(64).nullish(),
     title: z.string().trim().max(100).nullish(),
-    x: z.number().int().min(0).max(GRID_COLUMNS - 1),
+    x: z
+      .number()
+      .int()
+      .min(0)
+      .max(GRID_COLUMNS - 1),
     y: z.number().int().min(0).max(1000),
     w: z.number().int().min(1).max(GRID_COLUMNS),
     h: z.number().int().min(1).max(24),
   })
   .refine((w) => w.x + w.w <= GRID_COLUMNS, { message: `x + w at most ${GRID_COLUMNS}`, path: ['w'] })
-  .refine((w) => (w.kind === WidgetKind.WORKLOAD ? !w.projectId : !!w.projectId), { message: 'projectId is required for project widgets, not allowed for WORKLOAD', path: ['projectId'] });
+  .refine((w) => (w.kind === WidgetKind.WORKLOAD ? !w.projectId : !!w.projectId), {
+    message: 'projectId is required for project widgets, not allowed for WORKLOAD',
+    path: ['projectId'],
+  });
 
 /** A dashboard layout as saveDashboard accepts it (size checked separately, on its JSON). */
 export const dashboardSchema = z
@@ -24,10 +31,15 @@ export const dashboardSchema = z
     name: z.string().trim().min(1).max(100),
     widgets: z.array(widget).max(MAX_WIDGETS),
   })
-  .refine((d) => new Set(d.widgets.map((w) => w.id)).size === d.widgets.length, { message: 'widget ids must be unique', path: ['widgets'] })
+  .refine((d) => new Set(d.widgets.map((w) => w.id)).size === d.widgets.length, {
+    message: 'widget ids must be unique',
+    path: ['widgets'],
+  })
   .refine(
     (d) =>
-      d.widgets.every((a, i) => d.widgets.slice(i + 1).every((b) => a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y)),
+      d.widgets.every((a, i) =>
+        d.widgets.slice(i + 1).every((b) => a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y),
+      ),
     { message: 'widgets must not overlap', path: ['widgets'] },
   );
 

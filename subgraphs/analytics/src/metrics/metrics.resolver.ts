@@ -7,7 +7,8 @@ import { ProjectMetrics } from './project-metrics';
 @Resolver(() => ProjectRef)
 export class ProjectMetricsResolver {
   @FieldResolver(() => ProjectMetrics, {
-    description: "The project's task metrics (members only): counts over tasks created in [from, to], cycle time and daily throughput over tasks completed in it; to defaults to now, throughput to the last 30 days",
+    description:
+      "The project's task metrics (members only): counts over tasks created in [from, to], cycle time and daily throughput over tasks completed in it; to defaults to now, throughput to the last 30 days",
   })
   async metrics(
     @Root() project: ProjectRef,

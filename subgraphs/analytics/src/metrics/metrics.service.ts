@@ -57,10 +57,12 @@ export class MetricsService {
   async compute(projectId: string, range: MetricsRange, now = new Date()): Promise<MetricsResult> {
     const to = range.to ?? now;
     const from = range.from ?? null;
-    if (Number.isNaN(to.getTime()) || (from && Number.isNaN(from.getTime()))) throw new AppError(ErrorCode.InvalidRequest, 'Invalid range', { field: 'from' });
+    if (Number.isNaN(to.getTime()) || (from && Number.isNaN(from.getTime())))
+      throw new AppError(ErrorCode.InvalidRequest, 'Invalid range', { field: 'from' });
     if (from && from > to) throw new AppError(ErrorCode.InvalidRequest, 'Invalid from: after to', { field: 'from' });
     const days = daysBetween(from ?? new Date(to.getTime() - (DEFAULT_DAYS - 1) * DAY_MS), to);
-    if (days.length > MAX_DAYS) throw new AppError(ErrorCode.InvalidRequest, `Invalid from: at most ${MAX_DAYS} days of throughput`, { field: 'from' });
+    if (days.length > MAX_DAYS)
+      throw new AppError(ErrorCode.InvalidRequest, `Invalid from: at most ${MAX_DAYS} days of throughput`, { field: 'from' });
     const g = await this.current.get();
     const created = { $lte: to, ...(from ? { $gte: from } : {}) };
     const completedIn = { $lte: to, ...(from ? { $gte: from } : {}) };
@@ -81,7 +83,10 @@ export class MetricsService {
                 },
               },
             ],
-            overdue: [{ $match: { status: { $ne: 'DONE' }, dueDate: { $ne: null, $lt: now } } }, { $group: { _id: null, n: { $sum: 1 } } }],
+            overdue: [
+              { $match: { status: { $ne: 'DONE' }, dueDate: { $ne: null, $lt: now } } },
+              { $group: { _id: null, n: { $sum: 1 } } },
+            ],
           },
         },
       ]),
@@ -89,7 +94,9 @@ export class MetricsService {
         { $match: { projectId, active: true, completedAt: completedIn, firstInProgressAt: { $ne: null } } },
         { $group: { _id: null, avgMs: { $avg: { $subtract: ['$completedAt', '$firstInProgressAt'] } }, n: { $sum: 1 } } },
       ]),
-      g.buckets.find({ projectId, day: { $gte: days[0], $lte: days[days.length - 1] } }, { day: 1, completed: 1 }).lean<Array<{ day: string; completed: number }>>(),
+      g.buckets
+        .find({ projectId, day: { $gte: days[0], $lte: days[days.length - 1] } }, { day: 1, completed: 1 })
+        .lean<Array<{ day: string; completed: number }>>(),
     ]);
     const f = facets[0] ?? { byStatus: [], byAssignee: [], overdue: [] };
     const statusCount = new Map(f.byStatus.map((s) => [s._id, s.count]));

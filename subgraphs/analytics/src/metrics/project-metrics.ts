@@ -60,10 +60,15 @@ export class ProjectMetrics {
   @Field(() => Int, { description: 'Of them, not DONE and past their due date' })
   public overdueTasks!: number;
 
-  @Field(() => Float, { nullable: true, description: 'Mean hours from first IN_PROGRESS to DONE of tasks completed in the range (null: none)' })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Mean hours from first IN_PROGRESS to DONE of tasks completed in the range (null: none)',
+  })
   public averageCycleTimeHours!: number | null;
 
-  @Field(() => [DailyCount], { description: 'Tasks completed per UTC day of the range (every day, zeros included; at most 366 days)' })
+  @Field(() => [DailyCount], {
+    description: 'Tasks completed per UTC day of the range (every day, zeros included; at most 366 days)',
+  })
   public throughput!: DailyCount[];
 
   @Field(() => [StatusCount], { description: 'Tasks of the range by status (every status)' })

@@ -7,6 +7,9 @@ export enum TaskStatus {
   IN_REVIEW = 'IN_REVIEW',
   DONE = 'DONE',
 }
-registerEnumType(TaskStatus, { name: 'TaskStatus', description: 'TODO → IN_PROGRESS → IN_REVIEW → DONE; one step forward, any steps back' });
+registerEnumType(TaskStatus, {
+  name: 'TaskStatus',
+  description: 'TODO → IN_PROGRESS → IN_REVIEW → DONE; one step forward, any steps back',
+});
 
 export const STATUSES = Object.values(TaskStatus);

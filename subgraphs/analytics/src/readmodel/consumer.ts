@@ -111,11 +111,37 @@ export class ReadModelConsumer {
     }
     let handled = 0;
     for (const stream of STREAMS) {
-      const claimed = (await this.redis.xautoclaim(stream, ANALYTICS_GROUP, this.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', BATCH)) as [string, StreamEntries];
+      const claimed = (await this.redis.xautoclaim(
+        stream,
+        ANALYTICS_GROUP,
+        this.consumer,
+        this.opts.claimIdleMs,
+        '0-0',
+        'COUNT',
+        BATCH,
+      )) as [string, StreamEntries];
       handled += await this.handle(stream, claimed[1] ?? [], targets);
-      const mine = (await this.redis.xreadgroup('GROUP', ANALYTICS_GROUP, this.consumer, 'COUNT', BATCH, 'STREAMS', stream, '0')) as Array<[string, StreamEntries]> | null;
+      const mine = (await this.redis.xreadgroup(
+        'GROUP',
+        ANALYTICS_GROUP,
+        this.consumer,
+        'COUNT',
+        BATCH,
+        'STREAMS',
+        stream,
+        '0',
+      )) as Array<[string, StreamEntries]> | null;
       handled += await this.handle(stream, mine?.[0]?.[1] ?? [], targets);
-      const fresh = (await this.redis.xreadgroup('GROUP', ANALYTICS_GROUP, this.consumer, 'COUNT', BATCH, 'STREAMS', stream, '>')) as Array<[string, StreamEntries]> | null;
+      const fresh = (await this.redis.xreadgroup(
+        'GROUP',
+        ANALYTICS_GROUP,
+        this.consumer,
+        'COUNT',
+        BATCH,
+        'STREAMS',
+        stream,
+        '>',
+      )) as Array<[string, StreamEntries]> | null;
       handled += await this.handle(stream, fresh?.[0]?.[1] ?? [], targets);
     }
     return handled;

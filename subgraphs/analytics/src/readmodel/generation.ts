@@ -47,8 +47,14 @@ export async function generation(n: number): Promise<Generation> {
   if (!g) {
     g = {
       n,
-      facts: getModelForClass(TaskFact, { schemaOptions: { collection: factsCollection(n) }, options: { customName: `TaskFact_g${n}`, automaticName: false } }),
-      buckets: getModelForClass(DailyBucket, { schemaOptions: { collection: bucketsCollection(n) }, options: { customName: `DailyBucket_g${n}`, automaticName: false } }),
+      facts: getModelForClass(TaskFact, {
+        schemaOptions: { collection: factsCollection(n) },
+        options: { customName: `TaskFact_g${n}`, automaticName: false },
+      }),
+      buckets: getModelForClass(DailyBucket, {
+        schemaOptions: { collection: bucketsCollection(n) },
+        options: { customName: `DailyBucket_g${n}`, automaticName: false },
+      }),
     };
     cache.set(n, g);
   }

@@ -121,9 +121,27 @@ export class Projector {
     await facts.updateOne(
       { _id: taskId },
       {
-        $set: { projectId, deleted: true, active: false, version: TOMBSTONE_VERSION, lastEventId: event.id, dirtyDays: days, dirty: days.length > 0 },
+        $set: {
+          projectId,
+          deleted: true,
+          active: false,
+          version: TOMBSTONE_VERSION,
+          lastEventId: event.id,
+          dirtyDays: days,
+          dirty: days.length > 0,
+        },
         // a tombstone is the same whichever events came before it
-        $unset: { title: 1, status: 1, priority: 1, assigneeId: 1, dueDate: 1, createdAt: 1, completedAt: 1, completedDay: 1, firstInProgressAt: 1 },
+        $unset: {
+          title: 1,
+          status: 1,
+          priority: 1,
+          assigneeId: 1,
+          dueDate: 1,
+          createdAt: 1,
+          completedAt: 1,
+          completedDay: 1,
+          firstInProgressAt: 1,
+        },
       },
       { upsert: true },
     );
@@ -142,7 +160,10 @@ export class Projector {
   private async settleBuckets(taskId: string, projectId: string, days: string[]): Promise<void> {
     if (!days.length || this.opts.deferBuckets) return;
     for (const day of days) await recountBucket(this.g, projectId, day);
-    await this.g.facts.updateOne({ _id: taskId, dirtyDays: { $all: days, $size: days.length } }, { $set: { dirtyDays: [], dirty: false } });
+    await this.g.facts.updateOne(
+      { _id: taskId, dirtyDays: { $all: days, $size: days.length } },
+      { $set: { dirtyDays: [], dirty: false } },
+    );
   }
 }
 
@@ -157,7 +178,10 @@ export async function settleDirty(g: Generation, limit = 500): Promise<number> {
   const marked = await g.facts.find({ dirty: true }, { projectId: 1, dirtyDays: 1 }).limit(limit).lean<TaskFact[]>();
   for (const f of marked) {
     for (const day of f.dirtyDays) await recountBucket(g, f.projectId, day);
-    await g.facts.updateOne({ _id: f._id, dirtyDays: { $all: f.dirtyDays, $size: f.dirtyDays.length } }, { $set: { dirtyDays: [], dirty: false } });
+    await g.facts.updateOne(
+      { _id: f._id, dirtyDays: { $all: f.dirtyDays, $size: f.dirtyDays.length } },
+      { $set: { dirtyDays: [], dirty: false } },
+    );
   }
   return marked.length;
 }
@@ -172,7 +196,11 @@ export async function recountAllBuckets(g: Generation): Promise<number> {
   if (rows.length) {
     await g.buckets.bulkWrite(
       rows.map((r, i) => ({
-        updateOne: { filter: { _id: ids[i] }, update: { $set: { projectId: r._id.projectId, day: r._id.day, completed: r.n } }, upsert: true },
+        updateOne: {
+          filter: { _id: ids[i] },
+          update: { $set: { projectId: r._id.projectId, day: r._id.day, completed: r.n } },
+          upsert: true,
+        },
       })),
     );
   }

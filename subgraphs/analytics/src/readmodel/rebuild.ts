@@ -36,14 +36,20 @@ export async function rebuildReadModel(opts: RebuildOptions): Promise<RebuildRes
   for (const stream of STREAMS) {
     const t = await streamTrimmed(redis, stream);
     if (t.trimmed && !opts.allowIncomplete) {
-      throw new Error(`${stream} was trimmed (oldest entry ${t.firstId}): a replay would miss older events; pass --allow-incomplete to rebuild anyway`);
+      throw new Error(
+        `${stream} was trimmed (oldest entry ${t.firstId}): a replay would miss older events; pass --allow-incomplete to rebuild anyway`,
+      );
     }
   }
   const before = await readPointer();
-  if (before.building && !opts.force) throw new Error(`a rebuild into generation ${before.building} is running (or crashed: pass --force)`);
+  if (before.building && !opts.force)
+    throw new Error(`a rebuild into generation ${before.building} is running (or crashed: pass --force)`);
   const next = Math.max(before.current, before.building ?? 0, before.previous ?? 0) + 1;
   await dropGeneration(next); // leftovers of a crashed run
-  const claimed = await ReadModelPointerModel.updateOne({ _id: POINTER_ID, current: before.current, building: before.building ?? null }, { $set: { building: next } });
+  const claimed = await ReadModelPointerModel.updateOne(
+    { _id: POINTER_ID, current: before.current, building: before.building ?? null },
+    { $set: { building: next } },
+  );
   if (claimed.matchedCount === 0) throw new Error('the read model pointer changed meanwhile; run again');
   const g = await generation(next);
   const projector = new Projector(g, { deferBuckets: true });

@@ -17,7 +17,10 @@ export function parseEntry(id: string, fields: string[] | null, log: Logger): Do
 export const rawKey = (redis: Redis, stream: string) => `${redis.options.keyPrefix ?? ''}${stream}`;
 
 /** Whether entries were ever trimmed or deleted from a stream (then a replay misses its oldest events). */
-export async function streamTrimmed(redis: Redis, stream: string): Promise<{ trimmed: boolean; length: number; firstId: string | null }> {
+export async function streamTrimmed(
+  redis: Redis,
+  stream: string,
+): Promise<{ trimmed: boolean; length: number; firstId: string | null }> {
   const info = (await redis.call('XINFO', 'STREAM', rawKey(redis, stream)).catch(() => null)) as unknown[] | null;
   if (!info) return { trimmed: false, length: 0, firstId: null };
   const get = (k: string) => info[info.indexOf(k) + 1];

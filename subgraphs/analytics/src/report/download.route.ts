@@ -12,9 +12,18 @@ export function downloadRoute(storage: ReportStorage, signer: DownloadSigner, lo
   return async (req: IncomingMessage, res: ServerResponse) => {
     const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
     const v = signer.verify(token);
-    if (!v.ok) return sendJson(res, v.reason === 'expired' ? 410 : 403, { error: v.reason === 'expired' ? 'link expired' : 'invalid link' });
+    if (!v.ok)
+      return sendJson(res, v.reason === 'expired' ? 410 : 403, {
+        error: v.reason === 'expired' ? 'link expired' : 'invalid link',
+      });
     const job = await ReportJobModel.findById(v.claims.jobId).lean<ReportJob>();
-    if (!job || job.status !== ReportStatus.COMPLETED || !job.storageKey || !job.expiresAt || job.expiresAt.getTime() <= Date.now()) {
+    if (
+      !job ||
+      job.status !== ReportStatus.COMPLETED ||
+      !job.storageKey ||
+      !job.expiresAt ||
+      job.expiresAt.getTime() <= Date.now()
+    ) {
       return sendJson(res, 410, { error: 'report no longer available' });
     }
     const size = await storage.size(job.storageKey);

@@ -8,7 +8,10 @@ export enum ReportStatus {
   CANCELLED = 'CANCELLED',
   EXPIRED = 'EXPIRED',
 }
-registerEnumType(ReportStatus, { name: 'ReportStatus', description: 'QUEUED → RUNNING → COMPLETED (→ EXPIRED), or FAILED / CANCELLED' });
+registerEnumType(ReportStatus, {
+  name: 'ReportStatus',
+  description: 'QUEUED → RUNNING → COMPLETED (→ EXPIRED), or FAILED / CANCELLED',
+});
 
 export enum ReportFormat {
   CSV = 'CSV',

@@ -1,13 +1,24 @@
 import type { TaskFact } from '../readmodel/task-fact.model';
 
 /** Columns of a TASKS report, in order. */
-export const TASK_COLUMNS = ['taskId', 'title', 'status', 'priority', 'assigneeId', 'createdAt', 'dueDate', 'completedAt', 'cycleTimeHours'] as const;
+export const TASK_COLUMNS = [
+  'taskId',
+  'title',
+  'status',
+  'priority',
+  'assigneeId',
+  'createdAt',
+  'dueDate',
+  'completedAt',
+  'cycleTimeHours',
+] as const;
 export const THROUGHPUT_COLUMNS = ['date', 'completed'] as const;
 
 export type Row = Record<string, string | number | null>;
 
 export function taskRow(f: TaskFact): Row {
-  const cycle = f.completedAt && f.firstInProgressAt ? (f.completedAt.getTime() - f.firstInProgressAt.getTime()) / 3_600_000 : null;
+  const cycle =
+    f.completedAt && f.firstInProgressAt ? (f.completedAt.getTime() - f.firstInProgressAt.getTime()) / 3_600_000 : null;
   return {
     taskId: f._id,
     title: f.title ?? '',

@@ -39,7 +39,9 @@ export class ReportStorage {
   }
 
   async size(key: string): Promise<number | null> {
-    return stat(this.file(key)).then((s) => s.size).catch(() => null);
+    return stat(this.file(key))
+      .then((s) => s.size)
+      .catch(() => null);
   }
 
   read(key: string, range?: { start: number; end: number }): NodeJS.ReadableStream {
@@ -80,7 +82,10 @@ export class DownloadSigner {
     return `${body}.${this.mac(body)}`;
   }
 
-  verify(token: string | null | undefined, now = Date.now()): { ok: true; claims: DownloadClaims } | { ok: false; reason: 'tampered' | 'expired' } {
+  verify(
+    token: string | null | undefined,
+    now = Date.now(),
+  ): { ok: true; claims: DownloadClaims } | { ok: false; reason: 'tampered' | 'expired' } {
     const [body, mac, extra] = (token ?? '').split('.');
     if (!body || !mac || extra !== undefined) return { ok: false, reason: 'tampered' };
     const want = Buffer.from(this.mac(body));

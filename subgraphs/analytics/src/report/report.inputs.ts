@@ -9,7 +9,10 @@ export class ReportInput {
   @Field(() => ReportKind, { defaultValue: ReportKind.TASKS })
   public kind!: ReportKind;
 
-  @Field(() => Date, { nullable: true, description: 'TASKS: tasks created from then (default: all); THROUGHPUT: first day (default: 30 days before to)' })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'TASKS: tasks created from then (default: all); THROUGHPUT: first day (default: 30 days before to)',
+  })
   public from?: Date | null;
 
   @Field(() => Date, { nullable: true, description: 'Default: now' })

@@ -70,11 +70,16 @@ export class ReportService {
     await access.require(projectId, 'VIEWER');
     const active = await ReportJobModel.countDocuments({ requesterId: access.userId, status: { $in: LIVE_STATES } });
     if (active >= this.settings.maxActivePerUser) {
-      throw new AppError(ErrorCode.RateLimited, `At most ${this.settings.maxActivePerUser} reports queued or running at once: wait for one, or cancel one`, { retryAfter: 5 });
+      throw new AppError(
+        ErrorCode.RateLimited,
+        `At most ${this.settings.maxActivePerUser} reports queued or running at once: wait for one, or cancel one`,
+        { retryAfter: 5 },
+      );
     }
     const to = input.to ?? now;
     const from = input.from ?? null;
-    if (Number.isNaN(to.getTime()) || (from && Number.isNaN(from.getTime()))) throw new AppError(ErrorCode.InvalidRequest, 'Invalid range', { field: 'from' });
+    if (Number.isNaN(to.getTime()) || (from && Number.isNaN(from.getTime())))
+      throw new AppError(ErrorCode.InvalidRequest, 'Invalid range', { field: 'from' });
     if (from && from > to) throw new AppError(ErrorCode.InvalidRequest, 'Invalid from: after to', { field: 'from' });
     if (input.kind === ReportKind.THROUGHPUT && this.days(from, to).length > MAX_DAYS) {
       throw new AppError(ErrorCode.InvalidRequest, `Invalid from: at most ${MAX_DAYS} days`, { field: 'from' });
@@ -94,7 +99,10 @@ export class ReportService {
     try {
       await this.enqueue(doc._id);
     } catch (err) {
-      await ReportJobModel.updateOne({ _id: doc._id }, { $set: { status: ReportStatus.FAILED, error: 'could not be queued', finishedAt: new Date() } });
+      await ReportJobModel.updateOne(
+        { _id: doc._id },
+        { $set: { status: ReportStatus.FAILED, error: 'could not be queued', finishedAt: new Date() } },
+      );
       throw err;
     }
     return doc.toObject();
@@ -123,14 +131,22 @@ export class ReportService {
       { $set: { status: ReportStatus.CANCELLED, finishedAt: new Date() } },
       { returnDocument: 'after' },
     ).lean<ReportJob>();
-    if (!done) throw new AppError(ErrorCode.InvalidRequest, `Invalid id: the job is ${job.status.toLowerCase()}, not queued or running`, { field: 'id', status: job.status });
+    if (!done)
+      throw new AppError(ErrorCode.InvalidRequest, `Invalid id: the job is ${job.status.toLowerCase()}, not queued or running`, {
+        field: 'id',
+        status: job.status,
+      });
     await this.dequeue(job._id).catch(() => undefined); // a running job stops by itself
     return done;
   }
 
   /** Produces one report (the queue's worker calls it). */
   async run(jobId: string): Promise<void> {
-    let job = await ReportJobModel.findOneAndUpdate({ _id: jobId, status: ReportStatus.QUEUED }, { $set: { status: ReportStatus.RUNNING } }, { returnDocument: 'after' }).lean<ReportJob>();
+    let job = await ReportJobModel.findOneAndUpdate(
+      { _id: jobId, status: ReportStatus.QUEUED },
+      { $set: { status: ReportStatus.RUNNING } },
+      { returnDocument: 'after' },
+    ).lean<ReportJob>();
     // a job taken up again after its process died is RUNNING already: start it over
     job ??= await ReportJobModel.findOne({ _id: jobId, status: ReportStatus.RUNNING }).lean<ReportJob>();
     if (!job) return; // cancelled before it started, or gone
@@ -172,7 +188,10 @@ export class ReportService {
         return;
       }
       this.log.warn({ err, jobId }, 'report failed');
-      await ReportJobModel.updateOne({ _id: jobId, status: ReportStatus.RUNNING }, { $set: { status: ReportStatus.FAILED, error: 'the report could not be produced', finishedAt: new Date() } });
+      await ReportJobModel.updateOne(
+        { _id: jobId, status: ReportStatus.RUNNING },
+        { $set: { status: ReportStatus.FAILED, error: 'the report could not be produced', finishedAt: new Date() } },
+      );
     } finally {
       clearInterval(watch);
     }
@@ -198,7 +217,10 @@ export class ReportService {
       await put(csv ? csvLine(columns, r) : `${rows ? ',\n' : '\n'}${JSON.stringify(r)}`);
       rows++;
       if (rows % PROGRESS_EVERY_ROWS === 0) {
-        await ReportJobModel.updateOne({ _id: job._id, status: ReportStatus.RUNNING }, { $set: { progress: Math.min(0.99, rows / total), rowCount: rows } });
+        await ReportJobModel.updateOne(
+          { _id: job._id, status: ReportStatus.RUNNING },
+          { $set: { progress: Math.min(0.99, rows / total), rowCount: rows } },
+        );
       }
       const rate = this.settings.rowsPerSecond;
       if (rate > 0) {
@@ -208,7 +230,11 @@ export class ReportService {
     };
     await put(csv ? `${columns.join(',')}\r\n` : '[');
     if (job.kind === ReportKind.TASKS) {
-      const match = { projectId: job.projectId, active: true, createdAt: { $lte: job.to, ...(job.from ? { $gte: job.from } : {}) } };
+      const match = {
+        projectId: job.projectId,
+        active: true,
+        createdAt: { $lte: job.to, ...(job.from ? { $gte: job.from } : {}) },
+      };
       total = Math.max(1, await g.facts.countDocuments(match));
       const cursor = g.facts.find(match).sort({ createdAt: 1, _id: 1 }).lean<TaskFact[]>().cursor();
       try {
@@ -219,7 +245,9 @@ export class ReportService {
     } else {
       const days = this.days(job.from ?? null, job.to);
       total = days.length;
-      const buckets = await g.buckets.find({ projectId: job.projectId, day: { $gte: days[0], $lte: days[days.length - 1] } }, { day: 1, completed: 1 }).lean<Array<{ day: string; completed: number }>>();
+      const buckets = await g.buckets
+        .find({ projectId: job.projectId, day: { $gte: days[0], $lte: days[days.length - 1] } }, { day: 1, completed: 1 })
+        .lean<Array<{ day: string; completed: number }>>();
       const perDay = new Map(buckets.map((b) => [b.day, b.completed]));
       for (const date of days) await row({ date, completed: perDay.get(date) ?? 0 });
     }
@@ -231,10 +259,15 @@ export class ReportService {
   /** Removes expired reports (EXPIRED) and files no job needs any more. */
   async sweep(now = new Date()): Promise<number> {
     let n = 0;
-    const expired = await ReportJobModel.find({ status: ReportStatus.COMPLETED, expiresAt: { $lte: now } }, { storageKey: 1 }).limit(200).lean<ReportJob[]>();
+    const expired = await ReportJobModel.find({ status: ReportStatus.COMPLETED, expiresAt: { $lte: now } }, { storageKey: 1 })
+      .limit(200)
+      .lean<ReportJob[]>();
     for (const j of expired) {
       if (j.storageKey) await this.storage.delete(j.storageKey);
-      await ReportJobModel.updateOne({ _id: j._id, status: ReportStatus.COMPLETED }, { $set: { status: ReportStatus.EXPIRED, storageKey: null, finishedAt: now } });
+      await ReportJobModel.updateOne(
+        { _id: j._id, status: ReportStatus.COMPLETED },
+        { $set: { status: ReportStatus.EXPIRED, storageKey: null, finishedAt: now } },
+      );
       n++;
     }
     const old = new Date(now.getTime() - this.settings.keepJobsSeconds * 1000);
@@ -244,7 +277,9 @@ export class ReportService {
       const jobId = f.key.slice(0, 36);
       const job = await ReportJobModel.findById(jobId, { status: 1, storageKey: 1 }).lean<ReportJob>();
       const part = f.key.endsWith('.part');
-      const needed = part ? job?.status === ReportStatus.RUNNING : job?.status === ReportStatus.COMPLETED && job.storageKey === f.key;
+      const needed = part
+        ? job?.status === ReportStatus.RUNNING
+        : job?.status === ReportStatus.COMPLETED && job.storageKey === f.key;
       if (!needed) {
         if (part) await this.storage.discard(f.key.slice(0, -'.part'.length));
         else await this.storage.delete(f.key);

@@ -6,7 +6,9 @@ import { Workload } from './workload';
 @Resolver(() => UserRef)
 export class WorkloadResolver {
   @Authorized()
-  @FieldResolver(() => Workload, { description: "The user's open, overdue and recently completed tasks across their projects (the user and ADMINs only)" })
+  @FieldResolver(() => Workload, {
+    description: "The user's open, overdue and recently completed tasks across their projects (the user and ADMINs only)",
+  })
   workload(@Root() user: UserRef, @Ctx() ctx: AnalyticsContext): Promise<Workload> {
     return ctx.services.workload.workload(ctx.user, user.id);
   }

@@ -23,7 +23,8 @@ export class WorkloadService {
   /** Yourself, or anyone for an ADMIN; others PERM-001. */
   async workload(viewer: UserContext, userId: string, now = new Date()): Promise<WorkloadResult> {
     if (!viewer.userId) throw new AppError(ErrorCode.AuthFailed, 'Authentication required');
-    if (viewer.userId !== userId && !viewer.roles.includes('ADMIN')) throw new AppError(ErrorCode.Forbidden, "Only the user and ADMINs see a user's workload");
+    if (viewer.userId !== userId && !viewer.roles.includes('ADMIN'))
+      throw new AppError(ErrorCode.Forbidden, "Only the user and ADMINs see a user's workload");
     const projects = Object.keys(await this.permissions.memberships(userId));
     if (!projects.length) return { openTasks: 0, overdueTasks: 0, completedLast7Days: 0 };
     const g = await this.current.get();
