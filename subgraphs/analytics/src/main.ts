@@ -101,12 +101,13 @@ export async function start(
       };
       // readiness: the stores decide; the read model's lag is reported (a consumer behind answers older numbers, not errors)
       const ready: RouteHandler = async (_req, res) => {
-        const [mongo, redisUp, storageUp, lag, pointer] = await Promise.all([
+        const [mongo, redisUp, storageUp, lag, pointer, reportQueue] = await Promise.all([
           pingMongo(deps.mongo.connection).catch(() => false),
           pingRedis(redis),
           storage.ping().catch(() => false),
           consumer!.lag().catch(() => null),
           readPointer().catch(() => null),
+          queue.depth().catch(() => null),
         ]);
         const ok = mongo && redisUp && storageUp;
         const up = (b: boolean) => (b ? 'up' : 'down');
@@ -115,6 +116,8 @@ export async function start(
           service: 'analytics',
           dependencies: { mongo: up(mongo), redis: up(redisUp), storage: up(storageUp) },
           readModel: pointer ? { generation: pointer.current, building: pointer.building ?? null, streams: lag } : null,
+          // the gateway's serviceHealth lists these
+          queues: reportQueue ? { reports: reportQueue } : {},
         });
       };
       return {

@@ -599,6 +599,19 @@ describe('operations', () => {
     expect(text).toMatch(/analytics_events_total\{[^}]*result="applied"[^}]*\} \d+/);
     const ready = (await (await fetch(`${base}/ready`)).json()) as { status: string; readModel: { generation: number } };
     expect(ready).toMatchObject({ status: 'ready', readModel: { generation: 2 } });
+    // the gateway's serviceHealth shows analytics' dependencies and its report queue
+    const h = data<{
+      serviceHealth: Array<{
+        name: string;
+        ready: boolean;
+        dependencies: Array<{ name: string; status: string }>;
+        queues: Array<{ name: string }>;
+      }>;
+    }>(
+      await as(admin, '{ serviceHealth { name ready dependencies { name status } queues { name waiting active delayed } } }'),
+    ).serviceHealth.find((s) => s.name === 'analytics');
+    expect(h).toMatchObject({ ready: true, queues: [{ name: 'reports', waiting: 0, active: 0, delayed: 0 }] });
+    expect(h!.dependencies.map((d) => `${d.name}:${d.status}`).sort()).toEqual(['mongo:up', 'redis:up', 'storage:up']);
   });
 
   it('a rebuild refuses a trimmed stream (it would miss the oldest events) and keeps the current read model', async () => {

@@ -58,6 +58,12 @@ export class ReportQueue {
     await this.queue.add('report', { jobId }, { jobId, removeOnComplete: true, removeOnFail: true });
   }
 
+  /** Jobs waiting, running and delayed (readiness; the gateway's serviceHealth lists them). */
+  async depth(): Promise<{ waiting: number; active: number; delayed: number }> {
+    const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0 };
+  }
+
   /** Removes a job still waiting (a running one is locked: it stops by itself on its cancel mark). */
   async remove(jobId: string): Promise<void> {
     await this.queue.remove(jobId);
