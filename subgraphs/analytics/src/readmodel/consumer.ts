@@ -132,6 +132,10 @@ export class ReadModelConsumer {
         '0',
       )) as Array<[string, StreamEntries]> | null;
       handled += await this.handle(stream, mine?.[0]?.[1] ?? [], targets);
+      // the pointer read right before new entries are fetched: an entry added after a rebuild
+      // started is applied to the new generation too, or was in the stream before the rebuild's
+      // last pass (which runs a few poll intervals later)
+      const now = await this.targets();
       const fresh = (await this.redis.xreadgroup(
         'GROUP',
         ANALYTICS_GROUP,
@@ -142,7 +146,7 @@ export class ReadModelConsumer {
         stream,
         '>',
       )) as Array<[string, StreamEntries]> | null;
-      handled += await this.handle(stream, fresh?.[0]?.[1] ?? [], targets);
+      handled += await this.handle(stream, fresh?.[0]?.[1] ?? [], now);
     }
     return handled;
   }
