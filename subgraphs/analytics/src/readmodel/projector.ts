@@ -169,8 +169,16 @@ export class Projector {
 
 /** Sets one bucket to the number of the project's active facts completed that day. */
 export async function recountBucket(g: Generation, projectId: string, day: string): Promise<void> {
-  const completed = await g.facts.countDocuments({ projectId, active: true, completedDay: day });
-  await g.buckets.updateOne({ _id: `${projectId}:${day}` }, { $set: { projectId, day, completed } }, { upsert: true });
+  const count = () => g.facts.countDocuments({ projectId, active: true, completedDay: day });
+  // two processes recounting one day at once: the slower write may carry the older count, so
+  // count again after writing and write again until the count holds (a few rounds at most)
+  let completed = await count();
+  for (let round = 0; round < 5; round++) {
+    await g.buckets.updateOne({ _id: `${projectId}:${day}` }, { $set: { projectId, day, completed } }, { upsert: true });
+    const again = await count();
+    if (again === completed) return;
+    completed = again;
+  }
 }
 
 /** Recounts what a crash left marked (facts changed whose buckets were not recounted). */
