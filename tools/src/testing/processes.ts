@@ -27,7 +27,7 @@ export async function spawnNode(
   port: number,
   opts: { healthPath?: string; timeoutMs?: number; keepChars?: number; killAfterMs?: number } = {},
 ): Promise<ServiceProcess> {
-  const { healthPath = '/health', timeoutMs = 30_000, keepChars = 200_000, killAfterMs = 10_000 } = opts;
+  const { healthPath = '/health', timeoutMs = 60_000, keepChars = 200_000, killAfterMs = 10_000 } = opts;
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const collect = (d: Buffer) => {
@@ -55,16 +55,20 @@ export async function spawnNode(
       }),
   };
   const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${out.slice(-5000)}`);
     try {
-      if ((await fetch(`${base}${healthPath}`)).ok) return svc;
-    } catch {
-      /* not yet */
+      const res = await fetch(`${base}${healthPath}`);
+      if (res.ok) return svc;
+      // someone answers, but not OK: another server on this port, or not ready
+      last = `HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`;
+    } catch (err) {
+      last = String((err as { cause?: { code?: string } }).cause?.code ?? err);
     }
     if (Date.now() > deadline) {
       await svc.stop();
-      throw new Error(`${name} not healthy within ${timeoutMs} ms:\n${out.slice(-5000)}`);
+      throw new Error(`${name} (pid ${child.pid}, port ${port}) not healthy within ${timeoutMs} ms; last: ${last}:\n${out.slice(-5000)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
