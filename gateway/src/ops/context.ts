@@ -1,5 +1,5 @@
 import type { AuditLog } from '@tm/kit';
-import type { GatewayContext } from '../context';
+import type { GatewayContext } from '../gateway-context';
 import type { AuditQueryService } from './audit/audit.service';
 import type { HealthService } from './health/health.service';
 import type { RateLimits } from './limits/rate-limit';

@@ -1,7 +1,7 @@
 import { LocalGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { createFormatError, type Logger } from '@tm/kit';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import type { GatewayContext } from '../context';
+import type { GatewayContext } from '../gateway-context';
 import type { OpsServices } from './context';
 
 /**

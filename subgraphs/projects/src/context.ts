@@ -1,6 +1,6 @@
 import type { AuditLog, BaseContext } from '@tm/kit';
 import type { Loaders } from './loaders';
-import type { MembershipService } from './membership/membership.service';
+import type { MembershipService } from './membership/project-member.service';
 import type { PermissionCache } from './membership/permission-cache';
 import type { ProjectService } from './project/project.service';
 

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { memberId, type ProjectMember } from './membership/project-member.model';
-import type { MembershipService } from './membership/membership.service';
+import type { MembershipService } from './membership/project-member.service';
 import type { Project } from './project/project.model';
 import type { ProjectService } from './project/project.service';
 

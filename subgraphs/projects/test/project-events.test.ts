@@ -10,7 +10,7 @@ import { freePort } from '@tm/tools/net';
 import { testEnv } from '@tm/tools/testing/env';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { Cleanup, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
-import { ProjectEvents } from '../src/project/project-events';
+import { ProjectEvents } from '../src/project/project.events';
 
 /**
  * Project and membership events go out through the documents' outbox: once each and in order,

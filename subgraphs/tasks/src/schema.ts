@@ -2,9 +2,10 @@ import { buildFederatedSchema } from '@tm/kit';
 import type { GraphQLSchema } from 'graphql';
 import { TaskAdminResolver } from './admin/admin.resolver';
 import { projectReference, ProjectTasksResolver } from './project/project.resolver';
-import { TaskEventResolver } from './task/task-event';
+import { TaskEventResolver } from './task/task.subscription';
 import { taskReference } from './task/task.reference';
-import { CommentResolver, TaskResolver } from './task/task.resolver';
+import { CommentResolver } from './comment/comment.resolver';
+import { TaskResolver } from './task/task.resolver';
 import { AssignedTasksResolver, userReference } from './user/user.resolver';
 
 export function buildTasksSchema(): Promise<GraphQLSchema> {

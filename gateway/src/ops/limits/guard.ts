@@ -13,7 +13,7 @@ import {
   type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
-import type { GatewayContext } from '../../context';
+import type { GatewayContext } from '../../gateway-context';
 import type { OperationStats } from '../stats/operation-stats';
 import {
   asksForIntrospection,

@@ -14,7 +14,7 @@ import {
   type Connection,
   type OutboxRelay,
 } from '@tm/kit';
-import type { ProjectEvents } from './project-events';
+import type { ProjectEvents } from './project.events';
 import type { PermissionCache } from '../membership/permission-cache';
 import { inForce, memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';
 import { requireRole } from './access';

@@ -103,23 +103,4 @@ export class TaskResolver {
   deleteTask(@Arg('id', () => ID) id: string, @Ctx() ctx: TasksContext): Promise<boolean> {
     return ctx.services.tasks.delete(actor(ctx), id);
   }
-
-  @Authorized()
-  @Mutation(() => Comment)
-  addComment(
-    @Arg('taskId', () => ID) taskId: string,
-    @Arg('body') body: string,
-    @Ctx() ctx: TasksContext,
-    @Arg('id', () => ID, { nullable: true, description: 'Client-generated UUID for safe retries' }) id?: string,
-  ): Promise<Comment> {
-    return ctx.services.comments.add(actor(ctx), taskId, body, id);
-  }
-}
-
-@Resolver(() => Comment)
-export class CommentResolver {
-  @FieldResolver(() => UserRef)
-  author(@Root() comment: Comment): UserRef {
-    return userRef(comment.authorId)!;
-  }
 }

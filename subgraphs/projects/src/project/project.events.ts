@@ -1,5 +1,5 @@
 import { liveChannel, pendingEvent, type PendingEvent } from '@tm/kit';
-import { LIVE_KIND } from './project-event';
+import { LIVE_KIND } from './project.subscription';
 import type { Actor } from './project.service';
 
 /**

@@ -12,7 +12,7 @@ import { requireRole } from '../project/access';
 import { ProjectRole } from '../project/project-role';
 import { ProjectModel, type Project } from '../project/project.model';
 import type { Actor } from '../project/project.service';
-import type { ProjectEvents } from '../project/project-events';
+import type { ProjectEvents } from '../project/project.events';
 import type { PermissionCache } from './permission-cache';
 import {
   inForce,
