@@ -6,6 +6,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
   moduleNameMapper: {
     '^@tm/kit$': '<rootDir>/subgraphs/kit/src/index.ts',
+    '^@tm/kit/(.*)$': '<rootDir>/subgraphs/kit/src/$1/index.ts',
     '^@tm/tools/(.*)$': '<rootDir>/tools/src/$1',
   },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],

@@ -1,3 +1,4 @@
+import { s3ConfigShape } from '@tm/kit/storage';
 import { z } from 'zod';
 
 const empty = (v: unknown) => (v === '' ? undefined : v);
@@ -13,7 +14,10 @@ export const analyticsConfigShape = {
   ANALYTICS_POLL_MS: int(20, 250, 60_000),
   /** Events delivered to an analytics process that died before acknowledging them are taken over after this long. */
   ANALYTICS_CLAIM_IDLE_MS: int(1000, 30_000),
-  /** Local report storage: the directory finished reports live in. */
+  /** Where reports are stored: `local` (REPORTS_DIR) or `s3` (the S3_* settings, as the files service's). */
+  REPORTS_STORAGE: z.preprocess(empty, z.enum(['local', 's3']).default('local')),
+  ...s3ConfigShape,
+  /** Local report storage: the directory finished reports live in (under `reports/`). */
   REPORTS_DIR: z.preprocess(empty, z.string().default('.devstack/reports')),
   /** The analytics service's address as clients reach it (download URLs). */
   REPORTS_PUBLIC_URL: optional(z.string().url()),

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { createHmac } from 'node:crypto';
-import path from 'node:path';
 import {
   AuditLog,
   ConfigError,
@@ -14,6 +13,7 @@ import {
   type RouteHandler,
   type RunningService,
 } from '@tm/kit';
+import { localStorageHandler, mountStorage, S3Storage, storageFromConfig, UrlSigner } from '@tm/kit/storage';
 import { analyticsConfigShape } from './config';
 import type { AnalyticsContext, Services } from './context';
 import { DashboardModel } from './dashboard/dashboard.model';
@@ -21,9 +21,7 @@ import { DashboardService } from './dashboard/dashboard.service';
 import { MetricsService } from './metrics/metrics.service';
 import { ReadModelConsumer } from './readmodel/consumer';
 import { CurrentGeneration, generation, ReadModelPointerModel, readPointer } from './readmodel/generation';
-import { downloadRoute } from './report/download.route';
 import { ReportJobModel } from './report/report-job.model';
-import { DownloadSigner, ReportStorage } from './report/report-storage';
 import { ReportQueue } from './report/report.queue';
 import { ReportService } from './report/report.service';
 import { buildAnalyticsSchema } from './schema';
@@ -38,6 +36,7 @@ export async function start(
 ): Promise<RunningService<AnalyticsConfig> & { consumer: ReadModelConsumer }> {
   let publicUrl = '';
   let consumer: ReadModelConsumer | undefined;
+  let storageHandler: ReturnType<typeof localStorageHandler> | undefined;
   const running = await startSubgraph<AnalyticsConfig, AnalyticsContext>({
     name: 'analytics',
     defaultPort: 4006,
@@ -49,21 +48,26 @@ export async function start(
       const { redis, log, config, metrics } = deps;
       const current = new CurrentGeneration();
       const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
-      const storage = new ReportStorage(path.resolve(config.REPORTS_DIR));
-      const signer = new DownloadSigner(
+      const signer = new UrlSigner(
         config.REPORTS_URL_SECRET ?? createHmac('sha256', config.INTERNAL_SECRET).update('tm-report-url').digest('hex'),
+        'reports',
       );
+      const storage = storageFromConfig(config, {
+        kind: config.REPORTS_STORAGE,
+        variable: 'REPORTS_STORAGE',
+        dir: config.REPORTS_DIR,
+        publicUrl: () => publicUrl,
+        signer,
+      });
       const reports = new ReportService(
         current,
         storage,
-        signer,
         {
           ttlSeconds: config.REPORTS_TTL_SECONDS,
           urlTtlSeconds: config.REPORTS_URL_TTL_SECONDS,
           rowsPerSecond: config.REPORTS_ROWS_PER_SECOND,
           maxActivePerUser: config.REPORTS_MAX_ACTIVE_PER_USER,
           keepJobsSeconds: config.REPORTS_KEEP_JOBS_SECONDS,
-          publicUrl: () => publicUrl,
         },
         log,
       );
@@ -81,6 +85,8 @@ export async function start(
         pollMs: config.ANALYTICS_POLL_MS,
         claimIdleMs: config.ANALYTICS_CLAIM_IDLE_MS,
       });
+      // report downloads: the storage's URLs, checked here on every use (the report still exists)
+      storageHandler = localStorageHandler(storage, signer, { beforeDownload: (claims) => reports.checkDownload(claims) }, log);
       const services: Services = {
         metrics: new MetricsService(current),
         workload: new WorkloadService(current, permissions),
@@ -122,7 +128,7 @@ export async function start(
       };
       return {
         context: (base) => ({ ...base, services, access: new RequestAccess(permissions, base.user.userId) }),
-        routes: { '/ready': ready, '/reports/download': downloadRoute(storage, signer, log) },
+        routes: { '/ready': ready },
         onConnected: async () => {
           await generation((await readPointer()).current);
           consumer!.start();
@@ -134,12 +140,14 @@ export async function start(
           sweepTimer = undefined;
           await consumer!.stop();
           await queue.close();
+          if (storage instanceof S3Storage) storage.destroy();
         },
       };
     },
   });
   const host = running.deps.config.HOST === '0.0.0.0' ? '127.0.0.1' : running.deps.config.HOST;
   publicUrl = (running.deps.config.REPORTS_PUBLIC_URL ?? `http://${host}:${running.port}`).replace(/\/$/, '');
+  if (storageHandler) mountStorage(running.server, storageHandler, running.deps.metrics, running.deps.log);
   return { ...running, consumer: consumer! };
 }
 

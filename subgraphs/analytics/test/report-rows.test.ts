@@ -1,6 +1,6 @@
 import { parseCsv } from './helpers';
 import { csvField, csvLine } from '../src/report/report-rows';
-import { DownloadSigner } from '../src/report/report-storage';
+import { UrlSigner } from '@tm/kit/storage';
 
 /** Pure parts of reports: CSV quoting (RFC 4180, formula cells defused) and signed download URLs. */
 describe('CSV rows', () => {
@@ -19,18 +19,12 @@ describe('CSV rows', () => {
 });
 
 describe('download URLs', () => {
-  const signer = new DownloadSigner('k'.repeat(32));
-
-  it('verifies its own tokens until they expire; refuses tampered ones and other keys', () => {
-    const now = Date.now();
-    const token = signer.sign({ jobId: 'j1', userId: 'u1', exp: now + 1000 });
-    expect(signer.verify(token, now)).toEqual({ ok: true, claims: { jobId: 'j1', userId: 'u1', exp: now + 1000 } });
-    expect(signer.verify(token, now + 1000)).toEqual({ ok: false, reason: 'expired' });
-    const [body, mac] = token.split('.');
-    const other = Buffer.from(JSON.stringify({ jobId: 'j2', userId: 'u1', exp: now + 1000 })).toString('base64url');
-    expect(signer.verify(`${other}.${mac}`, now)).toEqual({ ok: false, reason: 'tampered' });
-    expect(signer.verify(`${body}.${mac}x`, now)).toEqual({ ok: false, reason: 'tampered' });
-    expect(new DownloadSigner('o'.repeat(32)).verify(token, now)).toEqual({ ok: false, reason: 'tampered' });
-    expect(signer.verify(null, now)).toEqual({ ok: false, reason: 'tampered' });
+  it('are the storage URLs of the kit, signed for reports: a token of another purpose with the same key is refused', () => {
+    const key = 'k'.repeat(32);
+    const reports = new UrlSigner(key, 'reports');
+    const claims = { op: 'get' as const, key: 'reports/x.csv', fileId: 'j1', userId: 'u1', exp: Date.now() + 1000 };
+    expect(reports.verify(reports.sign(claims), 'get')).toMatchObject({ ok: true, claims });
+    expect(reports.verify(new UrlSigner(key, 'files').sign(claims), 'get')).toEqual({ ok: false, reason: 'tampered' });
+    expect(reports.verify(reports.sign({ ...claims, exp: Date.now() - 1 }), 'get')).toEqual({ ok: false, reason: 'expired' });
   });
 });

@@ -1,3 +1,4 @@
+import { s3ConfigShape } from '@tm/kit/storage';
 import { z } from 'zod';
 import { DEFAULT_ALLOWED_TYPES } from './file/file.rules';
 
@@ -36,14 +37,7 @@ export const filesConfigShape = {
   FILES_PUBLIC_URL: optional(z.string().url()),
   /** Local storage: HMAC key of the URLs (≥ 32 chars); default derived from INTERNAL_SECRET. */
   FILES_URL_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
-  S3_BUCKET: optional(z.string().min(3)),
-  S3_REGION: z.preprocess(empty, z.string().default('us-east-1')),
-  S3_ENDPOINT: optional(z.string().url()),
-  /** Where clients reach the S3 server when not at S3_ENDPOINT (presigned URLs are made for it). */
-  S3_PUBLIC_ENDPOINT: optional(z.string().url()),
-  S3_ACCESS_KEY_ID: optional(z.string().min(1)),
-  S3_SECRET_ACCESS_KEY: optional(z.string().min(1)),
-  S3_FORCE_PATH_STYLE: z.preprocess(empty, z.enum(['true', 'false']).default('false')),
+  ...s3ConfigShape,
   CLAMAV_HOST: optional(z.string().min(1)),
   CLAMAV_PORT: int(1, 3310, 65535),
   CLAMAV_TIMEOUT_MS: int(100, 30_000),

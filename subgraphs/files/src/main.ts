@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { createHmac } from 'node:crypto';
-import path from 'node:path';
 import {
   AuditLog,
   ConfigError,
@@ -17,6 +16,7 @@ import {
   type RouteHandler,
   type RunningService,
 } from '@tm/kit';
+import { localStorageHandler, mountStorage, S3Storage, storageFromConfig, UrlSigner } from '@tm/kit/storage';
 import { filesConfigShape } from './config';
 import type { FilesContext, Services } from './context';
 import { FileModel, type File } from './file/file.model';
@@ -26,11 +26,6 @@ import { createLoaders } from './loaders';
 import { ScanQueue } from './scan/scan.queue';
 import { selectScanner } from './scan/select';
 import { buildFilesSchema } from './schema';
-import { localStorageHandler } from './storage/local.routes';
-import { LocalStorage } from './storage/local.storage';
-import { mountStorage } from './storage/mount';
-import { S3Storage } from './storage/s3.storage';
-import { UrlSigner } from './storage/signed-url';
 import { DeletionsConsumer } from './sweep/deletions.consumer';
 import { Sweeper } from './sweep/sweeper';
 
@@ -53,24 +48,13 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       const signer = new UrlSigner(
         config.FILES_URL_SECRET ?? createHmac('sha256', config.INTERNAL_SECRET).update('tm-files-url').digest('hex'),
       );
-      let storage: LocalStorage | S3Storage;
-      if (config.FILES_STORAGE === 's3') {
-        if (!config.S3_BUCKET) throw new ConfigError('invalid configuration:\n  S3_BUCKET: required when FILES_STORAGE=s3');
-        storage = new S3Storage({
-          bucket: config.S3_BUCKET,
-          region: config.S3_REGION,
-          ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
-          ...(config.S3_PUBLIC_ENDPOINT ? { publicEndpoint: config.S3_PUBLIC_ENDPOINT } : {}),
-          ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
-            ? { credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY } }
-            : {}),
-          forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
-          // downloads are checked by this service (user, expiry, the file's state), then redirected
-          gate: { signer, publicUrl: () => publicUrl, redirectSeconds: 60 },
-        });
-      } else {
-        storage = new LocalStorage(path.resolve(config.FILES_DIR), () => publicUrl, signer);
-      }
+      const storage = storageFromConfig(config, {
+        kind: config.FILES_STORAGE,
+        variable: 'FILES_STORAGE',
+        dir: config.FILES_DIR,
+        publicUrl: () => publicUrl,
+        signer,
+      });
       const publisher = new EventPublisher('files', redis, log);
       const relay = new OutboxRelay<File>(FileModel as never, publisher, redis, log);
       const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
@@ -117,9 +101,11 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
           storage,
           signer,
           {
-            claimOnce: async (nonce, ttlMs) =>
-              (await redis.set(`files:upload-used:${nonce}`, '1', 'PX', Math.max(1000, ttlMs), 'NX')) === 'OK',
-            beforeUpload: (claims) => files.checkUpload(claims.fileId),
+            upload: {
+              claimOnce: async (nonce, ttlMs) =>
+                (await redis.set(`files:upload-used:${nonce}`, '1', 'PX', Math.max(1000, ttlMs), 'NX')) === 'OK',
+              beforeUpload: (claims) => files.checkUpload(claims.fileId),
+            },
             beforeDownload: (claims) =>
               files.checkDownload(
                 claims.fileId,

@@ -10,7 +10,7 @@ import { INTERNAL_HEADER, signInternal, TASK_PROJECT_PATH } from '@tm/kit';
 import { errorCode } from '@tm/tools/testing/graphql';
 import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 import { EICAR } from '../src/scan/eicar.scanner';
-import { UrlSigner, type UrlClaims } from '../src/storage/signed-url';
+import { UrlSigner, type UrlClaims } from '@tm/kit/storage';
 import { data, FilesClient, PNG, streamEvents, waitFor } from './helpers';
 
 /**

@@ -5,9 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@tm/kit';
-import { localStorageHandler } from '../src/storage/local.routes';
-import { LocalStorage } from '../src/storage/local.storage';
-import { UrlSigner } from '../src/storage/signed-url';
+import { localStorageHandler, LocalStorage, UrlSigner } from '@tm/kit/storage';
 import { storageSuite } from './storage.suite';
 
 /** The local-directory adapter, its URLs served over real HTTP the way the files service serves them. */
@@ -21,11 +19,10 @@ const handler = localStorageHandler(
   signer,
   {
     // the service keeps these in Redis; here the adapter alone is under test
-    claimOnce: async (nonce) => !used.has(nonce) && !!used.add(nonce),
-    beforeUpload: async () => undefined,
+    upload: { claimOnce: async (nonce) => !used.has(nonce) && !!used.add(nonce), beforeUpload: async () => undefined },
     beforeDownload: async () => undefined,
   },
-  createLogger('files-test', 'silent'),
+  createLogger('storage-test', 'silent'),
 );
 const server = http.createServer((req, res) => {
   void handler(req, res, 'test').then((handled) => {

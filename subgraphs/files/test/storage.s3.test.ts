@@ -1,12 +1,12 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startMoto, type Moto } from '@tm/tools/testing/moto';
-import { S3Storage } from '../src/storage/s3.storage';
+import { S3Storage } from '@tm/kit/storage';
 import { storageSuite } from './storage.suite';
 
 /** The S3 adapter against a real S3-compatible server (moto's server mode), presigned URLs over HTTP. */
 let moto: Moto;
 let storage: S3Storage;
-const BUCKET = 'tm-files-suite';
+const BUCKET = 'tm-storage-suite';
 
 beforeAll(async () => {
   moto = await startMoto();

@@ -1,9 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { fileKey, quarantineKey, uploadKey, type Storage } from '../src/storage/storage';
-import { waitFor } from './helpers';
+import { PassThrough, Readable } from 'node:stream';
+import type { Storage } from '@tm/kit/storage';
+
+const uploadKey = (project: string, id: string) => `uploads/${project}/${id}`;
+const fileKey = (project: string, id: string) => `files/${project}/${id}`;
+const quarantineKey = (project: string, id: string) => `quarantine/${project}/${id}`;
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function bytesOf(storage: Storage, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of (await storage.read(key)) as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+async function keysUnder(storage: Storage, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of storage.list(prefix)) keys.push(o.key);
+  return keys.sort();
+}
 
 /**
- * The one suite every storage adapter passes (local directory, S3): URLs that really move bytes
+ * The one suite every storage adapter of the kit passes (local directory, S3): URLs that really move bytes
  * over HTTP, the object operations the service uses, and URL expiry and tampering.
  */
 export function storageSuite(
@@ -36,9 +60,7 @@ export function storageSuite(
       const { key } = await uploaded(body);
       expect(await storage.stat(key)).toMatchObject({ key, size: body.length });
       expect((await storage.readHead(key, 10)).toString()).toBe('0123456789');
-      const chunks: Buffer[] = [];
-      for await (const c of (await storage.read(key)) as AsyncIterable<Buffer>) chunks.push(Buffer.from(c));
-      expect(Buffer.concat(chunks).equals(body)).toBe(true);
+      expect((await bytesOf(storage, key)).equals(body)).toBe(true);
     });
 
     it('serves the download URL of a completed upload with Content-Disposition and Range', async () => {
@@ -115,6 +137,46 @@ export function storageSuite(
       const after: string[] = [];
       for await (const o of storage.list(`quarantine/${project}/`)) after.push(o.key);
       expect(after).toEqual([]);
+    });
+
+    it('lists nested keys under a prefix, and only those', async () => {
+      const id = randomUUID();
+      await storage.write(`reports/${project}/a/${id}.csv`, Buffer.from('1'));
+      await storage.write(`reports/${project}/b.json`, Buffer.from('2'));
+      await storage.write(`reports-other/${project}.csv`, Buffer.from('3'));
+      expect(await keysUnder(storage, `reports/${project}/`)).toEqual([`reports/${project}/a/${id}.csv`, `reports/${project}/b.json`]);
+      expect(await keysUnder(storage, `reports/${project}/a/`)).toEqual([`reports/${project}/a/${id}.csv`]);
+      for (const k of [`reports/${project}/a/${id}.csv`, `reports/${project}/b.json`, `reports-other/${project}.csv`]) await storage.delete(k);
+    });
+
+    it('streams an object that appears only when the stream ends (6 MiB: several parts on S3)', async () => {
+      const key = `reports/${project}/${randomUUID()}.csv`;
+      const body = new PassThrough();
+      const writing = storage.writeStream(key, body, { contentType: 'text/csv' });
+      const piece = Buffer.alloc(256 * 1024, 'x');
+      for (let i = 0; i < 24; i++) {
+        if (!body.write(piece)) await new Promise((r) => body.once('drain', r));
+        if (i === 12) expect(await storage.stat(key)).toBeNull();
+      }
+      body.end();
+      expect(await writing).toBe(true);
+      expect(await storage.stat(key)).toMatchObject({ key, size: 24 * piece.length });
+      expect((await bytesOf(storage, key)).equals(Buffer.concat(Array(24).fill(piece)))).toBe(true);
+      await storage.delete(key);
+    });
+
+    it('leaves nothing behind when the stream fails midway or is longer than the limit', async () => {
+      const dir = `reports/${project}/fail-${randomUUID()}/`;
+      const failing = new PassThrough();
+      const writing = storage.writeStream(`${dir}x.csv`, failing);
+      failing.write(Buffer.alloc(6 * 1024 * 1024, 'y')); // past the first part on S3
+      setImmediate(() => failing.destroy(new Error('cancelled')));
+      await expect(writing).rejects.toThrow('cancelled');
+      expect(await storage.writeStream(`${dir}y.csv`, Readable.from([Buffer.alloc(100), Buffer.alloc(100)]), { limit: 150 })).toBe(false);
+      expect(await keysUnder(storage, dir)).toEqual([]);
+      expect(await storage.writeStream(`${dir}z.csv`, Readable.from([Buffer.alloc(100)]), { limit: 100 })).toBe(true);
+      expect(await keysUnder(storage, dir)).toEqual([`${dir}z.csv`]);
+      await storage.delete(`${dir}z.csv`);
     });
   });
 }

@@ -36,7 +36,7 @@ export class ReportResolver {
     nullable: true,
     description: 'Download URL (COMPLETED only; short-lived, a fresh one on every read)',
   })
-  resultUrl(@Root() job: ReportJob, @Ctx() ctx: AnalyticsContext): string | null {
+  resultUrl(@Root() job: ReportJob, @Ctx() ctx: AnalyticsContext): Promise<string | null> {
     return ctx.services.reports.resultUrl(job, ctx.user);
   }
 

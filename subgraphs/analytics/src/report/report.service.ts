@@ -1,13 +1,14 @@
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { AppError, assertId, ErrorCode, type Logger, type RequestAccess, type UserContext } from '@tm/kit';
+import type { Storage, UrlClaims } from '@tm/kit/storage';
 import { daysBetween, DEFAULT_DAYS, MAX_DAYS } from '../metrics/metrics.service';
 import type { CurrentGeneration } from '../readmodel/generation';
 import type { TaskFact } from '../readmodel/task-fact.model';
 import { FINAL_STATES, LIVE_STATES, ReportFormat, ReportKind, ReportStatus } from './report-enums';
 import { ReportJob, ReportJobModel } from './report-job.model';
 import { csvLine, TASK_COLUMNS, taskRow, THROUGHPUT_COLUMNS, type Row } from './report-rows';
-import type { DownloadSigner, ReportStorage } from './report-storage';
 
 export interface ReportRequest {
   projectId: string;
@@ -25,9 +26,13 @@ export interface ReportSettings {
   maxActivePerUser: number;
   /** Finished jobs' records are removed this long after they finished. */
   keepJobsSeconds: number;
-  /** The service's address as clients reach it (download URLs). */
-  publicUrl: () => string;
 }
+
+/** Where reports live in the storage: `reports/<jobId>.<csv|json>`. */
+export const REPORTS_PREFIX = 'reports/';
+const reportKey = (jobId: string, format: ReportFormat) => `${REPORTS_PREFIX}${jobId}.${format === ReportFormat.CSV ? 'csv' : 'json'}`;
+const contentTypeOf = (format: ReportFormat) =>
+  format === ReportFormat.CSV ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8';
 
 const DAY_MS = 86_400_000;
 /** Progress is written (and a cancel looked for) every this many rows, and at least this often. */
@@ -47,9 +52,11 @@ class Cancelled extends Error {
 
 /**
  * Reports: requested by a project member, produced by a queued job that streams the read model's
- * rows into a part file (never the whole report in memory), published by one rename when done,
- * removed at expiry. A cancel (ADMIN or the requester) is seen by the running job within
- * CANCEL_CHECK_MS; the job then removes its part, so no partial report remains.
+ * rows into the storage (the same adapters as the files service: a local directory or S3; never the
+ * whole report in memory), where the object appears only once the stream ended well, and removed at
+ * expiry. A cancel (ADMIN or the requester) is seen by the running job within CANCEL_CHECK_MS; the
+ * job then fails its stream, so the storage keeps nothing of it (temp file removed, multipart upload
+ * aborted).
  */
 export class ReportService {
   /** Set by main: queues the job that produces a report. */
@@ -59,8 +66,7 @@ export class ReportService {
 
   constructor(
     private readonly current: CurrentGeneration,
-    private readonly storage: ReportStorage,
-    private readonly signer: DownloadSigner,
+    private readonly storage: Storage,
     private readonly settings: ReportSettings,
     private readonly log: Logger,
   ) {}
@@ -116,11 +122,29 @@ export class ReportService {
     return job;
   }
 
-  /** A fresh signed download URL while the report exists (COMPLETED, not expired). */
-  resultUrl(job: ReportJob, viewer: UserContext, now = Date.now()): string | null {
-    if (job.status !== ReportStatus.COMPLETED || !job.expiresAt || job.expiresAt.getTime() <= now || !viewer.userId) return null;
-    const exp = Math.min(now + this.settings.urlTtlSeconds * 1000, job.expiresAt.getTime());
-    return `${this.settings.publicUrl()}/reports/download?token=${this.signer.sign({ jobId: job._id, userId: viewer.userId, exp })}`;
+  /** A fresh download URL, made out to the viewer, while the report exists (COMPLETED, not expired). */
+  async resultUrl(job: ReportJob, viewer: UserContext, now = Date.now()): Promise<string | null> {
+    if (job.status !== ReportStatus.COMPLETED || !job.storageKey || !job.expiresAt || !viewer.userId) return null;
+    const left = Math.floor((job.expiresAt.getTime() - now) / 1000);
+    if (left < 1) return null;
+    return this.storage.downloadUrl({
+      key: job.storageKey,
+      fileId: job._id,
+      userId: viewer.userId,
+      fileName: `report-${job._id}.${job.format === ReportFormat.CSV ? 'csv' : 'json'}`,
+      contentType: contentTypeOf(job.format),
+      expiresInSeconds: Math.min(this.settings.urlTtlSeconds, left),
+    });
+  }
+
+  /**
+   * Whether a download URL may be used now: its report still exists (COMPLETED, not expired; 410
+   * otherwise) and its user may still see it (the requester, or an ADMIN it was made out to).
+   */
+  async checkDownload(claims: UrlClaims, now = Date.now()): Promise<void> {
+    const job = await ReportJobModel.findById(claims.fileId).lean<ReportJob>();
+    if (!job || job.status !== ReportStatus.COMPLETED || job.storageKey !== claims.key || !job.expiresAt || job.expiresAt.getTime() <= now)
+      throw new AppError(ErrorCode.DownloadFailed, 'Download failed: the report is no longer available', { httpStatus: 410 });
   }
 
   /** ADMIN or the requester: a QUEUED or RUNNING job becomes CANCELLED (the runner stops and removes its part). */
@@ -150,8 +174,10 @@ export class ReportService {
     // a job taken up again after its process died is RUNNING already: start it over
     job ??= await ReportJobModel.findOne({ _id: jobId, status: ReportStatus.RUNNING }).lean<ReportJob>();
     if (!job) return; // cancelled before it started, or gone
-    const key = `${job._id}.${job.format === ReportFormat.CSV ? 'csv' : 'json'}`;
-    const out = await this.storage.open(key);
+    const key = reportKey(job._id, job.format);
+    const out = new PassThrough();
+    const stored = this.storage.writeStream(key, out, { contentType: contentTypeOf(job.format) });
+    stored.catch(() => undefined); // awaited below; a failure seen first by the writer must not go unhandled
     let cancelled = false;
     const watch = setInterval(() => {
       void ReportJobModel.findById(jobId, { status: 1 })
@@ -164,8 +190,7 @@ export class ReportService {
     try {
       const rows = await this.write(job, out, () => cancelled);
       out.end();
-      await once(out, 'close');
-      await this.storage.commit(key);
+      await stored;
       const done = await ReportJobModel.updateOne(
         { _id: jobId, status: ReportStatus.RUNNING },
         {
@@ -181,10 +206,11 @@ export class ReportService {
       );
       if (done.matchedCount === 0) await this.storage.delete(key); // cancelled at the last moment
     } catch (err) {
-      out.destroy();
-      await this.storage.discard(key);
+      // failing the stream makes the storage drop what it had (nothing partial remains)
+      out.destroy(err instanceof Error ? err : new Error(String(err)));
+      await stored.catch(() => undefined);
       if (err instanceof Cancelled) {
-        this.log.info({ jobId }, 'report cancelled; part removed');
+        this.log.info({ jobId }, 'report cancelled; nothing stored');
         return;
       }
       this.log.warn({ err, jobId }, 'report failed');
@@ -202,7 +228,7 @@ export class ReportService {
   }
 
   /** Streams the rows (backpressure respected; at most `rowsPerSecond`); returns how many. */
-  private async write(job: ReportJob, out: NodeJS.WritableStream, isCancelled: () => boolean): Promise<number> {
+  private async write(job: ReportJob, out: PassThrough, isCancelled: () => boolean): Promise<number> {
     const g = await this.current.get();
     const csv = job.format === ReportFormat.CSV;
     const columns = job.kind === ReportKind.TASKS ? TASK_COLUMNS : THROUGHPUT_COLUMNS;
@@ -272,17 +298,15 @@ export class ReportService {
     }
     const old = new Date(now.getTime() - this.settings.keepJobsSeconds * 1000);
     n += (await ReportJobModel.deleteMany({ status: { $in: FINAL_STATES }, finishedAt: { $lt: old } })).deletedCount;
-    for (const f of await this.storage.list()) {
-      if (now.getTime() - f.modifiedAt.getTime() < ORPHAN_GRACE_MS) continue;
-      const jobId = f.key.slice(0, 36);
+    for await (const f of this.storage.list(REPORTS_PREFIX)) {
+      if (now.getTime() - f.lastModified.getTime() < ORPHAN_GRACE_MS) continue;
+      const jobId = f.key.slice(REPORTS_PREFIX.length, REPORTS_PREFIX.length + 36);
       const job = await ReportJobModel.findById(jobId, { status: 1, storageKey: 1 }).lean<ReportJob>();
-      const part = f.key.endsWith('.part');
-      const needed = part
-        ? job?.status === ReportStatus.RUNNING
-        : job?.status === ReportStatus.COMPLETED && job.storageKey === f.key;
+      // a temp file of a running job (local storage) is still being written
+      const needed =
+        job?.status === ReportStatus.RUNNING ? f.key.endsWith('.part') : job?.status === ReportStatus.COMPLETED && job.storageKey === f.key;
       if (!needed) {
-        if (part) await this.storage.discard(f.key.slice(0, -'.part'.length));
-        else await this.storage.delete(f.key);
+        await this.storage.delete(f.key);
         n++;
       }
     }

@@ -11,7 +11,8 @@ import {
 } from '@tm/kit';
 import { fromBuffer } from 'file-type';
 import type { Scanner } from '../scan/scanner';
-import { fileKey, quarantineKey, uploadKey, type Storage } from '../storage/storage';
+import type { Storage } from '@tm/kit/storage';
+import { fileKey, quarantineKey, uploadKey } from './file.keys';
 import { FileStatus } from './file-status';
 import { fileEvent, type Actor, type FileEventType } from './file.events';
 import { FILE_PROJECTION, FileModel, type File } from './file.model';

@@ -1,7 +1,8 @@
 import type { Logger, Metrics } from '@tm/kit';
 import client from 'prom-client';
 import type { FileService } from '../file/file.service';
-import { KEY_RE, type Storage } from '../storage/storage';
+import type { Storage } from '@tm/kit/storage';
+import { KEY_RE } from '../file/file.keys';
 
 export interface SweepReport {
   expiredUploads: number;

@@ -24,11 +24,19 @@ export interface DownloadUrlRequest {
   expiresInSeconds: number;
 }
 
+export interface WriteOptions {
+  /** At most this many bytes: over it, nothing is stored and `writeStream` answers false. */
+  limit?: number;
+  contentType?: string;
+}
+
 /**
- * Where file bytes live. Clients move bytes straight to and from it through short-lived URLs;
- * the service itself only looks at stored objects (size, the first bytes, a stream to scan) and
- * moves or removes them. Two adapters pass the same suite: a local directory served by the files
- * service (the embedded default) and S3 (AWS, MinIO or any S3-compatible endpoint).
+ * Where stored bytes live (the files service's uploads, analytics' reports). Clients move bytes
+ * straight to and from it through short-lived URLs; a service itself looks at stored objects (size,
+ * the first bytes, a stream), writes, moves or removes them. Two adapters pass the same suite: a
+ * local directory served by the owning service (the embedded default) and S3 (AWS, MinIO or any
+ * S3-compatible endpoint). Keys are made by services only: `/`-separated segments of letters,
+ * digits, `.`, `_` and `-`, none starting with a dot.
  */
 export interface Storage {
   readonly kind: 'local' | 's3';
@@ -44,6 +52,13 @@ export interface Storage {
   read(key: string): Promise<NodeJS.ReadableStream>;
   write(key: string, body: Buffer, contentType?: string): Promise<void>;
   /**
+   * Streams bytes into an object that appears only once the stream ended well (local: temp file
+   * and rename; S3: a multipart upload completed at the end). An error or a destroyed stream
+   * leaves nothing behind (the temp file removed, the multipart upload aborted) and rejects.
+   * False, with nothing stored, when the stream is longer than `limit`.
+   */
+  writeStream(key: string, body: NodeJS.ReadableStream, opts?: WriteOptions): Promise<boolean>;
+  /**
    * Moves an object to another key (completion, quarantine). With `meta`, the object at `to` also
    * carries its download headers (S3 serves them with every GET, also where a server ignores the
    * presigned URL's response overrides).
@@ -51,18 +66,14 @@ export interface Storage {
   move(from: string, to: string, meta?: { fileName: string; contentType: string }): Promise<void>;
   /** Removes an object; a missing one is not an error. */
   delete(key: string): Promise<void>;
-  /** Every object under a prefix (the orphan sweep). */
+  /** Every object under a prefix, temporary ones included (orphan sweeps). */
   list(prefix: string): AsyncIterable<StoredObject>;
   /** The storage answers (readiness). */
   ping(): Promise<boolean>;
 }
 
-/** Keys are made by the service only: `uploads/<project>/<file>`, `files/…`, `quarantine/…`. */
-export const KEY_RE = /^(uploads|files|quarantine)\/[0-9a-f-]{36}\/[0-9a-f-]{36}$/;
-
-export const uploadKey = (projectId: string, fileId: string) => `uploads/${projectId}/${fileId}`;
-export const fileKey = (projectId: string, fileId: string) => `files/${projectId}/${fileId}`;
-export const quarantineKey = (projectId: string, fileId: string) => `quarantine/${projectId}/${fileId}`;
+/** A key services may use (see Storage). */
+export const SAFE_KEY_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
 
 /** `attachment; filename=…` safe for any name (ASCII fallback plus RFC 5987 UTF-8). */
 export function contentDisposition(fileName: string): string {

@@ -1,15 +1,16 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { KEY_RE, type DownloadUrlRequest, type Storage, type StoredObject, type UploadUrlRequest } from './storage';
+import { SAFE_KEY_RE, type DownloadUrlRequest, type Storage, type StoredObject, type UploadUrlRequest, type WriteOptions } from './storage';
 import type { UrlSigner } from './signed-url';
 
-/** Paths the files service serves local-storage URLs on. */
+/** Paths the owning service serves local-storage URLs on (local.routes.ts). */
 export const UPLOAD_PATH = '/storage/upload';
 export const DOWNLOAD_PATH = '/storage/download';
 
-/** A download URL served by the files service: made out to one user, checked on every use (local.routes.ts). */
+/** A download URL served by the owning service: made out to one user, checked on every use (local.routes.ts). */
 export function serviceDownloadUrl(signer: UrlSigner, publicUrl: string, req: DownloadUrlRequest): string {
   const token = signer.sign({
     op: 'get',
@@ -24,22 +25,23 @@ export function serviceDownloadUrl(signer: UrlSigner, publicUrl: string, req: Do
 }
 
 /**
- * The embedded default: objects are files under one directory, and the files service itself serves
+ * The embedded default: objects are files under one directory, and the owning service itself serves
  * the upload and download URLs (HMAC-signed, expiring; uploads single use), see local.routes.ts.
  */
 export class LocalStorage implements Storage {
   readonly kind = 'local' as const;
+  private seq = 0;
 
   constructor(
     private readonly root: string,
-    /** The files service's address as clients reach it, e.g. `http://127.0.0.1:4004`. */
+    /** The owning service's address as clients reach it, e.g. `http://127.0.0.1:4004`. */
     private readonly publicUrl: () => string,
     private readonly signer: UrlSigner,
   ) {}
 
-  /** The file path of a key; only keys the service makes (no `..`, no absolute paths). */
+  /** The file path of a key; only keys services make (no `..`, no absolute paths). */
   pathOf(key: string): string {
-    if (!KEY_RE.test(key)) throw new Error('invalid storage key');
+    if (!SAFE_KEY_RE.test(key)) throw new Error('invalid storage key');
     return path.join(this.root, ...key.split('/'));
   }
 
@@ -87,20 +89,24 @@ export class LocalStorage implements Storage {
   }
 
   async write(key: string, body: Buffer): Promise<void> {
-    const p = this.pathOf(key);
-    await mkdir(path.dirname(p), { recursive: true });
-    const tmp = `${p}.${process.pid}.${Date.now()}.part`;
-    await pipeline(async function* () {
-      yield body;
-    }, createWriteStream(tmp));
-    await rename(tmp, p);
+    await this.writeStream(key, Readable.from([body]));
   }
 
-  /** Writes a stream of at most `limit` bytes atomically (temp file, then rename); false when over the limit. */
-  async writeStream(key: string, body: NodeJS.ReadableStream, limit: number): Promise<boolean> {
-    const p = this.pathOf(key);
+  async writeStream(key: string, body: NodeJS.ReadableStream, opts: WriteOptions = {}): Promise<boolean> {
+    // an error before the pipeline below listens is kept by the stream (pipeline reports it), not thrown
+    const early = () => undefined;
+    body.on('error', early);
+    try {
+      return await this.writeTemp(this.pathOf(key), body, opts);
+    } finally {
+      body.off('error', early);
+    }
+  }
+
+  private async writeTemp(p: string, body: NodeJS.ReadableStream, opts: WriteOptions): Promise<boolean> {
     await mkdir(path.dirname(p), { recursive: true });
-    const tmp = `${p}.${process.pid}.${Date.now()}.part`;
+    const tmp = `${p}.${process.pid}.${Date.now()}.${++this.seq}.part`;
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
     let size = 0;
     let over = false;
     try {
@@ -142,24 +148,25 @@ export class LocalStorage implements Storage {
   }
 
   async *list(prefix: string): AsyncIterable<StoredObject> {
-    const top = prefix.split('/')[0]!;
-    const dir = path.join(this.root, top);
-    let projects: string[];
+    // walk from the deepest directory the prefix names; keys are matched against the prefix itself
+    const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    if (base && !SAFE_KEY_RE.test(base)) return;
+    yield* this.walk(base, prefix);
+  }
+
+  private async *walk(dirKey: string, prefix: string): AsyncIterable<StoredObject> {
+    let entries: Dirent[];
     try {
-      projects = await readdir(dir);
+      entries = await readdir(dirKey ? path.join(this.root, ...dirKey.split('/')) : this.root, { withFileTypes: true });
     } catch {
       return;
     }
-    for (const project of projects) {
-      let names: string[];
-      try {
-        names = await readdir(path.join(dir, project));
-      } catch {
-        continue;
-      }
-      for (const name of names) {
-        const key = `${top}/${project}/${name}`;
-        if (!key.startsWith(prefix) || !KEY_RE.test(key)) continue;
+    for (const e of entries) {
+      const key = dirKey ? `${dirKey}/${e.name}` : e.name;
+      if (!SAFE_KEY_RE.test(key)) continue;
+      if (e.isDirectory()) {
+        if (prefix.startsWith(`${key}/`) || key.startsWith(prefix)) yield* this.walk(key, prefix);
+      } else if (e.isFile() && key.startsWith(prefix)) {
         const s = await this.stat(key).catch(() => null);
         if (s) yield s;
       }

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { correlationIdFrom, CORRELATION_HEADER, runInScope, sendJson, type Logger, type Metrics } from '@tm/kit';
+import { sendJson } from '../http';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import { runInScope } from '../request-scope';
+import { correlationIdFrom, CORRELATION_HEADER } from '../signed-context';
 
 export type StorageHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => Promise<boolean>;
 

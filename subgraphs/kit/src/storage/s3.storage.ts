@@ -8,11 +8,20 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { serviceDownloadUrl } from './local.storage';
 import type { UrlSigner } from './signed-url';
-import { contentDisposition, type DownloadUrlRequest, type Storage, type StoredObject, type UploadUrlRequest } from './storage';
+import {
+  contentDisposition,
+  type DownloadUrlRequest,
+  type Storage,
+  type StoredObject,
+  type UploadUrlRequest,
+  type WriteOptions,
+} from './storage';
 
 export interface S3Options {
   bucket: string;
@@ -29,12 +38,17 @@ export interface S3Options {
   /** Path-style URLs (`endpoint/bucket/key`), what MinIO and most self-hosted servers want. */
   forcePathStyle: boolean;
   /**
-   * Downloads through the files service: `downloadUrl` is then the service's own signed URL
+   * Downloads through the owning service: `downloadUrl` is then the service's own signed URL
    * (issued to one user, checked on every use: expired, tampered or another user's is FILE-002),
    * which answers with a redirect to a presigned GET valid for `redirectSeconds`. Without it,
    * `downloadUrl` is a plain presigned GET, good for anyone holding it until it expires.
    */
   gate?: { signer: UrlSigner; publicUrl: () => string; redirectSeconds: number };
+}
+
+/** A stream longer than `writeStream`'s limit. */
+class OverLimit extends Error {
+  override name = 'OverLimit';
 }
 
 const notFound = (err: unknown) => {
@@ -121,6 +135,43 @@ export class S3Storage implements Storage {
 
   async write(key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
     await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+
+  async writeStream(key: string, body: NodeJS.ReadableStream, opts: WriteOptions = {}): Promise<boolean> {
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+    let size = 0;
+    const counted = new PassThrough();
+    // parts are sent as they fill (never the whole object in memory); the object exists only once
+    // the upload completes, and an abort removes the parts already sent
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.opts.bucket, Key: key, Body: counted, ContentType: opts.contentType ?? 'application/octet-stream' },
+      queueSize: 2,
+    });
+    const done = upload.done();
+    // S3 refusing stops the feeding too (no writer left waiting on a full buffer)
+    done.catch((err: unknown) => counted.destroy(err instanceof Error ? err : new Error(String(err))));
+    const feeding = pipeline(
+      body,
+      async function* (source: AsyncIterable<Buffer | string>) {
+        for await (const piece of source) {
+          const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+          size += chunk.length;
+          // failing the stream (not ending it) keeps a cut-short object from being completed
+          if (size > limit) throw new OverLimit();
+          yield chunk;
+        }
+      },
+      counted,
+    );
+    const [fed, stored] = await Promise.allSettled([feeding, done]);
+    if (fed.status === 'fulfilled' && stored.status === 'fulfilled') return true;
+    await upload.abort().catch(() => undefined);
+    if (fed.status === 'rejected') {
+      if (fed.reason instanceof OverLimit) return false;
+      throw fed.reason;
+    }
+    throw (stored as PromiseRejectedResult).reason;
   }
 
   async move(from: string, to: string, meta?: { fileName: string; contentType: string }): Promise<void> {

@@ -1,19 +1,29 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { AppError, ErrorCode, sendJson, type Logger } from '@tm/kit';
+import { AppError, ErrorCode } from '../errors';
+import { sendJson } from '../http';
+import type { Logger } from '../logger';
 import { DOWNLOAD_PATH, LocalStorage, UPLOAD_PATH } from './local.storage';
 import type { S3Storage } from './s3.storage';
 import type { UrlClaims, UrlSigner } from './signed-url';
 import { contentDisposition } from './storage';
 
-/** What the service decides about a URL being used (the file's state, the user's access). */
+/**
+ * What the owning service decides about a URL being used (the object's state, the user's access).
+ * Without `upload`, the service takes no uploads through URLs (PUT answers 404).
+ */
 export interface LocalUrlHooks {
-  /** Marks a one-time upload id used; false when it was used before. */
-  claimOnce(nonce: string, ttlMs: number): Promise<boolean>;
-  /** Throws an AppError when the upload may not happen (e.g. the file is no longer pending). */
-  beforeUpload(claims: UrlClaims): Promise<void>;
-  /** Throws an AppError when the download may not happen (not CLEAN, no access any more). */
+  upload?: {
+    /** Marks a one-time upload id used; false when it was used before. */
+    claimOnce(nonce: string, ttlMs: number): Promise<boolean>;
+    /** Throws an AppError when the upload may not happen (e.g. the file is no longer pending). */
+    beforeUpload(claims: UrlClaims): Promise<void>;
+  };
+  /**
+   * Throws an AppError when the download may not happen (not CLEAN, no access any more, expired);
+   * an error's `details.httpStatus` chooses the answer's status (403 otherwise).
+   */
   beforeDownload(claims: UrlClaims): Promise<void>;
 }
 
@@ -26,7 +36,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 function fail(res: ServerResponse, err: AppError, correlationId: string, status?: number): void {
-  sendJson(res, status ?? STATUS[err.code] ?? 400, {
+  const chosen = typeof err.details.httpStatus === 'number' ? err.details.httpStatus : undefined;
+  sendJson(res, status ?? chosen ?? STATUS[err.code] ?? 400, {
     errors: [{ message: err.message, extensions: { code: err.code, correlationId } }],
   });
 }
@@ -50,8 +61,9 @@ export function parseRange(header: string | undefined, size: number): { start: n
 }
 
 /**
- * The HTTP side of local storage: `PUT /storage/upload?t=…` (single use, no bigger than declared)
- * and `GET /storage/download?t=…` (Range, Content-Disposition). A URL that is expired, tampered
+ * The HTTP side of a service's storage URLs: `PUT /storage/upload?t=…` (local storage; single use,
+ * no bigger than declared) and `GET /storage/download?t=…` (local: the bytes with Range and
+ * Content-Disposition; S3: checked here, then a redirect to a short presigned GET). A URL that is expired, tampered
  * with (another user's, another file's) or refused by the service is `FILE-002` for downloads and
  * `FILE-001` for uploads, with no details beyond the reason.
  */
@@ -74,7 +86,7 @@ export function localStorageHandler(storage: LocalStorage | S3Storage, signer: U
     }
     if (url.pathname === UPLOAD_PATH) {
       // S3 uploads go straight to the bucket (presigned PUT)
-      if (!(storage instanceof LocalStorage)) return false;
+      if (!(storage instanceof LocalStorage) || !hooks.upload) return false;
       if (req.method !== 'PUT') {
         sendJson(res, 405, { error: 'use PUT' }, { allow: 'PUT' });
         return true;
@@ -94,7 +106,8 @@ export function localStorageHandler(storage: LocalStorage | S3Storage, signer: U
   };
 
   async function upload(req: IncomingMessage, res: ServerResponse, url: URL, cid: string): Promise<void> {
-    if (!(storage instanceof LocalStorage)) return;
+    const uploads = hooks.upload;
+    if (!(storage instanceof LocalStorage) || !uploads) return;
     const refused = (why: string) => new AppError(ErrorCode.UploadRefused, `Upload refused: ${why}`);
     const v = signer.verify(url.searchParams.get('t'), 'put');
     if (!v.ok) {
@@ -109,12 +122,12 @@ export function localStorageHandler(storage: LocalStorage | S3Storage, signer: U
       return fail(res, refused(`larger than the declared ${declared} bytes`), cid, 413);
     }
     try {
-      await hooks.beforeUpload(claims);
-      if (!(await hooks.claimOnce(claims.nonce, claims.exp - Date.now() + 60_000))) {
+      await uploads.beforeUpload(claims);
+      if (!(await uploads.claimOnce(claims.nonce, claims.exp - Date.now() + 60_000))) {
         req.resume();
         return fail(res, refused('the upload URL was already used'), cid, 403);
       }
-      if (!(await storage.writeStream(claims.key, req, declared))) {
+      if (!(await storage.writeStream(claims.key, req, { limit: declared }))) {
         return fail(res, refused(`larger than the declared ${declared} bytes`), cid, 413);
       }
     } catch (err) {

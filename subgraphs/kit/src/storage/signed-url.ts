@@ -4,6 +4,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 export interface UrlClaims {
   op: 'put' | 'get';
   key: string;
+  /** The id of what is stored (a file, a report job). */
   fileId: string;
   /** get: the user the URL was issued to; put: the uploader. */
   userId: string;
@@ -21,11 +22,15 @@ export interface UrlClaims {
 export type VerifyResult = { ok: true; claims: UrlClaims } | { ok: false; reason: 'tampered' | 'expired' };
 
 /**
- * HMAC-SHA256 signed tokens for the URLs the files service serves itself (local storage):
- * `base64url(claims).base64url(mac)`. Any change to the claims, including the user, breaks the mac.
+ * HMAC-SHA256 signed tokens for the storage URLs a service serves itself:
+ * `base64url(claims).base64url(mac)`. Any change to the claims, including the user, breaks the mac;
+ * `purpose` keeps one service's tokens from being accepted by another sharing the key.
  */
 export class UrlSigner {
-  constructor(private readonly key: string) {}
+  constructor(
+    private readonly key: string,
+    private readonly purpose = 'files',
+  ) {}
 
   sign(claims: Omit<UrlClaims, 'nonce'> & { nonce?: string }): string {
     const body = Buffer.from(JSON.stringify({ ...claims, nonce: claims.nonce ?? randomBytes(16).toString('hex') })).toString(
@@ -52,6 +57,6 @@ export class UrlSigner {
   }
 
   private mac(body: string): string {
-    return createHmac('sha256', this.key).update(`tm-files-url:${body}`).digest('base64url');
+    return createHmac('sha256', this.key).update(`tm-${this.purpose}-url:${body}`).digest('base64url');
   }
 }

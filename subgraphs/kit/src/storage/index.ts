@@ -1,0 +1,7 @@
+export * from './config';
+export * from './local.routes';
+export * from './local.storage';
+export * from './mount';
+export * from './s3.storage';
+export * from './signed-url';
+export * from './storage';
