@@ -1,18 +1,30 @@
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
-import type { DomainEvent } from '@tm/kit';
 import { errorCode } from '@tm/tools/testing/graphql';
 import { REPO_ROOT, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
 import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
-import { dropGeneration, generation, readPointer, type Generation } from '../src/readmodel/generation';
+import { streamEvents } from '@tm/tools/testing/streams';
+import { dropGeneration, generation, readPointer } from '../src/readmodel/generation';
 import { Projector } from '../src/readmodel/projector';
-import { as as asUser, data, METRICS, parseCsv, REPORT, REQUEST_REPORT, waitFor, WORKLOAD, type Metrics } from './helpers';
+import {
+  as as asUser,
+  data,
+  METRICS,
+  parseCsv,
+  REPORT,
+  REQUEST_REPORT,
+  shuffled,
+  snapshot,
+  waitFor,
+  WORKLOAD,
+  type Metrics,
+} from './helpers';
 
 /**
  * Analytics through the real gateway (users + projects + tasks + analytics), real Redis streams and
@@ -153,26 +165,6 @@ async function withAnalyticsDb<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function snapshot(g: Generation) {
-  const facts = await g.facts.find({}, { dirtyDays: 0, dirty: 0 }).sort({ _id: 1 }).lean();
-  const buckets = (await g.buckets.find({}).sort({ _id: 1 }).lean()).filter((b) => b.completed > 0);
-  return { facts, buckets };
-}
-
-async function streamEvents(stream: string): Promise<DomainEvent[]> {
-  const entries = (await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>;
-  return entries.map(([, f]) => JSON.parse(f[f.indexOf('event') + 1]!) as DomainEvent);
-}
-
-function shuffled<T>(xs: T[]): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = randomBytes(4).readUInt32BE(0) % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'tm-reports-'));
   stack = await startStack('analytics_e2e', ['users', 'projects', 'tasks', 'analytics'], {
@@ -304,7 +296,7 @@ describe('Project.metrics and User.workload', () => {
 
 describe('replays', () => {
   it('the task stream replayed twice over and shuffled gives the live read model', async () => {
-    const events = await streamEvents('events:tasks');
+    const events = await streamEvents(redis, 'events:tasks');
     expect(events.length).toBeGreaterThan(20);
     await withAnalyticsDb(async () => {
       const live = await snapshot(await generation((await readPointer()).current));

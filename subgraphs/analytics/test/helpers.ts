@@ -1,26 +1,8 @@
-import { gql, type GqlResponse } from '@tm/tools/testing/graphql';
-import type { TestUser } from '@tm/tools/testing/stack';
+import { randomBytes } from 'node:crypto';
+import type { Generation } from '../src/readmodel/generation';
 
-/** The data of a response, or a thrown error with its errors. */
-export function data<T>(r: GqlResponse): T {
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-  return r.data as T;
-}
-
-/** Polls `check` until it holds (generous bound: the machine may be busy); no fixed sleeps. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string | (() => string),
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-export const as = (url: string, u: TestUser, q: string, v: Record<string, unknown> = {}) => gql(url, q, v, { token: u.token });
+export { as, data } from '@tm/tools/testing/graphql';
+export { waitFor } from '@tm/tools/testing/wait';
 
 export const METRICS = `query($p: ID!, $from: DateTime, $to: DateTime) { project(id: $p) { id metrics(from: $from, to: $to) {
   from to totalTasks completedTasks completionRate overdueTasks averageCycleTimeHours
@@ -72,4 +54,21 @@ export function parseCsv(text: string): string[][] {
     rows.push(row);
   }
   return rows;
+}
+
+/** A read-model generation's facts and non-empty buckets, comparable across generations and replays. */
+export async function snapshot(g: Generation) {
+  const facts = await g.facts.find({}, { dirtyDays: 0, dirty: 0 }).sort({ _id: 1 }).lean();
+  const buckets = (await g.buckets.find({}).sort({ _id: 1 }).lean()).filter((b) => b.completed > 0);
+  return { facts, buckets };
+}
+
+/** A uniformly shuffled copy (Fisher–Yates over crypto random numbers). */
+export function shuffled<T>(xs: T[]): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = randomBytes(4).readUInt32BE(0) % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import type { DomainEvent } from '@tm/kit';
 import { MetricsService } from '../src/metrics/metrics.service';
 import { dropGeneration, generation, type CurrentGeneration, type Generation } from '../src/readmodel/generation';
 import { Projector, recountAllBuckets } from '../src/readmodel/projector';
+import { shuffled, snapshot } from './helpers';
 
 /**
  * The read model against the real embedded store (no services): every aggregation operator the
@@ -155,21 +156,6 @@ function expected(now: Date) {
       .sort((x, y) => y.count - x.count || String(x.assigneeId).localeCompare(String(y.assigneeId))),
     perDay,
   };
-}
-
-function shuffled<T>(xs: T[]): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = randomBytes(4).readUInt32BE(0) % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-async function snapshot(g: Generation) {
-  const facts = await g.facts.find({}, { dirtyDays: 0, dirty: 0 }).sort({ _id: 1 }).lean();
-  const buckets = (await g.buckets.find({}).sort({ _id: 1 }).lean()).filter((b) => b.completed > 0);
-  return { facts, buckets };
 }
 
 const at = (g: Generation) => ({ get: async () => g }) as unknown as CurrentGeneration;

@@ -95,7 +95,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         orphanGraceMs: config.FILES_ORPHAN_GRACE_SECONDS * 1000,
         staleScanMs: config.FILES_STALE_SCAN_SECONDS * 1000,
       });
-      const deletions = new DeletionsConsumer(redis, files, log);
+      const deletions = new DeletionsConsumer(redis, files, log, metrics);
       {
         storageHandler = localStorageHandler(
           storage,

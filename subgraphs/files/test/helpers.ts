@@ -1,21 +1,9 @@
-import { Redis } from 'ioredis';
-import { gql, type GqlResponse } from '@tm/tools/testing/graphql';
+import { as, data, type GqlResponse } from '@tm/tools/testing/graphql';
 import type { TestUser } from '@tm/tools/testing/stack';
+import { waitFor } from '@tm/tools/testing/wait';
 
-/** The data of a response, or a thrown error with its errors. */
-export function data<T>(r: GqlResponse): T {
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-  return r.data as T;
-}
-
-/** Polls `check` until it holds (generous bound: the machine may be busy); no fixed sleeps. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { data, waitFor };
+export { streamEvents } from '@tm/tools/testing/streams';
 
 export const REQUEST = `mutation($i: RequestFileUploadInput!) { requestFileUpload(input: $i) { uploadUrl expiresAt file { id name size contentType status } } }`;
 export const COMPLETE = `mutation($id: ID!) { completeFileUpload(fileId: $id) { id status size } }`;
@@ -35,7 +23,7 @@ export class FilesClient {
   constructor(private readonly gatewayUrl: string) {}
 
   as(u: TestUser, query: string, variables: Record<string, unknown> = {}): Promise<GqlResponse> {
-    return gql(this.gatewayUrl, query, variables, { token: u.token });
+    return as(this.gatewayUrl, u, query, variables);
   }
 
   async request(u: TestUser, input: { taskId: string; name: string; size: number; contentType: string }) {
@@ -75,18 +63,6 @@ export class FilesClient {
     );
     return last!;
   }
-}
-
-/** Entries of a domain stream (`events:<name>`), parsed. */
-export async function streamEvents(
-  redis: Redis,
-  stream: string,
-): Promise<Array<{ type: string; payload: Record<string, unknown>; actorId: string | null }>> {
-  const entries = (await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>;
-  return entries.map(
-    ([, f]) =>
-      JSON.parse(f[f.indexOf('event') + 1]!) as { type: string; payload: Record<string, unknown>; actorId: string | null },
-  );
 }
 
 /** A small valid PNG (1×1). */

@@ -30,3 +30,4 @@ export * from './selection';
 export * from './ops-settings';
 export * from './tracing';
 export * from './task-directory';
+export * from './stream-consumer';

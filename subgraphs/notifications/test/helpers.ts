@@ -11,29 +11,11 @@ import { SMTPServer } from 'smtp-server';
 const ece = require('http_ece') as { decrypt(buf: Buffer, opts: Record<string, unknown>): Buffer };
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { gql, type GqlResponse } from '@tm/tools/testing/graphql';
+import { as, data } from '@tm/tools/testing/graphql';
 import type { TestUser } from '@tm/tools/testing/stack';
 
-export function data<T>(r: GqlResponse): T {
-  if (r.errors) throw new Error(JSON.stringify(r.errors));
-  return r.data as T;
-}
-
-/** Polls `check` until it holds (generous bound: the machine may be busy); no fixed sleeps. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string | (() => string),
-  timeoutMs = 40_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-export const as = (url: string, u: TestUser, query: string, variables: Record<string, unknown> = {}) =>
-  gql(url, query, variables, { token: u.token });
+export { as, data };
+export { waitFor } from '@tm/tools/testing/wait';
 
 export interface NotificationView {
   id: string;

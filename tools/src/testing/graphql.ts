@@ -69,3 +69,13 @@ export async function gql<T = Record<string, unknown>>(
 export function errorCode(res: GqlResponse<unknown>): unknown {
   return res.errors?.[0]?.extensions?.code;
 }
+
+/** The data of a response, or a thrown error with its errors. */
+export function data<T>(r: GqlResponse): T {
+  if (r.errors) throw new Error(JSON.stringify(r.errors));
+  return r.data as T;
+}
+
+/** A request through the gateway at `url` as a signed-in user (its access token). */
+export const as = (url: string, u: { token: string }, query: string, variables: Record<string, unknown> = {}) =>
+  gql(url, query, variables, { token: u.token });

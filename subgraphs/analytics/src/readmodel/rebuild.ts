@@ -1,8 +1,8 @@
-import type { Logger, Redis } from '@tm/kit';
+import { parseStreamEntry, type Logger, type Redis, type StreamEntries } from '@tm/kit';
 import { STREAMS } from './consumer';
 import { dropGeneration, generation, POINTER_ID, ReadModelPointerModel, readPointer } from './generation';
 import { Projector, recountAllBuckets } from './projector';
-import { parseEntry, streamTrimmed, type StreamEntries } from './stream';
+import { streamTrimmed } from './stream';
 
 export interface RebuildOptions {
   redis: Redis;
@@ -63,7 +63,7 @@ export async function rebuildReadModel(opts: RebuildOptions): Promise<RebuildRes
         const page = (await redis.xrange(stream, start, '+', 'COUNT', opts.pageSize ?? 1000)) as StreamEntries;
         if (!page.length) break;
         for (const [id, fields] of page) {
-          const event = parseEntry(id, fields, log);
+          const event = parseStreamEntry(id, fields, log);
           if (event) await projector.apply(event);
           events++;
           last[stream] = id;

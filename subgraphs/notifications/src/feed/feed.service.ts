@@ -16,6 +16,11 @@ interface TaskState {
 
 const TASK_STATE_EVENTS = new Set(['TaskCreated', 'TaskUpdated', 'TaskMoved', 'TaskSynchronized']);
 const ROLE_NAMES: Record<string, string> = { OWNER: 'owner', MANAGER: 'manager', MEMBER: 'member', VIEWER: 'viewer' };
+/** The notification a membership change gives its member, by kind, with the role's name. */
+const MEMBER_TITLES = {
+  [NotificationKind.PROJECT_MEMBER_ADDED]: (role: string) => `You were added to a project as ${role}`,
+  [NotificationKind.PROJECT_ROLE_CHANGED]: (role: string) => `Your role in a project is now ${role}`,
+};
 
 /**
  * Turns domain events into notifications, and keeps what it needs to know of tasks and project
@@ -44,9 +49,9 @@ export class FeedService {
         return;
       case 'ProjectMemberAdded':
       case 'ProjectAccessGranted':
-        return this.memberAdded(event, p);
+        return this.memberChanged(event, p, NotificationKind.PROJECT_MEMBER_ADDED);
       case 'ProjectMemberRoleChanged':
-        return this.roleChanged(event, p);
+        return this.memberChanged(event, p, NotificationKind.PROJECT_ROLE_CHANGED);
       case 'ProjectMemberRemoved':
         await ProjectMemberModel.deleteOne({ _id: `${String(p.projectId)}:${String(p.userId)}` });
         return;
@@ -202,7 +207,8 @@ export class FeedService {
     );
   }
 
-  private async memberAdded(event: DomainEvent, p: Record<string, unknown>): Promise<void> {
+  /** Keeps the member's role and tells them: added to the project, or their role changed. */
+  private async memberChanged(event: DomainEvent, p: Record<string, unknown>, kind: keyof typeof MEMBER_TITLES): Promise<void> {
     const projectId = String(p.projectId);
     const userId = String(p.userId);
     const role = String(p.role);
@@ -210,30 +216,12 @@ export class FeedService {
     await this.notifications.notify([
       {
         recipientId: userId,
-        kind: NotificationKind.PROJECT_MEMBER_ADDED,
-        title: `You were added to a project as ${ROLE_NAMES[role] ?? role}`,
+        kind,
+        title: MEMBER_TITLES[kind](ROLE_NAMES[role] ?? role),
         link: this.links.project(projectId),
         actorId: event.actorId,
         projectId,
-        dedupeKey: this.key(event, userId, NotificationKind.PROJECT_MEMBER_ADDED),
-      },
-    ]);
-  }
-
-  private async roleChanged(event: DomainEvent, p: Record<string, unknown>): Promise<void> {
-    const projectId = String(p.projectId);
-    const userId = String(p.userId);
-    const role = String(p.role);
-    await this.member(projectId, userId, role);
-    await this.notifications.notify([
-      {
-        recipientId: userId,
-        kind: NotificationKind.PROJECT_ROLE_CHANGED,
-        title: `Your role in a project is now ${ROLE_NAMES[role] ?? role}`,
-        link: this.links.project(projectId),
-        actorId: event.actorId,
-        projectId,
-        dedupeKey: this.key(event, userId, NotificationKind.PROJECT_ROLE_CHANGED),
+        dedupeKey: this.key(event, userId, kind),
       },
     ]);
   }
