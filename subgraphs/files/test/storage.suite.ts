@@ -1,18 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import type { Storage } from '@tm/kit/storage';
+import { waitFor } from './helpers';
 
 const uploadKey = (project: string, id: string) => `uploads/${project}/${id}`;
 const fileKey = (project: string, id: string) => `files/${project}/${id}`;
 const quarantineKey = (project: string, id: string) => `quarantine/${project}/${id}`;
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function bytesOf(storage: Storage, key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
