@@ -1,33 +1,8 @@
-import 'reflect-metadata';
-
-export * from './auth-checker';
-export * from './backoff';
-export * from './config';
-export * from './errors';
-export * from './graphql-errors';
-export * from './health';
-export * from './http';
-export * from './keys';
-export * from './logger';
-export * from './metrics';
-export * from './mongo';
-export * from './redis';
-export * from './request-scope';
-export * from './schema';
-export * from './shutdown';
-export * from './signed-context';
-export * from './subgraph';
-export * from './audit';
-export * from './connection';
-export * from './crypto';
-export * from './events';
-export * from './permissions';
-export * from './internal';
-export * from './directory';
-export * from './validate';
-export * from './outbox';
-export * from './selection';
-export * from './ops-settings';
-export * from './tracing';
-export * from './task-directory';
-export * from './stream-consumer';
+/**
+ * Everything of the kit at once. Prefer a room: `@tm/kit/infra` (running a service),
+ * `@tm/kit/graphql` (schema glue), `@tm/kit/contracts` (what subgraphs agree on) and
+ * `@tm/kit/storage` (object storage).
+ */
+export * from './infra';
+export * from './graphql';
+export * from './contracts';

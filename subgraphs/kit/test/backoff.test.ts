@@ -1,4 +1,4 @@
-import { retryDelay } from '../src/backoff';
+import { retryDelay } from '../src/infra/backoff';
 
 describe('retryDelay', () => {
   it.each([

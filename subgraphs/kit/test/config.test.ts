@@ -1,4 +1,4 @@
-import { baseConfigSchema, ConfigError, introspectionEnabled, loadConfig } from '../src/config';
+import { baseConfigSchema, ConfigError, introspectionEnabled, loadConfig } from '../src/infra/config';
 
 const SECRET = 'this-is-a-long-internal-secret-0123456789';
 const validEnv: NodeJS.ProcessEnv = {

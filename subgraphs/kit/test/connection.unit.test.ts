@@ -7,8 +7,8 @@ import {
   forwardPage,
   MAX_PAGE_SIZE,
   pageSize,
-} from '../src/connection';
-import { AppError, ErrorCode } from '../src/errors';
+} from '../src/graphql/connection';
+import { AppError, ErrorCode } from '../src/contracts/errors';
 
 /** A cursor made of any JSON (what a client could send). */
 const raw = (json: string) => Buffer.from(json).toString('base64url');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { encryptionKeysSchema, generateEncryptionKeys, parseEncryptionKeys, SecretBox } from '../src/crypto';
-import { createLogger } from '../src/logger';
+import { encryptionKeysSchema, generateEncryptionKeys, parseEncryptionKeys, SecretBox } from '../src/infra/crypto';
+import { createLogger } from '../src/infra/logger';
 
 const key = () => randomBytes(32).toString('base64');
 

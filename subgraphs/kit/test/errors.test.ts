@@ -1,4 +1,4 @@
-import { AppError, classify, ErrorCode, invalidInput, isStoreUnavailable } from '../src/errors';
+import { AppError, classify, ErrorCode, invalidInput, isStoreUnavailable } from '../src/contracts/errors';
 
 function named(name: string, message: string): Error {
   const e = new Error(message);

@@ -1,8 +1,8 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { AppError, ErrorCode } from '../src/errors';
-import { createFormatError } from '../src/graphql-errors';
-import { createLogger } from '../src/logger';
-import { runInScope } from '../src/request-scope';
+import { AppError, ErrorCode } from '../src/contracts/errors';
+import { createFormatError } from '../src/graphql/graphql-errors';
+import { createLogger } from '../src/infra/logger';
+import { runInScope } from '../src/infra/request-scope';
 
 const formatError = createFormatError(createLogger('test', 'silent'));
 

@@ -1,5 +1,5 @@
-import { createLogger, piiPatternProblem, scrub, setExtraPiiPatterns } from '../src/logger';
-import { runInScope } from '../src/request-scope';
+import { createLogger, piiPatternProblem, scrub, setExtraPiiPatterns } from '../src/infra/logger';
+import { runInScope } from '../src/infra/request-scope';
 
 const JWT =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1MSIsImlhdCI6MTcwMDAwMDAwMH0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk';

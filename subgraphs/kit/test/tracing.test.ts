@@ -1,10 +1,10 @@
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Context } from '@opentelemetry/api';
 import { SamplingDecision } from '@opentelemetry/sdk-trace-node';
-import { baseConfigSchema, ConfigError, loadConfig } from '../src/config';
-import { createLogger } from '../src/logger';
-import { defaultOpsSettings, type OpsSettings } from '../src/ops-settings';
-import { defaultSamplingRate, otlpTracesUrl, startTracing, tracingActive, type TracingConfig } from '../src/tracing';
-import { createSampler } from '../src/tracing-sdk';
+import { baseConfigSchema, ConfigError, loadConfig } from '../src/infra/config';
+import { createLogger } from '../src/infra/logger';
+import { defaultOpsSettings, type OpsSettings } from '../src/contracts/ops-settings';
+import { defaultSamplingRate, otlpTracesUrl, startTracing, tracingActive, type TracingConfig } from '../src/infra/tracing';
+import { createSampler } from '../src/infra/tracing-sdk';
 
 const log = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
 const env = {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../config';
+import { ConfigError } from '../infra/config';
 import { LocalStorage } from './local.storage';
 import { S3Storage } from './s3.storage';
 import type { UrlSigner } from './signed-url';

@@ -1,3 +1,4 @@
+/** `@tm/kit/storage`: object storage (a local directory or S3) and the signed URLs a service serves for it. */
 export * from './config';
 export * from './local.routes';
 export * from './local.storage';

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { AppError, ErrorCode } from '../errors';
-import { sendJson } from '../http';
-import type { Logger } from '../logger';
+import { AppError, ErrorCode } from '../contracts/errors';
+import { sendJson } from '../infra/http';
+import type { Logger } from '../infra/logger';
 import { DOWNLOAD_PATH, LocalStorage, UPLOAD_PATH } from './local.storage';
 import type { S3Storage } from './s3.storage';
 import type { UrlClaims, UrlSigner } from './signed-url';

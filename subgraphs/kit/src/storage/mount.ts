@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../http';
-import type { Logger } from '../logger';
-import type { Metrics } from '../metrics';
-import { runInScope } from '../request-scope';
-import { correlationIdFrom, CORRELATION_HEADER } from '../signed-context';
+import { sendJson } from '../infra/http';
+import type { Logger } from '../infra/logger';
+import type { Metrics } from '../infra/metrics';
+import { runInScope } from '../infra/request-scope';
+import { correlationIdFrom, CORRELATION_HEADER } from '../infra/signed-context';
 
 export type StorageHandler = (req: IncomingMessage, res: ServerResponse, correlationId: string) => Promise<boolean>;
 

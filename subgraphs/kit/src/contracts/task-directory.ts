@@ -1,5 +1,5 @@
-import { internalGet } from './internal';
-import type { Logger } from './logger';
+import { internalGet } from '../infra/internal';
+import type { Logger } from '../infra/logger';
 
 /** Where the tasks subgraph answers which project a task belongs to (signed, internal). */
 export const TASK_PROJECT_PATH = '/internal/task-project';

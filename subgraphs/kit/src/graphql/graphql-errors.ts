@@ -1,10 +1,10 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
-import { AppError, classify, ERROR_CODES, ErrorCode } from './errors';
-import type { Logger } from './logger';
-import type { Metrics } from './metrics';
-import { currentScope } from './request-scope';
+import { AppError, classify, ERROR_CODES, ErrorCode } from '../contracts/errors';
+import type { Logger } from '../infra/logger';
+import type { Metrics } from '../infra/metrics';
+import { currentScope } from '../infra/request-scope';
 
 /** Apollo's own codes for a request that is malformed or invalid: all become API-002. */
 const INVALID_REQUEST_CODES = new Set([

@@ -11,7 +11,7 @@ import {
   type SamplingResult,
 } from '@opentelemetry/sdk-trace-node';
 import type { Logger } from './logger';
-import { samplingRate, type OpsSettings } from './ops-settings';
+import { samplingRate, type OpsSettings } from '../contracts/ops-settings';
 
 /**
  * The OpenTelemetry SDK side of tracing.ts, imported only when tracing is configured (not

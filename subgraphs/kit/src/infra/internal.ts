@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AppError, ErrorCode } from './errors';
+import { AppError, ErrorCode } from '../contracts/errors';
 import { sendJson } from './http';
 import type { Logger } from './logger';
 import { currentScope } from './request-scope';

@@ -5,7 +5,7 @@ import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { runInScope } from './request-scope';
 import { CORRELATION_HEADER, correlationIdFrom } from './signed-context';
-import { ErrorCode } from './errors';
+import { ErrorCode } from '../contracts/errors';
 import { nameServerSpan, traceServerRequest, tracingActive } from './tracing';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => unknown;

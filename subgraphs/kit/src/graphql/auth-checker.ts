@@ -1,6 +1,6 @@
 import type { AuthChecker } from 'type-graphql';
-import { AppError, ErrorCode } from './errors';
-import type { UserContext } from './signed-context';
+import { AppError, ErrorCode } from '../contracts/errors';
+import type { UserContext } from '../infra/signed-context';
 
 /**
  * `@Authorized()` needs a signed-in user (`AUTH-001`); `@Authorized('ADMIN')` also the role

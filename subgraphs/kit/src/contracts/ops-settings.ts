@@ -2,9 +2,9 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import client from 'prom-client';
 import { ErrorCode } from './errors';
-import type { Logger } from './logger';
-import { setExtraPiiPatterns } from './logger';
-import { createRedis, type Redis } from './redis';
+import type { Logger } from '../infra/logger';
+import { setExtraPiiPatterns } from '../infra/logger';
+import { createRedis, type Redis } from '../infra/redis';
 
 /**
  * Platform controls (the ops plane): one Redis hash `ops:settings` under the deployment prefix,

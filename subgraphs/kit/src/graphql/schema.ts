@@ -4,7 +4,7 @@ import { GraphQLScalarType, parse, type GraphQLSchema } from 'graphql';
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from 'type-graphql';
 import { authChecker } from './auth-checker';
-import { AppError, ErrorCode } from './errors';
+import { AppError, ErrorCode } from '../contracts/errors';
 
 /** The federation spec version every subgraph links, pinned once here. */
 export const FEDERATION_LINK =

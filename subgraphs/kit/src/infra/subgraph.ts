@@ -5,8 +5,8 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { z } from 'zod';
 import { baseConfigSchema, introspectionEnabled, loadConfig, portSchema, type BaseConfig } from './config';
-import { ErrorCode } from './errors';
-import { createFormatError, operationMetricsPlugin } from './graphql-errors';
+import { ErrorCode } from '../contracts/errors';
+import { createFormatError, operationMetricsPlugin } from '../graphql/graphql-errors';
 import { standardRoutes } from './health';
 import { createHttpApp, listen, requestBody, type RouteHandler } from './http';
 import { createLogger, type Logger } from './logger';
@@ -16,7 +16,7 @@ import { createRedis, pingRedis, redisReady, type Redis } from './redis';
 import { currentScope } from './request-scope';
 import { closeServer, installShutdown } from './shutdown';
 import { CONTEXT_HEADER, verifyContext, type UserContext } from './signed-context';
-import { applyProcessSettings, OpsSettingsClient, readOnlyPlugin } from './ops-settings';
+import { applyProcessSettings, OpsSettingsClient, readOnlyPlugin } from '../contracts/ops-settings';
 import { startTracing, tracingPlugin } from './tracing';
 
 /** What a subgraph's code gets to work with. */

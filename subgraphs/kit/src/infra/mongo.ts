@@ -2,7 +2,7 @@ import mongoose from 'mongoose';
 import type { mongo } from 'mongoose';
 import type { Logger } from './logger';
 import { retryDelay } from './backoff';
-import { AppError, ErrorCode, isStoreUnavailable } from './errors';
+import { AppError, ErrorCode, isStoreUnavailable } from '../contracts/errors';
 
 // Never queue commands while disconnected: a down store must give DB-001 at once, not a hang.
 mongoose.set('bufferCommands', false);

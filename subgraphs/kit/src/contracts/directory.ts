@@ -1,5 +1,5 @@
-import { internalGet } from './internal';
-import type { Logger } from './logger';
+import { internalGet } from '../infra/internal';
+import type { Logger } from '../infra/logger';
 
 export const USERS_PATH = '/internal/users';
 /** Names and addresses of users (notifications: whom to mention, where to email). */

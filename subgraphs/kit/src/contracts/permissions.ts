@@ -1,8 +1,8 @@
 import { AppError, ErrorCode } from './errors';
-import { internalGet } from './internal';
-import { RedisKeys } from './keys';
-import type { Logger } from './logger';
-import type { Redis } from './redis';
+import { internalGet } from '../infra/internal';
+import { RedisKeys } from '../infra/keys';
+import type { Logger } from '../infra/logger';
+import type { Redis } from '../infra/redis';
 
 /** Project membership roles, strongest first (README: Security). */
 export type ProjectRoleName = 'OWNER' | 'MANAGER' | 'MEMBER' | 'VIEWER';
@@ -131,25 +131,6 @@ export class PermissionsClient {
     if (!userId) return null;
     return (await this.memberships(userId))[projectId] ?? null;
   }
-
-  /**
-   * The caller's access to a project, at least `min`; otherwise `PERM-002` when they cannot see
-   * it at all (unknown and invisible look the same) and `PERM-001` when their role is too weak.
-   * Writes to an archived project are refused unless `allowArchived`.
-   */
-  async require(
-    userId: string | null,
-    projectId: string,
-    min: ProjectRoleName,
-    opts: { write?: boolean } = {},
-  ): Promise<ProjectAccess> {
-    if (!userId) throw new AppError(ErrorCode.AuthFailed, 'Authentication required');
-    const access = await this.access(userId, projectId);
-    if (!access) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
-    if (!atLeast(access, min)) throw new AppError(ErrorCode.Forbidden, `Requires the ${min} role or higher in this project`);
-    if (opts.write && access.archived) throw new AppError(ErrorCode.Forbidden, 'Project is archived and read-only');
-    return access;
-  }
 }
 
 /**
@@ -174,7 +155,11 @@ export class RequestAccess {
     return (await this.all())[projectId] ?? null;
   }
 
-  /** See PermissionsClient.require: PERM-002 invisible, PERM-001 too weak or archived for writes. */
+  /**
+   * The caller's access to a project, at least `min`; otherwise `PERM-002` when they cannot see
+   * it at all (unknown and invisible look the same) and `PERM-001` when their role is too weak.
+   * With `write`, an archived project is refused (`PERM-001`, read-only).
+   */
   async require(projectId: string, min: ProjectRoleName, opts: { write?: boolean } = {}): Promise<ProjectAccess> {
     if (!this.userId) throw new AppError(ErrorCode.AuthFailed, 'Authentication required');
     const access = await this.of(projectId);

@@ -3,7 +3,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { BaseConfig } from './config';
 import type { Logger } from './logger';
-import type { OpsSettings } from './ops-settings';
+import type { OpsSettings } from '../contracts/ops-settings';
 import type * as TracingSdk from './tracing-sdk';
 
 /**

@@ -1,6 +1,6 @@
 import type { ClassType } from 'type-graphql';
 import { Directive, Field, Int, ObjectType } from 'type-graphql';
-import { AppError, ErrorCode } from './errors';
+import { AppError, ErrorCode } from '../contracts/errors';
 
 /** Largest page a client may ask for. */
 export const MAX_PAGE_SIZE = 100;

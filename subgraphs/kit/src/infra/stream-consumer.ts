@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import client from 'prom-client';
 import { retryDelay } from './backoff';
-import { classify, ErrorCode } from './errors';
+import { classify, ErrorCode } from '../contracts/errors';
 import type { DomainEvent } from './events';
 import type { Logger } from './logger';
 import type { Redis } from './redis';

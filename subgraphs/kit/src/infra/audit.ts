@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
-import { classify } from './errors';
+import { classify } from '../contracts/errors';
 import type { Logger } from './logger';
 import type { Redis } from './redis';
 import type { UserContext } from './signed-context';

@@ -1,0 +1,12 @@
+/**
+ * `@tm/kit/graphql`: the GraphQL glue every subgraph shares: building a federated schema with
+ * type-graphql, the auth checker, Relay connections, error formatting, selection and input checks.
+ */
+import 'reflect-metadata';
+
+export * from './auth-checker';
+export * from './connection';
+export * from './graphql-errors';
+export * from './schema';
+export * from './selection';
+export * from './validate';
