@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const domainSubgraphs = ['users', 'projects', 'tasks', 'files', 'notifications', 'analytics'];
 
 /** Services are plain TypeScript: these stay out of `*.service.ts`. */
-const noGraphql = ['graphql', 'type-graphql', '@apollo/server', '@apollo/subgraph'].map((name) => ({ name, message: 'Services are plain TypeScript: no GraphQL.' }));
+const noGraphql = ['graphql', 'type-graphql', '@apollo/server', '@apollo/subgraph', '@tm/kit/graphql'].map((name) => ({ name, message: 'Services are plain TypeScript: no GraphQL.' }));
 
 /** Import patterns that reach into another workspace's domain code. */
 const domainImports = (except) =>

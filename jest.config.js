@@ -5,7 +5,6 @@ module.exports = {
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }] },
   moduleNameMapper: {
-    '^@tm/kit$': '<rootDir>/subgraphs/kit/src/index.ts',
     '^@tm/kit/(.*)$': '<rootDir>/subgraphs/kit/src/$1/index.ts',
     '^@tm/tools/(.*)$': '<rootDir>/tools/src/$1',
   },

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, errors as joseErrors } from 'jose';
-import { ANONYMOUS, AppError, ErrorCode, RedisKeys, type Redis, type UserContext } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
+import { ANONYMOUS, type Redis, RedisKeys, type UserContext } from '@tm/kit/infra';
 
 export const TOKEN_ISSUER = 'tm-users';
 export const TOKEN_AUDIENCE = 'tm-api';

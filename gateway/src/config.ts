@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { baseConfigSchema, portSchema } from '@tm/kit';
+import { baseConfigSchema, portSchema } from '@tm/kit/infra';
 import { z } from 'zod';
 
 export const gatewayConfigSchema = baseConfigSchema.extend({

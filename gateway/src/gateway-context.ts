@@ -1,4 +1,4 @@
-import type { Logger, UserContext } from '@tm/kit';
+import type { Logger, UserContext } from '@tm/kit/infra';
 
 /** What every gateway operation runs with; built the same way for HTTP and (later) sockets. */
 export interface GatewayContext {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError } from '@tm/kit';
+import { ConfigError } from '@tm/kit/infra';
 import { startGateway } from './server';
 
 if (require.main === module) {

@@ -3,33 +3,9 @@ import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import {
-  classify,
-  closeServer,
-  createFormatError,
-  createHttpApp,
-  createLogger,
-  createMetrics,
-  createRedis,
-  currentScope,
-  HTTP_STATUS,
-  installShutdown,
-  introspectionEnabled,
-  listen,
-  loadConfig,
-  metricsSettings,
-  connectMongo,
-  AuditRecordModel,
-  operationMetricsPlugin,
-  PermissionsClient,
-  pingRedis,
-  redisReady,
-  sendJson,
-  standardRoutes,
-  startTracing,
-  UserDirectory,
-  type Logger,
-} from '@tm/kit';
+import { classify, HTTP_STATUS, PermissionsClient, UserDirectory } from '@tm/kit/contracts';
+import { createFormatError, operationMetricsPlugin } from '@tm/kit/graphql';
+import { AuditRecordModel, closeServer, connectMongo, createHttpApp, createLogger, createMetrics, createRedis, currentScope, installShutdown, introspectionEnabled, listen, loadConfig, type Logger, metricsSettings, pingRedis, redisReady, sendJson, standardRoutes, startTracing } from '@tm/kit/infra';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { attachRealtime, type Realtime } from './realtime/socket-server';
 import { clientAddress, createAuthenticator } from './auth';

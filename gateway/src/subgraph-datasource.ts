@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { CONTEXT_HEADER, CORRELATION_HEADER, ERROR_CODES, injectTraceContext, signContext } from '@tm/kit';
+import { ERROR_CODES } from '@tm/kit/contracts';
+import { CONTEXT_HEADER, CORRELATION_HEADER, injectTraceContext, signContext } from '@tm/kit/infra';
 import { GraphQLError } from 'graphql';
 import { Agent, request as undiciRequest } from 'undici';
 import type { GatewayContext } from './gateway-context';

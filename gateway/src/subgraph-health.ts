@@ -1,4 +1,4 @@
-import { sendJson, type RouteHandler } from '@tm/kit';
+import { type RouteHandler, sendJson } from '@tm/kit/infra';
 import type { SubgraphInfo } from './supergraph';
 
 export interface QueueDepth {

@@ -1,6 +1,6 @@
 import { readFileSync, watch } from 'node:fs';
 import type { SupergraphSdlHook } from '@apollo/gateway';
-import type { Logger } from '@tm/kit';
+import type { Logger } from '@tm/kit/infra';
 
 export interface SubgraphInfo {
   name: string;

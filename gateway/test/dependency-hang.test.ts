@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { OPS_SETTINGS_KEY, OpsField, Redis } from '@tm/kit';
+import { OPS_SETTINGS_KEY, OpsField } from '@tm/kit/contracts';
+import { Redis } from '@tm/kit/infra';
 import { startMongo, startRedis } from '@tm/tools/devstack';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { Cleanup } from '@tm/tools/testing/processes';

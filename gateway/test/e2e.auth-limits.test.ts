@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { authenticator } from 'otplib';
 import { decodeJwt } from 'jose';
-import { Redis } from '@tm/kit';
+import { Redis } from '@tm/kit/infra';
 import { Cleanup } from '@tm/tools/testing/processes';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { signInFirstAdmin, startStack, type Stack } from '@tm/tools/testing/stack';

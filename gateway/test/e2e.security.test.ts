@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { authenticator } from 'otplib';
 import { decodeJwt } from 'jose';
-import { Redis, SecretBox } from '@tm/kit';
+import { Redis, SecretBox } from '@tm/kit/infra';
 import { Cleanup, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
 import { testEnv } from '@tm/tools/testing/env';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { Redis } from 'ioredis';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { OPS_SETTINGS_KEY, OpsField, opsChangedChannel } from '@tm/kit';
+import { OPS_SETTINGS_KEY, opsChangedChannel, OpsField } from '@tm/kit/contracts';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { Cleanup } from '@tm/tools/testing/processes';
 import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { baseConfigSchema } from '@tm/kit';
+import { baseConfigSchema } from '@tm/kit/infra';
 import { serviceSubgraphs, REPO_ROOT } from '@tm/tools/compose';
 import { parse } from 'yaml';
 import type { z } from 'zod';

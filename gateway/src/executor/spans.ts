@@ -1,5 +1,5 @@
 import { SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
-import { tracingActive } from '@tm/kit';
+import { tracingActive } from '@tm/kit/infra';
 
 const tracer = trace.getTracer('@tm/gateway');
 

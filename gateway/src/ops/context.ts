@@ -1,4 +1,4 @@
-import type { AuditLog } from '@tm/kit';
+import type { AuditLog } from '@tm/kit/infra';
 import type { GatewayContext } from '../gateway-context';
 import type { AuditQueryService } from './audit/audit.service';
 import type { HealthService } from './health/health.service';

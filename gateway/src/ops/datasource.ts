@@ -1,5 +1,6 @@
 import { LocalGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { createFormatError, type Logger } from '@tm/kit';
+import { createFormatError } from '@tm/kit/graphql';
+import { type Logger } from '@tm/kit/infra';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { GatewayContext } from '../gateway-context';
 import type { OpsServices } from './context';

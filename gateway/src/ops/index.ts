@@ -1,13 +1,5 @@
-import {
-  AuditLog,
-  defaultOpsSettings,
-  OpsSettingsClient,
-  applyProcessSettings,
-  type Logger,
-  type Metrics,
-  type Redis,
-  type MongoHandle,
-} from '@tm/kit';
+import { applyProcessSettings, defaultOpsSettings, OpsSettingsClient } from '@tm/kit/contracts';
+import { AuditLog, type Logger, type Metrics, type MongoHandle, type Redis } from '@tm/kit/infra';
 import client from 'prom-client';
 import type { GraphQLSchema } from 'graphql';
 import { requestDisconnect } from '../realtime/disconnect';

@@ -1,4 +1,4 @@
-import { buildFederatedSchema } from '@tm/kit';
+import { buildFederatedSchema } from '@tm/kit/graphql';
 import type { GraphQLSchema } from 'graphql';
 import { AuditResolver } from './audit/audit.resolver';
 import { HealthResolver } from './health/health.resolver';

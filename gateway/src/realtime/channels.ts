@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import { retryDelay, type Logger } from '@tm/kit';
+import { type Logger, retryDelay } from '@tm/kit/infra';
 
 /** A live message as published: the parsed JSON (parsed once per message, shared by every listener). */
 export type Listener = (message: unknown) => void;

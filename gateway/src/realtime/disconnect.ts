@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from '@tm/kit';
+import type { Redis } from '@tm/kit/infra';
 import type { ChannelHub } from './channels';
 
 /** Channel on which any gateway process asks all of them to close matching sockets. */

@@ -1,6 +1,7 @@
 import type { ApolloServer } from '@apollo/server';
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
-import { AppError, ErrorCode, liveChannel, traceOperation, type Logger, type UserContext } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
+import { liveChannel, type Logger, traceOperation, type UserContext } from '@tm/kit/infra';
 import {
   execute,
   getOperationAST,

@@ -14,7 +14,7 @@ import {
   type SelectionSetNode,
   type VariableDefinitionNode,
 } from 'graphql';
-import { AppError, ErrorCode } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
 import { PROBE_FIELD, SUBSCRIPTIONS, type SubscriptionSpec } from './specs';
 
 /** What one subscription needs per event: computed once, when it starts. */

@@ -1,7 +1,8 @@
 import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
-import { AppError, ErrorCode, traceOperation, type Logger, type Redis, type UserContext } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
+import { type Logger, type Redis, traceOperation, type UserContext } from '@tm/kit/infra';
 import {
   getOperationAST,
   GraphQLError,

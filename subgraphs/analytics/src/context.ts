@@ -1,4 +1,5 @@
-import type { AuditLog, BaseContext, PermissionsClient, RequestAccess } from '@tm/kit';
+import type { PermissionsClient, RequestAccess } from '@tm/kit/contracts';
+import type { AuditLog, BaseContext } from '@tm/kit/infra';
 import type { DashboardService } from './dashboard/dashboard.service';
 import type { MetricsService } from './metrics/metrics.service';
 import type { ReportService } from './report/report.service';

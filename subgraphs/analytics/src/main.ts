@@ -1,18 +1,7 @@
 import 'reflect-metadata';
 import { createHmac } from 'node:crypto';
-import {
-  AuditLog,
-  ConfigError,
-  PermissionsClient,
-  pingMongo,
-  pingRedis,
-  RequestAccess,
-  sendJson,
-  startSubgraph,
-  type BaseConfig,
-  type RouteHandler,
-  type RunningService,
-} from '@tm/kit';
+import { PermissionsClient, RequestAccess } from '@tm/kit/contracts';
+import { AuditLog, type BaseConfig, ConfigError, pingMongo, pingRedis, type RouteHandler, type RunningService, sendJson, startSubgraph } from '@tm/kit/infra';
 import { localStorageHandler, mountStorage, S3Storage, storageFromConfig, UrlSigner } from '@tm/kit/storage';
 import { analyticsConfigShape } from './config';
 import type { AnalyticsContext, Services } from './context';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { baseConfigSchema, connectMongo, createLogger, createRedis, loadConfig, redisReady } from '@tm/kit';
+import { baseConfigSchema, connectMongo, createLogger, createRedis, loadConfig, redisReady } from '@tm/kit/infra';
 import { z } from 'zod';
 import { analyticsConfigShape } from './config';
 import { ReadModelPointerModel } from './readmodel/generation';

@@ -1,4 +1,4 @@
-import { buildFederatedSchema } from '@tm/kit';
+import { buildFederatedSchema } from '@tm/kit/graphql';
 import type { GraphQLSchema } from 'graphql';
 import { DashboardResolver } from './dashboard/dashboard.resolver';
 import { ProjectMetricsResolver } from './metrics/metrics.resolver';

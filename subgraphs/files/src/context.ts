@@ -1,4 +1,5 @@
-import type { AuditLog, BaseContext, PermissionsClient, RequestAccess } from '@tm/kit';
+import type { PermissionsClient, RequestAccess } from '@tm/kit/contracts';
+import type { AuditLog, BaseContext } from '@tm/kit/infra';
 import type { ActorWithAccess, FileService } from './file/file.service';
 import type { Loaders } from './loaders';
 import type { FileScanStatus } from './scan/scan-status';

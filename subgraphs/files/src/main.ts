@@ -1,21 +1,7 @@
 import 'reflect-metadata';
 import { createHmac } from 'node:crypto';
-import {
-  AuditLog,
-  ConfigError,
-  EventPublisher,
-  OutboxRelay,
-  PermissionsClient,
-  pingMongo,
-  pingRedis,
-  RequestAccess,
-  sendJson,
-  startSubgraph,
-  TaskDirectory,
-  type BaseConfig,
-  type RouteHandler,
-  type RunningService,
-} from '@tm/kit';
+import { PermissionsClient, RequestAccess, TaskDirectory } from '@tm/kit/contracts';
+import { AuditLog, type BaseConfig, ConfigError, EventPublisher, OutboxRelay, pingMongo, pingRedis, type RouteHandler, type RunningService, sendJson, startSubgraph } from '@tm/kit/infra';
 import { localStorageHandler, mountStorage, S3Storage, storageFromConfig, UrlSigner } from '@tm/kit/storage';
 import { filesConfigShape } from './config';
 import type { FilesContext, Services } from './context';

@@ -1,4 +1,4 @@
-import { buildFederatedSchema } from '@tm/kit';
+import { buildFederatedSchema } from '@tm/kit/graphql';
 import type { GraphQLSchema } from 'graphql';
 import { FileAdminResolver } from './admin/admin.resolver';
 import { fileReference } from './file/file.reference';

@@ -1,7 +1,5 @@
 import { contentMismatch, DEFAULT_ALLOWED_TYPES, fileRules } from '../src/file/file.rules';
-import { parseRange } from '@tm/kit/storage';
-import { UrlSigner } from '@tm/kit/storage';
-import { contentDisposition } from '@tm/kit/storage';
+import { contentDisposition, parseRange, UrlSigner } from '@tm/kit/storage';
 import { EicarScanner, EICAR } from '../src/scan/eicar.scanner';
 import { Readable } from 'node:stream';
 

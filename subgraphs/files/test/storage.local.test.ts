@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createLogger } from '@tm/kit';
+import { createLogger } from '@tm/kit/infra';
 import { localStorageHandler, LocalStorage, UrlSigner } from '@tm/kit/storage';
 import { storageSuite } from './storage.suite';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { getModelForClass, modelOptions, prop } from '@typegoose/typegoose';
-import { anyOf, commandCollection, connectMongo, createLogger, createMetrics, type MongoHandle } from '@tm/kit';
+import { anyOf, commandCollection, connectMongo, createLogger, createMetrics, type MongoHandle } from '@tm/kit/infra';
 
 /** The store's command monitoring, against the real store: round trips and time per command. */
 @modelOptions({ schemaOptions: { collection: 'gauges', versionKey: false } })

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { getModelForClass, modelOptions, prop } from '@typegoose/typegoose';
 import mongoose from 'mongoose';
 import { Redis } from 'ioredis';
-import { createLogger, EventPublisher, OutboxFields, OutboxRelay, pendingEvent } from '@tm/kit';
+import { createLogger, EventPublisher, OutboxFields, OutboxRelay, pendingEvent } from '@tm/kit/infra';
 
 /**
  * The outbox against the real store and Redis: events written with a change but never sent (a

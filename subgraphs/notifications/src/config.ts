@@ -1,4 +1,4 @@
-import { encryptionKeysSchema } from '@tm/kit';
+import { encryptionKeysSchema } from '@tm/kit/infra';
 import { z } from 'zod';
 
 const optional = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());

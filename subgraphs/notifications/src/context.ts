@@ -1,4 +1,4 @@
-import type { AuditLog, BaseContext } from '@tm/kit';
+import type { AuditLog, BaseContext } from '@tm/kit/infra';
 import type { DeliveryQueues } from './delivery/delivery.queues';
 import type { DeviceService } from './device/device.service';
 import type { Loaders } from './loaders';

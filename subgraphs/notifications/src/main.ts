@@ -1,17 +1,6 @@
 import 'reflect-metadata';
-import {
-  AuditLog,
-  ConfigError,
-  pingMongo,
-  pingRedis,
-  SecretBox,
-  sendJson,
-  startSubgraph,
-  UserDirectory,
-  type BaseConfig,
-  type RouteHandler,
-  type RunningService,
-} from '@tm/kit';
+import { UserDirectory } from '@tm/kit/contracts';
+import { AuditLog, type BaseConfig, ConfigError, pingMongo, pingRedis, type RouteHandler, type RunningService, SecretBox, sendJson, startSubgraph } from '@tm/kit/infra';
 import { notificationsConfigShape } from './config';
 import type { NotificationsContext, Services } from './context';
 import { DeliveryQueues } from './delivery/delivery.queues';

@@ -1,4 +1,4 @@
-import { buildFederatedSchema } from '@tm/kit';
+import { buildFederatedSchema } from '@tm/kit/graphql';
 import type { GraphQLSchema } from 'graphql';
 import { NotificationAdminResolver } from './admin/admin.resolver';
 import { DeviceResolver } from './device/device.resolver';

@@ -1,4 +1,4 @@
-import type { AuditLog, BaseContext } from '@tm/kit';
+import type { AuditLog, BaseContext } from '@tm/kit/infra';
 import type { Loaders } from './loaders';
 import type { MembershipService } from './membership/project-member.service';
 import type { PermissionCache } from './membership/permission-cache';

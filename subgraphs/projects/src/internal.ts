@@ -1,4 +1,5 @@
-import { internalRoute, isId, PERMISSIONS_PATH, type RouteHandler } from '@tm/kit';
+import { isId, PERMISSIONS_PATH } from '@tm/kit/contracts';
+import { internalRoute, type RouteHandler } from '@tm/kit/infra';
 import type { PermissionCache } from './membership/permission-cache';
 
 /**

@@ -1,14 +1,6 @@
 import 'reflect-metadata';
-import {
-  AuditLog,
-  ConfigError,
-  EventPublisher,
-  OutboxRelay,
-  startSubgraph,
-  UserDirectory,
-  type BaseConfig,
-  type RunningService,
-} from '@tm/kit';
+import { UserDirectory } from '@tm/kit/contracts';
+import { AuditLog, type BaseConfig, ConfigError, EventPublisher, OutboxRelay, type RunningService, startSubgraph } from '@tm/kit/infra';
 import { z } from 'zod';
 import type { ProjectsContext, Services } from './context';
 import { permissionsRoute } from './internal';

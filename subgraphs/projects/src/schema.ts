@@ -1,4 +1,4 @@
-import { buildFederatedSchema } from '@tm/kit';
+import { buildFederatedSchema } from '@tm/kit/graphql';
 import type { GraphQLSchema } from 'graphql';
 import { ProjectAdminResolver } from './admin/admin.resolver';
 import { ProjectMemberResolver } from './membership/project-member.resolver';

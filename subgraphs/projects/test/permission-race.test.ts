@@ -1,4 +1,5 @@
-import { PERMISSIONS_PATH, Redis, RedisKeys, signInternal } from '@tm/kit';
+import { PERMISSIONS_PATH } from '@tm/kit/contracts';
+import { Redis, RedisKeys, signInternal } from '@tm/kit/infra';
 import { errorCode, gql } from '@tm/tools/testing/graphql';
 import { Cleanup } from '@tm/tools/testing/processes';
 import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';

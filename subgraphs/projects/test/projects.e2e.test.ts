@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { Redis } from 'ioredis';
-import { signInternal } from '@tm/kit';
+import { signInternal } from '@tm/kit/infra';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 

@@ -1,4 +1,5 @@
-import type { AuditLog, BaseContext, PermissionsClient, Redis, RequestAccess } from '@tm/kit';
+import type { PermissionsClient, RequestAccess } from '@tm/kit/contracts';
+import type { AuditLog, BaseContext, Redis } from '@tm/kit/infra';
 import type { CommentService } from './comment/comment.service';
 import type { Loaders } from './loaders';
 import type { ActorWithAccess, TaskService } from './task/task.service';

@@ -1,15 +1,6 @@
 import 'reflect-metadata';
-import {
-  AuditLog,
-  ConfigError,
-  EventPublisher,
-  OutboxRelay,
-  PermissionsClient,
-  RequestAccess,
-  startSubgraph,
-  type BaseConfig,
-  type RunningService,
-} from '@tm/kit';
+import { PermissionsClient, RequestAccess } from '@tm/kit/contracts';
+import { AuditLog, type BaseConfig, ConfigError, EventPublisher, OutboxRelay, type RunningService, startSubgraph } from '@tm/kit/infra';
 import { z } from 'zod';
 import { CommentCounts } from './comment/comment-count';
 import { CommentModel, type Comment } from './comment/comment.model';

@@ -1,4 +1,4 @@
-import { buildFederatedSchema } from '@tm/kit';
+import { buildFederatedSchema } from '@tm/kit/graphql';
 import type { GraphQLSchema } from 'graphql';
 import { TaskAdminResolver } from './admin/admin.resolver';
 import { projectReference, ProjectTasksResolver } from './project/project.resolver';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
-import { createLogger } from '@tm/kit';
+import { createLogger } from '@tm/kit/infra';
 import { CommentCounts } from '../src/comment/comment-count';
 import { CommentModel } from '../src/comment/comment.model';
 import { TaskModel, type Task } from '../src/task/task.model';

@@ -1,4 +1,4 @@
-import { ConfigError, encryptionKeysSchema, type BaseConfig } from '@tm/kit';
+import { type BaseConfig, ConfigError, encryptionKeysSchema } from '@tm/kit/infra';
 import { z } from 'zod';
 import { passwordProblem } from './user/password-rules';
 

@@ -1,4 +1,5 @@
-import type { AuditLog, BaseContext, PermissionsClient } from '@tm/kit';
+import type { PermissionsClient } from '@tm/kit/contracts';
+import type { AuditLog, BaseContext } from '@tm/kit/infra';
 import type { PresenceService } from './presence/presence.service';
 import type { AdminService } from './admin/admin.service';
 import type { AuthService } from './auth/auth.service';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { baseConfigSchema, ConfigError, connectMongo, createLogger, createRedis, loadConfig } from '@tm/kit';
+import { baseConfigSchema, ConfigError, connectMongo, createLogger, createRedis, loadConfig } from '@tm/kit/infra';
 import { z } from 'zod';
 import { Role, UserStatus } from './user/user.model';
 import { UserModel } from './user/user.model';

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
-import { RedisKeys, type Memberships, type PermissionsClient, type Redis } from '@tm/kit';
+import { type Memberships, type PermissionsClient } from '@tm/kit/contracts';
+import { type Redis, RedisKeys } from '@tm/kit/infra';
 import type { User } from './user/user.model';
 import type { UserService } from './user/user.service';
 

@@ -1,15 +1,6 @@
 import 'reflect-metadata';
-import {
-  AuditLog,
-  ConfigError,
-  EventPublisher,
-  LivePublisher,
-  PermissionsClient,
-  SecretBox,
-  sendJson,
-  startSubgraph,
-  type RunningService,
-} from '@tm/kit';
+import { PermissionsClient } from '@tm/kit/contracts';
+import { AuditLog, ConfigError, EventPublisher, LivePublisher, type RunningService, SecretBox, sendJson, startSubgraph } from '@tm/kit/infra';
 import { AdminService } from './admin/admin.service';
 import { ensureFirstAdmin } from './admin/first-admin';
 import { AuthService } from './auth/auth.service';

@@ -1,7 +1,7 @@
 import mongoose from 'mongoose';
 import { authenticator } from 'otplib';
 import { decodeProtectedHeader } from 'jose';
-import { SecretBox } from '@tm/kit';
+import { SecretBox } from '@tm/kit/infra';
 import { testEnv } from '@tm/tools/testing/env';
 import { errorCode, gql } from '@tm/tools/testing/graphql';
 import { start } from '../src/main';

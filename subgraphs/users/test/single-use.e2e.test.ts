@@ -1,6 +1,6 @@
 import mongoose from 'mongoose';
 import { Redis } from 'ioredis';
-import { SecretBox } from '@tm/kit';
+import { SecretBox } from '@tm/kit/infra';
 import { errorCode, gql, type GqlResponse } from '@tm/tools/testing/graphql';
 import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 

@@ -1,6 +1,6 @@
 import mongoose from 'mongoose';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { RedisKeys } from '@tm/kit';
+import { RedisKeys } from '@tm/kit/infra';
 import { testEnv } from '@tm/tools/testing/env';
 import { errorCode, gql } from '@tm/tools/testing/graphql';
 import { start } from '../src/main';

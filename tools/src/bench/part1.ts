@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { Redis, RedisKeys } from '@tm/kit';
+import { Redis, RedisKeys } from '@tm/kit/infra';
 import { BENCH_QUERY, benchShapeOk, composeFixtures, FIXTURE_NAMES } from './fixtures';
 import type { LoadResult } from './load';
 import { BENCH_DIST, BENCH_METRICS_TOKEN, median, runLoad, spread, startProc, type Proc } from './procs';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { signContext } from '@tm/kit';
+import { signContext } from '@tm/kit/infra';
 import type { Devstack } from '../devstack';
 import { gql } from '../testing/graphql';
 import { REPO_ROOT } from '../testing/processes';

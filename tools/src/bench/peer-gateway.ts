@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { createRedis, createLogger, RedisKeys, signContext, ANONYMOUS, type UserContext } from '@tm/kit';
+import { ANONYMOUS, createLogger, createRedis, RedisKeys, signContext, type UserContext } from '@tm/kit/infra';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 /**

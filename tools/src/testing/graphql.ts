@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CONTEXT_HEADER, signContext } from '@tm/kit';
+import { CONTEXT_HEADER, signContext } from '@tm/kit/infra';
 
 export interface GqlResponse<T = Record<string, unknown>> {
   status: number;

@@ -1,4 +1,4 @@
-import type { DomainEvent } from '@tm/kit';
+import type { DomainEvent } from '@tm/kit/infra';
 import type { Redis } from 'ioredis';
 
 /** Every event of a domain stream (`events:<name>`) in order, parsed (`redis` under the test's key prefix). */

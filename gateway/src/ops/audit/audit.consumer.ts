@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { AUDIT_STREAM, type Logger, type Redis } from '@tm/kit';
+import { AUDIT_STREAM, type Logger, type Redis } from '@tm/kit/infra';
 import { AuditEntryModel } from './audit.model';
 
 export const AUDIT_GROUP = 'ops-audit';

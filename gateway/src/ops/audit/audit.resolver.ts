@@ -1,5 +1,6 @@
 import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
-import { ConnectionType, type Connection } from '@tm/kit';
+import { type Connection } from '@tm/kit/contracts';
+import { ConnectionType } from '@tm/kit/graphql';
 import type { OpsContext } from '../context';
 import { AuditEntry } from './audit.model';
 

@@ -1,4 +1,4 @@
-import { decodeCursor, decodeTypedCursor, encodeCursor, forwardPage, pageSize, type Connection } from '@tm/kit';
+import { type Connection, decodeCursor, decodeTypedCursor, encodeCursor, forwardPage, pageSize } from '@tm/kit/contracts';
 import { AuditEntryModel, type AuditEntry } from './audit.model';
 
 /** The audit log, newest first, in Relay pages (cursor: time and id of the last entry). */

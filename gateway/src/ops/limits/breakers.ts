@@ -1,5 +1,6 @@
 import CircuitBreaker from 'opossum';
-import { DEFAULT_BREAKER, ErrorCode, type BreakerSettings, type Logger, type OpsSettings } from '@tm/kit';
+import { type BreakerSettings, DEFAULT_BREAKER, ErrorCode, type OpsSettings } from '@tm/kit/contracts';
+import { type Logger } from '@tm/kit/infra';
 import { GraphQLError } from 'graphql';
 import client from 'prom-client';
 

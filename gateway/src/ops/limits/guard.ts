@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { ErrorCode, type OpsSettings } from '@tm/kit';
+import { ErrorCode, type OpsSettings } from '@tm/kit/contracts';
 import { decodeJwt } from 'jose';
 import {
   GraphQLError,

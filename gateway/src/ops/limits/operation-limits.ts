@@ -18,7 +18,7 @@ import {
   type SelectionSetNode,
   type ValidationRule,
 } from 'graphql';
-import { ErrorCode } from '@tm/kit';
+import { ErrorCode } from '@tm/kit/contracts';
 
 /** Limits every operation must stay within (gateway env, see README "Operations"). */
 export interface OperationLimits {

@@ -1,5 +1,6 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Logger, OpsSettings, Redis } from '@tm/kit';
+import type { OpsSettings } from '@tm/kit/contracts';
+import type { Logger, Redis } from '@tm/kit/infra';
 
 const WINDOW_SECONDS = 60;
 

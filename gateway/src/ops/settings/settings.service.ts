@@ -1,13 +1,5 @@
-import {
-  activeValue,
-  DEFAULT_BREAKER,
-  invalidInput,
-  LOG_LEVELS,
-  OpsField,
-  piiPatternProblem,
-  type OpsSettings,
-  type OpsSettingsClient,
-} from '@tm/kit';
+import { activeValue, DEFAULT_BREAKER, invalidInput, LOG_LEVELS, OpsField, type OpsSettings, type OpsSettingsClient } from '@tm/kit/contracts';
+import { piiPatternProblem } from '@tm/kit/infra';
 import type { RateLimits } from '../limits/rate-limit';
 import type { SubgraphBreakers } from '../limits/breakers';
 

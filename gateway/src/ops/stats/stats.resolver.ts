@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Field, Float, Int, ObjectType, Query, Resolver } from 'type-graphql';
-import { invalidInput } from '@tm/kit';
+import { invalidInput } from '@tm/kit/contracts';
 import type { OpsContext } from '../context';
 import type { OperationStat } from './operation-stats';
 

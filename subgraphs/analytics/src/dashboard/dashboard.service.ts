@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, assertId, ErrorCode, type RequestAccess, type UserContext } from '@tm/kit';
+import { AppError, assertId, ErrorCode, type RequestAccess } from '@tm/kit/contracts';
+import { type UserContext } from '@tm/kit/infra';
 import { Dashboard, DashboardModel, DEFAULT_WIDGETS } from './dashboard.model';
 import { dashboardSchema } from './dashboard.schema';
 

@@ -1,4 +1,4 @@
-import { AppError, ErrorCode, type RequestAccess } from '@tm/kit';
+import { AppError, ErrorCode, type RequestAccess } from '@tm/kit/contracts';
 import type { CurrentGeneration } from '../readmodel/generation';
 import { dayOf } from '../readmodel/task-fact.model';
 import { STATUSES, type TaskStatus } from './task-status';

@@ -1,4 +1,4 @@
-import { eventStream, StreamConsumer, type Logger, type Metrics, type Redis } from '@tm/kit';
+import { eventStream, type Logger, type Metrics, type Redis, StreamConsumer } from '@tm/kit/infra';
 import client from 'prom-client';
 import { generation, readPointer } from './generation';
 import { Projector, settleDirty, type ApplyResult } from './projector';

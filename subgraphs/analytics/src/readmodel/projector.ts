@@ -1,4 +1,5 @@
-import { isDuplicateKeyError, type DomainEvent } from '@tm/kit';
+import { isDuplicateKeyError } from '@tm/kit/contracts';
+import { type DomainEvent } from '@tm/kit/infra';
 import { dayOf, type TaskFact } from './task-fact.model';
 import type { Generation } from './generation';
 

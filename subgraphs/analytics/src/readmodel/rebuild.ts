@@ -1,4 +1,4 @@
-import { parseStreamEntry, type Logger, type Redis, type StreamEntries } from '@tm/kit';
+import { type Logger, parseStreamEntry, type Redis, type StreamEntries } from '@tm/kit/infra';
 import { STREAMS } from './consumer';
 import { dropGeneration, generation, POINTER_ID, ReadModelPointerModel, readPointer } from './generation';
 import { Projector, recountAllBuckets } from './projector';

@@ -1,4 +1,4 @@
-import { rawStreamKey, type Redis } from '@tm/kit';
+import { rawStreamKey, type Redis } from '@tm/kit/infra';
 
 /** Whether entries were ever trimmed or deleted from a stream (then a replay misses its oldest events). */
 export async function streamTrimmed(

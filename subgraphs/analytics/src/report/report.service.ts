@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { AppError, assertId, ErrorCode, type Logger, type RequestAccess, type UserContext } from '@tm/kit';
+import { AppError, assertId, ErrorCode, type RequestAccess } from '@tm/kit/contracts';
+import { type Logger, type UserContext } from '@tm/kit/infra';
 import type { Storage, UrlClaims } from '@tm/kit/storage';
 import { daysBetween, DEFAULT_DAYS, MAX_DAYS } from '../metrics/metrics.service';
 import type { CurrentGeneration } from '../readmodel/generation';

@@ -1,4 +1,5 @@
-import { AppError, ErrorCode, type PermissionsClient, type UserContext } from '@tm/kit';
+import { AppError, ErrorCode, type PermissionsClient } from '@tm/kit/contracts';
+import { type UserContext } from '@tm/kit/infra';
 import type { CurrentGeneration } from '../readmodel/generation';
 
 const WEEK_MS = 7 * 86_400_000;

@@ -1,4 +1,4 @@
-import { liveChannel, pendingEvent, type PendingEvent } from '@tm/kit';
+import { liveChannel, pendingEvent, type PendingEvent } from '@tm/kit/infra';
 import type { File } from './file.model';
 
 export interface Actor {

@@ -1,5 +1,5 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
-import { OutboxFields } from '@tm/kit';
+import { OutboxFields } from '@tm/kit/infra';
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { FileStatus } from './file-status';
 

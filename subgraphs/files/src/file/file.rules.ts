@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
 
 export const NAME_MAX = 255;
 

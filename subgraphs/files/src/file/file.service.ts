@@ -1,14 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AppError,
-  assertId,
-  ErrorCode,
-  isDuplicateKeyError,
-  type Logger,
-  type OutboxRelay,
-  type RequestAccess,
-  type TaskDirectory,
-} from '@tm/kit';
+import { AppError, assertId, ErrorCode, isDuplicateKeyError, type RequestAccess, type TaskDirectory } from '@tm/kit/contracts';
+import { type Logger, type OutboxRelay } from '@tm/kit/infra';
 import { fromBuffer } from 'file-type';
 import type { Scanner } from '../scan/scanner';
 import type { Storage } from '@tm/kit/storage';

@@ -1,4 +1,4 @@
-import { retryDelay, type Logger, type Metrics } from '@tm/kit';
+import { type Logger, type Metrics, retryDelay } from '@tm/kit/infra';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import client from 'prom-client';

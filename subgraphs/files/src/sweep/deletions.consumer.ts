@@ -1,4 +1,4 @@
-import { eventStream, StreamConsumer, type DomainEvent, type Logger, type Metrics, type Redis } from '@tm/kit';
+import { type DomainEvent, eventStream, type Logger, type Metrics, type Redis, StreamConsumer } from '@tm/kit/infra';
 import type { FileService } from '../file/file.service';
 
 export const FILES_GROUP = 'files';

@@ -1,4 +1,4 @@
-import type { Logger, Metrics } from '@tm/kit';
+import type { Logger, Metrics } from '@tm/kit/infra';
 import client from 'prom-client';
 import type { FileService } from '../file/file.service';
 import type { Storage } from '@tm/kit/storage';

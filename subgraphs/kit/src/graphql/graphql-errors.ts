@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
-import { AppError, classify, ERROR_CODES, ErrorCode } from '../contracts/errors';
+import { classify, ERROR_CODES, ErrorCode } from '../contracts/errors';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
 import { currentScope } from '../infra/request-scope';
@@ -126,4 +126,3 @@ export function operationMetricsPlugin(metrics: Metrics, log?: Logger): ApolloSe
   };
 }
 
-export { AppError };

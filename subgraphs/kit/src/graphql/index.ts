@@ -1,6 +1,6 @@
 /**
  * `@tm/kit/graphql`: the GraphQL glue every subgraph shares: building a federated schema with
- * type-graphql, the auth checker, Relay connections, error formatting, selection and input checks.
+ * type-graphql, the auth checker, Relay connection types, error formatting and field selection.
  */
 import 'reflect-metadata';
 
@@ -9,4 +9,3 @@ export * from './connection';
 export * from './graphql-errors';
 export * from './schema';
 export * from './selection';
-export * from './validate';

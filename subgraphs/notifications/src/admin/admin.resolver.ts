@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
 import { Arg, Authorized, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { NotificationsContext } from '../context';
 import { DELIVERY_CHANNELS, type DeliveryChannel } from '../notification/notification-kind';

@@ -1,4 +1,5 @@
-import { AppError, ErrorCode, type Logger, type Redis, type SecretBox, type UserDirectory } from '@tm/kit';
+import { AppError, ErrorCode, type UserDirectory } from '@tm/kit/contracts';
+import { type Logger, type Redis, type SecretBox } from '@tm/kit/infra';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { DeviceService } from '../device/device.service';
 import { isDeliverableAddress } from '../notification/notification.service';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError, ErrorCode } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
 import { DeviceTokenModel, type DeviceToken } from './device-token.model';
 
 const invalid = (problem: string) => new AppError(ErrorCode.InvalidRequest, `Invalid token: ${problem}`, { field: 'token' });

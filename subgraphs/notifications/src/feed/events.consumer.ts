@@ -1,4 +1,4 @@
-import { eventStream, StreamConsumer, type DomainEvent, type Logger, type Redis } from '@tm/kit';
+import { type DomainEvent, eventStream, type Logger, type Redis, StreamConsumer } from '@tm/kit/infra';
 import client from 'prom-client';
 
 export const NOTIFICATIONS_GROUP = 'notifications';

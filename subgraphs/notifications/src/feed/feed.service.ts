@@ -1,4 +1,5 @@
-import { isDuplicateKeyError, type DomainEvent, type UserDirectory } from '@tm/kit';
+import { isDuplicateKeyError, type UserDirectory } from '@tm/kit/contracts';
+import { type DomainEvent } from '@tm/kit/infra';
 import type { DeliveryService } from '../delivery/delivery.service';
 import type { Links } from '../delivery/templates';
 import { NotificationKind } from '../notification/notification-kind';

@@ -1,4 +1,4 @@
-import { requireUser } from '@tm/kit';
+import { requireUser } from '@tm/kit/graphql';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { NotificationsContext } from '../context';
 import { ProjectRef } from '../project/project.ref';

@@ -1,16 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  decodeTypedCursor,
-  encodeCursor,
-  forwardPage,
-  isDuplicateKeyError,
-  liveChannel,
-  pageSize,
-  type Connection,
-  type Logger,
-  type Redis,
-  type UserDirectory,
-} from '@tm/kit';
+import { type Connection, decodeTypedCursor, encodeCursor, forwardPage, isDuplicateKeyError, pageSize, type UserDirectory } from '@tm/kit/contracts';
+import { liveChannel, type Logger, type Redis } from '@tm/kit/infra';
 import type { PreferenceService } from '../preference/preference.service';
 import { wants } from '../preference/preference.service';
 import { NotificationModel, type Notification } from './notification.model';

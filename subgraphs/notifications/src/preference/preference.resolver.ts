@@ -1,4 +1,4 @@
-import { requireUser } from '@tm/kit';
+import { requireUser } from '@tm/kit/graphql';
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import type { NotificationsContext } from '../context';
 import { NotificationPreferences } from './preference.model';

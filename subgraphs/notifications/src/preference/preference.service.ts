@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
 import { DEFAULT_CHANNELS, NOTIFICATION_KINDS, type Channel, type NotificationKind } from '../notification/notification-kind';
 import { PreferencesModel, type KindPreference, type NotificationPreferences } from './preference.model';
 

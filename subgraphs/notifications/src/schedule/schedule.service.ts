@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, ErrorCode, liveChannel, type Logger, type Redis, type UserDirectory } from '@tm/kit';
+import { AppError, ErrorCode, type UserDirectory } from '@tm/kit/contracts';
+import { liveChannel, type Logger, type Redis } from '@tm/kit/infra';
 import type { Job } from 'bullmq';
 import type { DeliveryQueues } from '../delivery/delivery.queues';
 import type { DeliveryService } from '../delivery/delivery.service';

@@ -1,4 +1,5 @@
-import { AppError, ConnectionType, ErrorCode, selectedFields } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
+import { ConnectionType, selectedFields } from '@tm/kit/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, Info, Int, Resolver, Root } from 'type-graphql';
 import type { NotificationsContext } from '../context';

@@ -1,4 +1,4 @@
-import { assertId } from '@tm/kit';
+import { assertId } from '@tm/kit/contracts';
 import { Arg, Authorized, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { actor, type ProjectsContext } from '../context';
 import { ProjectRole } from '../project/project-role';

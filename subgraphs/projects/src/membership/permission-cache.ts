@@ -1,4 +1,5 @@
-import { cacheMemberships, invalidatePermissions, permissionsVersion, type Logger, type Memberships, type Redis } from '@tm/kit';
+import { cacheMemberships, invalidatePermissions, type Memberships, permissionsVersion } from '@tm/kit/contracts';
+import { type Logger, type Redis } from '@tm/kit/infra';
 import { ProjectModel, type Project } from '../project/project.model';
 import { inForce, ProjectMemberModel, type ProjectMember } from './project-member.model';
 

@@ -1,5 +1,5 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
-import { OutboxFields } from '@tm/kit';
+import { OutboxFields } from '@tm/kit/infra';
 import { Field, ObjectType } from 'type-graphql';
 import { ProjectRole } from '../project/project-role';
 

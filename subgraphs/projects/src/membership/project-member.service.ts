@@ -1,13 +1,5 @@
-import {
-  AppError,
-  assertId,
-  ErrorCode,
-  isDuplicateKeyError,
-  ROLE_RANK,
-  type OutboxRelay,
-  type PendingEvent,
-  type UserDirectory,
-} from '@tm/kit';
+import { AppError, assertId, ErrorCode, isDuplicateKeyError, ROLE_RANK, type UserDirectory } from '@tm/kit/contracts';
+import { type OutboxRelay, type PendingEvent } from '@tm/kit/infra';
 import { requireRole } from '../project/access';
 import { ProjectRole } from '../project/project-role';
 import { ProjectModel, type Project } from '../project/project.model';

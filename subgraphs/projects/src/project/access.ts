@@ -1,4 +1,4 @@
-import { AppError, ErrorCode, ROLE_RANK, type ProjectRoleName } from '@tm/kit';
+import { AppError, ErrorCode, type ProjectRoleName, ROLE_RANK } from '@tm/kit/contracts';
 import { memberId, membershipById, type ProjectMember } from '../membership/project-member.model';
 import { ProjectModel, type Project } from './project.model';
 

@@ -1,4 +1,4 @@
-import { liveChannel, pendingEvent, type PendingEvent } from '@tm/kit';
+import { liveChannel, pendingEvent, type PendingEvent } from '@tm/kit/infra';
 import { LIVE_KIND } from './project.subscription';
 import type { Actor } from './project.service';
 

@@ -1,5 +1,5 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
-import { OutboxFields } from '@tm/kit';
+import { OutboxFields } from '@tm/kit/infra';
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
 
 /** A project: the unit of membership and permissions. Hidden: the outbox of its events. */

@@ -1,4 +1,4 @@
-import { ConnectionType } from '@tm/kit';
+import { ConnectionType } from '@tm/kit/graphql';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { actor, type ProjectsContext } from '../context';
 import { ProjectMember } from '../membership/project-member.model';

@@ -1,19 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AppError,
-  assertId,
-  decodeTypedCursor,
-  encodeCursor,
-  ErrorCode,
-  escapeRegex,
-  forwardPage,
-  isDuplicateKeyError,
-  optionalText,
-  pageSize,
-  requireText,
-  type Connection,
-  type OutboxRelay,
-} from '@tm/kit';
+import { AppError, assertId, type Connection, decodeTypedCursor, encodeCursor, ErrorCode, escapeRegex, forwardPage, isDuplicateKeyError, optionalText, pageSize, requireText } from '@tm/kit/contracts';
+import { type OutboxRelay } from '@tm/kit/infra';
 import type { ProjectEvents } from './project.events';
 import type { PermissionCache } from '../membership/permission-cache';
 import { inForce, memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';

@@ -1,4 +1,5 @@
-import { AppError, ErrorCode, assertId, RedisKeys } from '@tm/kit';
+import { AppError, assertId, ErrorCode } from '@tm/kit/contracts';
+import { RedisKeys } from '@tm/kit/infra';
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import type { TasksContext } from '../context';
 

@@ -1,4 +1,4 @@
-import { anyOf, type Logger } from '@tm/kit';
+import { anyOf, type Logger } from '@tm/kit/infra';
 import { TaskModel, type Task } from '../task/task.model';
 import { CommentModel } from './comment.model';
 

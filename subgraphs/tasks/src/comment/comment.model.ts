@@ -1,5 +1,5 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
-import { OutboxFields } from '@tm/kit';
+import { OutboxFields } from '@tm/kit/infra';
 import { Field, ID, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'A comment on a task' })

@@ -1,19 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AppError,
-  assertId,
-  decodeTypedCursor,
-  encodeCursor,
-  ErrorCode,
-  forwardPage,
-  isDuplicateKeyError,
-  liveChannel,
-  pendingEvent,
-  requireText,
-  type Connection,
-  type OutboxRelay,
-  type RequestAccess,
-} from '@tm/kit';
+import { AppError, assertId, type Connection, decodeTypedCursor, encodeCursor, ErrorCode, forwardPage, isDuplicateKeyError, type RequestAccess, requireText } from '@tm/kit/contracts';
+import { liveChannel, type OutboxRelay, pendingEvent } from '@tm/kit/infra';
 import type { Actor } from '../task/task.events';
 import { TaskModel, type Task } from '../task/task.model';
 import type { CommentCounts } from './comment-count';

@@ -1,4 +1,4 @@
-import { selectedFields } from '@tm/kit';
+import { selectedFields } from '@tm/kit/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Ctx, FieldResolver, Info, Int, Resolver, Root } from 'type-graphql';
 import type { TasksContext } from '../context';

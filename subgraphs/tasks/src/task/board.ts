@@ -135,4 +135,4 @@ export async function rebalance(column: Column): Promise<void> {
   );
 }
 
-export { isDuplicateKeyError as isDuplicateKey } from '@tm/kit';
+export { isDuplicateKeyError as isDuplicateKey } from '@tm/kit/contracts';

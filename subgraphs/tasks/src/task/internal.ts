@@ -1,4 +1,5 @@
-import { internalRoute, isId, TASK_PROJECT_MAX_IDS, TASK_PROJECT_PATH, type RouteHandler } from '@tm/kit';
+import { isId, TASK_PROJECT_MAX_IDS, TASK_PROJECT_PATH } from '@tm/kit/contracts';
+import { internalRoute, type RouteHandler } from '@tm/kit/infra';
 import { TaskModel, type Task } from './task.model';
 
 /**

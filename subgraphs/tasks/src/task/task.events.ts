@@ -1,4 +1,4 @@
-import { liveChannel, pendingEvent, type PendingEvent } from '@tm/kit';
+import { liveChannel, pendingEvent, type PendingEvent } from '@tm/kit/infra';
 import type { Task } from './task.model';
 import type { TaskChangeKind } from './task-enums';
 

@@ -1,4 +1,4 @@
-import { decodeTypedCursor, encodeCursor, forwardPage, pageSize, type Connection, type RequestAccess } from '@tm/kit';
+import { type Connection, decodeTypedCursor, encodeCursor, forwardPage, pageSize, type RequestAccess } from '@tm/kit/contracts';
 import { TASK_PROJECTION } from './task.service';
 import { Task, TaskModel } from './task.model';
 import { SortDirection, TaskOrderField, TaskStatus } from './task-enums';

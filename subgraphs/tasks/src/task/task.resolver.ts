@@ -1,4 +1,5 @@
-import { ConnectionType, forwardPage, pageSize, selectedFields } from '@tm/kit';
+import { forwardPage, pageSize } from '@tm/kit/contracts';
+import { ConnectionType, selectedFields } from '@tm/kit/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Authorized, Ctx, FieldResolver, Float, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Comment } from '../comment/comment.model';

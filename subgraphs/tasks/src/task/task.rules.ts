@@ -1,4 +1,4 @@
-import { AppError, assertId, ErrorCode, optionalText, requireText } from '@tm/kit';
+import { AppError, assertId, ErrorCode, optionalText, requireText } from '@tm/kit/contracts';
 
 export const TITLE_MAX = 200;
 export const DESCRIPTION_MAX = 10_000;

@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AppError,
-  assertId,
-  ErrorCode,
-  outboxPush,
-  type OutboxRelay,
-  type PermissionsClient,
-  type RequestAccess,
-} from '@tm/kit';
+import { AppError, assertId, ErrorCode, type PermissionsClient, type RequestAccess } from '@tm/kit/contracts';
+import { outboxPush, type OutboxRelay } from '@tm/kit/infra';
 import type { CommentService } from '../comment/comment.service';
 import { endOfColumn, isDuplicateKey, rebalance, slotAfter, slotAt } from './board';
 import type { CommentCounts } from '../comment/comment-count';

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { Connection } from '@tm/kit';
-import { requireUser } from '@tm/kit';
+import type { Connection } from '@tm/kit/contracts';
+import { requireUser } from '@tm/kit/graphql';
 import type { UsersContext } from '../context';
 import { Role, User } from '../user/user.model';
 import { EncryptionStatus, UserConnection } from './admin.types';

@@ -1,4 +1,5 @@
-import { decodeCursor, encodeCursor, forwardPage, invalidInput, pageSize, AppError, ErrorCode, SecretBox, type Connection } from '@tm/kit';
+import { AppError, type Connection, decodeCursor, encodeCursor, ErrorCode, forwardPage, invalidInput, pageSize } from '@tm/kit/contracts';
+import { SecretBox } from '@tm/kit/infra';
 import type { KeyRing } from '../auth/keyring.service';
 import type { SessionService } from '../auth/session.service';
 import { SigningKeyModel } from '../auth/signing-key.model';

@@ -1,4 +1,4 @@
-import { ConnectionType } from '@tm/kit';
+import { ConnectionType } from '@tm/kit/graphql';
 import { Field, Int, ObjectType } from 'type-graphql';
 import { User } from '../user/user.model';
 

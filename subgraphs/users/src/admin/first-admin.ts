@@ -1,4 +1,4 @@
-import type { Logger } from '@tm/kit';
+import type { Logger } from '@tm/kit/infra';
 import { Role, UserModel } from '../user/user.model';
 import type { UserService } from '../user/user.service';
 import { passwordProblem } from '../user/password-rules';

@@ -1,4 +1,4 @@
-import { AppError, ErrorCode } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
 import type { MfaService } from '../mfa/mfa.service';
 import { UserStatus, type User } from '../user/user.model';
 import { ALREADY_REGISTERED, type NewUser, type UserService } from '../user/user.service';

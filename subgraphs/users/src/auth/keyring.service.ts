@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike } from 'jose';
-import { AppError, ErrorCode, type Logger, type SecretBox } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
+import { type Logger, type SecretBox } from '@tm/kit/infra';
 import { SigningKey, SigningKeyModel } from './signing-key.model';
 import { ACCESS, TOKEN_ISSUER } from './token-types';
 

@@ -1,5 +1,6 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError, ErrorCode, type Redis } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
+import { type Redis } from '@tm/kit/infra';
 import { accountKey } from './login-guard.service';
 
 export interface RegisterGuardOptions {

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
-import { AppError, ErrorCode, RedisKeys, type Logger, type Redis } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
+import { type Logger, type Redis, RedisKeys } from '@tm/kit/infra';
 import { Session, SessionModel } from './session.model';
 
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');

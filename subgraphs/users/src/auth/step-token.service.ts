@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
-import type { SecretBox } from '@tm/kit';
+import type { SecretBox } from '@tm/kit/infra';
 import { MFA_STEP, RESET, TOKEN_ISSUER } from './token-types';
 
 export type StepKind = 'mfa' | 'reset';

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { authenticator } from 'otplib';
-import { AppError, ErrorCode, invalidInput, type Redis, type SecretBox } from '@tm/kit';
+import { AppError, ErrorCode, invalidInput } from '@tm/kit/contracts';
+import { type Redis, type SecretBox } from '@tm/kit/infra';
 import { UserStatus, UserModel, type Role, type User } from '../user/user.model';
 import { MFA_POLICY_ID, MfaPolicyModel, type MfaPolicy } from './mfa-policy.model';
 

@@ -1,5 +1,5 @@
 import { Args, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
-import { requireUser } from '@tm/kit';
+import { requireUser } from '@tm/kit/graphql';
 import type { UsersContext } from '../context';
 import { ChangePasswordArgs, RequestPasswordResetArgs, ResetPasswordArgs } from './password.inputs';
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { AppError, ErrorCode, invalidInput, type EventPublisher, type Logger, type Redis, type SecretBox } from '@tm/kit';
+import { AppError, ErrorCode, invalidInput } from '@tm/kit/contracts';
+import { type EventPublisher, type Logger, type Redis, type SecretBox } from '@tm/kit/infra';
 import type { LoginGuard } from '../auth/login-guard.service';
 import { accountKey } from '../auth/login-guard.service';
 import type { SessionService } from '../auth/session.service';

@@ -1,4 +1,5 @@
-import { AppError, ErrorCode, RedisKeys, type LivePublisher, type Logger, type PermissionsClient, type Redis } from '@tm/kit';
+import { AppError, ErrorCode, type PermissionsClient } from '@tm/kit/contracts';
+import { type LivePublisher, type Logger, type Redis, RedisKeys } from '@tm/kit/infra';
 import { UserModel } from '../user/user.model';
 
 /**

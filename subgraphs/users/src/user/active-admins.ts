@@ -1,5 +1,5 @@
 import { getModelForClass, modelOptions, prop } from '@typegoose/typegoose';
-import { AppError, ErrorCode, isDuplicateKeyError } from '@tm/kit';
+import { AppError, ErrorCode, isDuplicateKeyError } from '@tm/kit/contracts';
 import { Role, UserModel, UserStatus, type User } from './user.model';
 
 /** A counter kept by atomic updates (`counters` collection). */

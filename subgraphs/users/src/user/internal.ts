@@ -1,13 +1,5 @@
-import {
-  ACTIVE_USERS_PATH,
-  internalRoute,
-  isId,
-  TOKEN_VERSION_PATH,
-  USER_CONTACTS_MAX_IDS,
-  USER_CONTACTS_PATH,
-  USERS_PATH,
-  type RouteHandler,
-} from '@tm/kit';
+import { ACTIVE_USERS_PATH, isId, TOKEN_VERSION_PATH, USER_CONTACTS_MAX_IDS, USER_CONTACTS_PATH, USERS_PATH } from '@tm/kit/contracts';
+import { internalRoute, type RouteHandler } from '@tm/kit/infra';
 import { UserModel, UserStatus, type User } from './user.model';
 
 /**

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root, Authorized } from 'type-graphql';
-import { AppError, ErrorCode } from '@tm/kit';
+import { AppError, ErrorCode } from '@tm/kit/contracts';
 import type { UsersContext } from '../context';
 import { Role, User, UserStatus } from './user.model';
 import { maskEmail } from './user.service';

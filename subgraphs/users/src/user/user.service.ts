@@ -1,5 +1,6 @@
 import argon2 from 'argon2';
-import { AppError, ErrorCode, invalidInput, RedisKeys, type Redis } from '@tm/kit';
+import { AppError, ErrorCode, invalidInput } from '@tm/kit/contracts';
+import { type Redis, RedisKeys } from '@tm/kit/infra';
 import { ActiveAdmins, isActiveAdmin, type UserFilter } from './active-admins';
 import { Role, User, UserModel, UserStatus } from './user.model';
 

@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import {
   decodeCursor,
   decodeTypedCursor,
@@ -7,7 +6,7 @@ import {
   forwardPage,
   MAX_PAGE_SIZE,
   pageSize,
-} from '../src/graphql/connection';
+} from '../src/contracts/paging';
 import { AppError, ErrorCode } from '../src/contracts/errors';
 
 /** A cursor made of any JSON (what a client could send). */
