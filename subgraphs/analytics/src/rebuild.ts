@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { baseConfigSchema, connectMongo, createLogger, createRedis, loadConfig, redisReady } from '@tm/kit/infra';
 import { z } from 'zod';
 import { analyticsConfigShape } from './config';
-import { ReadModelPointerModel } from './readmodel/generation';
-import { rebuildReadModel } from './readmodel/rebuild';
+import { ReadModelPointerModel } from './readmodel/readmodel.generation';
+import { rebuildReadModel } from './readmodel/readmodel.rebuild';
 
 /**
  * `npm run analytics:rebuild [-- --allow-incomplete] [-- --force]`: replays the task and project

@@ -10,8 +10,8 @@ import { errorCode } from '@tm/tools/testing/graphql';
 import { REPO_ROOT, spawnService, type ServiceProcess } from '@tm/tools/testing/processes';
 import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 import { streamEvents } from '@tm/tools/testing/streams';
-import { dropGeneration, generation, readPointer } from '../src/readmodel/generation';
-import { Projector } from '../src/readmodel/projector';
+import { dropGeneration, generation, readPointer } from '../src/readmodel/readmodel.generation';
+import { Projector } from '../src/readmodel/readmodel.projector';
 import {
   as as asUser,
   data,

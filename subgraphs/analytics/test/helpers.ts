@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Generation } from '../src/readmodel/generation';
+import type { Generation } from '../src/readmodel/readmodel.generation';
 
 export { as, data } from '@tm/tools/testing/graphql';
 export { waitFor } from '@tm/tools/testing/wait';

@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { DomainEvent } from '@tm/kit/infra';
 import { MetricsService } from '../src/metrics/metrics.service';
-import { dropGeneration, generation, type CurrentGeneration, type Generation } from '../src/readmodel/generation';
-import { Projector, recountAllBuckets } from '../src/readmodel/projector';
+import { dropGeneration, generation, type CurrentGeneration, type Generation } from '../src/readmodel/readmodel.generation';
+import { Projector, recountAllBuckets } from '../src/readmodel/readmodel.projector';
 import { shuffled, snapshot } from './helpers';
 
 /**

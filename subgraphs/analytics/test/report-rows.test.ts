@@ -1,5 +1,5 @@
 import { parseCsv } from './helpers';
-import { csvField, csvLine } from '../src/report/report-rows';
+import { csvField, csvLine } from '../src/report/report.rows';
 import { UrlSigner } from '@tm/kit/storage';
 
 /** Pure parts of reports: CSV quoting (RFC 4180, formula cells defused) and signed download URLs. */

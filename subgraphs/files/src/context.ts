@@ -2,7 +2,7 @@ import type { PermissionsClient, RequestAccess } from '@tm/kit/contracts';
 import type { AuditLog, BaseContext } from '@tm/kit/infra';
 import type { ActorWithAccess, FileService } from './file/file.service';
 import type { Loaders } from './loaders';
-import type { FileScanStatus } from './scan/scan-status';
+import type { FileScanStatus } from './scan/scan.types';
 
 export interface Services {
   files: FileService;

@@ -10,10 +10,10 @@ import { FileService } from './file/file.service';
 import { ProjectUsageModel } from './file/project-usage.model';
 import { createLoaders } from './loaders';
 import { ScanQueue } from './scan/scan.queue';
-import { selectScanner } from './scan/select';
+import { selectScanner } from './scan/scanner.factory';
 import { buildFilesSchema } from './schema';
 import { DeletionsConsumer } from './sweep/deletions.consumer';
-import { Sweeper } from './sweep/sweeper';
+import { Sweeper } from './sweep/file.sweeper';
 
 type Shape = typeof filesConfigShape;
 export type FilesConfig = BaseConfig & { PORT: number } & { [K in keyof Shape]: import('zod').infer<Shape[K]> };

@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { AnalyticsContext } from '../context';
 import { ProjectRef } from '../project/project.ref';
 import { userRef } from '../user/user.ref';
-import { ProjectMetrics } from './project-metrics';
+import { ProjectMetrics } from './metrics.types';
 
 @Resolver(() => ProjectRef)
 export class ProjectMetricsResolver {

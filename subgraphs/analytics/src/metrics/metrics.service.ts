@@ -1,7 +1,7 @@
 import { AppError, ErrorCode, type RequestAccess } from '@tm/kit/contracts';
-import type { CurrentGeneration } from '../readmodel/generation';
+import type { CurrentGeneration } from '../readmodel/readmodel.generation';
 import { dayOf } from '../readmodel/task-fact.model';
-import { STATUSES, type TaskStatus } from './task-status';
+import { STATUSES, type TaskStatus } from '../task/task.enums';
 
 const DAY_MS = 86_400_000;
 /** Throughput days when `from` is not given. */

@@ -1,6 +1,6 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import { ReportFormat, ReportKind, ReportStatus } from './report-enums';
+import { ReportFormat, ReportKind, ReportStatus } from './report.enums';
 
 /** An asynchronous report of a project's tasks. Hidden: where the file is, who asked, the cancel mark. */
 @ObjectType({ description: 'An asynchronous report (requestReport); poll reportJob(id) for progress and the download URL' })

@@ -1,5 +1,5 @@
 import { Field, ID, InputType } from 'type-graphql';
-import { ReportFormat, ReportKind } from './report-enums';
+import { ReportFormat, ReportKind } from './report.enums';
 
 @InputType()
 export class ReportInput {

@@ -5,11 +5,11 @@ import { AppError, assertId, ErrorCode, type RequestAccess } from '@tm/kit/contr
 import { type Logger, type UserContext } from '@tm/kit/infra';
 import type { Storage, UrlClaims } from '@tm/kit/storage';
 import { daysBetween, DEFAULT_DAYS, MAX_DAYS } from '../metrics/metrics.service';
-import type { CurrentGeneration } from '../readmodel/generation';
+import type { CurrentGeneration } from '../readmodel/readmodel.generation';
 import type { TaskFact } from '../readmodel/task-fact.model';
-import { FINAL_STATES, LIVE_STATES, ReportFormat, ReportKind, ReportStatus } from './report-enums';
+import { FINAL_STATES, LIVE_STATES, ReportFormat, ReportKind, ReportStatus } from './report.enums';
 import { ReportJob, ReportJobModel } from './report-job.model';
-import { csvLine, TASK_COLUMNS, taskRow, THROUGHPUT_COLUMNS, type Row } from './report-rows';
+import { csvLine, TASK_COLUMNS, taskRow, THROUGHPUT_COLUMNS, type Row } from './report.rows';
 
 export interface ReportRequest {
   projectId: string;

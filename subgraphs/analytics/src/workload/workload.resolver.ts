@@ -1,7 +1,7 @@
 import { Authorized, Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { AnalyticsContext } from '../context';
 import { UserRef } from '../user/user.ref';
-import { Workload } from './workload';
+import { Workload } from './workload.types';
 
 @Resolver(() => UserRef)
 export class WorkloadResolver {

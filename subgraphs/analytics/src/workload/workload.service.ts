@@ -1,6 +1,6 @@
 import { AppError, ErrorCode, type PermissionsClient } from '@tm/kit/contracts';
 import { type UserContext } from '@tm/kit/infra';
-import type { CurrentGeneration } from '../readmodel/generation';
+import type { CurrentGeneration } from '../readmodel/readmodel.generation';
 
 const WEEK_MS = 7 * 86_400_000;
 

@@ -1,8 +1,8 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { FilesContext } from '../context';
-import { FileStatus } from '../file/file-status';
+import { FileStatus } from '../file/file.enums';
 import { File } from '../file/file.model';
-import { FileScanStatus } from '../scan/scan-status';
+import { FileScanStatus } from '../scan/scan.types';
 
 /** The operations guide's file actions (ADMIN, audited). */
 @Resolver()

@@ -1,7 +1,7 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
 import { OutboxFields } from '@tm/kit/infra';
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
-import { FileStatus } from './file-status';
+import { FileStatus } from './file.enums';
 
 /**
  * A file attached to a task. Its bytes live in the storage (never in GraphQL); the record says

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { Scanner } from './scanner';
+import type { Scanner } from './scanner.types';
 
 /**
  * Why a scan could not give a verdict: clamd `unavailable` (refused, reset, closed before answering),

@@ -1,4 +1,4 @@
-import type { Scanner } from './scanner';
+import type { Scanner } from './scanner.types';
 
 /**
  * The EICAR anti-virus test string, built from parts so this source file is not itself flagged by

@@ -2,7 +2,7 @@ import { type Logger, type Metrics, retryDelay } from '@tm/kit/infra';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import client from 'prom-client';
-import type { Scanner } from './scanner';
+import type { Scanner } from './scanner.types';
 
 export interface ScanQueueOptions {
   redisUrl: string;

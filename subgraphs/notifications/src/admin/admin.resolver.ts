@@ -1,8 +1,8 @@
 import { AppError, ErrorCode } from '@tm/kit/contracts';
 import { Arg, Authorized, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { NotificationsContext } from '../context';
-import { DELIVERY_CHANNELS, type DeliveryChannel } from '../notification/notification-kind';
-import { QueueStats } from './queue-stats';
+import { DELIVERY_CHANNELS, type DeliveryChannel } from '../notification/notification.enums';
+import { QueueStats } from './admin.types';
 
 /** The operations guide's notification actions (ADMIN, audited). */
 @Resolver()

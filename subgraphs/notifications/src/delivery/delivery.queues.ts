@@ -2,7 +2,7 @@ import { type Logger, type Metrics, retryDelay } from '@tm/kit/infra';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import client from 'prom-client';
-import type { DeliveryChannel } from '../notification/notification-kind';
+import type { DeliveryChannel } from '../notification/notification.enums';
 
 export const QUEUE_NAMES = ['email', 'push', 'notifications-schedule'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];

@@ -6,7 +6,7 @@ import { isDeliverableAddress } from '../notification/notification.service';
 import { NotificationModel, type Notification } from '../notification/notification.model';
 import type { EmailSender } from './email.sender';
 import { EndpointGone, type PushSender } from './push.sender';
-import { digestEmail, notificationEmail, passwordResetEmail, type Links } from './templates';
+import { digestEmail, notificationEmail, passwordResetEmail, type Links } from './delivery.templates';
 import type { DeliveryQueues } from './delivery.queues';
 
 /** How long a sent-marker is kept: longer than any job can be retried or re-queued. */

@@ -1,5 +1,5 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { RenderedEmail } from './templates';
+import type { RenderedEmail } from './delivery.templates';
 
 /** Sends over SMTP (any relay: a local server in tests, SendGrid's or another in production). */
 export class EmailSender {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppError, ErrorCode } from '@tm/kit/contracts';
-import { DeviceTokenModel, type DeviceToken } from './device-token.model';
+import { DeviceTokenModel, type DeviceToken } from './device.model';
 
 const invalid = (problem: string) => new AppError(ErrorCode.InvalidRequest, `Invalid token: ${problem}`, { field: 'token' });
 const B64URL = /^[A-Za-z0-9_-]+=*$/;

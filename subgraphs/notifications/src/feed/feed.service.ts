@@ -1,8 +1,8 @@
 import { isDuplicateKeyError, type UserDirectory } from '@tm/kit/contracts';
 import { type DomainEvent } from '@tm/kit/infra';
 import type { DeliveryService } from '../delivery/delivery.service';
-import type { Links } from '../delivery/templates';
-import { NotificationKind } from '../notification/notification-kind';
+import type { Links } from '../delivery/delivery.templates';
+import { NotificationKind } from '../notification/notification.enums';
 import type { NotificationDraft, NotificationService } from '../notification/notification.service';
 import { ProjectMemberModel, type ProjectMember } from '../project/project-member.model';
 import { TaskInfoModel, type TaskInfo } from '../task/task-info.model';

@@ -1,5 +1,5 @@
 import { AppError, ErrorCode } from '@tm/kit/contracts';
-import { DEFAULT_CHANNELS, NOTIFICATION_KINDS, type Channel, type NotificationKind } from '../notification/notification-kind';
+import { DEFAULT_CHANNELS, NOTIFICATION_KINDS, type Channel, type NotificationKind } from '../notification/notification.enums';
 import { PreferencesModel, type KindPreference, type NotificationPreferences } from './preference.model';
 
 export interface PreferencesChange {

@@ -1,7 +1,7 @@
 import { isDuplicateKeyError } from '@tm/kit/contracts';
 import { type DomainEvent } from '@tm/kit/infra';
 import { dayOf, type TaskFact } from './task-fact.model';
-import type { Generation } from './generation';
+import type { Generation } from './readmodel.generation';
 
 /** The task state events of the tasks stream carry (`payload.state`): the task as the change left it. */
 export interface TaskState {

@@ -1,6 +1,6 @@
 import { ClamAvScanner } from './clamav.scanner';
 import { EicarScanner } from './eicar.scanner';
-import type { Scanner } from './scanner';
+import type { Scanner } from './scanner.types';
 
 export interface ScannerConfig {
   CLAMAV_HOST?: string | undefined;

@@ -1,7 +1,7 @@
 import { eventStream, type Logger, type Metrics, type Redis, StreamConsumer } from '@tm/kit/infra';
 import client from 'prom-client';
-import { generation, readPointer } from './generation';
-import { Projector, settleDirty, type ApplyResult } from './projector';
+import { generation, readPointer } from './readmodel.generation';
+import { Projector, settleDirty, type ApplyResult } from './readmodel.projector';
 
 export const ANALYTICS_GROUP = 'analytics';
 export const STREAMS = [eventStream('tasks'), eventStream('projects')];

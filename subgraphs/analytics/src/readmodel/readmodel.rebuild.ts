@@ -1,8 +1,8 @@
 import { type Logger, parseStreamEntry, type Redis, type StreamEntries } from '@tm/kit/infra';
-import { STREAMS } from './consumer';
-import { dropGeneration, generation, POINTER_ID, ReadModelPointerModel, readPointer } from './generation';
-import { Projector, recountAllBuckets } from './projector';
-import { streamTrimmed } from './stream';
+import { STREAMS } from './readmodel.consumer';
+import { dropGeneration, generation, POINTER_ID, ReadModelPointerModel, readPointer } from './readmodel.generation';
+import { Projector, recountAllBuckets } from './readmodel.projector';
+import { streamTrimmed } from './readmodel.stream';
 
 export interface RebuildOptions {
   redis: Redis;

@@ -1,6 +1,6 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { UserRef } from '../user/user.ref';
-import { TaskStatus } from './task-status';
+import { TaskStatus } from '../task/task.enums';
 
 @ObjectType({ description: 'Tasks completed on one UTC day' })
 export class DailyCount {
