@@ -16,7 +16,7 @@ import {
 } from '@tm/kit';
 import type { Actor } from '../task/task.events';
 import { TaskModel, type Task } from '../task/task.model';
-import type { CommentCounts } from './comment-count';
+import type { CommentCounts } from './comment-count.service';
 import { Comment, CommentModel } from './comment.model';
 
 export const BODY_MAX = 10_000;

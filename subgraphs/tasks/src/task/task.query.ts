@@ -1,7 +1,7 @@
 import { decodeTypedCursor, encodeCursor, forwardPage, pageSize, type Connection, type RequestAccess } from '@tm/kit';
 import { TASK_PROJECTION } from './task.service';
 import { Task, TaskModel } from './task.model';
-import { SortDirection, TaskOrderField, TaskStatus } from './task-enums';
+import { SortDirection, TaskOrderField, TaskStatus } from './task.enums';
 
 export interface TaskFilterArgs {
   status?: TaskStatus[] | null;

@@ -9,12 +9,12 @@ import {
   type RequestAccess,
 } from '@tm/kit';
 import type { CommentService } from '../comment/comment.service';
-import { endOfColumn, isDuplicateKey, rebalance, slotAfter, slotAt } from './board';
-import type { CommentCounts } from '../comment/comment-count';
+import { endOfColumn, isDuplicateKey, rebalance, slotAfter, slotAt } from './board.order';
+import type { CommentCounts } from '../comment/comment-count.service';
 import { taskEvent, type Actor } from './task.events';
 import { NO_DUE_DATE, Task, TaskModel } from './task.model';
 import { taskRules as rules } from './task.rules';
-import { canTransition, PRIORITY_RANK, TaskPriority, TaskStatus } from './task-enums';
+import { canTransition, PRIORITY_RANK, TaskPriority, TaskStatus } from './task.enums';
 
 export interface TaskDraft {
   id?: string | null;
