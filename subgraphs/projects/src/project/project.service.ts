@@ -15,10 +15,10 @@ import {
   type OutboxRelay,
 } from '@tm/kit';
 import type { ProjectEvents } from './project.events';
-import type { PermissionCache } from '../membership/permission-cache';
-import { inForce, memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';
-import { requireRole } from './access';
-import { ProjectRole } from './project-role';
+import type { PermissionCache } from '../project-member/permission.cache';
+import { inForce, memberId, ProjectMemberModel, type ProjectMember } from '../project-member/project-member.model';
+import { requireRole } from './project.access';
+import { ProjectRole } from './project.enums';
 import { ProjectModel, type Project } from './project.model';
 
 export interface ProjectDraft {

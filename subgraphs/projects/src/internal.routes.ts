@@ -1,5 +1,5 @@
 import { internalRoute, isId, PERMISSIONS_PATH, type RouteHandler } from '@tm/kit';
-import type { PermissionCache } from './membership/permission-cache';
+import type { PermissionCache } from './project-member/permission.cache';
 
 /**
  * `GET /internal/permissions?userId=…`: the permissions client's fallback on a cache miss. Only
