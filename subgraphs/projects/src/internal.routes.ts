@@ -1,12 +1,10 @@
 import { internalRoute, isId, PERMISSIONS_PATH, type RouteHandler } from '@tm/kit';
 import type { PermissionCache } from './project-member/permission.cache';
 
-/**
- * `GET /internal/permissions?userId=…`: the permissions client's fallback on a cache miss. Only
- * answers requests signed with the internal secret (other services), never clients.
- */
-export function permissionsRoute(cache: PermissionCache, secret: string): Record<string, RouteHandler> {
+/** Every internal (service-to-service) route of projects: signed requests of other services only, never clients. */
+export function internalRoutes(cache: PermissionCache, secret: string): Record<string, RouteHandler> {
   return {
+    /** `GET /internal/permissions?userId=…`: the permissions client's fallback on a cache miss. */
     [PERMISSIONS_PATH]: internalRoute('projects', secret, async (query) => {
       const userId = query.get('userId');
       return isId(userId) ? { memberships: await cache.load(userId) } : null;

@@ -11,7 +11,7 @@ import {
 } from '@tm/kit';
 import { z } from 'zod';
 import type { ProjectsContext, Services } from './context';
-import { permissionsRoute } from './internal.routes';
+import { internalRoutes } from './internal.routes';
 import { createLoaders } from './loaders';
 import { PermissionCache } from './project-member/permission.cache';
 import { ProjectMemberModel, type ProjectMember } from './project-member/project-member.model';
@@ -51,7 +51,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const services: Services = { projects, members, permissions, audit: new AuditLog('projects', redis, log) };
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(projects, members, base.user.userId) }),
-        routes: permissionsRoute(permissions, config.INTERNAL_SECRET),
+        routes: internalRoutes(permissions, config.INTERNAL_SECRET),
         onConnected: async () => {
           projectRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);
           memberRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);
