@@ -1,6 +1,6 @@
 import { ConfigError, encryptionKeysSchema, type BaseConfig } from '@tm/kit';
 import { z } from 'zod';
-import { passwordProblem } from './user/password-rules';
+import { passwordProblem } from './password/password.rules';
 
 /** docker-compose passes `${VAR:-}` as an empty string: treat it as not set. */
 const emptyAsUnset = (v: unknown) => (v === '' ? undefined : v);

@@ -11,10 +11,10 @@ import {
   type RunningService,
 } from '@tm/kit';
 import { AdminService } from './admin/admin.service';
-import { ensureFirstAdmin } from './admin/first-admin';
+import { ensureFirstAdmin } from './admin/admin.bootstrap';
 import { AuthService } from './auth/auth.service';
 import { KeyRing } from './auth/keyring.service';
-import { createAuthMetrics } from './auth/auth-metrics';
+import { createAuthMetrics } from './auth/auth.metrics';
 import { LoginGuard } from './auth/login-guard.service';
 import { RegisterGuard } from './auth/register-guard.service';
 import { SessionModel } from './auth/session.model';
@@ -30,8 +30,8 @@ import { PasswordResetModel } from './password/password-reset.model';
 import { PasswordService } from './password/password.service';
 import { PresenceService } from './presence/presence.service';
 import { buildUsersSchema } from './schema';
-import { usersRoute } from './user/internal';
-import { CounterModel } from './user/active-admins';
+import { usersRoute } from './internal.routes';
+import { CounterModel } from './user/active-admins.service';
 import { UserModel } from './user/user.model';
 import { UserService } from './user/user.service';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike } from 'jose';
 import { AppError, ErrorCode, type Logger, type SecretBox } from '@tm/kit';
 import { SigningKey, SigningKeyModel } from './signing-key.model';
-import { ACCESS, TOKEN_ISSUER } from './token-types';
+import { ACCESS, TOKEN_ISSUER } from './token.kinds';
 
 export const ACCESS_TOKEN_ALG = ACCESS.alg;
 export { TOKEN_ISSUER };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError, ErrorCode, type Redis } from '@tm/kit';
-import type { AuthMetrics } from './auth-metrics';
+import type { AuthMetrics } from './auth.metrics';
 
 export interface LoginGuardOptions {
   maxPerAccount: number;

@@ -1,6 +1,6 @@
 import argon2 from 'argon2';
 import { AppError, ErrorCode, invalidInput, RedisKeys, type Redis } from '@tm/kit';
-import { ActiveAdmins, isActiveAdmin, type UserFilter } from './active-admins';
+import { ActiveAdmins, isActiveAdmin, type UserFilter } from './active-admins.service';
 import { Role, User, UserModel, UserStatus } from './user.model';
 
 export interface NewUser {

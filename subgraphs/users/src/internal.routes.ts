@@ -8,7 +8,7 @@ import {
   USERS_PATH,
   type RouteHandler,
 } from '@tm/kit';
-import { UserModel, UserStatus, type User } from './user.model';
+import { UserModel, UserStatus, type User } from './user/user.model';
 
 /**
  * `GET /internal/users?id=…`: whether an account with that id exists (projects asks before it adds
