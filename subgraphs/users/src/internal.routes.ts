@@ -10,11 +10,8 @@ import {
 } from '@tm/kit';
 import { UserModel, UserStatus, type User } from './user/user.model';
 
-/**
- * `GET /internal/users?id=…`: whether an account with that id exists (projects asks before it adds
- * a member). Signed service-to-service requests only; answers nothing but the yes or no.
- */
-export function usersRoute(
+/** Every internal (service-to-service) route of users: signed requests of other services only, never clients. */
+export function internalRoutes(
   secret: string,
   publishTokenVersion: (user: Pick<User, '_id' | 'tokenVersion'>) => Promise<void>,
 ): Record<string, RouteHandler> {
@@ -31,6 +28,10 @@ export function usersRoute(
       await publishTokenVersion(user);
       return { version: user.tokenVersion ?? 0 };
     }),
+    /**
+     * `GET /internal/users?id=…`: whether an account with that id exists (projects asks before it
+     * adds a member); answers nothing but the yes or no.
+     */
     [USERS_PATH]: internalRoute('users', secret, async (query) => {
       const id = query.get('id');
       if (!isId(id)) return null;

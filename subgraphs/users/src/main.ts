@@ -23,6 +23,7 @@ import { SigningKeyModel } from './auth/signing-key.model';
 import { StepTokens } from './auth/step-token.service';
 import { checkUsersEnv, usersConfigShape, type UsersConfig } from './config';
 import type { Services, UsersContext } from './context';
+import { internalRoutes } from './internal.routes';
 import { createLoaders } from './loaders';
 import { MfaPolicyModel } from './mfa/mfa-policy.model';
 import { MfaService } from './mfa/mfa.service';
@@ -30,7 +31,6 @@ import { PasswordResetModel } from './password/password-reset.model';
 import { PasswordService } from './password/password.service';
 import { PresenceService } from './presence/presence.service';
 import { buildUsersSchema } from './schema';
-import { usersRoute } from './internal.routes';
 import { CounterModel } from './user/active-admins.service';
 import { UserModel } from './user/user.model';
 import { UserService } from './user/user.service';
@@ -105,7 +105,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(users, deps.redis, permissions), selfIds: new Set() }),
         routes: {
-          ...usersRoute(cfg.INTERNAL_SECRET, (user) => users.publishTokenVersion(user)),
+          ...internalRoutes(cfg.INTERNAL_SECRET, (user) => users.publishTokenVersion(user)),
           '/.well-known/jwks.json': async (_req, res) => {
             try {
               sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=10' });
