@@ -34,10 +34,10 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { attachRealtime, type Realtime } from './realtime/socket-server';
 import { clientAddress, createAuthenticator } from './auth';
 import { gatewayConfigSchema, subgraphUrl, type GatewayConfig } from './config';
-import type { GatewayContext } from './gateway-context';
-import { createSubgraphFetcher, SignedDataSource } from './subgraph-datasource';
+import type { GatewayContext } from './gateway.context';
+import { createSubgraphFetcher, SignedDataSource } from './subgraph.datasource';
 import { PlanExecutingGateway } from './executor';
-import { gatewayHealthRoute } from './subgraph-health';
+import { gatewayHealthRoute } from './subgraph.health';
 import { fileSupergraph, subgraphsOf, type SubgraphInfo } from './supergraph';
 import { AuditEntryModel, createOpsPlane, OPS_SUBGRAPH } from './ops';
 

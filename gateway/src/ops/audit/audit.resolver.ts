@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { ConnectionType, type Connection } from '@tm/kit';
-import type { OpsContext } from '../context';
+import type { OpsContext } from '../ops.context';
 import { AuditEntry } from './audit.model';
 
 export const AuditConnection = ConnectionType('Audit', AuditEntry);

@@ -3,7 +3,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import { CONTEXT_HEADER, CORRELATION_HEADER, ERROR_CODES, injectTraceContext, signContext } from '@tm/kit';
 import { GraphQLError } from 'graphql';
 import { Agent, request as undiciRequest } from 'undici';
-import type { GatewayContext } from './gateway-context';
+import type { GatewayContext } from './gateway.context';
 
 /** One subgraph HTTP exchange, body buffered. */
 export interface SubgraphReply {

@@ -1,8 +1,8 @@
 import { LocalGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { createFormatError, type Logger } from '@tm/kit';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import type { GatewayContext } from '../gateway-context';
-import type { OpsServices } from './context';
+import type { GatewayContext } from '../gateway.context';
+import type { OpsServices } from './ops.context';
 
 /**
  * Serves the ops subgraph to @apollo/gateway in-process (no HTTP hop): its resolvers run with the
