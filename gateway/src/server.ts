@@ -10,10 +10,10 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { attachRealtime, type Realtime } from './realtime/socket-server';
 import { clientAddress, createAuthenticator } from './auth';
 import { gatewayConfigSchema, subgraphUrl, type GatewayConfig } from './config';
-import type { GatewayContext } from './gateway-context';
-import { createSubgraphFetcher, SignedDataSource } from './subgraph-datasource';
+import type { GatewayContext } from './gateway.context';
+import { createSubgraphFetcher, SignedDataSource } from './subgraph.datasource';
 import { PlanExecutingGateway } from './executor';
-import { gatewayHealthRoute } from './subgraph-health';
+import { gatewayHealthRoute } from './subgraph.health';
 import { fileSupergraph, subgraphsOf, type SubgraphInfo } from './supergraph';
 import { AuditEntryModel, createOpsPlane, OPS_SUBGRAPH } from './ops';
 
@@ -55,42 +55,8 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   });
   await apollo.start();
 
-  const buildContext = contextBuilder(deps.authenticate, log);
-  const server = createHttpApp<GatewayContext>({
-    log,
-    metrics,
-    corsOrigins: config.CORS_ORIGINS,
-    responseHeaders: ops.responseHeaders,
-    routes: {
-      ...standardRoutes('gateway', { redis: () => pingRedis(deps.redis) }, metrics),
-      '/health': gatewayHealthRoute(() => subgraphs),
-      '/subgraphs': (_req, res) => sendJson(res, 200, { subgraphs: subgraphs.map((s) => s.name) }),
-    },
-    graphql: {
-      path: '/graphql',
-      server: apollo,
-      context: (req, correlationId) => buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY), 'http'),
-    },
-  });
-  const realtime = attachRealtime({
-    server,
-    path: '/graphql',
-    apollo,
-    schema: () => apiSchema,
-    authenticate: deps.authenticate,
-    context: (user, correlationId, clientIp, transport) => ({ user, correlationId, log, clientIp, ...(transport ? { transport } : {}) }),
-    redis: deps.redis,
-    redisUrl: config.REDIS_URL,
-    prefix: config.REDIS_PREFIX,
-    log,
-    registry: metrics.registry,
-    // socket errors masked like HTTP ones; the client's address as over HTTP (TRUST_PROXY)
-    formatError,
-    introspection: introspectionEnabled(config),
-    clientAddress: (req) => clientAddress(req, config.TRUST_PROXY),
-    limits: liveLimits(config),
-    ...(config.LIVE_SHARED_RESOLUTION === 'on' ? liveAccess(config, deps.redis, log, ops, () => subgraphs) : {}),
-  });
+  const server = serveHttp(config, deps, log, metrics, ops, apollo, () => subgraphs);
+  const realtime = attachLive(config, deps, log, metrics, ops, { server, apollo, formatError }, () => apiSchema, () => subgraphs);
   const port = await listen(server, config.PORT, config.HOST);
   await redisReady(deps.redis);
   await ops.start();
@@ -226,6 +192,67 @@ function createApollo(
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
     ],
+  });
+}
+
+/** The HTTP server: the standard routes, the gateway's health and subgraph list, and GraphQL over HTTP. */
+function serveHttp(
+  config: GatewayConfig,
+  deps: Dependencies,
+  log: Logger,
+  metrics: Metrics,
+  ops: OpsPlane,
+  apollo: ApolloServer<GatewayContext>,
+  subgraphs: () => SubgraphInfo[],
+): http.Server {
+  const buildContext = contextBuilder(deps.authenticate, log);
+  return createHttpApp<GatewayContext>({
+    log,
+    metrics,
+    corsOrigins: config.CORS_ORIGINS,
+    responseHeaders: ops.responseHeaders,
+    routes: {
+      ...standardRoutes('gateway', { redis: () => pingRedis(deps.redis) }, metrics),
+      '/health': gatewayHealthRoute(subgraphs),
+      '/subgraphs': (_req, res) => sendJson(res, 200, { subgraphs: subgraphs().map((s) => s.name) }),
+    },
+    graphql: {
+      path: '/graphql',
+      server: apollo,
+      context: (req, correlationId) => buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY), 'http'),
+    },
+  });
+}
+
+/** graphql-ws on the HTTP server's /graphql, validated against the current API schema. */
+function attachLive(
+  config: GatewayConfig,
+  deps: Dependencies,
+  log: Logger,
+  metrics: Metrics,
+  ops: OpsPlane,
+  served: { server: http.Server; apollo: ApolloServer<GatewayContext>; formatError: ReturnType<typeof createFormatError> },
+  apiSchema: () => GraphQLSchema | undefined,
+  subgraphs: () => SubgraphInfo[],
+): Realtime {
+  return attachRealtime({
+    server: served.server,
+    path: '/graphql',
+    apollo: served.apollo,
+    schema: apiSchema,
+    authenticate: deps.authenticate,
+    context: (user, correlationId, clientIp, transport) => ({ user, correlationId, log, clientIp, ...(transport ? { transport } : {}) }),
+    redis: deps.redis,
+    redisUrl: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    log,
+    registry: metrics.registry,
+    // socket errors masked like HTTP ones; the client's address as over HTTP (TRUST_PROXY)
+    formatError: served.formatError,
+    introspection: introspectionEnabled(config),
+    clientAddress: (req) => clientAddress(req, config.TRUST_PROXY),
+    limits: liveLimits(config),
+    ...(config.LIVE_SHARED_RESOLUTION === 'on' ? liveAccess(config, deps.redis, log, ops, subgraphs) : {}),
   });
 }
 

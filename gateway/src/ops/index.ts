@@ -6,8 +6,8 @@ import { requestDisconnect } from '../realtime/disconnect';
 import type { SubgraphInfo } from '../supergraph';
 import { AuditConsumer } from './audit/audit.consumer';
 import { AuditQueryService } from './audit/audit.service';
-import type { OpsServices } from './context';
-import { OpsDataSource } from './datasource';
+import type { OpsServices } from './ops.context';
+import { OpsDataSource } from './ops.datasource';
 import { HealthService } from './health/health.service';
 import { SubgraphBreakers } from './limits/breakers';
 import { operationCheck, opsGuardPlugin, type GuardOptions } from './limits/guard';
@@ -15,7 +15,7 @@ import { limitValidationRules, type LimitName, type OperationLimits } from './li
 import { RateLimits } from './limits/rate-limit';
 import { buildOpsSchema, opsRootFields } from './schema';
 import { SettingsService } from './settings/settings.service';
-import { OperationStats } from './stats/operation-stats';
+import { OperationStats } from './stats/stats.service';
 
 export { AuditEntryModel } from './audit/audit.model';
 export type { OperationLimits } from './limits/operation-limits';

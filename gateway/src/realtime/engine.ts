@@ -13,7 +13,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Histogram, Counter } from 'prom-client';
-import type { GatewayContext } from '../gateway-context';
+import type { GatewayContext } from '../gateway.context';
 import type { ChannelHub } from './channels';
 import { passGates, type StartGate } from './gate';
 import { LiveIterator } from './iterator';

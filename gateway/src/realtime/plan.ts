@@ -125,81 +125,29 @@ export function planSubscription(
   operationName: string | null | undefined,
   variables: Record<string, unknown>,
 ): LivePlan {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const op = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
-  if (!op || op.operation !== 'subscription') throw new AppError(ErrorCode.InvalidRequest, 'Not a subscription operation');
-  const fragments: Record<string, FragmentDefinitionNode> = {};
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
-  const [root] = collectFields(op.selectionSet, fragments);
-  if (!root) throw new AppError(ErrorCode.InvalidRequest, 'A subscription selects one field');
-  const fieldName = root.name.value;
-  const spec = SUBSCRIPTIONS[fieldName];
-  const fieldDef = schema.getSubscriptionType()?.getFields()[fieldName];
-  if (!spec || !fieldDef) throw new AppError(ErrorCode.InvalidRequest, `Unknown subscription ${fieldName}`);
+  const op = subscriptionOperation(document, operationName);
+  const fragments = fragmentsByName(document);
+  const { root, spec, fieldDef } = rootField(schema, op, fragments);
   if (spec.root) return planRootEntity(op, root, fragments, spec, variables);
   const args = getArgumentValues(fieldDef, root, variables);
   const projectId = String(args[spec.projectArg] ?? '');
 
   const eventNodes = collectFields(root.selectionSet, fragments);
-  const idVariables: Record<string, string> = { [PROBE_FIELD]: spec.projectArg };
-  const entitySelections = eventNodes
-    .filter((f) => spec.entities[f.name.value])
-    .map((f): FieldNode => {
-      const entity = spec.entities[f.name.value]!;
-      const variable = `__id_${f.name.value}`;
-      idVariables[variable] = entity.idKey;
-      return {
-        ...f,
-        alias: name(responseKey(f)),
-        name: name(entity.query),
-        arguments: [{ kind: Kind.ARGUMENT, name: name('id'), value: { kind: Kind.VARIABLE, name: name(variable) } }],
-        selectionSet: f.selectionSet ? withTypename(f.selectionSet) : undefined,
-      };
-    });
-  const probe: FieldNode = {
-    kind: Kind.FIELD,
-    alias: name(PROBE_FIELD),
-    name: name('project'),
-    arguments: [{ kind: Kind.ARGUMENT, name: name('id'), value: { kind: Kind.VARIABLE, name: name(PROBE_FIELD) } }],
-    selectionSet: { kind: Kind.SELECTION_SET, selections: [{ kind: Kind.FIELD, name: name('id') }] },
-  };
-  const usedFragments = [...spreadNames({ kind: Kind.SELECTION_SET, selections: entitySelections }, fragments)]
-    .map((n) => fragments[n]!)
-    .map((d) => ({ ...d, selectionSet: withTypename(d.selectionSet) }));
-  const used = variableNames([...entitySelections, ...usedFragments]);
-  const ownDefinitions = (op.variableDefinitions ?? []).filter((v) => used.has(v.variable.name.value));
-  const idDefinitions: VariableDefinitionNode[] = Object.keys(idVariables).map((v) => ({
-    kind: Kind.VARIABLE_DEFINITION,
-    variable: { kind: Kind.VARIABLE, name: name(v) },
-    type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: name('ID') } },
-  }));
-  const query: DocumentNode = {
-    kind: Kind.DOCUMENT,
-    definitions: [
-      {
-        kind: Kind.OPERATION_DEFINITION,
-        operation: 'query' as OperationDefinitionNode['operation'],
-        name: name(`Live_${fieldName}`),
-        variableDefinitions: [...idDefinitions, ...ownDefinitions],
-        selectionSet: { kind: Kind.SELECTION_SET, selections: [probe, ...entitySelections] },
-      } as OperationDefinitionNode,
-      ...usedFragments,
-    ],
-  };
-  const entityOnly: DocumentNode = {
-    ...query,
-    definitions: [
-      {
-        ...(query.definitions[0] as OperationDefinitionNode),
-        variableDefinitions: [...idDefinitions.filter((d) => d.variable.name.value !== PROBE_FIELD), ...ownDefinitions],
-        selectionSet: { kind: Kind.SELECTION_SET, selections: entitySelections },
-      } as OperationDefinitionNode,
-      ...usedFragments,
-    ],
-  };
+  const { selections: entitySelections, idVariables } = entitySelectionsOf(eventNodes, spec);
+  const usedFragments = fragmentsUsedBy(entitySelections, fragments);
+  const ownDefinitions = ownVariableDefinitions(op, [...entitySelections, ...usedFragments]);
+  const idDefinitions = Object.keys(idVariables).map(idVariableDefinition);
+  const queryName = `Live_${root.name.value}`;
+  const query = liveQuery(queryName, [...idDefinitions, ...ownDefinitions], [probeField(), ...entitySelections], usedFragments);
+  const entityOnly = liveQuery(
+    queryName,
+    [...idDefinitions.filter((d) => d.variable.name.value !== PROBE_FIELD), ...ownDefinitions],
+    entitySelections,
+    usedFragments,
+  );
   const sharedQuery = !entitySelections.length ? '' : viewerDependent(schema, entityOnly) ? null : print(entityOnly);
   return {
-    fieldName,
+    fieldName: root.name.value,
     sharedQuery,
     rootKey: responseKey(root),
     spec,
@@ -207,7 +155,121 @@ export function planSubscription(
     eventFields: eventNodes.map((f) => ({ key: responseKey(f), name: f.name.value })),
     query: print(query),
     idVariables,
-    variables: Object.fromEntries(ownDefinitions.map((d) => [d.variable.name.value, variables[d.variable.name.value]])),
+    variables: ownVariables(ownDefinitions, variables),
+  };
+}
+
+/** The operation to run: the named one, or the document's first; it must be a subscription. */
+function subscriptionOperation(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const op = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
+  if (!op || op.operation !== 'subscription') throw new AppError(ErrorCode.InvalidRequest, 'Not a subscription operation');
+  return op;
+}
+
+function fragmentsByName(document: DocumentNode): Record<string, FragmentDefinitionNode> {
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
+  return fragments;
+}
+
+/** The subscription's root field with its spec and schema definition; unknown fields are refused. */
+function rootField(schema: GraphQLSchema, op: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>) {
+  const [root] = collectFields(op.selectionSet, fragments);
+  if (!root) throw new AppError(ErrorCode.InvalidRequest, 'A subscription selects one field');
+  const fieldName = root.name.value;
+  const spec = SUBSCRIPTIONS[fieldName];
+  const fieldDef = schema.getSubscriptionType()?.getFields()[fieldName];
+  if (!spec || !fieldDef) throw new AppError(ErrorCode.InvalidRequest, `Unknown subscription ${fieldName}`);
+  return { root, spec, fieldDef };
+}
+
+/**
+ * The event's entity fields rewritten as root queries by id (`task(id: $__id_task)`), keeping the
+ * subscriber's alias and selection, with the message key each id variable is read from.
+ */
+function entitySelectionsOf(eventNodes: FieldNode[], spec: SubscriptionSpec) {
+  const idVariables: Record<string, string> = { [PROBE_FIELD]: spec.projectArg };
+  const selections = eventNodes
+    .filter((f) => spec.entities[f.name.value])
+    .map((f): FieldNode => {
+      const entity = spec.entities[f.name.value]!;
+      const variable = `__id_${f.name.value}`;
+      idVariables[variable] = entity.idKey;
+      return byIdField(f, entity.query, variable);
+    });
+  return { selections, idVariables };
+}
+
+/** `field` fetched as the root query `query(id: $variable)` under its response key. */
+function byIdField(field: FieldNode, query: string, variable: string): FieldNode {
+  return {
+    ...field,
+    alias: name(responseKey(field)),
+    name: name(query),
+    arguments: [{ kind: Kind.ARGUMENT, name: name('id'), value: { kind: Kind.VARIABLE, name: name(variable) } }],
+    selectionSet: field.selectionSet ? withTypename(field.selectionSet) : undefined,
+  };
+}
+
+/** The access probe `__probe: project(id: $__probe) { id }`: null when the subscriber lost access. */
+function probeField(): FieldNode {
+  return {
+    kind: Kind.FIELD,
+    alias: name(PROBE_FIELD),
+    name: name('project'),
+    arguments: [{ kind: Kind.ARGUMENT, name: name('id'), value: { kind: Kind.VARIABLE, name: name(PROBE_FIELD) } }],
+    selectionSet: { kind: Kind.SELECTION_SET, selections: [{ kind: Kind.FIELD, name: name('id') }] },
+  };
+}
+
+/** The fragments the selections spread (transitively), each with `__typename` added. */
+function fragmentsUsedBy(selections: FieldNode[], fragments: Record<string, FragmentDefinitionNode>): FragmentDefinitionNode[] {
+  return [...spreadNames({ kind: Kind.SELECTION_SET, selections }, fragments)]
+    .map((n) => fragments[n]!)
+    .map((d) => ({ ...d, selectionSet: withTypename(d.selectionSet) }));
+}
+
+/** The subscriber's variable definitions that the given nodes use. */
+function ownVariableDefinitions(op: OperationDefinitionNode, nodes: unknown[]): readonly VariableDefinitionNode[] {
+  const used = variableNames(nodes);
+  return (op.variableDefinitions ?? []).filter((v) => used.has(v.variable.name.value));
+}
+
+function ownVariables(
+  definitions: readonly VariableDefinitionNode[],
+  variables: Record<string, unknown>,
+): Record<string, unknown> {
+  return Object.fromEntries(definitions.map((d) => [d.variable.name.value, variables[d.variable.name.value]]));
+}
+
+function idVariableDefinition(variable: string): VariableDefinitionNode {
+  return {
+    kind: Kind.VARIABLE_DEFINITION,
+    variable: { kind: Kind.VARIABLE, name: name(variable) },
+    type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: name('ID') } },
+  };
+}
+
+/** A query document: one operation with these variables and selections, then the fragments. */
+function liveQuery(
+  queryName: string,
+  variableDefinitions: VariableDefinitionNode[],
+  selections: FieldNode[],
+  fragments: FragmentDefinitionNode[],
+): DocumentNode {
+  return {
+    kind: Kind.DOCUMENT,
+    definitions: [
+      {
+        kind: Kind.OPERATION_DEFINITION,
+        operation: 'query' as OperationDefinitionNode['operation'],
+        name: name(queryName),
+        variableDefinitions,
+        selectionSet: { kind: Kind.SELECTION_SET, selections },
+      } as OperationDefinitionNode,
+      ...fragments,
+    ],
   };
 }
 
@@ -226,38 +288,15 @@ function planRootEntity(
 ): LivePlan {
   const entity = spec.root!;
   const variable = '__id_root';
-  const selection: FieldNode = {
-    ...root,
-    alias: name(responseKey(root)),
-    name: name(entity.query),
-    arguments: [{ kind: Kind.ARGUMENT, name: name('id'), value: { kind: Kind.VARIABLE, name: name(variable) } }],
-    selectionSet: root.selectionSet ? withTypename(root.selectionSet) : undefined,
-  };
-  const usedFragments = [...spreadNames({ kind: Kind.SELECTION_SET, selections: [selection] }, fragments)]
-    .map((n) => fragments[n]!)
-    .map((d) => ({ ...d, selectionSet: withTypename(d.selectionSet) }));
-  const used = variableNames([selection, ...usedFragments]);
-  const ownDefinitions = (op.variableDefinitions ?? []).filter((v) => used.has(v.variable.name.value));
-  const query: DocumentNode = {
-    kind: Kind.DOCUMENT,
-    definitions: [
-      {
-        kind: Kind.OPERATION_DEFINITION,
-        operation: 'query' as OperationDefinitionNode['operation'],
-        name: name(`Live_${root.name.value}`),
-        variableDefinitions: [
-          {
-            kind: Kind.VARIABLE_DEFINITION,
-            variable: { kind: Kind.VARIABLE, name: name(variable) },
-            type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: name('ID') } },
-          },
-          ...ownDefinitions,
-        ],
-        selectionSet: { kind: Kind.SELECTION_SET, selections: [selection] },
-      } as OperationDefinitionNode,
-      ...usedFragments,
-    ],
-  };
+  const selection = byIdField(root, entity.query, variable);
+  const usedFragments = fragmentsUsedBy([selection], fragments);
+  const ownDefinitions = ownVariableDefinitions(op, [selection, ...usedFragments]);
+  const query = liveQuery(
+    `Live_${root.name.value}`,
+    [idVariableDefinition(variable), ...ownDefinitions],
+    [selection],
+    usedFragments,
+  );
   return {
     fieldName: root.name.value,
     sharedQuery: null,
@@ -267,6 +306,6 @@ function planRootEntity(
     eventFields: [],
     query: print(query),
     idVariables: { [variable]: entity.idKey },
-    variables: Object.fromEntries(ownDefinitions.map((d) => [d.variable.name.value, variables[d.variable.name.value]])),
+    variables: ownVariables(ownDefinitions, variables),
   };
 }

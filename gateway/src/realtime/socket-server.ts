@@ -18,7 +18,7 @@ import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import client from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { GatewayContext } from '../gateway-context';
+import type { GatewayContext } from '../gateway.context';
 import { withoutSuggestions } from '../ops/limits/operation-limits';
 import { ChannelHub } from './channels';
 import { listenForDisconnects } from './disconnect';

@@ -1,12 +1,12 @@
 import type { AuditLog, BaseContext } from '@tm/kit/infra';
 import type { Loaders } from './loaders';
-import type { MembershipService } from './membership/project-member.service';
-import type { PermissionCache } from './membership/permission-cache';
+import type { ProjectMemberService } from './project-member/project-member.service';
+import type { PermissionCache } from './project-member/permission.cache';
 import type { ProjectService } from './project/project.service';
 
 export interface Services {
   projects: ProjectService;
-  members: MembershipService;
+  members: ProjectMemberService;
   permissions: PermissionCache;
   audit: AuditLog;
 }

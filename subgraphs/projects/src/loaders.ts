@@ -1,11 +1,11 @@
 import DataLoader from 'dataloader';
-import { memberId, type ProjectMember } from './membership/project-member.model';
-import type { MembershipService } from './membership/project-member.service';
+import { memberId, type ProjectMember } from './project-member/project-member.model';
+import type { ProjectMemberService } from './project-member/project-member.service';
 import type { Project } from './project/project.model';
 import type { ProjectService } from './project/project.service';
 
 /** Per-request batching: any number of projects or members costs one query each. */
-export function createLoaders(projects: ProjectService, members: MembershipService, viewerId: string | null) {
+export function createLoaders(projects: ProjectService, members: ProjectMemberService, viewerId: string | null) {
   return {
     project: new DataLoader<string, Project | null>(async (ids) => {
       const byId = new Map((await projects.byIds(ids)).map((p) => [p._id, p]));

@@ -3,11 +3,11 @@ import { UserDirectory } from '@tm/kit/contracts';
 import { AuditLog, type BaseConfig, ConfigError, EventPublisher, OutboxRelay, type RunningService, startSubgraph } from '@tm/kit/infra';
 import { z } from 'zod';
 import type { ProjectsContext, Services } from './context';
-import { permissionsRoute } from './internal';
+import { internalRoutes } from './internal.routes';
 import { createLoaders } from './loaders';
-import { MembershipService } from './membership/project-member.service';
-import { PermissionCache } from './membership/permission-cache';
-import { ProjectMemberModel, type ProjectMember } from './membership/project-member.model';
+import { PermissionCache } from './project-member/permission.cache';
+import { ProjectMemberModel, type ProjectMember } from './project-member/project-member.model';
+import { ProjectMemberService } from './project-member/project-member.service';
 import { ProjectEvents } from './project/project.events';
 import { ProjectModel, type Project } from './project/project.model';
 import { ProjectService } from './project/project.service';
@@ -39,11 +39,11 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const permissions = new PermissionCache(redis, log);
       const projects = new ProjectService(events, projectRelay, permissions);
       const directory = new UserDirectory(config.USERS_URL, config.INTERNAL_SECRET, log);
-      const members = new MembershipService(events, memberRelay, permissions, directory);
+      const members = new ProjectMemberService(events, memberRelay, permissions, directory);
       const services: Services = { projects, members, permissions, audit: new AuditLog('projects', redis, log) };
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(projects, members, base.user.userId) }),
-        routes: permissionsRoute(permissions, config.INTERNAL_SECRET),
+        routes: internalRoutes(permissions, config.INTERNAL_SECRET),
         onConnected: async () => {
           projectRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);
           memberRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);

@@ -1,7 +1,7 @@
 import { buildFederatedSchema } from '@tm/kit/graphql';
 import type { GraphQLSchema } from 'graphql';
 import { ProjectAdminResolver } from './admin/admin.resolver';
-import { ProjectMemberResolver } from './membership/project-member.resolver';
+import { ProjectMemberResolver } from './project-member/project-member.resolver';
 import { ProjectEventResolver } from './project/project.subscription';
 import { projectReference } from './project/project.reference';
 import { ProjectResolver } from './project/project.resolver';

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { CommentCounts } from './comment/comment-count';
+import type { CommentCounts } from './comment/comment-count.service';
 import type { Comment } from './comment/comment.model';
 import type { CommentService } from './comment/comment.service';
 import type { Task } from './task/task.model';

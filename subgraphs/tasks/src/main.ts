@@ -2,14 +2,14 @@ import 'reflect-metadata';
 import { PermissionsClient, RequestAccess } from '@tm/kit/contracts';
 import { AuditLog, type BaseConfig, ConfigError, EventPublisher, OutboxRelay, type RunningService, startSubgraph } from '@tm/kit/infra';
 import { z } from 'zod';
-import { CommentCounts } from './comment/comment-count';
+import { CommentCounts } from './comment/comment-count.service';
 import { CommentModel, type Comment } from './comment/comment.model';
 import { CommentService } from './comment/comment.service';
 import type { Services, TasksContext } from './context';
+import { internalRoutes } from './internal.routes';
 import { createLoaders } from './loaders';
 import { buildTasksSchema } from './schema';
-import { BoardColumnModel } from './task/board';
-import { taskProjectRoute } from './task/internal';
+import { BoardColumnModel } from './task/board.order';
 import { TaskModel, type Task } from './task/task.model';
 import { TaskQueries } from './task/task.query';
 import { TaskService } from './task/task.service';
@@ -55,7 +55,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
           loaders: createLoaders(tasks, comments, counts),
           access: new RequestAccess(permissions, base.user.userId),
         }),
-        routes: taskProjectRoute(config.INTERNAL_SECRET),
+        routes: internalRoutes(config.INTERNAL_SECRET),
         onConnected: async () => {
           taskRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);
           commentRelay.start(config.OUTBOX_SWEEP_MS, config.OUTBOX_IDLE_SWEEP_MS);

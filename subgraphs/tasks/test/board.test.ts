@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
-import { BoardColumnModel, endOfColumn, POSITION_STEP, rebalance, slotAfter, slotAt } from '../src/task/board';
+import { BoardColumnModel, endOfColumn, POSITION_STEP, rebalance, slotAfter, slotAt } from '../src/task/board.order';
 import { TaskModel, type Task } from '../src/task/task.model';
-import { PRIORITY_RANK, TaskPriority, TaskStatus } from '../src/task/task-enums';
+import { PRIORITY_RANK, TaskPriority, TaskStatus } from '../src/task/task.enums';
 
 /** Board slots against the real store: the per-column counter, its seeding, and rebalances. */
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { firstReserved, midpoint, MIN_GAP, POSITION_STEP } from '../src/task/board';
+import { firstReserved, midpoint, MIN_GAP, POSITION_STEP } from '../src/task/board.order';
 
 /** The board's fractional ordering without a store (board.test.ts runs the counter and rebalance against one). */
 describe('midpoint', () => {

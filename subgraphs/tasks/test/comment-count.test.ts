@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import { createLogger } from '@tm/kit/infra';
-import { CommentCounts } from '../src/comment/comment-count';
+import { CommentCounts } from '../src/comment/comment-count.service';
 import { CommentModel } from '../src/comment/comment.model';
 import { TaskModel, type Task } from '../src/task/task.model';
-import { PRIORITY_RANK, TaskPriority, TaskStatus } from '../src/task/task-enums';
+import { PRIORITY_RANK, TaskPriority, TaskStatus } from '../src/task/task.enums';
 
 /**
  * Task.commentCount against the real store: `$inc` per added comment (exact under concurrency,

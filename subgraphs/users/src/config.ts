@@ -1,6 +1,6 @@
 import { type BaseConfig, ConfigError, encryptionKeysSchema } from '@tm/kit/infra';
 import { z } from 'zod';
-import { passwordProblem } from './user/password-rules';
+import { passwordProblem } from './password/password.rules';
 
 /** docker-compose passes `${VAR:-}` as an empty string: treat it as not set. */
 const emptyAsUnset = (v: unknown) => (v === '' ? undefined : v);

@@ -3,9 +3,9 @@ import { baseConfigSchema, ConfigError, connectMongo, createLogger, createRedis,
 import { z } from 'zod';
 import { Role, UserStatus } from './user/user.model';
 import { UserModel } from './user/user.model';
-import { CounterModel } from './user/active-admins';
+import { CounterModel } from './user/active-admins.service';
 import { UserService } from './user/user.service';
-import { passwordProblem } from './user/password-rules';
+import { passwordProblem } from './password/password.rules';
 
 /**
  * Creates an administrator (or, with `--promote`, makes an existing account one and unlocks it),

@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { PermissionsClient } from '@tm/kit/contracts';
 import { AuditLog, ConfigError, EventPublisher, LivePublisher, type RunningService, SecretBox, sendJson, startSubgraph } from '@tm/kit/infra';
 import { AdminService } from './admin/admin.service';
-import { ensureFirstAdmin } from './admin/first-admin';
+import { ensureFirstAdmin } from './admin/admin.bootstrap';
 import { AuthService } from './auth/auth.service';
 import { KeyRing } from './auth/keyring.service';
-import { createAuthMetrics } from './auth/auth-metrics';
+import { createAuthMetrics } from './auth/auth.metrics';
 import { LoginGuard } from './auth/login-guard.service';
 import { RegisterGuard } from './auth/register-guard.service';
 import { SessionModel } from './auth/session.model';
@@ -14,6 +14,7 @@ import { SigningKeyModel } from './auth/signing-key.model';
 import { StepTokens } from './auth/step-token.service';
 import { checkUsersEnv, usersConfigShape, type UsersConfig } from './config';
 import type { Services, UsersContext } from './context';
+import { internalRoutes } from './internal.routes';
 import { createLoaders } from './loaders';
 import { MfaPolicyModel } from './mfa/mfa-policy.model';
 import { MfaService } from './mfa/mfa.service';
@@ -21,8 +22,7 @@ import { PasswordResetModel } from './password/password-reset.model';
 import { PasswordService } from './password/password.service';
 import { PresenceService } from './presence/presence.service';
 import { buildUsersSchema } from './schema';
-import { usersRoute } from './user/internal';
-import { CounterModel } from './user/active-admins';
+import { CounterModel } from './user/active-admins.service';
 import { UserModel } from './user/user.model';
 import { UserService } from './user/user.service';
 
@@ -96,7 +96,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       return {
         context: (base) => ({ ...base, services, loaders: createLoaders(users, deps.redis, permissions), selfIds: new Set() }),
         routes: {
-          ...usersRoute(cfg.INTERNAL_SECRET, (user) => users.publishTokenVersion(user)),
+          ...internalRoutes(cfg.INTERNAL_SECRET, (user) => users.publishTokenVersion(user)),
           '/.well-known/jwks.json': async (_req, res) => {
             try {
               sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=10' });

@@ -4,7 +4,9 @@ import { AdminResolver } from './admin/admin.resolver';
 import { AuthResolver } from './auth/auth.resolver';
 import { MfaResolver } from './mfa/mfa.resolver';
 import { PasswordResolver } from './password/password.resolver';
-import { PresenceResolver, ProjectPresenceResolver, ProjectRef, projectReference } from './presence/presence.resolver';
+import { PresenceResolver } from './presence/presence.resolver';
+import { ProjectRef } from './project/project.ref';
+import { ProjectPresenceResolver, projectReference } from './project/project.resolver';
 import { UserResolver } from './user/user.resolver';
 import { userReference } from './user/user.reference';
 

@@ -141,137 +141,190 @@ async function closeAll(subs: Sub[]): Promise<void> {
   }
 }
 
+type NextTask = () => string;
+
 async function main(): Promise<void> {
   const cfg = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as LiveConfig;
   const live = new Live(cfg);
-  const base = cfg.gatewayBase;
   const out: Record<string, unknown> = { scenarios: [] as unknown[] };
   let task = 0;
   const nextTask = () => cfg.taskIds[task++ % cfg.taskIds.length]!;
 
   for (const n of cfg.counts) {
-    await live.waitDrained(0);
-    const rss0 = await metric(base, 'process_resident_memory_bytes');
-    const heap0 = await metric(base, 'nodejs_heap_size_used_bytes');
-    const tOpen = now();
-    const subs = await live.openMany(n);
-    await live.waitSubscribed(n);
-    const openSec = (now() - tOpen) / 1000;
-    await sleep(500);
-    const rss1 = await metric(base, 'process_resident_memory_bytes');
-    const heap1 = await metric(base, 'nodejs_heap_size_used_bytes');
-    const all: number[] = [];
-    const lastPerEvent: number[] = [];
-    let lagMax = 0;
-    let delivered = 0;
-    let failedUpdates = 0;
-    let firstFailure: string | undefined;
-    for (let e = 0; e < cfg.eventsPerCount; e++) {
-      await metric(base, 'nodejs_eventloop_lag_max_seconds'); // resets the window
-      let title: string;
-      try {
-        title = await live.update(nextTask());
-      } catch (err) {
-        // the change itself failed (counted: an event that never happened cannot be delivered)
-        failedUpdates++;
-        firstFailure ??= (err as Error).message.slice(0, 300);
-        lastPerEvent.push(NaN);
-        continue;
-      }
-      const lat = await live.collect(subs, title);
-      lagMax = Math.max(lagMax, await metric(base, 'nodejs_eventloop_lag_max_seconds'));
-      delivered += lat.length;
-      all.push(...lat);
-      lastPerEvent.push(lat.length ? Math.max(...lat) : NaN);
-      await sleep(300);
-    }
-    const bad = subs.reduce((x, s) => x + s.bad, 0);
-    const row = {
-      subscribers: n,
-      events: cfg.eventsPerCount,
-      p50: pct(all, 50),
-      p99: pct(all, 99),
-      lastMedian: pct(lastPerEvent, 50),
-      deliveryRatio: delivered / (n * cfg.eventsPerCount),
-      failedUpdates,
-      ...(firstFailure ? { firstFailure } : {}),
-      badPayloads: bad,
-      memoryPerConnectionKiB: Math.round((rss1 - rss0) / n / 1024),
-      heapPerConnectionKiB: Math.round((heap1 - heap0) / n / 1024),
-      eventLoopLagMaxMs: Math.round(lagMax * 1000 * 10) / 10,
-      connectSeconds: Math.round(openSec * 10) / 10,
-    };
+    const opened = await openMeasured(live, cfg.gatewayBase, n);
+    const row = await deliveryScenario(live, cfg, opened, nextTask);
     (out.scenarios as unknown[]).push(row);
     process.stderr.write(`live ${JSON.stringify(row)}\n`);
-
     // most events filtered out: the same subscribers, while other projects' tasks change
     if (n === cfg.counts[Math.min(1, cfg.counts.length - 1)] && cfg.filteredOthers > 0) {
-      for (let i = 0; i < cfg.filteredOthers; i++) await live.update(cfg.otherProjectTaskIds[i % cfg.otherProjectTaskIds.length]!);
-      const title = await live.update(nextTask());
-      for (let i = 0; i < cfg.filteredOthers; i++) await live.update(cfg.otherProjectTaskIds[(i + 3) % cfg.otherProjectTaskIds.length]!);
-      const lat = await live.collect(subs, title);
-      await sleep(500);
-      const extra = subs.reduce((x, s) => x + s.bad, 0) - bad;
-      out.filtered = { subscribers: n, otherEvents: cfg.filteredOthers * 2, matching: 1, p50: pct(lat, 50), p99: pct(lat, 99), deliveryRatio: lat.length / n, unexpectedPayloads: extra };
+      out.filtered = await filteredScenario(live, cfg, opened.subs, row.badPayloads, nextTask);
       process.stderr.write(`filtered ${JSON.stringify(out.filtered)}\n`);
     }
-    await closeAll(subs);
+    await closeAll(opened.subs);
   }
 
-  // subscribe/unsubscribe churn next to stable subscribers
   if (cfg.churnSeconds > 0) {
-    await live.waitDrained(0);
-    const stable = await live.openMany(cfg.stableForChurn);
-    await live.waitSubscribed(cfg.stableForChurn);
-    // the subscription count can still include the previous scenario's closing subscribers: one
-    // warm-up event that every stable subscriber must receive proves they are all live (not counted)
-    const warm = await live.collect(stable, await live.update(nextTask()), 15_000);
-    if (warm.length < stable.length) process.stderr.write(`churn warm-up reached ${warm.length} of ${stable.length} stable subscribers\n`);
-    const churners = await Promise.all(Array.from({ length: cfg.churnConnections }, (_, i) => live.open(cfg.tokens[(i * 7) % cfg.tokens.length]!)));
-    for (const c of churners) c.stop();
-    let cycles = 0;
-    let running = true;
-    const loops = churners.map(async (c) => {
-      while (running) {
-        const stop = c.client.subscribe({ query: LIVE_QUERY, variables: { p: cfg.projectId } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
-        await sleep(50 + Math.random() * 100);
-        stop();
-        cycles++;
-        await sleep(10);
-      }
-    });
-    const lat: number[] = [];
-    let sent = 0;
-    const end = Date.now() + cfg.churnSeconds * 1000;
-    while (Date.now() < end) {
-      const title = await live.update(nextTask());
-      sent++;
-      lat.push(...(await live.collect(stable, title, 10_000)));
-      await sleep(250);
-    }
-    running = false;
-    await Promise.all(loops);
-    await sleep(1000);
-    const subsAfter = await metric(base, 'live_subscriptions');
-    const channelsAfter = await metric(base, 'live_redis_channels');
-    out.churn = {
-      stable: cfg.stableForChurn,
-      churnConnections: cfg.churnConnections,
-      cycles,
-      cyclesPerSecond: Math.round(cycles / cfg.churnSeconds),
-      events: sent,
-      p50: pct(lat, 50),
-      p99: pct(lat, 99),
-      deliveryRatio: lat.length / (sent * cfg.stableForChurn),
-      subscriptionsAfter: subsAfter,
-      leakedSubscriptions: subsAfter - cfg.stableForChurn,
-      redisChannelsAfter: channelsAfter,
-    };
+    const churn = await churnScenario(live, cfg, nextTask);
+    out.churn = churn.row;
     process.stderr.write(`churn ${JSON.stringify(out.churn)}\n`);
-    await closeAll([...stable, ...churners]);
+    await closeAll(churn.subs);
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);
+}
+
+/** N subscribers opened once the previous ones are gone, with the gateway's memory before and after. */
+async function openMeasured(live: Live, base: string, n: number) {
+  await live.waitDrained(0);
+  const rss0 = await metric(base, 'process_resident_memory_bytes');
+  const heap0 = await metric(base, 'nodejs_heap_size_used_bytes');
+  const tOpen = now();
+  const subs = await live.openMany(n);
+  await live.waitSubscribed(n);
+  const openSec = (now() - tOpen) / 1000;
+  await sleep(500);
+  const rss1 = await metric(base, 'process_resident_memory_bytes');
+  const heap1 = await metric(base, 'nodejs_heap_size_used_bytes');
+  return { subs, openSec, rss: rss1 - rss0, heap: heap1 - heap0 };
+}
+
+/** `eventsPerCount` task updates, one at a time, each timed until every subscriber has it. */
+async function deliveryScenario(live: Live, cfg: LiveConfig, opened: Awaited<ReturnType<typeof openMeasured>>, nextTask: NextTask) {
+  const { subs } = opened;
+  const n = subs.length;
+  const d = await deliverEvents(live, cfg, subs, nextTask);
+  const bad = subs.reduce((x, s) => x + s.bad, 0);
+  return {
+    subscribers: n,
+    events: cfg.eventsPerCount,
+    p50: pct(d.all, 50),
+    p99: pct(d.all, 99),
+    lastMedian: pct(d.lastPerEvent, 50),
+    deliveryRatio: d.delivered / (n * cfg.eventsPerCount),
+    failedUpdates: d.failedUpdates,
+    ...(d.firstFailure ? { firstFailure: d.firstFailure } : {}),
+    badPayloads: bad,
+    memoryPerConnectionKiB: Math.round(opened.rss / n / 1024),
+    heapPerConnectionKiB: Math.round(opened.heap / n / 1024),
+    eventLoopLagMaxMs: Math.round(d.lagMax * 1000 * 10) / 10,
+    connectSeconds: Math.round(opened.openSec * 10) / 10,
+  };
+}
+
+/** Sends the events and collects every subscriber's latency, the slowest per event and the gateway's event-loop lag. */
+async function deliverEvents(live: Live, cfg: LiveConfig, subs: Sub[], nextTask: NextTask) {
+  const base = cfg.gatewayBase;
+  const all: number[] = [];
+  const lastPerEvent: number[] = [];
+  let lagMax = 0;
+  let delivered = 0;
+  let failedUpdates = 0;
+  let firstFailure: string | undefined;
+  for (let e = 0; e < cfg.eventsPerCount; e++) {
+    await metric(base, 'nodejs_eventloop_lag_max_seconds'); // resets the window
+    let title: string;
+    try {
+      title = await live.update(nextTask());
+    } catch (err) {
+      // the change itself failed (counted: an event that never happened cannot be delivered)
+      failedUpdates++;
+      firstFailure ??= (err as Error).message.slice(0, 300);
+      lastPerEvent.push(NaN);
+      continue;
+    }
+    const lat = await live.collect(subs, title);
+    lagMax = Math.max(lagMax, await metric(base, 'nodejs_eventloop_lag_max_seconds'));
+    delivered += lat.length;
+    all.push(...lat);
+    lastPerEvent.push(lat.length ? Math.max(...lat) : NaN);
+    await sleep(300);
+  }
+  return { all, lastPerEvent, lagMax, delivered, failedUpdates, firstFailure };
+}
+
+/** One matching event between many of other projects: delivered once to each, nothing else delivered. */
+async function filteredScenario(live: Live, cfg: LiveConfig, subs: Sub[], badBefore: number, nextTask: NextTask) {
+  const others = cfg.otherProjectTaskIds;
+  for (let i = 0; i < cfg.filteredOthers; i++) await live.update(others[i % others.length]!);
+  const title = await live.update(nextTask());
+  for (let i = 0; i < cfg.filteredOthers; i++) await live.update(others[(i + 3) % others.length]!);
+  const lat = await live.collect(subs, title);
+  await sleep(500);
+  const extra = subs.reduce((x, s) => x + s.bad, 0) - badBefore;
+  const n = subs.length;
+  return { subscribers: n, otherEvents: cfg.filteredOthers * 2, matching: 1, p50: pct(lat, 50), p99: pct(lat, 99), deliveryRatio: lat.length / n, unexpectedPayloads: extra };
+}
+
+/**
+ * Subscribe/unsubscribe churn next to stable subscribers: their latency, and no subscription or
+ * channel left behind. Returns the row and the connections, still open, for the caller to close.
+ */
+async function churnScenario(live: Live, cfg: LiveConfig, nextTask: NextTask) {
+  await live.waitDrained(0);
+  const stable = await live.openMany(cfg.stableForChurn);
+  await live.waitSubscribed(cfg.stableForChurn);
+  // the subscription count can still include the previous scenario's closing subscribers: one
+  // warm-up event that every stable subscriber must receive proves they are all live (not counted)
+  const warm = await live.collect(stable, await live.update(nextTask()), 15_000);
+  if (warm.length < stable.length) process.stderr.write(`churn warm-up reached ${warm.length} of ${stable.length} stable subscribers\n`);
+  const churners = await Promise.all(Array.from({ length: cfg.churnConnections }, (_, i) => live.open(cfg.tokens[(i * 7) % cfg.tokens.length]!)));
+  for (const c of churners) c.stop();
+  const churn = startChurn(churners, cfg.projectId);
+  const { lat, sent } = await eventsFor(live, stable, cfg.churnSeconds, nextTask);
+  const cycles = await churn.stop();
+  await sleep(1000);
+  const subsAfter = await metric(cfg.gatewayBase, 'live_subscriptions');
+  const channelsAfter = await metric(cfg.gatewayBase, 'live_redis_channels');
+  const row = {
+    stable: cfg.stableForChurn,
+    churnConnections: cfg.churnConnections,
+    cycles,
+    cyclesPerSecond: Math.round(cycles / cfg.churnSeconds),
+    events: sent,
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    deliveryRatio: lat.length / (sent * cfg.stableForChurn),
+    subscriptionsAfter: subsAfter,
+    leakedSubscriptions: subsAfter - cfg.stableForChurn,
+    redisChannelsAfter: channelsAfter,
+  };
+  return { row, subs: [...stable, ...churners] };
+}
+
+/** Each connection subscribes and unsubscribes in a loop until stopped; `stop` resolves to the cycles done. */
+function startChurn(churners: Sub[], projectId: string): { stop(): Promise<number> } {
+  let cycles = 0;
+  let running = true;
+  const loops = churners.map(async (c) => {
+    while (running) {
+      const stop = c.client.subscribe({ query: LIVE_QUERY, variables: { p: projectId } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+      await sleep(50 + Math.random() * 100);
+      stop();
+      cycles++;
+      await sleep(10);
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return cycles;
+    },
+  };
+}
+
+/** Task updates for `seconds`, each collected from the subscribers (10 s at most), 250 ms apart. */
+async function eventsFor(live: Live, subs: Sub[], seconds: number, nextTask: NextTask) {
+  const lat: number[] = [];
+  let sent = 0;
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    const title = await live.update(nextTask());
+    sent++;
+    lat.push(...(await live.collect(subs, title, 10_000)));
+    await sleep(250);
+  }
+  return { lat, sent };
 }
 
 if (require.main === module) {

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { type Connection } from '@tm/kit/contracts';
 import { ConnectionType } from '@tm/kit/graphql';
-import type { OpsContext } from '../context';
+import type { OpsContext } from '../ops.context';
 import { AuditEntry } from './audit.model';
 
 export const AuditConnection = ConnectionType('Audit', AuditEntry);

@@ -1,5 +1,5 @@
 import { Authorized, Field, Int, ObjectType, Query, Resolver, Ctx } from 'type-graphql';
-import type { OpsContext } from '../context';
+import type { OpsContext } from '../ops.context';
 import type { ServiceHealthView } from './health.service';
 
 @ObjectType({ description: "One dependency of a service, as the service's readiness check sees it" })

@@ -1,4 +1,4 @@
-import { probeSubgraph, type QueueDepth } from '../../subgraph-health';
+import { probeSubgraph, type QueueDepth } from '../../subgraph.health';
 import type { SubgraphInfo } from '../../supergraph';
 import type { SubgraphBreakers } from '../limits/breakers';
 

@@ -13,8 +13,8 @@ import {
   type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
-import type { GatewayContext } from '../../gateway-context';
-import type { OperationStats } from '../stats/operation-stats';
+import type { GatewayContext } from '../../gateway.context';
+import type { OperationStats } from '../stats/stats.service';
 import {
   asksForIntrospection,
   limitError,

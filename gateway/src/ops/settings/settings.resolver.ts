@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Float, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { OpsContext } from '../context';
+import type { OpsContext } from '../ops.context';
 import type { OpsSettingsView } from './settings.service';
 import { HeaderInput, OpsSettings } from './settings.types';
 

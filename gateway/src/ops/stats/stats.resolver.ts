@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, Field, Float, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { invalidInput } from '@tm/kit/contracts';
-import type { OpsContext } from '../context';
-import type { OperationStat } from './operation-stats';
+import type { OpsContext } from '../ops.context';
+import type { OperationStat } from './stats.service';
 
 @ObjectType({ description: "An operation's durations as measured by the gateway that answered (since it started)" })
 export class OperationStats {

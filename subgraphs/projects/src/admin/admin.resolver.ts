@@ -1,7 +1,7 @@
 import { assertId } from '@tm/kit/contracts';
 import { Arg, Authorized, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import { actor, type ProjectsContext } from '../context';
-import { ProjectRole } from '../project/project-role';
+import { ProjectRole } from '../project/project.enums';
 import { Project } from '../project/project.model';
 
 @ObjectType({ description: "A user's role in one project" })

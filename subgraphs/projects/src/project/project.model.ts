@@ -31,7 +31,7 @@ export class Project extends OutboxFields {
 
   /**
    * Number of OWNER members, kept with atomic updates so the last owner can never leave: never
-   * below 1, never above the OWNER memberships, equal to them once changes settle (MembershipService).
+   * below 1, never above the OWNER memberships, equal to them once changes settle (ProjectMemberService).
    */
   @prop({ type: Number, default: 1 })
   public ownerCount!: number;

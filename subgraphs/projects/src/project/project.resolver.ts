@@ -1,9 +1,9 @@
 import { ConnectionType } from '@tm/kit/graphql';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { actor, type ProjectsContext } from '../context';
-import { ProjectMember } from '../membership/project-member.model';
+import { ProjectMember } from '../project-member/project-member.model';
 import { UserRef, userRef } from '../user/user.ref';
-import { ProjectRole } from './project-role';
+import { ProjectRole } from './project.enums';
 import { CreateProjectInput, UpdateProjectInput } from './project.inputs';
 import { Project } from './project.model';
 

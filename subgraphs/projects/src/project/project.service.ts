@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { AppError, assertId, type Connection, decodeTypedCursor, encodeCursor, ErrorCode, escapeRegex, forwardPage, isDuplicateKeyError, optionalText, pageSize, requireText } from '@tm/kit/contracts';
 import { type OutboxRelay } from '@tm/kit/infra';
 import type { ProjectEvents } from './project.events';
-import type { PermissionCache } from '../membership/permission-cache';
-import { inForce, memberId, ProjectMemberModel, type ProjectMember } from '../membership/project-member.model';
-import { requireRole } from './access';
-import { ProjectRole } from './project-role';
+import type { PermissionCache } from '../project-member/permission.cache';
+import { inForce, memberId, ProjectMemberModel, type ProjectMember } from '../project-member/project-member.model';
+import { requireRole } from './project.access';
+import { ProjectRole } from './project.enums';
 import { ProjectModel, type Project } from './project.model';
 
 export interface ProjectDraft {

@@ -3,7 +3,7 @@ import { AppError, assertId, type Connection, decodeTypedCursor, encodeCursor, E
 import { liveChannel, type OutboxRelay, pendingEvent } from '@tm/kit/infra';
 import type { Actor } from '../task/task.events';
 import { TaskModel, type Task } from '../task/task.model';
-import type { CommentCounts } from './comment-count';
+import type { CommentCounts } from './comment-count.service';
 import { Comment, CommentModel } from './comment.model';
 
 export const BODY_MAX = 10_000;

@@ -4,7 +4,7 @@ import { Arg, Ctx, FieldResolver, Info, Int, Resolver, Root } from 'type-graphql
 import type { TasksContext } from '../context';
 import { TaskFilter, TaskOrder } from '../task/task.inputs';
 import { TaskConnection } from '../task/task.resolver';
-import { SortDirection, TaskOrderField } from '../task/task-enums';
+import { SortDirection, TaskOrderField } from '../task/task.enums';
 import { ProjectRef } from './project.ref';
 
 @Resolver(() => ProjectRef)

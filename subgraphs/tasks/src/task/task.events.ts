@@ -1,6 +1,6 @@
 import { liveChannel, pendingEvent, type PendingEvent } from '@tm/kit/infra';
 import type { Task } from './task.model';
-import type { TaskChangeKind } from './task-enums';
+import type { TaskChangeKind } from './task.enums';
 
 export interface Actor {
   userId: string;

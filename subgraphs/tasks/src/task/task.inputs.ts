@@ -1,5 +1,5 @@
 import { Field, ID, InputType } from 'type-graphql';
-import { SortDirection, TaskOrderField, TaskPriority, TaskStatus } from './task-enums';
+import { SortDirection, TaskOrderField, TaskPriority, TaskStatus } from './task.enums';
 
 @InputType()
 export class CreateTaskInput {

@@ -1,7 +1,7 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
 import { OutboxFields } from '@tm/kit/infra';
 import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import { TaskPriority, TaskStatus } from './task-enums';
+import { TaskPriority, TaskStatus } from './task.enums';
 
 /** Far-future stand-in for "no due date", so due-date order and cursors need no null handling. */
 export const NO_DUE_DATE = new Date('9999-12-31T00:00:00.000Z');

@@ -1,7 +1,7 @@
 import { type Connection, decodeTypedCursor, encodeCursor, forwardPage, pageSize, type RequestAccess } from '@tm/kit/contracts';
 import { TASK_PROJECTION } from './task.service';
 import { Task, TaskModel } from './task.model';
-import { SortDirection, TaskOrderField, TaskStatus } from './task-enums';
+import { SortDirection, TaskOrderField, TaskStatus } from './task.enums';
 
 export interface TaskFilterArgs {
   status?: TaskStatus[] | null;

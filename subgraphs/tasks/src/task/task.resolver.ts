@@ -9,7 +9,7 @@ import { ProjectRef } from '../project/project.ref';
 import { UserRef, userRef } from '../user/user.ref';
 import { CreateTaskInput, UpdateTaskInput } from './task.inputs';
 import { Task } from './task.model';
-import { TaskStatus } from './task-enums';
+import { TaskStatus } from './task.enums';
 
 export const TaskConnection = ConnectionType('Task', Task);
 export const CommentConnection = ConnectionType('Comment', Comment);

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { AppError, assertId, ErrorCode, type PermissionsClient, type RequestAccess } from '@tm/kit/contracts';
 import { outboxPush, type OutboxRelay } from '@tm/kit/infra';
 import type { CommentService } from '../comment/comment.service';
-import { endOfColumn, isDuplicateKey, rebalance, slotAfter, slotAt } from './board';
-import type { CommentCounts } from '../comment/comment-count';
+import { endOfColumn, isDuplicateKey, rebalance, slotAfter, slotAt } from './board.order';
+import type { CommentCounts } from '../comment/comment-count.service';
 import { taskEvent, type Actor } from './task.events';
 import { NO_DUE_DATE, Task, TaskModel } from './task.model';
 import { taskRules as rules } from './task.rules';
-import { canTransition, PRIORITY_RANK, TaskPriority, TaskStatus } from './task-enums';
+import { canTransition, PRIORITY_RANK, TaskPriority, TaskStatus } from './task.enums';
 
 export interface TaskDraft {
   id?: string | null;

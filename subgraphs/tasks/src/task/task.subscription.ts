@@ -1,6 +1,6 @@
 import { Arg, Field, ID, ObjectType, Resolver, Root, Subscription } from 'type-graphql';
 import { UserRef } from '../user/user.ref';
-import { TaskChangeKind } from './task-enums';
+import { TaskChangeKind } from './task.enums';
 import { Task } from './task.model';
 
 /** A change on a project's board, as live subscribers see it. */

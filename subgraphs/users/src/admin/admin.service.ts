@@ -4,7 +4,7 @@ import type { KeyRing } from '../auth/keyring.service';
 import type { SessionService } from '../auth/session.service';
 import { SigningKeyModel } from '../auth/signing-key.model';
 import type { MfaService } from '../mfa/mfa.service';
-import { isActiveAdmin } from '../user/active-admins';
+import { isActiveAdmin } from '../user/active-admins.service';
 import { Role, UserModel, UserStatus, type User } from '../user/user.model';
 import type { UserService } from '../user/user.service';
 

@@ -1,7 +1,7 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { UsersContext } from '../context';
 import { LoginInput, RegisterInput } from '../user/user.inputs';
-import { AuthPayload } from './auth-payload';
+import { AuthPayload } from './auth.payload';
 import type { Tokens } from './auth.service';
 
 /** The caller just proved to be this user: let them see their own private fields. */

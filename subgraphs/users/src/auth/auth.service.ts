@@ -2,13 +2,13 @@ import { AppError, ErrorCode } from '@tm/kit/contracts';
 import type { MfaService } from '../mfa/mfa.service';
 import { UserStatus, type User } from '../user/user.model';
 import { ALREADY_REGISTERED, type NewUser, type UserService } from '../user/user.service';
-import type { AuthMetrics } from './auth-metrics';
+import type { AuthMetrics } from './auth.metrics';
 import type { KeyRing } from './keyring.service';
 import type { LoginGuard } from './login-guard.service';
 import type { RegisterGuard } from './register-guard.service';
 import type { SessionService } from './session.service';
 import type { StepTokens } from './step-token.service';
-import { MFA_STEP } from './token-types';
+import { MFA_STEP } from './token.kinds';
 
 export interface Tokens {
   accessToken: string;

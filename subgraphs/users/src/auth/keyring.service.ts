@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type KeyLike 
 import { AppError, ErrorCode } from '@tm/kit/contracts';
 import { type Logger, type SecretBox } from '@tm/kit/infra';
 import { SigningKey, SigningKeyModel } from './signing-key.model';
-import { ACCESS, TOKEN_ISSUER } from './token-types';
+import { ACCESS, TOKEN_ISSUER } from './token.kinds';
 
 export const ACCESS_TOKEN_ALG = ACCESS.alg;
 export { TOKEN_ISSUER };

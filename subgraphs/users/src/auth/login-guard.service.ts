@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError, ErrorCode } from '@tm/kit/contracts';
 import { type Redis } from '@tm/kit/infra';
-import type { AuthMetrics } from './auth-metrics';
+import type { AuthMetrics } from './auth.metrics';
 
 export interface LoginGuardOptions {
   maxPerAccount: number;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import type { SecretBox } from '@tm/kit/infra';
-import { MFA_STEP, RESET, TOKEN_ISSUER } from './token-types';
+import { MFA_STEP, RESET, TOKEN_ISSUER } from './token.kinds';
 
 export type StepKind = 'mfa' | 'reset';
 

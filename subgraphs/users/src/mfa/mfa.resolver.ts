@@ -1,7 +1,7 @@
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import type { UsersContext } from '../context';
 import { User } from '../user/user.model';
-import { MfaEnrollment } from './mfa-enrollment';
+import { MfaEnrollment } from './mfa-enrollment.payload';
 
 const MFA_TOKEN_DOC = 'Only when not signed in: the mfaToken of the AUTH-003 that asked for enrollment';
 

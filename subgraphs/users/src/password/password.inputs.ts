@@ -1,7 +1,7 @@
 import { Length, Matches, MaxLength } from 'class-validator';
 import { ArgsType, Field } from 'type-graphql';
 import { WEAK } from '../user/user.inputs';
-import { PASSWORD_MAX, PASSWORD_MIN, PASSWORD_RULE } from '../user/password-rules';
+import { PASSWORD_MAX, PASSWORD_MIN, PASSWORD_RULE } from './password.rules';
 
 @ArgsType()
 export class ChangePasswordArgs {

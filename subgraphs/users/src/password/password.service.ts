@@ -6,7 +6,7 @@ import type { LoginGuard } from '../auth/login-guard.service';
 import { accountKey } from '../auth/login-guard.service';
 import type { SessionService } from '../auth/session.service';
 import type { StepTokens } from '../auth/step-token.service';
-import { UserEvents, type PasswordResetRequestedPayload } from '../events';
+import { UserEvents, type PasswordResetRequestedPayload } from '../user/user.events';
 import { UserStatus } from '../user/user.model';
 import type { UserService } from '../user/user.service';
 import { PasswordResetModel } from './password-reset.model';

@@ -1,26 +1,6 @@
-import { Arg, Authorized, Ctx, Directive, Field, FieldResolver, ID, Mutation, ObjectType, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Mutation, Resolver, Root, Subscription } from 'type-graphql';
 import type { UsersContext } from '../context';
-import { User } from '../user/user.model';
-
-/** The projects subgraph's Project, as users knows it: users adds `Project.onlineUsers`. */
-@Directive('@key(fields: "id")')
-@ObjectType('Project')
-export class ProjectRef {
-  @Field(() => ID)
-  public id!: string;
-}
-
-@ObjectType({ description: 'Someone came online or went offline in a project' })
-export class PresenceEvent {
-  @Field(() => User)
-  public user!: User;
-
-  @Field()
-  public online!: boolean;
-
-  @Field(() => Date)
-  public at!: Date;
-}
+import { PresenceEvent } from './presence.subscription';
 
 @Resolver()
 export class PresenceResolver {
@@ -47,18 +27,3 @@ export class PresenceResolver {
     return event;
   }
 }
-
-@Resolver(() => ProjectRef)
-export class ProjectPresenceResolver {
-  @FieldResolver(() => [User], { description: 'Members online in this project now' })
-  async onlineUsers(@Root() project: ProjectRef, @Ctx() ctx: UsersContext): Promise<User[]> {
-    if (!ctx.user.userId || !(await ctx.services.permissions.access(ctx.user.userId, project.id))) return [];
-    const ids = await ctx.services.presence.online(project.id);
-    const users = await ctx.loaders.user.loadMany(ids);
-    return users.filter((u): u is User => !!u && !(u instanceof Error));
-  }
-}
-
-export const projectReference = {
-  Project: { __resolveReference: (ref: { id: string }): ProjectRef => ({ id: ref.id }) },
-};

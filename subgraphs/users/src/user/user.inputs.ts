@@ -1,6 +1,6 @@
 import { IsEmail, IsOptional, Length, Matches, MaxLength } from 'class-validator';
 import { Field, InputType } from 'type-graphql';
-import { PASSWORD_MAX, PASSWORD_MIN, PASSWORD_RULE, PASSWORD_RULE_MESSAGE } from './password-rules';
+import { PASSWORD_MAX, PASSWORD_MIN, PASSWORD_RULE, PASSWORD_RULE_MESSAGE } from '../password/password.rules';
 
 /** The message of a too-weak new password (register, reset, change). */
 export const WEAK = { message: PASSWORD_RULE_MESSAGE };

@@ -1,7 +1,7 @@
 import argon2 from 'argon2';
 import { AppError, ErrorCode, invalidInput } from '@tm/kit/contracts';
 import { type Redis, RedisKeys } from '@tm/kit/infra';
-import { ActiveAdmins, isActiveAdmin, type UserFilter } from './active-admins';
+import { ActiveAdmins, isActiveAdmin, type UserFilter } from './active-admins.service';
 import { Role, User, UserModel, UserStatus } from './user.model';
 
 export interface NewUser {

@@ -1,11 +1,11 @@
 import { AppError, assertId, ErrorCode, isDuplicateKeyError, ROLE_RANK, type UserDirectory } from '@tm/kit/contracts';
 import { type OutboxRelay, type PendingEvent } from '@tm/kit/infra';
-import { requireRole } from '../project/access';
-import { ProjectRole } from '../project/project-role';
+import { requireRole } from '../project/project.access';
+import { ProjectRole } from '../project/project.enums';
 import { ProjectModel, type Project } from '../project/project.model';
 import type { Actor } from '../project/project.service';
 import type { ProjectEvents } from '../project/project.events';
-import type { PermissionCache } from './permission-cache';
+import type { PermissionCache } from './permission.cache';
 import {
   inForce,
   MEMBER_PROJECTION,
@@ -63,7 +63,7 @@ function busy(): AppError {
  * membership became OWNER. So the count is at least 1, there are at least as many owners, and
  * once changes settle it is exact.
  */
-export class MembershipService {
+export class ProjectMemberService {
   constructor(
     private readonly events: ProjectEvents,
     private readonly relay: OutboxRelay<ProjectMember>,

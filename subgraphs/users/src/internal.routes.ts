@@ -1,12 +1,9 @@
 import { ACTIVE_USERS_PATH, isId, TOKEN_VERSION_PATH, USER_CONTACTS_MAX_IDS, USER_CONTACTS_PATH, USERS_PATH } from '@tm/kit/contracts';
 import { internalRoute, type RouteHandler } from '@tm/kit/infra';
-import { UserModel, UserStatus, type User } from './user.model';
+import { UserModel, UserStatus, type User } from './user/user.model';
 
-/**
- * `GET /internal/users?id=…`: whether an account with that id exists (projects asks before it adds
- * a member). Signed service-to-service requests only; answers nothing but the yes or no.
- */
-export function usersRoute(
+/** Every internal (service-to-service) route of users: signed requests of other services only, never clients. */
+export function internalRoutes(
   secret: string,
   publishTokenVersion: (user: Pick<User, '_id' | 'tokenVersion'>) => Promise<void>,
 ): Record<string, RouteHandler> {
@@ -23,6 +20,10 @@ export function usersRoute(
       await publishTokenVersion(user);
       return { version: user.tokenVersion ?? 0 };
     }),
+    /**
+     * `GET /internal/users?id=…`: whether an account with that id exists (projects asks before it
+     * adds a member); answers nothing but the yes or no.
+     */
     [USERS_PATH]: internalRoute('users', secret, async (query) => {
       const id = query.get('id');
       if (!isId(id)) return null;

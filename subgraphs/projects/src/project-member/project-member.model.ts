@@ -1,7 +1,7 @@
 import { getModelForClass, index, modelOptions, prop } from '@typegoose/typegoose';
 import { OutboxFields } from '@tm/kit/infra';
 import { Field, ObjectType } from 'type-graphql';
-import { ProjectRole } from '../project/project-role';
+import { ProjectRole } from '../project/project.enums';
 
 /**
  * One user's membership of one project. Its own collection (not an array in the project), so a

@@ -1,5 +1,5 @@
 import { AppError, ErrorCode, type ProjectRoleName, ROLE_RANK } from '@tm/kit/contracts';
-import { memberId, membershipById, type ProjectMember } from '../membership/project-member.model';
+import { memberId, membershipById, type ProjectMember } from '../project-member/project-member.model';
 import { ProjectModel, type Project } from './project.model';
 
 export interface ProjectWithRole {

@@ -1,7 +1,7 @@
 import type { Logger } from '@tm/kit/infra';
 import { Role, UserModel } from '../user/user.model';
 import type { UserService } from '../user/user.service';
-import { passwordProblem } from '../user/password-rules';
+import { passwordProblem } from '../password/password.rules';
 
 export type FirstAdminResult = 'created' | 'exists' | 'email-taken';
 

@@ -2,8 +2,8 @@ import { LocalGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@a
 import { createFormatError } from '@tm/kit/graphql';
 import { type Logger } from '@tm/kit/infra';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import type { GatewayContext } from '../gateway-context';
-import type { OpsServices } from './context';
+import type { GatewayContext } from '../gateway.context';
+import type { OpsServices } from './ops.context';
 
 /**
  * Serves the ops subgraph to @apollo/gateway in-process (no HTTP hop): its resolvers run with the

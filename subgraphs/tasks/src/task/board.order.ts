@@ -1,7 +1,7 @@
 import { getModelForClass, modelOptions, prop } from '@typegoose/typegoose';
 import type { Task } from './task.model';
 import { TaskModel } from './task.model';
-import type { TaskStatus } from './task-enums';
+import type { TaskStatus } from './task.enums';
 
 /** Space between neighbours after a rebalance, and between tasks added at the end of a column. */
 export const POSITION_STEP = 1024;

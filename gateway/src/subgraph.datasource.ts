@@ -4,7 +4,7 @@ import { ERROR_CODES } from '@tm/kit/contracts';
 import { CONTEXT_HEADER, CORRELATION_HEADER, injectTraceContext, signContext } from '@tm/kit/infra';
 import { GraphQLError } from 'graphql';
 import { Agent, request as undiciRequest } from 'undici';
-import type { GatewayContext } from './gateway-context';
+import type { GatewayContext } from './gateway.context';
 
 /** One subgraph HTTP exchange, body buffered. */
 export interface SubgraphReply {

@@ -1,10 +1,10 @@
 import type { AuditLog } from '@tm/kit/infra';
-import type { GatewayContext } from '../gateway-context';
+import type { GatewayContext } from '../gateway.context';
 import type { AuditQueryService } from './audit/audit.service';
 import type { HealthService } from './health/health.service';
 import type { RateLimits } from './limits/rate-limit';
 import type { SettingsService } from './settings/settings.service';
-import type { OperationStats } from './stats/operation-stats';
+import type { OperationStats } from './stats/stats.service';
 
 /** What the ops resolvers work with (one ops plane per gateway process). */
 export interface OpsServices {
