@@ -3,7 +3,7 @@ import { useEffect, useState, useSyncExternalStore, type FormEvent } from 'react
 import { Board } from './Board';
 import { errorCode, errorMessage } from './errors';
 import { Icon } from './icons';
-import { CREATE_PROJECT, LOGIN, MARK_ALL_READ, MY_PROJECTS, NOTIFICATION_RECEIVED, UNREAD } from './operations';
+import { CREATE_PROJECT, LOGIN, LOGOUT, MARK_ALL_READ, MY_PROJECTS, NOTIFICATION_RECEIVED, UNREAD } from './operations';
 import type { Session, Tokens } from './session';
 
 /** The live connection's state, shared with the header (set by the socket's callbacks in main.tsx). */
@@ -63,7 +63,7 @@ export function App({ session, live }: { session: Session; apiUrl: string; live:
         <span className="me" data-testid="me">
           {tokens.user.name}
         </span>
-        <button onClick={() => session.set(null)}>Sign out</button>
+        <SignOut session={session} />
       </header>
       {projectId ? (
         <Board
@@ -77,6 +77,23 @@ export function App({ session, live }: { session: Session; apiUrl: string; live:
         <Projects onOpen={setProjectId} />
       )}
     </div>
+  );
+}
+
+/** Ends the session on the server too (its refresh token stops working), then forgets it here. */
+function SignOut({ session }: { session: Session }) {
+  const [logout] = useMutation(LOGOUT);
+  return (
+    <button
+      onClick={() => {
+        const refreshToken = session.current?.refreshToken;
+        const done = () => session.set(null);
+        if (refreshToken) void logout({ variables: { refreshToken } }).then(done, done);
+        else done();
+      }}
+    >
+      Sign out
+    </button>
   );
 }
 

@@ -265,4 +265,11 @@ describe('live board in a browser', () => {
     });
     await b.getByText('You no longer have access to this project.').waitFor({ timeout: 10_000 });
   }, 20_000);
+
+  it('signs out (the session ends on the server too)', async () => {
+    const loggedOut = a.waitForResponse((r) => (r.request().postData() ?? '').includes('"operationName":"SignOut"'));
+    await a.getByRole('button', { name: 'Sign out' }).click();
+    expect((await (await loggedOut).json()).data).toEqual({ logout: true });
+    await a.getByRole('form', { name: 'Sign in' }).waitFor();
+  }, 15_000);
 });
