@@ -263,8 +263,11 @@ describe('live board in a browser', () => {
       p: projectId,
       u: bob.id,
     });
-    await b.getByText('You no longer have access to this project.').waitFor({ timeout: 10_000 });
-  }, 20_000);
+    // B's subscriptions end with PROJ-002: on the project's next event, or at the latest when B's socket
+    // reconnects with a refreshed token (every ~10 s here) and the start's access check refuses
+    await createTask(alice, 'After Bob left');
+    await b.getByText('You no longer have access to this project.').waitFor({ timeout: 20_000 });
+  }, 30_000);
 
   it('signs out (the session ends on the server too)', async () => {
     const loggedOut = a.waitForResponse((r) => (r.request().postData() ?? '').includes('"operationName":"SignOut"'));
