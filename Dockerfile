@@ -20,6 +20,7 @@ COPY subgraphs/notifications/package.json subgraphs/notifications/
 COPY subgraphs/analytics/package.json subgraphs/analytics/
 COPY gateway/package.json gateway/
 COPY tools/package.json tools/
+COPY tools/live-board/package.json tools/live-board/
 RUN npm ci --no-audit --no-fund
 
 COPY tsconfig*.json ./
@@ -28,6 +29,7 @@ COPY gateway ./gateway
 COPY tools ./tools
 COPY schema ./schema
 RUN npx tsc -b \
+ && npm run build -w @tm/live-board \
  && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: production dependencies, compiled output, the committed schema ----
@@ -60,6 +62,9 @@ COPY --from=build /app/gateway/package.json gateway/
 COPY --from=build /app/gateway/dist gateway/dist
 COPY --from=build /app/tools/package.json tools/
 COPY --from=build /app/tools/dist tools/dist
+# the live board's static build, served by `node tools/dist/live-board.js` (LIVE_BOARD_PORT, LIVE_BOARD_API)
+COPY --from=build /app/tools/live-board/package.json tools/live-board/
+COPY --from=build /app/tools/live-board/dist tools/live-board/dist
 COPY --from=build /app/schema ./schema
 
 USER node

@@ -14,7 +14,7 @@ const domainImports = (except) =>
     .flatMap((d) => [`@tm/${d}`, `@tm/${d}/*`, `**/subgraphs/${d}/**`, `../../${d}/*`, `../../../${d}/*`]);
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.devstack/**', 'jest.config.js'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.devstack/**', 'jest.config.js', 'tools/live-board/src/gql/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

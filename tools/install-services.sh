@@ -5,7 +5,8 @@
 #   for the tests (unless TM_INSTALL_TEST_SERVICES=0): clamd (Debian's clamav-daemon; no freshclam: the
 #   tests write their own signature database, see tools/src/testing/clamd.ts) and moto's S3-compatible
 #   server (PyPI `moto[server]`, in a virtualenv at .devstack/venv unless moto_server already works),
-#   and openssl (the push test's TLS certificate).
+#   openssl (the push test's TLS certificate), and Debian's chromium (the live board's browser test drives
+#   it headless through playwright-core; playwright's own browser download is never used).
 # Debian packages, installed with apt-get when root. Used by .ci/run and by `npm start` / `npm test`.
 set -euo pipefail
 
@@ -27,6 +28,8 @@ if [ "${TM_INSTALL_TEST_SERVICES:-1}" = "1" ]; then
   command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || need_apt+=(clamav-daemon)
   # the notifications push test serves its Web Push endpoint over TLS with a certificate it makes
   command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+  # the live board's browser test (tools/live-board/test) runs Debian's build, found at /usr/bin/chromium
+  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
   if [ ! -x "$venv/bin/moto_server" ] && ! moto_server --help >/dev/null 2>&1; then
     need_moto=1
     command -v python3 >/dev/null 2>&1 || need_apt+=(python3)

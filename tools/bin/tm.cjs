@@ -55,7 +55,9 @@ function ensureServices() {
   const needClamd = forTests && !onPath('clamd') && !existsSync('/usr/sbin/clamd');
   const needMoto = forTests && !onPath('moto_server') && !existsSync(path.join(root, '.devstack/venv/bin/moto_server'));
   const needOpenssl = forTests && !onPath('openssl');
-  if (needRedis || needMongo || needClamd || needMoto || needOpenssl) {
+  // the live board's browser test drives Debian's chromium (tools/live-board/test)
+  const needChromium = forTests && !onPath('chromium') && !existsSync('/usr/bin/chromium');
+  if (needRedis || needMongo || needClamd || needMoto || needOpenssl || needChromium) {
     run('bash', [path.join(root, 'tools/install-services.sh')], {
       env: { ...process.env, TM_INSTALL_TEST_SERVICES: forTests ? '1' : process.env.TM_INSTALL_TEST_SERVICES || '0' },
     });
@@ -115,6 +117,10 @@ async function start(dev = false) {
     MONGO_URL: stack.mongoUrl,
     REDIS_URL: stack.redisUrl,
     INTERNAL_SECRET: process.env.INTERNAL_SECRET || randomBytes(32).toString('hex'),
+    // the gateway's default origins (Apollo Studio, Sandbox) plus the live board of `npm run live-board`
+    CORS_ORIGINS:
+      process.env.CORS_ORIGINS ||
+      ['https://studio.apollographql.com', 'https://sandbox.embed.apollographql.com', `http://localhost:${liveBoardPort()}`, `http://127.0.0.1:${liveBoardPort()}`].join(','),
     ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS || persistentSecrets().ENCRYPTION_KEYS,
   };
   const { subgraphs } = JSON.parse(readFileSync(path.join(root, 'schema/subgraphs.json'), 'utf8'));
@@ -158,11 +164,28 @@ async function start(dev = false) {
   launch('gateway', 'gateway/dist/main.js');
   const port = process.env.GATEWAY_PORT || '4000';
   await waitHealthy(`http://127.0.0.1:${port}/health`, 30_000);
-  console.log(`\n[tm] ready. Explorer: http://localhost:${port}/graphql  (Ctrl+C stops everything)\n`);
+  console.log(`\n[tm] ready. Explorer: http://localhost:${port}/graphql  (Ctrl+C stops everything)`);
+  console.log(`[tm] Live board: http://localhost:${liveBoardPort()}/  (serve it with \`npm run live-board\` in another terminal)\n`);
   if (dev) console.log('[tm] dev: rebuilding on save (tsc -b --watch); services restart when their build changes. A schema change needs `npm run compose`.\n');
 }
 
+function liveBoardPort() {
+  return process.env.LIVE_BOARD_PORT || '4100';
+}
+
+/** `npm run live-board`: builds the web app with Vite and serves it (tools/src/live-board.ts) against the local gateway. */
+function liveBoard() {
+  console.log('[tm] building the live board (vite build)');
+  run(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: path.join(root, 'tools/live-board') });
+  run(process.execPath, [path.join(root, 'tools/dist/live-board.js')]);
+}
+
 async function main() {
+  if (command === 'live-board') {
+    ensureDependencies();
+    build();
+    return liveBoard();
+  }
   ensureDependencies();
   ensureServices();
   build();
@@ -195,7 +218,7 @@ async function main() {
     }
     process.exit(jest.status ?? 1);
   }
-  console.error('usage: tm.cjs start|test|compose|bench');
+  console.error('usage: tm.cjs start|dev|test|compose|bench|live-board');
   process.exit(2);
 }
 
