@@ -97,6 +97,7 @@ export class Sweeper {
           if (used.has(key)) continue;
           await this.storage.delete(key);
           removed.push(key);
+          this.orphans.inc(); // counted as it goes: the metric never lags an object already gone
         }
         batch = [];
       };
@@ -107,7 +108,6 @@ export class Sweeper {
       }
       if (batch.length) await flush();
     }
-    this.orphans.inc(removed.length);
     return removed;
   }
 
