@@ -28,5 +28,5 @@ describe('bench harness', () => {
     const body = (await res.json()) as { errors?: unknown[] };
     expect(body.errors).toBeUndefined();
     expect(benchShapeOk(body as never)).toBe(true);
-  });
+  }, 120_000); // five processes to start: generous on a busy machine
 });

@@ -32,7 +32,7 @@ async function until(ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<vo
 }
 
 beforeAll(async () => {
-  env = testEnv('users_it', { USERS_PORT: '0', REGISTER_MAX_PER_IP: '1000', ACCESS_TOKEN_TTL_SECONDS: '600', REFRESH_REUSE_GRACE_SECONDS: '1' });
+  env = testEnv('users_it', { USERS_PORT: '0', REGISTER_MAX_PER_IP: '1000', ACCESS_TOKEN_TTL_SECONDS: '600', REFRESH_REUSE_GRACE_SECONDS: '5' });
   svc = await start(env);
   await svc.deps.mongo.ready;
 }, 30_000);
