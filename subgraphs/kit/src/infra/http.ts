@@ -134,12 +134,42 @@ function placeMetrics<C extends BaseContext>(opts: HttpAppOptions<C>): { routes:
  * `/metrics` is served as `metrics.settings` say (METRICS_PORT, METRICS_TOKEN; see placeMetrics).
  */
 export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): http.Server {
+  const placed = placeMetrics(opts);
+  const handle = requestHandler(opts, placed.routes);
+  const server = http.createServer((req, res) => {
+    const correlationId = correlationIdFrom(req.headers[CORRELATION_HEADER], randomUUID);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    res.setHeader(CORRELATION_HEADER, correlationId);
+    for (const [k, v] of Object.entries(opts.responseHeaders?.() ?? {})) res.setHeader(k, v);
+    countRequest(opts, placed.routes, req, res, path);
+    const run = () =>
+      runInScope({ correlationId }, () =>
+        handle(req, res, correlationId, path).catch((err: unknown) => {
+          opts.log.error({ err }, 'request failed');
+          if (!res.headersSent)
+            sendJson(res, 500, errorBody(ErrorCode.ServiceUnavailable, 'Internal server error', correlationId));
+          else res.end();
+        }),
+      );
+    // GraphQL requests, and internal endpoints (service-to-service: they always continue the caller's trace)
+    if (tracingActive() && path === opts.graphql?.path)
+      traceServerRequest(req, res, path, opts.traceRequests === 'continue', run);
+    else if (tracingActive() && path.startsWith('/internal/') && Object.hasOwn(placed.routes, path))
+      traceServerRequest(req, res, path, true, run);
+    else run();
+  });
+  // keep connections from the gateway alive longer than its idle timeout
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  if (placed.listener) attachMetricsListener(server, placed.listener, opts.metrics.settings);
+  return server;
+}
+
+/** CORS, then a fixed GET route, then GraphQL on its path; anything else is 404. */
+function requestHandler<C extends BaseContext>(opts: HttpAppOptions<C>, routes: Record<string, RouteHandler>) {
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
   const cors = new Set(opts.corsOrigins ?? []);
-  const placed = placeMetrics(opts);
-  const routes = placed.routes;
-
-  const handle = async (req: IncomingMessage, res: ServerResponse, correlationId: string, path: string) => {
+  return async (req: IncomingMessage, res: ServerResponse, correlationId: string, path: string): Promise<void> => {
     if (answerCors(req, res, cors)) return;
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (route && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -155,48 +185,33 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
     if (!read) return;
     await executeGraphql(req, res, gql, read.body, correlationId);
   };
+}
 
-  const server = http.createServer((req, res) => {
-    const started = process.hrtime.bigint();
-    const correlationId = correlationIdFrom(req.headers[CORRELATION_HEADER], randomUUID);
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    res.setHeader(CORRELATION_HEADER, correlationId);
-    for (const [k, v] of Object.entries(opts.responseHeaders?.() ?? {})) res.setHeader(k, v);
-    res.on('finish', () => {
-      const known = path === opts.graphql?.path || Object.hasOwn(routes, path);
-      const labels = { method: req.method ?? 'GET', route: known ? path : 'other', status: String(res.statusCode) };
-      opts.metrics.httpTotal.inc(labels);
-      opts.metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-    });
-    const run = () =>
-      runInScope({ correlationId }, () =>
-        handle(req, res, correlationId, path).catch((err: unknown) => {
-          opts.log.error({ err }, 'request failed');
-          if (!res.headersSent)
-            sendJson(res, 500, errorBody(ErrorCode.ServiceUnavailable, 'Internal server error', correlationId));
-          else res.end();
-        }),
-      );
-    // GraphQL requests, and internal endpoints (service-to-service: they always continue the caller's trace)
-    if (tracingActive() && path === opts.graphql?.path)
-      traceServerRequest(req, res, path, opts.traceRequests === 'continue', run);
-    else if (tracingActive() && path.startsWith('/internal/') && Object.hasOwn(routes, path))
-      traceServerRequest(req, res, path, true, run);
-    else run();
+/** `http_requests_total` and `http_request_duration_seconds` once the answer is sent (unknown paths as `other`). */
+function countRequest<C extends BaseContext>(
+  opts: HttpAppOptions<C>,
+  routes: Record<string, RouteHandler>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): void {
+  const started = process.hrtime.bigint();
+  res.on('finish', () => {
+    const known = path === opts.graphql?.path || Object.hasOwn(routes, path);
+    const labels = { method: req.method ?? 'GET', route: known ? path : 'other', status: String(res.statusCode) };
+    opts.metrics.httpTotal.inc(labels);
+    opts.metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
   });
-  // keep connections from the gateway alive longer than its idle timeout
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  if (placed.listener && opts.metrics.settings.port) {
-    const listener = placed.listener;
-    metricsListeners.set(server, { server: listener, port: opts.metrics.settings.port, host: opts.metrics.settings.host });
-    // stopped with the service's server (closeServer at shutdown)
-    server.once('close', () => {
-      listener.close();
-      listener.closeAllConnections();
-    });
-  }
-  return server;
+}
+
+/** The separate metrics port's server: started by `listen` with the service's, stopped with it. */
+function attachMetricsListener(server: http.Server, listener: http.Server, settings: HttpAppOptions<BaseContext>['metrics']['settings']): void {
+  if (!settings.port) return;
+  metricsListeners.set(server, { server: listener, port: settings.port, host: settings.host });
+  server.once('close', () => {
+    listener.close();
+    listener.closeAllConnections();
+  });
 }
 
 /** CORS for the allowed origins; answers a preflight itself (true: nothing more to do). */

@@ -82,6 +82,46 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
   const config = subgraphConfig(opts);
   const log = createLogger(opts.name, config.LOG_LEVEL);
   const metrics = createMetrics(opts.name);
+  const { mongo, redis } = connectStores(opts, config, log, metrics);
+  const deps: ServiceDeps<C> = { name: opts.name, config, log, redis, mongo, metrics };
+  const setup = opts.setup(deps);
+  const { ops, tracing } = followOpsSettings(opts.name, config, log, metrics, redis);
+  const apollo = await startApollo(opts, config, log, metrics, ops, tracing.enabled);
+  const server = createHttpApp<Ctx>({
+    log,
+    metrics,
+    traceRequests: 'continue',
+    routes: {
+      ...standardRoutes(opts.name, { mongo: () => pingMongo(mongo.connection), redis: () => pingRedis(redis) }, metrics),
+      ...setup.routes,
+    },
+    graphql: { path: '/graphql', server: apollo, context: signedContext(opts.name, config, log, setup.context) },
+  });
+  const port = await listen(server, config.PORT, config.HOST);
+  log.info({ port }, `${opts.name} subgraph listening`);
+  if (setup.onConnected) {
+    const task = setup.onConnected;
+    void mongo.ready.then(task).catch((err: unknown) => log.error({ err }, 'start task failed'));
+  }
+  // serve at once; wait a little for the stores so the first requests mostly find them up
+  await Promise.race([mongo.ready, new Promise((r) => setTimeout(r, 3000).unref())]);
+  await redisReady(redis);
+  await ops.start();
+  const stop = installShutdown(
+    log,
+    [() => closeServer(server), () => apollo.stop(), async () => setup.onStop?.(), () => tracing.shutdown(), () => ops.close(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  return { port, url: `http://${config.HOST}:${port}/graphql`, deps, server, stop };
+}
+
+/** MongoDB (its models and the audit log's, commands counted and timed) and Redis, connecting in the background. */
+function connectStores<C extends BaseConfig, Ctx extends BaseContext>(
+  opts: SubgraphOptions<C, Ctx>,
+  config: BaseConfig & { MONGO_DB: string },
+  log: Logger,
+  metrics: Metrics,
+) {
   const mongo = connectMongo({
     url: config.MONGO_URL,
     dbName: config.MONGO_DB,
@@ -92,60 +132,44 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     timeoutMS: config.MONGO_TIMEOUT_MS,
   });
   const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
-  const deps: ServiceDeps<C> = { name: opts.name, config, log, redis, mongo, metrics };
-  const setup = opts.setup(deps);
-  // platform controls set by admins through the gateway's ops subgraph (log level, PII patterns, read-only)
-  const ops = new OpsSettingsClient({
-    redis,
-    redisUrl: config.REDIS_URL,
-    prefix: config.REDIS_PREFIX,
-    log,
-    registry: metrics.registry,
-  });
-  ops.onChange(applyProcessSettings(opts.name, config.LOG_LEVEL, log));
-  // OpenTelemetry traces when an OTLP endpoint is configured, sampled at the rate the ops settings say
-  const tracing = startTracing({ service: opts.name, config, log, settings: () => ops.current() });
+  return { mongo, redis };
+}
 
+/**
+ * Platform controls set by admins through the gateway's ops subgraph (log level, PII patterns,
+ * read-only), and OpenTelemetry traces when an OTLP endpoint is configured, sampled as they say.
+ */
+function followOpsSettings(name: string, config: BaseConfig, log: Logger, metrics: Metrics, redis: Redis) {
+  const ops = new OpsSettingsClient({ redis, redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, log, registry: metrics.registry });
+  ops.onChange(applyProcessSettings(name, config.LOG_LEVEL, log));
+  const tracing = startTracing({ service: name, config, log, settings: () => ops.current() });
+  return { ops, tracing };
+}
+
+/** Apollo Server on the federated schema: our error format, metrics, the read-only switch, traces. */
+async function startApollo<C extends BaseConfig, Ctx extends BaseContext>(
+  opts: SubgraphOptions<C, Ctx>,
+  config: BaseConfig,
+  log: Logger,
+  metrics: Metrics,
+  ops: OpsSettingsClient,
+  traced: boolean,
+): Promise<ApolloServer<Ctx>> {
   const apollo = new ApolloServer<Ctx>({
     schema: await opts.buildSchema(),
     formatError: createFormatError(log, metrics),
     introspection: introspectionEnabled(config),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
-    plugins: [operationMetricsPlugin(metrics, log), ApolloServerPluginInlineTraceDisabled(), readOnlyPlugin(opts.name, () => ops.current()), ...(tracing.enabled ? [tracingPlugin()] : [])],
+    plugins: [
+      operationMetricsPlugin(metrics, log),
+      ApolloServerPluginInlineTraceDisabled(),
+      readOnlyPlugin(opts.name, () => ops.current()),
+      ...(traced ? [tracingPlugin()] : []),
+    ],
   });
   await apollo.start();
-
-  const server = createHttpApp<Ctx>({
-    log,
-    metrics,
-    traceRequests: 'continue',
-    routes: {
-      ...standardRoutes(opts.name, { mongo: () => pingMongo(mongo.connection), redis: () => pingRedis(redis) }, metrics),
-      ...setup.routes,
-    },
-    graphql: {
-      path: '/graphql',
-      server: apollo,
-      context: signedContext(opts.name, config, log, setup.context),
-    },
-  });
-  const port = await listen(server, config.PORT, config.HOST);
-  log.info({ port }, `${opts.name} subgraph listening`);
-  if (setup.onConnected) {
-    const task = setup.onConnected;
-    void mongo.ready.then(task).catch((err: unknown) => log.error({ err }, 'start task failed'));
-  }
-  await Promise.race([mongo.ready, new Promise((r) => setTimeout(r, 3000).unref())]);
-  await redisReady(redis);
-  await ops.start();
-
-  const stop = installShutdown(
-    log,
-    [() => closeServer(server), () => apollo.stop(), async () => setup.onStop?.(), () => tracing.shutdown(), () => ops.close(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
-    config.SHUTDOWN_TIMEOUT_MS,
-  );
-  return { port, url: `http://${config.HOST}:${port}/graphql`, deps, server, stop };
+  return apollo;
 }
 
 /** The service's configuration: the kit's base schema, its database and port, and its own variables. */
