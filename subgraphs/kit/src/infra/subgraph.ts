@@ -12,7 +12,7 @@ import { createHttpApp, listen, requestBody, type RouteHandler } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics } from './metrics';
 import { connectMongo, pingMongo, type MongoHandle } from './mongo';
-import { createRedis, pingRedis, redisReady, type Redis } from './redis';
+import { createRedis, pingRedis, redisReady, redisSettings, type Redis } from './redis';
 import { currentScope } from './request-scope';
 import { closeServer, installShutdown } from './shutdown';
 import { CONTEXT_HEADER, verifyContext, type UserContext } from './signed-context';
@@ -91,13 +91,13 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
     commandDuration: metrics.mongoCommandDuration,
     timeoutMS: config.MONGO_TIMEOUT_MS,
   });
-  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+  const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   const deps: ServiceDeps<C> = { name: opts.name, config, log, redis, mongo, metrics };
   const setup = opts.setup(deps);
   // platform controls set by admins through the gateway's ops subgraph (log level, PII patterns, read-only)
   const ops = new OpsSettingsClient({
     redis,
-    redisUrl: config.REDIS_URL,
+    redisTarget: redisSettings(config),
     prefix: config.REDIS_PREFIX,
     log,
     registry: metrics.registry,
