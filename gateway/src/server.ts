@@ -5,7 +5,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { classify, HTTP_STATUS, PermissionsClient, UserDirectory } from '@tm/kit/contracts';
 import { createFormatError, operationMetricsPlugin } from '@tm/kit/graphql';
-import { AuditRecordModel, closeServer, connectMongo, createHttpApp, createLogger, createMetrics, createRedis, currentScope, installShutdown, introspectionEnabled, listen, loadConfig, type Logger, metricsSettings, pingRedis, redisReady, sendJson, standardRoutes, startTracing } from '@tm/kit/infra';
+import { AuditRecordModel, closeServer, connectMongo, createHttpApp, createLogger, createMetrics, createRedis, currentScope, installShutdown, introspectionEnabled, listen, loadConfig, type Logger, metricsSettings, pingRedis, redisReady, redisSettings, sendJson, standardRoutes, startTracing } from '@tm/kit/infra';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { attachRealtime, type Realtime } from './realtime/socket-server';
 import { clientAddress, createAuthenticator } from './auth';
@@ -86,7 +86,7 @@ type OpsPlane = Awaited<ReturnType<typeof createOpsPlane>>;
 /** Redis, the store (the ops plane's audit log), token checks and the subgraph fetcher. */
 function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metrics) {
   // every Redis command bounded (REDIS_COMMAND_TIMEOUT_MS): a hung Redis gives DB-001, never a hang
-  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+  const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   // the JWKS is served by users: its origin also answers token-version look-ups
   const directory = new UserDirectory(new URL(config.JWKS_URL).origin, config.INTERNAL_SECRET, log);
   const authenticate = createAuthenticator(config.JWKS_URL, redis, (userId) => directory.tokenVersion(userId));
@@ -106,7 +106,7 @@ function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metric
 function createOps(config: GatewayConfig, deps: Dependencies, log: Logger, metrics: Metrics, subgraphs: () => SubgraphInfo[]) {
   return createOpsPlane({
     redis: deps.redis,
-    redisUrl: config.REDIS_URL,
+    redisTarget: redisSettings(config),
     prefix: config.REDIS_PREFIX,
     log,
     metrics,
@@ -243,7 +243,7 @@ function attachLive(
     authenticate: deps.authenticate,
     context: (user, correlationId, clientIp, transport) => ({ user, correlationId, log, clientIp, ...(transport ? { transport } : {}) }),
     redis: deps.redis,
-    redisUrl: config.REDIS_URL,
+    redisTarget: redisSettings(config),
     prefix: config.REDIS_PREFIX,
     log,
     registry: metrics.registry,

@@ -1,5 +1,5 @@
 import { applyProcessSettings, defaultOpsSettings, OpsSettingsClient } from '@tm/kit/contracts';
-import { AuditLog, type Logger, type Metrics, type MongoHandle, type Redis } from '@tm/kit/infra';
+import { AuditLog, type Logger, type Metrics, type MongoHandle, type Redis, type RedisTarget } from '@tm/kit/infra';
 import client from 'prom-client';
 import type { GraphQLSchema } from 'graphql';
 import { requestDisconnect } from '../realtime/disconnect';
@@ -25,7 +25,7 @@ export const OPS_SUBGRAPH = 'ops';
 
 export interface OpsPlaneOptions {
   redis: Redis;
-  redisUrl: string;
+  redisTarget: RedisTarget;
   prefix: string;
   log: Logger;
   metrics: Metrics;
@@ -49,7 +49,7 @@ export async function createOpsPlane(opts: OpsPlaneOptions) {
   const { redis, log, metrics } = opts;
   const settingsClient = new OpsSettingsClient({
     redis,
-    redisUrl: opts.redisUrl,
+    redisTarget: opts.redisTarget,
     prefix: opts.prefix,
     log,
     defaults: defaultOpsSettings(opts.rateLimit),

@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import { type Logger, retryDelay } from '@tm/kit/infra';
+import { connectRedis, type Logger, type Redis, type RedisTarget, retryDelay } from '@tm/kit/infra';
 
 /** A live message as published: the parsed JSON (parsed once per message, shared by every listener). */
 export type Listener = (message: unknown) => void;
@@ -20,17 +19,17 @@ export class ChannelHub {
   private closed = false;
 
   constructor(
-    url: string,
+    target: RedisTarget,
     private readonly log: Logger,
   ) {
     this.sub = catchUnsubscribes(
-      new Redis(url, { retryStrategy: (n) => retryDelay(n), maxRetriesPerRequest: null, lazyConnect: false }),
+      connectRedis(target, { retryStrategy: (n) => retryDelay(n), maxRetriesPerRequest: null, lazyConnect: false }),
     );
     this.sub.on('error', (err: Error) => log.warn({ err: err.message }, 'live-update subscriber connection error'));
     this.pubsub = new RedisPubSub({
       subscriber: this.sub,
       // this side only listens: a publisher that never connects (gateways publish on their own client)
-      publisher: new Redis(url, { lazyConnect: true }),
+      publisher: connectRedis(target, { lazyConnect: true }),
     });
   }
 

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { AppError, ErrorCode } from '@tm/kit/contracts';
-import { type Logger, type Redis, traceOperation, type UserContext } from '@tm/kit/infra';
+import { type Logger, type Redis, type RedisTarget, traceOperation, type UserContext } from '@tm/kit/infra';
 import {
   getOperationAST,
   GraphQLError,
@@ -36,7 +36,7 @@ export interface RealtimeOptions {
   authenticate: (authorization: string | undefined) => Promise<UserContext>;
   context: (user: UserContext, correlationId: string, clientIp: string | null, transport?: 'socket') => GatewayContext;
   redis: Redis;
-  redisUrl: string;
+  redisTarget: RedisTarget;
   prefix: string;
   log: Logger;
   registry: client.Registry;
@@ -160,7 +160,7 @@ class LiveServer {
   constructor(private readonly opts: RealtimeOptions) {
     const { limits } = opts;
     this.recheckMs = limits.authRecheckMs ?? 15_000;
-    this.hub = new ChannelHub(opts.redisUrl, opts.log);
+    this.hub = new ChannelHub(opts.redisTarget, opts.log);
     this.presence = new PresenceKeeper(limits.heartbeatMs);
     let waiting = () => 0;
     this.metrics = createLiveMetrics(opts.registry, {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { baseConfigSchema, connectMongo, createLogger, createRedis, loadConfig, redisReady } from '@tm/kit/infra';
+import { baseConfigSchema, connectMongo, createLogger, createRedis, loadConfig, redisReady, redisSettings } from '@tm/kit/infra';
 import { z } from 'zod';
 import { analyticsConfigShape } from './config';
 import { ReadModelPointerModel } from './readmodel/readmodel.generation';
@@ -27,7 +27,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     models: [ReadModelPointerModel],
     timeoutMS: Math.max(config.MONGO_TIMEOUT_MS, 30_000),
   });
-  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'rebuild', {
+  const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'rebuild', {
     commandTimeoutMs: Math.max(config.REDIS_COMMAND_TIMEOUT_MS, 30_000),
   });
   try {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { createHmac } from 'node:crypto';
 import { PermissionsClient, RequestAccess, TaskDirectory } from '@tm/kit/contracts';
-import { AuditLog, type BaseConfig, ConfigError, EventPublisher, OutboxRelay, pingMongo, pingRedis, type RouteHandler, type RunningService, sendJson, startSubgraph } from '@tm/kit/infra';
+import { AuditLog, type BaseConfig, ConfigError, EventPublisher, OutboxRelay, pingMongo, pingRedis, redisSettings, type RouteHandler, type RunningService, sendJson, startSubgraph } from '@tm/kit/infra';
 import { localStorageHandler, mountStorage, S3Storage, storageFromConfig, UrlSigner } from '@tm/kit/storage';
 import { filesConfigShape } from './config';
 import type { FilesContext, Services } from './context';
@@ -60,7 +60,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
       );
       const { scanner, name: scannerName } = selectScanner(config);
       const scans = new ScanQueue({
-        redisUrl: config.REDIS_URL,
+        redisTarget: redisSettings(config),
         prefix: config.REDIS_PREFIX,
         scanner,
         scannerName,

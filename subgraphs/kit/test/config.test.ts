@@ -1,4 +1,5 @@
-import { baseConfigSchema, ConfigError, introspectionEnabled, loadConfig } from '../src/infra/config';
+import { baseConfigSchema, ConfigError, hasHashTag, introspectionEnabled, loadConfig } from '../src/infra/config';
+import { redisSettings } from '../src/infra/redis';
 
 const SECRET = 'this-is-a-long-internal-secret-0123456789';
 const validEnv: NodeJS.ProcessEnv = {
@@ -113,5 +114,81 @@ describe('introspectionEnabled', () => {
     expect(
       introspectionEnabled(loadConfig(baseConfigSchema, { ...validEnv, NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' })),
     ).toBe(true);
+  });
+});
+
+describe('Redis Cluster and Sentinel settings', () => {
+  const { REDIS_URL: _unused, ...noUrl } = validEnv;
+
+  it('takes a cluster from REDIS_CLUSTER_NODES, with a hash-tag prefix, without REDIS_URL', () => {
+    const cfg = loadConfig(baseConfigSchema, {
+      ...noUrl,
+      REDIS_CLUSTER_NODES: 'r1:7000, r2:7001,r3:7002',
+      REDIS_PREFIX: '{tm}:',
+      REDIS_PASSWORD: 'pw-0123456789',
+    });
+    expect(redisSettings(cfg)).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: 'r1', port: 7000 },
+        { host: 'r2', port: 7001 },
+        { host: 'r3', port: 7002 },
+      ],
+      password: 'pw-0123456789',
+    });
+  });
+
+  it('refuses a cluster whose prefix has no hash tag (multi-key commands would span slots)', () => {
+    const err = configError({ ...noUrl, REDIS_CLUSTER_NODES: 'r1:7000', REDIS_PREFIX: 'tm:' });
+    expect(err.message).toContain('REDIS_PREFIX');
+    expect(err.message).toContain('hash tag');
+    expect(configError({ ...noUrl, REDIS_CLUSTER_NODES: 'r1:7000' }).message).toContain('REDIS_PREFIX');
+    expect(configError({ ...noUrl, REDIS_CLUSTER_NODES: 'r1:7000', REDIS_PREFIX: '{}:' }).message).toContain('REDIS_PREFIX');
+  });
+
+  it('takes a master through Sentinels, and needs its name', () => {
+    const cfg = loadConfig(baseConfigSchema, {
+      ...noUrl,
+      REDIS_SENTINELS: 's1:26379,s2:26379',
+      REDIS_SENTINEL_NAME: 'tm',
+      REDIS_SENTINEL_PASSWORD: 'spw-0123456789',
+      REDIS_TLS: 'true',
+    });
+    expect(redisSettings(cfg)).toEqual({
+      mode: 'sentinel',
+      nodes: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+      ],
+      sentinelName: 'tm',
+      sentinelPassword: 'spw-0123456789',
+      tls: true,
+    });
+    const err = configError({ ...noUrl, REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_PASSWORD: 'spw-0123456789' });
+    expect(err.message).toContain('REDIS_SENTINEL_NAME');
+    expect(err.message).not.toContain('spw-0123456789');
+  });
+
+  it('refuses both at once, bad node lists, and no way to Redis at all', () => {
+    expect(
+      configError({
+        ...noUrl,
+        REDIS_CLUSTER_NODES: 'r1:7000',
+        REDIS_PREFIX: '{tm}:',
+        REDIS_SENTINELS: 's1:1',
+        REDIS_SENTINEL_NAME: 'm',
+      }).message,
+    ).toContain('not both');
+    expect(configError({ ...noUrl, REDIS_CLUSTER_NODES: 'r1' }).message).toContain('REDIS_CLUSTER_NODES');
+    expect(configError({ ...noUrl, REDIS_SENTINELS: 'a:1;b:2', REDIS_SENTINEL_NAME: 'm' }).message).toContain('REDIS_SENTINELS');
+    expect(configError(noUrl).message).toContain('REDIS_URL');
+    expect(redisSettings(loadConfig(baseConfigSchema, validEnv))).toEqual({ mode: 'standalone', url: validEnv.REDIS_URL });
+  });
+
+  it('knows a hash tag', () => {
+    expect(hasHashTag('{tm}:')).toBe(true);
+    expect(hasHashTag('prod:{tm}:')).toBe(true);
+    expect(hasHashTag('tm:')).toBe(false);
+    expect(hasHashTag('{}:tm')).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { UserDirectory } from '@tm/kit/contracts';
-import { AuditLog, type BaseConfig, ConfigError, pingMongo, pingRedis, type RouteHandler, type RunningService, SecretBox, sendJson, startSubgraph } from '@tm/kit/infra';
+import { AuditLog, type BaseConfig, ConfigError, pingMongo, pingRedis, redisSettings, type RouteHandler, type RunningService, SecretBox, sendJson, startSubgraph } from '@tm/kit/infra';
 import { notificationsConfigShape } from './config';
 import type { NotificationsContext, Services } from './context';
 import { DeliveryQueues } from './delivery/delivery.queues';
@@ -44,7 +44,7 @@ export function start(env: NodeJS.ProcessEnv = process.env): Promise<RunningServ
       const devices = new DeviceService();
       const notifications = new NotificationService(preferences, directory, redis, config.REDIS_PREFIX, log);
       const queues = new DeliveryQueues({
-        redisUrl: config.REDIS_URL,
+        redisTarget: redisSettings(config),
         prefix: config.REDIS_PREFIX,
         attempts: config.NOTIFY_ATTEMPTS,
         backoffMs: config.NOTIFY_BACKOFF_MS,

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { baseConfigSchema, ConfigError, connectMongo, createLogger, createRedis, loadConfig } from '@tm/kit/infra';
+import { baseConfigSchema, ConfigError, connectMongo, createLogger, createRedis, loadConfig, redisConfigShape, redisSettings } from '@tm/kit/infra';
 import { z } from 'zod';
 import { Role, UserStatus } from './user/user.model';
 import { UserModel } from './user/user.model';
@@ -16,7 +16,8 @@ import { passwordProblem } from './password/password.rules';
  * The password comes from the environment only (never argv, which `ps` shows); it is never
  * printed or logged. Uses the users service's own code and database (MONGO_URL, MONGO_DB).
  */
-const schema = baseConfigSchema.pick({ MONGO_URL: true, REDIS_URL: true, REDIS_PREFIX: true, LOG_LEVEL: true }).extend({
+const schema = baseConfigSchema.pick({ MONGO_URL: true, LOG_LEVEL: true }).extend({
+  ...redisConfigShape(),
   MONGO_DB: z.string().default('tm_users'),
   ADMIN_EMAIL: z.string().email('must be an email address'),
   ADMIN_PASSWORD: z.string().optional(),
@@ -31,7 +32,7 @@ export async function createAdmin(env: NodeJS.ProcessEnv, promote: boolean): Pro
   }
   const log = createLogger('users-create-admin', cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL);
   const mongo = connectMongo({ url: cfg.MONGO_URL, dbName: cfg.MONGO_DB, log, models: [UserModel, CounterModel] });
-  const redis = createRedis(cfg.REDIS_URL, cfg.REDIS_PREFIX, log);
+  const redis = createRedis(redisSettings(cfg), cfg.REDIS_PREFIX, log);
   try {
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('store not reachable within 15 s')), 15_000).unref());
     await Promise.race([mongo.ready, timeout]);

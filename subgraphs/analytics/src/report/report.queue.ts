@@ -1,13 +1,13 @@
-import { type Logger, type Metrics, retryDelay } from '@tm/kit/infra';
+import { createQueueConnection, type Logger, type Metrics, type Redis, type RedisTarget } from '@tm/kit/infra';
 import { Queue, Worker } from 'bullmq';
-import { Redis as IORedis } from 'ioredis';
 import client from 'prom-client';
 import type { ReportService } from './report.service';
 
 export const REPORT_QUEUE = 'analytics-reports';
 
 export interface ReportQueueOptions {
-  redisUrl: string;
+  /** Where Redis is (the service's Redis settings). */
+  redisTarget: RedisTarget;
   /** The deployment's REDIS_PREFIX: the queue's keys live under `<prefix>bull:analytics-reports:…`. */
   prefix: string;
   concurrency: number;
@@ -22,13 +22,12 @@ export interface ReportQueueOptions {
  * BullMQ's stalled-job check and starts its report over.
  */
 export class ReportQueue {
-  private readonly connection: IORedis;
+  private readonly connection: Redis;
   private readonly queue: Queue;
   private worker: Worker | undefined;
 
   constructor(private readonly opts: ReportQueueOptions) {
-    this.connection = new IORedis(opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (times) => retryDelay(times) });
-    this.connection.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'report queue redis unavailable'));
+    this.connection = createQueueConnection(opts.redisTarget, opts.log, 'report-queue');
     this.queue = new Queue(REPORT_QUEUE, { connection: this.connection, prefix: `${opts.prefix}bull` });
     this.queue.on('error', (err) => opts.log.debug({ err: err.message }, 'report queue error'));
     const reports = opts.reports;

@@ -1,11 +1,11 @@
-import { type Logger, type Metrics, retryDelay } from '@tm/kit/infra';
+import { createQueueConnection, type Logger, type Metrics, type Redis, type RedisTarget } from '@tm/kit/infra';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
-import { Redis as IORedis } from 'ioredis';
 import client from 'prom-client';
 import type { Scanner } from './scanner.types';
 
 export interface ScanQueueOptions {
-  redisUrl: string;
+  /** Where Redis is (the service's Redis settings). */
+  redisTarget: RedisTarget;
   /** The deployment's REDIS_PREFIX: the queue's keys live under `<prefix>bull:files-scan:…`. */
   prefix: string;
   scanner: Scanner;
@@ -36,18 +36,14 @@ class ScanTimeout extends Error {
  * attempts untouched) and the file stays SCANNING until the scanner is back.
  */
 export class ScanQueue {
-  private readonly connection: IORedis;
+  private readonly connection: Redis;
   private readonly queue: Queue;
   private worker: Worker | undefined;
   private scannerUp = true;
   private readonly scans: client.Counter<'result'>;
 
   constructor(private readonly opts: ScanQueueOptions) {
-    this.connection = new IORedis(opts.redisUrl, {
-      maxRetriesPerRequest: null,
-      retryStrategy: (times) => retryDelay(times),
-    });
-    this.connection.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'scan queue redis unavailable'));
+    this.connection = createQueueConnection(opts.redisTarget, opts.log, 'scan-queue');
     this.queue = new Queue(SCAN_QUEUE, { connection: this.connection, prefix: `${opts.prefix}bull` });
     this.queue.on('error', (err) => opts.log.debug({ err: err.message }, 'scan queue error'));
     const registry = opts.metrics.registry;

@@ -4,7 +4,7 @@ import client from 'prom-client';
 import { ErrorCode } from './errors';
 import type { Logger } from '../infra/logger';
 import { setExtraPiiPatterns } from '../infra/logger';
-import { createRedis, type Redis } from '../infra/redis';
+import { createRedis, type Redis, type RedisTarget } from '../infra/redis';
 
 /**
  * Platform controls (the ops plane): one Redis hash `ops:settings` under the deployment prefix,
@@ -117,7 +117,8 @@ export function activeValue<T>(entry: Expiring<T> | undefined, now = Date.now())
 
 export interface OpsSettingsClientOptions {
   redis: Redis;
-  redisUrl: string;
+  /** Where Redis is, for the subscriber connection of its own. */
+  redisTarget: RedisTarget;
   prefix: string;
   log: Logger;
   defaults?: OpsSettings;
@@ -171,7 +172,7 @@ export class OpsSettingsClient {
   async start(): Promise<void> {
     const channel = opsChangedChannel(this.opts.prefix);
     // a subscriber connection can run nothing else, so it is its own (no key prefix needed)
-    this.sub = createRedis(this.opts.redisUrl, '', this.opts.log, 'ops-settings');
+    this.sub = createRedis(this.opts.redisTarget, '', this.opts.log, 'ops-settings');
     this.sub.on('message', (ch: string) => {
       if (ch === channel) void this.refresh();
     });

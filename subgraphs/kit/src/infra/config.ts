@@ -50,17 +50,46 @@ export function metricsSettings(service: string, env: NodeJS.ProcessEnv): Metric
   };
 }
 
+/** `host:port,host:port,…` (REDIS_CLUSTER_NODES, REDIS_SENTINELS). */
+const HOST_PORT_LIST = /^\s*[^\s,:]+:\d{1,5}\s*(,\s*[^\s,:]+:\d{1,5}\s*)*$/;
+
+/**
+ * Where Redis is (redis.ts `redisSettings`): one server at REDIS_URL, a Redis Cluster
+ * (REDIS_CLUSTER_NODES) or a master watched by Sentinels (REDIS_SENTINELS + REDIS_SENTINEL_NAME).
+ * On a cluster, REDIS_PREFIX must be a hash tag (e.g. `{tm}:`): every key of the deployment is then
+ * in one slot, so multi-key commands, transactions, Lua scripts and BullMQ queues work unchanged.
+ */
+export function redisConfigShape() {
+  const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+  return {
+    REDIS_URL: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+        .optional(),
+    ),
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[\w.:{}-]{0,100}$/, 'letters, digits and . _ : - { }')
+      .default('tm:'),
+    REDIS_CLUSTER_NODES: z.preprocess(emptyToUndefined, z.string().regex(HOST_PORT_LIST, 'host:port,host:port,…').optional()),
+    REDIS_SENTINELS: z.preprocess(emptyToUndefined, z.string().regex(HOST_PORT_LIST, 'host:port,host:port,…').optional()),
+    REDIS_SENTINEL_NAME: optionalString,
+    REDIS_USERNAME: optionalString,
+    REDIS_PASSWORD: optionalString,
+    REDIS_SENTINEL_PASSWORD: optionalString,
+    REDIS_TLS: z.preprocess(emptyToUndefined, z.enum(['true', 'false']).optional()),
+  };
+}
+
 /** Settings every service reads. Each service extends this with its own. */
 export const baseConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('127.0.0.1'),
   MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
-  REDIS_PREFIX: z
-    .string()
-    .regex(/^[\w.:-]{0,100}$/, 'letters, digits and . _ : -')
-    .default('tm:'),
+  ...redisConfigShape(),
   /** HMAC key for the user context the gateway signs for subgraphs (README: Security). */
   INTERNAL_SECRET: z.string().min(32, 'must be at least 32 characters'),
   /** Introspection is decided here, never by Apollo's NODE_ENV default. */
@@ -129,11 +158,36 @@ export class ConfigError extends Error {
  */
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  const lines = parsed.success ? [] : parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+  // a schema with the Redis settings: one way to reach Redis, and a prefix that suits it
+  if (schema instanceof z.ZodObject && 'REDIS_PREFIX' in schema.shape) {
+    const redis = z.object(redisConfigShape()).safeParse(env);
+    const problem = redis.success ? checkRedisConfig(redis.data) : null;
+    if (problem) lines.push(`  ${problem}`);
   }
+  if (!parsed.success || lines.length > 0) throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   return parsed.data;
+}
+
+export type RedisConfig = z.infer<z.ZodObject<ReturnType<typeof redisConfigShape>>>;
+
+/** What is wrong with the Redis settings as a whole, or null (names variables, never values). */
+export function checkRedisConfig(c: RedisConfig): string | null {
+  const ways = [c.REDIS_CLUSTER_NODES, c.REDIS_SENTINELS].filter(Boolean).length;
+  if (ways > 1) return 'REDIS_CLUSTER_NODES, REDIS_SENTINELS: set one of them, not both';
+  if (ways === 0 && !c.REDIS_URL)
+    return 'REDIS_URL: required (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS with REDIS_SENTINEL_NAME)';
+  if (c.REDIS_SENTINELS && !c.REDIS_SENTINEL_NAME)
+    return "REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the monitored master's name)";
+  if (c.REDIS_CLUSTER_NODES && !hasHashTag(c.REDIS_PREFIX)) {
+    return 'REDIS_PREFIX: on a Redis Cluster it must contain a hash tag, e.g. {tm}: (all keys in one slot)';
+  }
+  return null;
+}
+
+/** Whether keys under `prefix` all hash to one cluster slot: its first `{` opens a non-empty `{…}`. */
+export function hasHashTag(prefix: string): boolean {
+  return /^[^{]*\{[^}]+\}/.test(prefix);
 }
 
 /** The port of a service: `<NAME>_PORT`, else `PORT`, else its default from schema/subgraphs.json (users 4001 … analytics 4006). */

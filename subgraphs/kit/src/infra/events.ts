@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Logger } from './logger';
-import type { Redis } from './redis';
+import { duplicateRedis, type Redis } from './redis';
 
 /** A domain event on a subgraph's stream (`events:{subgraph}`), at-least-once to consumers. */
 export interface DomainEvent<P = Record<string, unknown>> {
@@ -75,7 +75,7 @@ export function livePubSub(redis: Redis): RedisPubSub {
     pubsub = new RedisPubSub({
       publisher: redis,
       // this side only publishes: a subscriber that never connects
-      subscriber: redis.duplicate({ lazyConnect: true }),
+      subscriber: duplicateRedis(redis, { lazyConnect: true }),
       serializer: (payload: unknown) => (typeof payload === 'string' ? payload : JSON.stringify(payload)),
     });
     pubsubs.set(redis, pubsub);

@@ -12,7 +12,7 @@ import { createHttpApp, listen, requestBody, type RouteHandler } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type Metrics } from './metrics';
 import { connectMongo, pingMongo, type MongoHandle } from './mongo';
-import { createRedis, pingRedis, redisReady, type Redis } from './redis';
+import { createRedis, pingRedis, redisReady, redisSettings, type Redis } from './redis';
 import { currentScope } from './request-scope';
 import { closeServer, installShutdown } from './shutdown';
 import { CONTEXT_HEADER, verifyContext, type UserContext } from './signed-context';
@@ -131,7 +131,7 @@ function connectStores<C extends BaseConfig, Ctx extends BaseContext>(
     commandDuration: metrics.mongoCommandDuration,
     timeoutMS: config.MONGO_TIMEOUT_MS,
   });
-  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+  const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   return { mongo, redis };
 }
 
@@ -140,7 +140,7 @@ function connectStores<C extends BaseConfig, Ctx extends BaseContext>(
  * read-only), and OpenTelemetry traces when an OTLP endpoint is configured, sampled as they say.
  */
 function followOpsSettings(name: string, config: BaseConfig, log: Logger, metrics: Metrics, redis: Redis) {
-  const ops = new OpsSettingsClient({ redis, redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, log, registry: metrics.registry });
+  const ops = new OpsSettingsClient({ redis, redisTarget: redisSettings(config), prefix: config.REDIS_PREFIX, log, registry: metrics.registry });
   ops.onChange(applyProcessSettings(name, config.LOG_LEVEL, log));
   const tracing = startTracing({ service: name, config, log, settings: () => ops.current() });
   return { ops, tracing };

@@ -1,6 +1,5 @@
-import { type Logger, type Metrics, retryDelay } from '@tm/kit/infra';
+import { createQueueConnection, type Logger, type Metrics, type Redis, type RedisTarget } from '@tm/kit/infra';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
-import { Redis as IORedis } from 'ioredis';
 import client from 'prom-client';
 import type { DeliveryChannel } from '../notification/notification.enums';
 
@@ -10,7 +9,8 @@ const STATES = ['waiting', 'active', 'failed', 'delayed', 'completed'] as const;
 export type QueueCounts = Record<(typeof STATES)[number], number>;
 
 export interface QueueOptions {
-  redisUrl: string;
+  /** Where Redis is (the service's Redis settings). */
+  redisTarget: RedisTarget;
   /** The deployment's REDIS_PREFIX: queues live under `<prefix>bull:<name>:…`. */
   prefix: string;
   attempts: number;
@@ -29,14 +29,13 @@ export type Handler = (job: Job) => Promise<unknown>;
  * digest as repeatable jobs, broadcasts).
  */
 export class DeliveryQueues {
-  private readonly connection: IORedis;
+  private readonly connection: Redis;
   readonly queues: Record<QueueName, Queue>;
   private readonly workers: Worker[] = [];
-  private readonly workerConnections: IORedis[] = [];
+  private readonly workerConnections: Redis[] = [];
 
   constructor(private readonly opts: QueueOptions) {
-    this.connection = new IORedis(opts.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (times) => retryDelay(times) });
-    this.connection.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'notification queues: redis unavailable'));
+    this.connection = createQueueConnection(opts.redisTarget, opts.log, 'notification-queues');
     const defaultJobOptions: JobsOptions = {
       attempts: opts.attempts,
       backoff: { type: 'exponential', delay: opts.backoffMs },
