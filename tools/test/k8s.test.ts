@@ -289,8 +289,10 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
   it('commits no secret: Secrets come from create-secrets.sh, settings from ConfigMaps documented in the README', () => {
     expect(of(overlay, 'Secret')).toEqual([]);
     const script = readFileSync(path.join(K8S, 'create-secrets.sh'), 'utf8');
-    const created = new Set([...script.matchAll(/--from-literal=(?:"?\$?)?([A-Z][A-Z0-9_]+)=/g)].map((m) => m[1]!));
+    // keys it writes: `echo "KEY=…"` lines, and those taken from the environment (`for key in …`, `apply_from_env`)
+    const created = new Set([...script.matchAll(/echo "([A-Z][A-Z0-9_]+)=/g)].map((m) => m[1]!));
     for (const m of script.matchAll(/for key in ([A-Z0-9_ ]+); do/g)) for (const k of m[1]!.split(' ')) created.add(k);
+    for (const m of script.matchAll(/apply_from_env tm-[a-z]+ ([A-Z0-9_ ]+);/g)) for (const k of m[1]!.split(' ')) created.add(k);
     const refs = of(overlay, 'Deployment').flatMap((d) =>
       d.spec.template.spec.containers.flatMap((c: Obj) =>
         (c.env ?? [])
@@ -304,7 +306,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       expect(['tm-secrets', 'tm-admin', 'tm-stores']).toContain(ref.name);
       expect([ref.key, created.has(ref.key)]).toEqual([ref.key, true]);
       // a required one must be made unconditionally
-      if (!ref.optional) expect(script).toMatch(new RegExp(`--from-literal=${ref.key}="[^"$]*\\$\\(openssl rand`));
+      if (!ref.optional) expect(script).toMatch(new RegExp(`echo "${ref.key}=[^"$]*\\$\\(openssl rand`));
     }
 
     const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8')
