@@ -6,13 +6,17 @@
 #   tests write their own signature database, see tools/src/testing/clamd.ts) and moto's S3-compatible
 #   server (PyPI `moto[server]`, in a virtualenv at .devstack/venv unless moto_server already works),
 #   openssl (the push test's TLS certificate), and Debian's chromium (the live board's browser test drives
-#   it headless through playwright-core; playwright's own browser download is never used).
+#   it headless through playwright-core; playwright's own browser download is never used), and for the
+#   Kubernetes manifests' test (tools/test/k8s.test.ts): kustomize, built from its Go module into
+#   .devstack/bin (needs Go), and PyPI `kubernetes-validate` (ships the Kubernetes schemas) in .devstack/venv.
 # Debian packages, installed with apt-get when root. Used by .ci/run and by `npm start` / `npm test`.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.devstack/venv"
 moto_spec='moto[server]==5.2.5'
+kustomize_module='sigs.k8s.io/kustomize/kustomize/v5@v5.7.1'
+kubernetes_validate_spec='kubernetes-validate==1.37.0'
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || [ -n "${REDIS_URL:-}" ] || need_apt+=(redis-server)
@@ -24,6 +28,8 @@ if [ "${TM_INSTALL_COMPOSE:-0}" = "1" ]; then
   command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 fi
 need_moto=0
+need_kustomize=0
+need_kubernetes_validate=0
 if [ "${TM_INSTALL_TEST_SERVICES:-1}" = "1" ]; then
   command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || need_apt+=(clamav-daemon)
   # the notifications push test serves its Web Push endpoint over TLS with a certificate it makes
@@ -34,6 +40,13 @@ if [ "${TM_INSTALL_TEST_SERVICES:-1}" = "1" ]; then
     need_moto=1
     command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
     # Debian's python3 makes virtualenvs only with python3-venv (ensurepip)
+    python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+  fi
+  [ -x "$root/.devstack/bin/kustomize" ] || need_kustomize=1
+  [ -x "$venv/bin/kubernetes-validate" ] || need_kubernetes_validate=1
+  if [ "$need_kustomize" = "1" ]; then command -v go >/dev/null 2>&1 || need_apt+=(golang-go); fi
+  if [ "$need_kubernetes_validate" = "1" ]; then
+    command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
     python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
   fi
 fi
@@ -51,4 +64,15 @@ if [ "$need_moto" = "1" ]; then
   echo "[install] pip install '$moto_spec' into .devstack/venv"
   [ -x "$venv/bin/pip" ] || { rm -rf "$venv" && python3 -m venv "$venv"; }
   "$venv/bin/pip" install -q --disable-pip-version-check --no-input "$moto_spec"
+fi
+if [ "$need_kubernetes_validate" = "1" ]; then
+  echo "[install] pip install '$kubernetes_validate_spec' into .devstack/venv"
+  [ -x "$venv/bin/pip" ] || { rm -rf "$venv" && python3 -m venv "$venv"; }
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-input "$kubernetes_validate_spec"
+fi
+if [ "$need_kustomize" = "1" ]; then
+  # from the Go module proxy; the module and build caches stay in Go's own (per user) directories
+  echo "[install] go install $kustomize_module into .devstack/bin (a few minutes the first time)"
+  mkdir -p "$root/.devstack/bin"
+  GOBIN="$root/.devstack/bin" GOFLAGS=-buildvcs=false go install "$kustomize_module"
 fi
