@@ -1,4 +1,4 @@
-import { diag, DiagLogLevel, type Attributes, type Context, type DiagLogger, type Link, type SpanKind } from '@opentelemetry/api';
+import { diag, DiagLogLevel, trace, type Attributes, type Context, type DiagLogger, type Link, type SpanKind } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
@@ -127,7 +127,11 @@ function withoutQuery(url: string): string {
  */
 function instrumentations() {
   return [
-    new MongoDBInstrumentation({ requireParentSpan: true, dbStatementSerializer: mongoStatementShape }),
+    new MongoDBInstrumentation({
+      requireParentSpan: true,
+      // the shape is worked out only for a span that will be recorded (its parent is)
+      dbStatementSerializer: (command) => (trace.getActiveSpan()?.isRecording() ? mongoStatementShape(command) : ''),
+    }),
     new IORedisInstrumentation({
       requireParentSpan: true,
       dbStatementSerializer: (cmd, args) => `${cmd} [${args.length} args]`,
