@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { ERROR_CODES } from '@tm/kit/contracts';
-import { CONTEXT_HEADER, CORRELATION_HEADER, injectTraceContext, signContext } from '@tm/kit/infra';
+import { CONTEXT_HEADER, CORRELATION_HEADER, signContext } from '@tm/kit/infra';
 import { GraphQLError } from 'graphql';
 import { Agent, request as undiciRequest } from 'undici';
 import type { GatewayContext } from './gateway.context';
@@ -130,7 +130,6 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
     headers[CONTEXT_HEADER] = this.signedContext(context, body);
     headers[CORRELATION_HEADER] = context.correlationId ?? 'internal';
-    injectTraceContext({ set: (name: string, value: string) => (headers[name] = value) }); // `traceparent` while tracing is on
     const reply = await this.fetcher(this.url, { headers, body });
     if (reply.status < 200 || reply.status >= 300) throw errorFromReply(this.url, reply);
     let parsed: unknown;

@@ -8,8 +8,10 @@ import { Cleanup } from '@tm/tools/testing/processes';
 import { registerUser, signInFirstAdmin, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 
 /**
- * Trace sampling end to end: users, projects and the gateway as real processes exporting over
- * OTLP/HTTP to a collector stand-in in this process; `setTraceSampling` through the real gateway.
+ * Trace sampling end to end: users, projects, notifications and the gateway as real processes
+ * exporting over OTLP/HTTP to a collector stand-in in this process; `setTraceSampling` through the
+ * real gateway. Also: the stores' and outgoing HTTP client spans, and a stream consumer's span in the
+ * trace of the change it reacts to.
  */
 interface ExportedSpan {
   service: string;
@@ -132,11 +134,12 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
   cleanup.add(() => new Promise((r) => collector.close(r)));
   const { port } = collector.address() as { port: number };
-  stack = await startStack('tracing', ['users', 'projects'], {
+  stack = await startStack('tracing', ['users', 'projects', 'notifications'], {
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
     OTEL_BSP_SCHEDULE_DELAY: '100',
+    NOTIFY_POLL_MS: '50',
   });
   cleanup.add(() => stack.stop());
   url = stack.gateway.url;
@@ -191,14 +194,16 @@ describe('trace sampling', () => {
     for (const s of [request!, ...fetches]) expect(ancestors(s, spans)).toContain(root!.spanId);
     expect(fetches.map((f) => f.attributes.service).sort()).toEqual(['projects', 'users']);
     for (const svc of ['projects', 'users']) {
-      const server = spans.filter((s) => s.service === svc);
+      const server = spans.filter((s) => s.service === svc && s.kind === 2);
       expect(server).toHaveLength(1);
       expect(server[0]).toMatchObject({
         name: 'POST /graphql',
-        kind: 2,
-        parentSpanId: fetches.find((f) => f.attributes.service === svc)!.spanId,
         attributes: { 'http.request.method': 'POST', 'http.response.status_code': 200, 'graphql.operation.type': 'query' },
       });
+      // under the fetch: the gateway's HTTP client span (undici), then the subgraph's server span
+      const fetch = fetches.find((f) => f.attributes.service === svc)!;
+      const client = spans.find((s) => s.spanId === server[0]!.parentSpanId);
+      expect(client).toMatchObject({ service: 'gateway', name: 'POST', kind: 3 /* CLIENT */, parentSpanId: fetch.spanId });
     }
     // nothing personal in what was exported: no email, token, variable value or document
     const exported = bodies.join('\n');
@@ -229,9 +234,74 @@ describe('trace sampling', () => {
       attributes: { 'http.route': '/internal/permissions', 'http.response.status_code': 200 },
     });
     const usersServer = spans.find((s) => s.service === 'users' && s.name === 'POST /graphql');
-    expect(internal!.parentSpanId).toBe(usersServer!.spanId);
+    // through users' HTTP client span (fetch, traced by the undici instrumentation; no query string)
+    const call = spans.find((s) => s.spanId === internal!.parentSpanId);
+    expect(call).toMatchObject({ service: 'users', name: 'GET', kind: 3, attributes: { 'url.query': '[redacted]' } });
+    expect(ancestors(internal!, spans)).toContain(usersServer!.spanId);
     expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
-    expect(JSON.stringify(internal)).not.toContain(user.id); // the query string (a user id) is not recorded
+    expect(JSON.stringify([internal, call])).not.toContain(user.id); // the query string (a user id) is not recorded
+  });
+
+  it("a mutation's trace holds MongoDB, Redis and HTTP client spans, and the stream consumer's handling of its event", async () => {
+    // sampling is on everywhere (the override set above); the event reaches notifications through the projects stream
+    const name = 'Quarterly roadmap for the trace';
+    const created = ok<{ createProject: { id: string } }>(
+      await gql(url, 'mutation CreateTraced($i: CreateProjectInput!) { createProject(input: $i) { id } }', { i: { name } }, { token: user.token }),
+    ).createProject.id;
+    const traceOf = () => {
+      const root = received.find((s) => s.service === 'gateway' && s.attributes['graphql.operation.name'] === 'CreateTraced' && !s.parentSpanId);
+      return root ? received.filter((s) => s.traceId === root.traceId) : [];
+    };
+    const consumed = (spans: ExportedSpan[]) =>
+      spans.find((s) => s.service === 'notifications' && s.name === 'process events:projects');
+    const spans = await until(10_000, traceOf, (all) => {
+      const c = consumed(all);
+      return !!c && all.some((s) => s.service === 'notifications' && s.parentSpanId === c.spanId);
+    });
+    const root = spans.find((s) => !s.parentSpanId)!;
+    expect(root).toMatchObject({ service: 'gateway', name: 'POST /graphql' });
+    const projectsServer = spans.find((s) => s.service === 'projects' && s.kind === 2)!;
+    expect(ancestors(projectsServer, spans)).toContain(root.spanId);
+
+    // MongoDB: the driver's commands under the projects server span, the statement as its shape only
+    const mongo = spans.filter((s) => s.service === 'projects' && s.attributes['db.system.name'] === 'mongodb');
+    expect(mongo.length).toBeGreaterThan(0);
+    for (const m of mongo) {
+      expect(m).toMatchObject({ kind: 3, attributes: { 'db.namespace': expect.any(String), 'db.query.text': expect.any(String) } });
+      expect(ancestors(m, spans)).toContain(projectsServer.spanId);
+    }
+    expect(mongo.map((m) => m.name)).toContain('insert projects');
+    // Redis: the event appended to the stream by the outbox relay, in the request
+    const xadd = spans.find((s) => s.service === 'projects' && s.attributes['db.system.name'] === 'redis' && s.name === 'xadd');
+    expect(xadd).toMatchObject({ kind: 3, attributes: { 'db.query.text': expect.stringMatching(/^xadd \[\d+ args\]$/) } });
+    expect(ancestors(xadd!, spans)).toContain(projectsServer.spanId);
+    // HTTP: the gateway's call to the subgraph (undici), between its fetch span and the subgraph's server span
+    const call = spans.find((s) => s.spanId === projectsServer.parentSpanId);
+    expect(call).toMatchObject({
+      service: 'gateway',
+      name: 'POST',
+      kind: 3,
+      attributes: { 'http.request.method': 'POST', 'url.full': stack.services.projects!.url, 'http.response.status_code': 200 },
+    });
+    expect(spans.find((s) => s.spanId === call!.parentSpanId)).toMatchObject({ name: 'gateway.fetch', attributes: { service: 'projects' } });
+
+    // the notifications consumer handled ProjectCreated in the same trace, under the projects request that wrote it
+    const consumer = consumed(spans)!;
+    expect(consumer).toMatchObject({
+      kind: 5, // CONSUMER
+      traceId: root.traceId,
+      attributes: {
+        'messaging.destination.name': 'events:projects',
+        'messaging.consumer.group.name': 'notifications',
+        'tm.event.type': 'ProjectCreated',
+      },
+    });
+    expect(consumer.parentSpanId).toBe(projectsServer.spanId);
+    // and its own store work (the new member written) under it
+    expect(spans.filter((s) => s.service === 'notifications' && s.parentSpanId === consumer.spanId).map((s) => s.attributes['db.system.name'])).toContain('mongodb');
+    // no value of the change in what was exported (statements are shapes, URLs have no query string)
+    const exported = bodies.join('\n');
+    for (const secret of [name, created, user.email, user.token]) expect(exported).not.toContain(secret);
   });
 
   it('traces graphql-ws operations: a query, a subscription start and each live event resolution are traces with the subgraph spans under them', async () => {
@@ -369,7 +439,7 @@ describe('trace sampling', () => {
     spans = tracedSpans();
     expect(spans.length).toBeGreaterThan(0);
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['projects']));
-    expect(spans[0]).toMatchObject({
+    expect(spans.find((s) => s.kind === 2)).toMatchObject({
       name: 'POST /graphql',
       attributes: { 'graphql.operation.name': expect.stringMatching(/^TracedProject__projects__\d+$/) },
     });

@@ -3,8 +3,17 @@ import { SamplingDecision } from '@opentelemetry/sdk-trace-node';
 import { baseConfigSchema, ConfigError, loadConfig } from '../src/infra/config';
 import { createLogger } from '../src/infra/logger';
 import { defaultOpsSettings, type OpsSettings } from '../src/contracts/ops-settings';
-import { defaultSamplingRate, otlpTracesUrl, startTracing, tracingActive, type TracingConfig } from '../src/infra/tracing';
-import { createSampler } from '../src/infra/tracing-sdk';
+import {
+  activeTraceIds,
+  currentTraceparent,
+  defaultSamplingRate,
+  otlpTracesUrl,
+  startTracing,
+  traceStreamEntry,
+  tracingActive,
+  type TracingConfig,
+} from '../src/infra/tracing';
+import { createSampler, mongoStatementShape } from '../src/infra/tracing-sdk';
 
 const log = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
 const env = {
@@ -187,5 +196,75 @@ describe('a registered provider', () => {
     }
     expect(tracingActive()).toBe(false);
     expect(trace.getTracer('test').startSpan('after').spanContext().traceId).toBe('00000000000000000000000000000000');
+  });
+});
+
+describe('trace context in log lines and stream entries', () => {
+  const REMOTE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
+  const lines: Array<Record<string, unknown>> = [];
+  const captured = createLogger('test-svc', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const entry = (traceparent?: string) => ({ stream: 'events:tasks', group: 'g', id: '1-0', type: 'TaskCreated', traceparent });
+
+  it('without tracing: no trace fields, no traceparent, the handler runs as is', async () => {
+    lines.length = 0;
+    await trace.getTracer('test').startActiveSpan('x', async (span) => {
+      captured.info('plain');
+      expect(currentTraceparent()).toBeUndefined();
+      expect(await traceStreamEntry(entry(REMOTE), async () => activeTraceIds())).toBeNull();
+      span.end();
+    });
+    expect(lines[0]).not.toHaveProperty('trace_id');
+    expect(lines[0]).not.toHaveProperty('span_id');
+  });
+
+  it("with tracing on: a line logged inside a span carries its trace and span ids; a consumer's span continues the entry's trace", async () => {
+    // rate 0: spans are not recorded (nothing is exported) but carry valid ids, as in production when unsampled
+    const t = startTracing({
+      service: 'tasks',
+      config: cfg({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }),
+      log,
+      settings: () => defaultOpsSettings(),
+    });
+    try {
+      lines.length = 0;
+      captured.info('outside');
+      const inside = trace.getTracer('test').startActiveSpan('request', (span) => {
+        captured.info('inside');
+        const parent = currentTraceparent();
+        span.end();
+        return { ids: span.spanContext(), parent };
+      });
+      expect(lines[0]).not.toHaveProperty('trace_id');
+      expect(lines[1]).toMatchObject({ msg: 'inside', trace_id: inside.ids.traceId, span_id: inside.ids.spanId });
+      expect(inside.parent).toBe(`00-${inside.ids.traceId}-${inside.ids.spanId}-00`);
+
+      // the consumer's handling: same trace as the entry's traceparent, a span of its own
+      const handled = await traceStreamEntry(entry(REMOTE), async () => {
+        captured.info('handling');
+        return activeTraceIds();
+      });
+      expect(handled).toMatchObject({ trace_id: '0af7651916cd43dd8448eb211c80319c' });
+      expect(handled!.span_id).not.toBe('b7ad6b7169203331');
+      expect(lines[2]).toMatchObject({ msg: 'handling', trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: handled!.span_id });
+      // an entry without one starts a trace of its own
+      const fresh = await traceStreamEntry(entry(), async () => activeTraceIds());
+      expect(fresh!.trace_id).not.toBe('0af7651916cd43dd8448eb211c80319c');
+    } finally {
+      await t.shutdown();
+    }
+  });
+});
+
+describe('the MongoDB statement recorded', () => {
+  it('is the command shape: no values, no identifier-like keys, at most 1000 characters', () => {
+    const shape = mongoStatementShape({
+      update: 'tasks',
+      updates: [{ q: { _id: 'abc', title: 'Secret plan', n: 3, at: new Date() }, u: { $set: { 'votes.5f1d7c0e9a2b4c3d': true, done: null } } }],
+    });
+    expect(JSON.parse(shape)).toEqual({
+      update: '?',
+      updates: [{ q: { _id: '?', title: '?', n: '?', at: '?' }, u: { $set: { '?': '?', done: '?' } } }],
+    });
+    expect(mongoStatementShape({ insert: 'x', documents: Array.from({ length: 3 }, () => ({ ['k'.repeat(600)]: 1 })) })).toHaveLength(1000);
   });
 });

@@ -2,8 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Logger } from './logger';
 import { duplicateRedis, type Redis } from './redis';
+import { currentTraceparent } from './tracing';
 
-/** A domain event on a subgraph's stream (`events:{subgraph}`), at-least-once to consumers. */
+/**
+ * A domain event on a subgraph's stream (`events:{subgraph}`), at-least-once to consumers. An entry's
+ * fields: `type`, `event` (this, as JSON) and, while tracing is on, `traceparent` (W3C trace context).
+ */
 export interface DomainEvent<P = Record<string, unknown>> {
   id: string;
   type: string;
@@ -47,9 +51,14 @@ export class EventPublisher {
     return event;
   }
 
-  /** Appends an event built earlier (e.g. kept in an outbox): same id, so consumers can de-duplicate. */
-  async append(event: DomainEvent): Promise<void> {
+  /**
+   * Appends an event built earlier (e.g. kept in an outbox): same id, so consumers can de-duplicate.
+   * The entry's `traceparent` field names the change that caused it (given, e.g. kept in the outbox
+   * with the event; else the active span's), so the consumers' spans join its trace.
+   */
+  async append(event: DomainEvent, traceparent: string | undefined = currentTraceparent()): Promise<void> {
     const fields = ['type', event.type, 'event', JSON.stringify(event)];
+    if (traceparent) fields.push('traceparent', traceparent);
     if (this.maxLen > 0) await this.redis.xadd(eventStream(this.subgraph), 'MAXLEN', '~', String(this.maxLen), '*', ...fields);
     else await this.redis.xadd(eventStream(this.subgraph), '*', ...fields);
     this.log.debug({ type: event.type, eventId: event.id }, 'event published');

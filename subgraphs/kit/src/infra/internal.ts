@@ -4,7 +4,6 @@ import { sendJson } from './http';
 import type { Logger } from './logger';
 import { currentScope } from './request-scope';
 import { CORRELATION_HEADER, INTERNAL_HEADER, SIGNED_CONTEXT_MAX_AGE_MS, signInternal, verifyInternal } from './signed-context';
-import { injectTraceContext } from './tracing';
 
 /**
  * A service-to-service GET, signed with the internal secret (the other side answers only signed
@@ -24,7 +23,6 @@ export async function internalGet<T>(
   const headers = new Headers({ [INTERNAL_HEADER]: signInternal(service, pathWithQuery, secret) });
   const correlationId = currentScope()?.correlationId;
   if (correlationId) headers.set(CORRELATION_HEADER, correlationId);
-  injectTraceContext(headers);
   let res: Response;
   try {
     res = await fetch(new URL(pathWithQuery, baseUrl), { headers, signal: AbortSignal.timeout(3000) });

@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import pino, { type Logger } from 'pino';
 import { currentScope } from './request-scope';
+import { activeTraceIds } from './tracing';
 
 export type { Logger };
 
@@ -153,7 +154,8 @@ function scrubDeep(value: unknown, depth = 0): unknown {
 }
 
 /**
- * The service logger: pino JSON, one line per event, `service` on every line; secret fields
+ * The service logger: pino JSON, one line per event, `service` on every line (and `trace_id` /
+ * `span_id` on those written inside a span while tracing is on); secret fields
  * redacted by name and secret-looking values (tokens, emails, hashes) by pattern.
  */
 export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {
@@ -162,10 +164,15 @@ export function createLogger(service: string, level: string, destination?: pino.
       level,
       base: { service },
       timestamp: pino.stdTimeFunctions.isoTime,
-      // correlation id and user of the request being served, on every line logged within it
+      // correlation id and user of the request being served, and the active span's trace and span
+      // ids while tracing is on, on every line logged within it
       mixin: () => {
         const scope = currentScope();
-        return scope ? { correlationId: scope.correlationId, userId: scope.userId ?? undefined } : {};
+        const ids = activeTraceIds();
+        return {
+          ...(scope ? { correlationId: scope.correlationId, userId: scope.userId ?? undefined } : {}),
+          ...ids,
+        };
       },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { log: (obj) => scrubDeep(obj) as Record<string, unknown> },

@@ -4,6 +4,7 @@ import type { Model } from 'mongoose';
 import { livePubSub, type DomainEvent, type EventPublisher } from './events';
 import type { Logger } from './logger';
 import type { Redis } from './redis';
+import { currentTraceparent } from './tracing';
 
 /**
  * An event waiting inside the document it is about. It is written by the same single-document
@@ -27,6 +28,10 @@ export class PendingEvent {
 
   @prop({ type: String })
   public message?: string;
+
+  /** W3C trace context of the change (while tracing is on): the stream entry carries it when the relay sends it later. */
+  @prop({ type: String })
+  public traceparent?: string;
 }
 
 /**
@@ -66,10 +71,12 @@ export function pendingEvent(
     correlationId: meta.correlationId,
     payload,
   };
+  const traceparent = currentTraceparent();
   return {
     id: event.id,
     type,
     event: JSON.stringify(event),
+    ...(traceparent ? { traceparent } : {}),
     ...(live ? { channel: live.channel, message: JSON.stringify({ ...live.message, eventId: event.id }) } : {}),
   };
 }
@@ -150,7 +157,7 @@ export class OutboxRelay<T extends WithOutbox> {
     const sent: string[] = [];
     for (const p of pending) {
       try {
-        await this.publisher.append(JSON.parse(p.event) as DomainEvent);
+        await this.publisher.append(JSON.parse(p.event) as DomainEvent, p.traceparent);
         if (p.channel && p.message) await livePubSub(this.redis).publish(p.channel, p.message);
         sent.push(p.id);
       } catch (err) {

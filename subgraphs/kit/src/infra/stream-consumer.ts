@@ -5,6 +5,7 @@ import { classify, ErrorCode } from '../contracts/errors';
 import type { DomainEvent } from './events';
 import type { Logger } from './logger';
 import type { Redis } from './redis';
+import { traceStreamEntry } from './tracing';
 
 /** Entries as XREADGROUP / XAUTOCLAIM / XRANGE return them (fields null: the entry was deleted meanwhile). */
 export type StreamEntries = Array<[id: string, fields: string[] | null]>;
@@ -21,6 +22,12 @@ export function parseStreamEntry(id: string, fields: string[] | null, log: Logge
     log.warn({ streamId: id }, 'malformed event skipped');
     return null;
   }
+}
+
+/** The value of an entry's field (fields alternate name, value), or undefined. */
+function entryField(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
 }
 
 /** Failures that mean a dependency is unavailable (store or another service): waited out, never given up on. */
@@ -242,7 +249,11 @@ export class StreamConsumer {
     if (!event) return skip(null);
     const key = `${stream}:${id}`;
     try {
-      const result = await this.opts.handle(event, { stream, id });
+      // in a span under the change that caused the event (its `traceparent` field), while tracing is on
+      const traceparent = entryField(fields!, 'traceparent');
+      const result = await traceStreamEntry({ stream, group: this.opts.group, id, type: event.type, traceparent }, () =>
+        this.opts.handle(event, { stream, id }),
+      );
       this.failures.delete(key);
       onOutcome?.({ stream, id, event, outcome: 'ok', ...(typeof result === 'string' ? { result } : {}) });
       return true;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { BaseConfig } from './config';
 import type { Logger } from './logger';
 import type { OpsSettings } from '../contracts/ops-settings';
@@ -20,6 +20,13 @@ import type * as TracingSdk from './tracing-sdk';
  * and each subgraph fetch carries a W3C `traceparent`. A subgraph's server span continues it: a
  * request the gateway sampled is sampled in the subgraph too; one it did not sample is sampled at
  * the subgraph's own rate (so `setTraceSampling(service: "tasks", …)` alone traces the tasks subgraph).
+ *
+ * Under the server spans: a client span for every MongoDB command, Redis command and outgoing
+ * HTTP request (undici: the gateway's subgraph fetches, service-to-service `fetch`), which also
+ * carries the `traceparent`. A domain event carries the `traceparent` of the change that caused it
+ * in its stream entry (kept in the outbox record until the relay sends it), and a stream consumer
+ * handles it in a span under that context, so a consumer's work joins the change's trace. Every
+ * log line written inside a span names its `trace_id` and `span_id` (logger.ts).
  */
 
 export type TracingConfig = Pick<
@@ -85,7 +92,7 @@ export function startTracing(opts: TracingOptions): Tracing {
   }
   const { registerTracerProvider } = require('./tracing-sdk') as typeof TracingSdk;
   const defaultRate = defaultSamplingRate(opts.config);
-  const provider = registerTracerProvider({ ...opts, url, defaultRate });
+  const { provider, unregister } = registerTracerProvider({ ...opts, url, defaultRate });
   active = true;
   opts.log.info({ endpoint: new URL(url).host, defaultRate }, 'tracing on (OTLP/HTTP)');
   let stopping: Promise<void> | null = null;
@@ -94,6 +101,7 @@ export function startTracing(opts: TracingOptions): Tracing {
     shutdown: () =>
       (stopping ??= (async () => {
         active = false;
+        unregister();
         // export what is queued, but an unreachable collector must not hold up the process's exit
         const flushed = provider.shutdown().then(
           () => true,
@@ -113,10 +121,19 @@ export function startTracing(opts: TracingOptions): Tracing {
   };
 }
 
-/** Adds the current trace context (`traceparent`) to an outgoing request's headers. */
-export function injectTraceContext(headers: { set(name: string, value: string): unknown }): void {
-  if (!active) return;
-  propagation.inject(context.active(), headers, { set: (carrier, key, value) => void carrier.set(key, value) });
+/** The W3C `traceparent` of the active span (sampled or not); undefined while tracing is off or outside any span. */
+export function currentTraceparent(): string | undefined {
+  if (!active) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
+}
+
+/** The active span's ids for a log line (`trace_id`, `span_id`); null while tracing is off or outside any span. */
+export function activeTraceIds(): { trace_id: string; span_id: string } | null {
+  if (!active) return null;
+  const ctx = trace.getActiveSpan()?.spanContext();
+  return ctx && isSpanContextValid(ctx) ? { trace_id: ctx.traceId, span_id: ctx.spanId } : null;
 }
 
 /**
@@ -203,9 +220,14 @@ export async function traceOperation<T>(
   const span = trace
     .getTracer('@tm/kit')
     .startSpan(name, { kind: kind === 'server' ? SpanKind.SERVER : SpanKind.CONSUMER, attributes }, ROOT_CONTEXT);
-  if (!span.isRecording()) return context.with(trace.setSpan(ROOT_CONTEXT, span), fn);
+  return runInSpan(span, ROOT_CONTEXT, fn, codeOf);
+}
+
+/** Runs `fn` as the active span's work; ends the span, marked by a throw or by an error code from `codeOf`. */
+async function runInSpan<T>(span: Span, parent: Context, fn: () => Promise<T>, codeOf?: (result: T) => string | undefined): Promise<T> {
+  if (!span.isRecording()) return context.with(trace.setSpan(parent, span), fn);
   try {
-    const result = await context.with(trace.setSpan(ROOT_CONTEXT, span), fn);
+    const result = await context.with(trace.setSpan(parent, span), fn);
     const code = codeOf?.(result);
     if (code) span.setAttribute('graphql.error.code', code);
     return result;
@@ -215,4 +237,33 @@ export async function traceOperation<T>(
   } finally {
     span.end();
   }
+}
+
+/**
+ * Runs a stream consumer's handling of one entry in a consumer span (`process <stream>`), a child
+ * of the `traceparent` the entry carries (the change that caused the event), else the root of a
+ * new trace. Attributes: stream, group, entry id and event type.
+ */
+export function traceStreamEntry<T>(
+  entry: { stream: string; group: string; id: string; type: string; traceparent?: string },
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (!active) return fn();
+  const parent = entry.traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent: entry.traceparent }) : ROOT_CONTEXT;
+  const span = trace.getTracer('@tm/kit').startSpan(
+    `process ${entry.stream}`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'messaging.system': 'redis',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': entry.stream,
+        'messaging.consumer.group.name': entry.group,
+        'messaging.message.id': entry.id,
+        'tm.event.type': entry.type,
+      },
+    },
+    parent,
+  );
+  return runInSpan(span, parent, fn);
 }
