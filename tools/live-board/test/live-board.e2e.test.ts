@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { authenticator } from 'otplib';
 import { chromium, type Browser, type Page, type Request, type Route } from 'playwright-core';
 import { serveLiveBoard, type LiveBoardServer } from '@tm/tools/live-board';
 import { freePort } from '@tm/tools/net';
@@ -24,6 +25,8 @@ let board: LiveBoardServer;
 let browser: Browser;
 let alice: TestUser;
 let bob: TestUser;
+/** A user with MFA (enrolled in beforeAll): the code that confirmed it, used once already. */
+let carol: TestUser & { secret: string; usedCode: string };
 let projectId: string;
 let a: Page;
 let b: Page;
@@ -68,6 +71,29 @@ async function createTask(user: TestUser, title: string, extra: Record<string, u
   return r.createTask.id;
 }
 
+/** Enrols `user` in MFA through the API (as the users service's own tests do), with otplib's codes. */
+async function enrolMfa(user: TestUser): Promise<TestUser & { secret: string; usedCode: string }> {
+  const started = await gql<{ startMfaEnrollment: { secret: string } }>(
+    stack.gateway.url,
+    'mutation { startMfaEnrollment { secret } }',
+    {},
+    { token: user.token },
+  );
+  const secret = started.data!.startMfaEnrollment.secret;
+  const usedCode = authenticator.generate(secret);
+  const confirmed = await gql(
+    stack.gateway.url,
+    'mutation($c: String!) { confirmMfaEnrollment(code: $c) { mfaEnabled } }',
+    { c: usedCode },
+    {
+      token: user.token,
+    },
+  );
+  if (JSON.stringify(confirmed.data) !== '{"confirmMfaEnrollment":{"mfaEnabled":true}}')
+    throw new Error(JSON.stringify(confirmed));
+  return { ...user, secret, usedCode };
+}
+
 async function signIn(page: Page, user: TestUser): Promise<void> {
   await page.goto(board.url);
   await page.getByLabel('Email').fill(user.email);
@@ -102,6 +128,7 @@ beforeAll(async () => {
     registerUser(stack.gateway.url, 'Alice Archer'),
     registerUser(stack.gateway.url, 'Bob Baker'),
   ]);
+  carol = await enrolMfa(await registerUser(stack.gateway.url, 'Carol Chen'));
   projectId = (
     await as<{ createProject: { id: string } }>(alice, 'mutation { createProject(input: { name: "Board project" }) { id } }')
   ).createProject.id;
@@ -275,4 +302,24 @@ describe('live board in a browser', () => {
     expect((await (await loggedOut).json()).data).toEqual({ logout: true });
     await a.getByRole('form', { name: 'Sign in' }).waitFor();
   }, 15_000);
+
+  it('asks for the authentication code when the account has MFA, and signs in with it', async () => {
+    // a TOTP code is single use: the one that confirmed the enrolment (in beforeAll) is refused, so
+    // wait for the next 30 s window if the clock is still in that one
+    if (authenticator.generate(carol.secret) === carol.usedCode)
+      await new Promise((r) => setTimeout(r, authenticator.timeRemaining() * 1000 + 200));
+    await a.getByLabel('Email').fill(carol.email);
+    await a.getByLabel('Password').fill('test-password-1');
+    await a.getByRole('button', { name: 'Sign in' }).click();
+    // the password was right: the form now asks for the code (no error shown yet)
+    const code = a.getByLabel('Authentication code');
+    await code.waitFor();
+    expect(await a.getByRole('alert').count()).toBe(0);
+    await code.fill('000000');
+    await a.getByRole('button', { name: 'Verify' }).click();
+    await a.getByRole('alert').waitFor();
+    await code.fill(authenticator.generate(carol.secret));
+    await a.getByRole('button', { name: 'Verify' }).click();
+    await a.getByRole('button', { name: 'Sign out' }).waitFor();
+  }, 60_000);
 });
