@@ -1,4 +1,4 @@
-import { type Logger, type Metrics, retryDelay } from '@tm/kit/infra';
+import { type Logger, type Metrics, retryDelay, watchQueueDepth } from '@tm/kit/infra';
 import { Queue, Worker } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import client from 'prom-client';
@@ -42,6 +42,7 @@ export class ReportQueue {
         if (counts) for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       },
     });
+    watchQueueDepth(opts.metrics.registry, REPORT_QUEUE, (...states) => this.queue.getJobCounts(...states));
   }
 
   start(): void {

@@ -1,4 +1,4 @@
-import { type Logger, type Metrics, retryDelay } from '@tm/kit/infra';
+import { type Logger, type Metrics, retryDelay, watchQueueDepth } from '@tm/kit/infra';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import client from 'prom-client';
@@ -78,6 +78,7 @@ export class ScanQueue {
         if (counts) for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       },
     });
+    watchQueueDepth(registry, SCAN_QUEUE, (...states) => this.queue.getJobCounts(...states));
   }
 
   /** Starts working on jobs (call once the store is connected). */

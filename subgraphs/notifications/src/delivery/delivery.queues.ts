@@ -1,4 +1,4 @@
-import { type Logger, type Metrics, retryDelay } from '@tm/kit/infra';
+import { type Logger, type Metrics, retryDelay, watchQueueDepth } from '@tm/kit/infra';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis as IORedis } from 'ioredis';
 import client from 'prom-client';
@@ -61,6 +61,7 @@ export class DeliveryQueues {
         for (const s of all) for (const state of STATES) this.set({ queue: s.name, state }, s[state]);
       },
     });
+    for (const name of QUEUE_NAMES) watchQueueDepth(opts.metrics.registry, name, (...states) => this.queues[name].getJobCounts(...states));
   }
 
   add(queue: QueueName, name: string, data: Record<string, unknown>, opts: JobsOptions = {}): Promise<unknown> {
