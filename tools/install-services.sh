@@ -6,7 +6,9 @@
 #   tests write their own signature database, see tools/src/testing/clamd.ts) and moto's S3-compatible
 #   server (PyPI `moto[server]`, in a virtualenv at .devstack/venv unless moto_server already works),
 #   openssl (the push test's TLS certificate), and Debian's chromium (the live board's browser test drives
-#   it headless through playwright-core; playwright's own browser download is never used).
+#   it headless through playwright-core; playwright's own browser download is never used), and promtool
+#   (built once from the Prometheus Go module by tools/promtool.sh; the monitoring test checks the alert
+#   rules, the scrape config and the dashboards' queries with it).
 # Debian packages, installed with apt-get when root. Used by .ci/run and by `npm start` / `npm test`.
 set -euo pipefail
 
@@ -51,4 +53,7 @@ if [ "$need_moto" = "1" ]; then
   echo "[install] pip install '$moto_spec' into .devstack/venv"
   [ -x "$venv/bin/pip" ] || { rm -rf "$venv" && python3 -m venv "$venv"; }
   "$venv/bin/pip" install -q --disable-pip-version-check --no-input "$moto_spec"
+fi
+if [ "${TM_INSTALL_TEST_SERVICES:-1}" = "1" ]; then
+  bash "$root/tools/promtool.sh" >/dev/null
 fi
