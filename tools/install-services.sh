@@ -6,7 +6,9 @@
 #   tests write their own signature database, see tools/src/testing/clamd.ts) and moto's S3-compatible
 #   server (PyPI `moto[server]`, in a virtualenv at .devstack/venv unless moto_server already works),
 #   openssl (the push test's TLS certificate), and Debian's chromium (the live board's browser test drives
-#   it headless through playwright-core; playwright's own browser download is never used), and for the
+#   it headless through playwright-core; playwright's own browser download is never used), promtool
+#   (built once from the Prometheus Go module by tools/promtool.sh; the monitoring test checks the alert
+#   rules, the scrape config and the dashboards' queries with it), and for the
 #   Kubernetes manifests' test (tools/test/k8s.test.ts): kustomize, built from its Go module into
 #   .devstack/bin (needs Go), and PyPI `kubernetes-validate` (ships the Kubernetes schemas) in .devstack/venv.
 # Debian packages, installed with apt-get when root. Used by .ci/run and by `npm start` / `npm test`.
@@ -75,4 +77,7 @@ if [ "$need_kustomize" = "1" ]; then
   echo "[install] go install $kustomize_module into .devstack/bin (a few minutes the first time)"
   mkdir -p "$root/.devstack/bin"
   GOBIN="$root/.devstack/bin" GOFLAGS=-buildvcs=false go install "$kustomize_module"
+fi
+if [ "${TM_INSTALL_TEST_SERVICES:-1}" = "1" ]; then
+  bash "$root/tools/promtool.sh" >/dev/null
 fi

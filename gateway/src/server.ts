@@ -11,7 +11,7 @@ import { attachRealtime, type Realtime } from './realtime/socket-server';
 import { clientAddress, createAuthenticator } from './auth';
 import { gatewayConfigSchema, subgraphUrl, type GatewayConfig } from './config';
 import type { GatewayContext } from './gateway.context';
-import { createSubgraphFetcher, SignedDataSource } from './subgraph.datasource';
+import { createSubgraphFetcher, SignedDataSource, subgraphFetchHistogram, timedFetcher } from './subgraph.datasource';
 import { PlanExecutingGateway } from './executor';
 import { gatewayHealthRoute } from './subgraph.health';
 import { fileSupergraph, subgraphsOf, type SubgraphInfo } from './supergraph';
@@ -142,6 +142,7 @@ function createPlanningGateway(
   onSubgraphs: (subgraphs: SubgraphInfo[]) => void,
 ) {
   const dataSources = new Map<string, GraphQLDataSource>();
+  const fetchDuration = subgraphFetchHistogram(metrics.registry);
   const gateway = new ApolloGateway({
     supergraphSdl: fileSupergraph(config.SUPERGRAPH_PATH, log, (sdl) =>
       // the ops subgraph runs in this process: no URL to probe or call
@@ -155,7 +156,7 @@ function createPlanningGateway(
       const source =
         name === OPS_SUBGRAPH
           ? ops.dataSource()
-          : new SignedDataSource(subgraphUrl(name, url, env), ops.breakers.wrap(name, fetcher), config.INTERNAL_SECRET, name);
+          : new SignedDataSource(subgraphUrl(name, url, env), ops.breakers.wrap(name, timedFetcher(name, fetchDuration, fetcher)), config.INTERNAL_SECRET, name);
       dataSources.set(name, source);
       return source;
     },
@@ -163,6 +164,7 @@ function createPlanningGateway(
   const executing = new PlanExecutingGateway(gateway, (name) => dataSources.get(name), log, {
     enabled: config.GATEWAY_EXECUTOR === 'fast',
     registry: metrics.registry,
+    cacheRequests: metrics.cacheRequests,
   });
   return { gateway, executing };
 }
@@ -252,7 +254,7 @@ function attachLive(
     introspection: introspectionEnabled(config),
     clientAddress: (req) => clientAddress(req, config.TRUST_PROXY),
     limits: liveLimits(config),
-    ...(config.LIVE_SHARED_RESOLUTION === 'on' ? liveAccess(config, deps.redis, log, ops, subgraphs) : {}),
+    ...(config.LIVE_SHARED_RESOLUTION === 'on' ? liveAccess(config, deps.redis, log, metrics, ops, subgraphs) : {}),
   });
 }
 
@@ -297,13 +299,13 @@ function liveLimits(config: GatewayConfig) {
  * Shared live resolution: membership from the permissions cache (one client per projects URL, the
  * supergraph may move it) and the request path's checks without executing.
  */
-function liveAccess(config: GatewayConfig, redis: Dependencies['redis'], log: Logger, ops: OpsPlane, subgraphs: () => SubgraphInfo[]) {
+function liveAccess(config: GatewayConfig, redis: Dependencies['redis'], log: Logger, metrics: Metrics, ops: OpsPlane, subgraphs: () => SubgraphInfo[]) {
   let permissions: { url: string; client: PermissionsClient } | null = null;
   const permissionsClient = (): PermissionsClient | null => {
     const projects = subgraphs().find((s) => s.name === 'projects');
     if (!projects) return null;
     if (permissions?.url !== projects.url)
-      permissions = { url: projects.url, client: new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log) };
+      permissions = { url: projects.url, client: new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log, metrics) };
     return permissions.client;
   };
   return {

@@ -3,6 +3,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import { ERROR_CODES } from '@tm/kit/contracts';
 import { CONTEXT_HEADER, CORRELATION_HEADER, signContext } from '@tm/kit/infra';
 import { GraphQLError } from 'graphql';
+import client from 'prom-client';
 import { Agent, request as undiciRequest } from 'undici';
 import type { GatewayContext } from './gateway.context';
 
@@ -89,6 +90,36 @@ function errorFromReply(url: string, reply: SubgraphReply): GraphQLError {
       ...(reply.status === 401 ? { code: 'UNAUTHENTICATED' } : reply.status === 403 ? { code: 'FORBIDDEN' } : {}),
     },
   });
+}
+
+/**
+ * `gateway_subgraph_fetch_duration_seconds{subgraph, outcome}`: each subgraph round trip (a
+ * de-duplicated one once per waiter), outcome `ok` (2xx) or `error` (other status, network, timeout).
+ * The subgraph label is bounded by the supergraph's list of subgraphs.
+ */
+export function subgraphFetchHistogram(registry: client.Registry): client.Histogram<'subgraph' | 'outcome'> {
+  return new client.Histogram({
+    name: 'gateway_subgraph_fetch_duration_seconds',
+    help: 'Subgraph fetches from the gateway: round trip by subgraph and outcome (ok: 2xx; error: other status, network error, timeout)',
+    labelNames: ['subgraph', 'outcome'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+}
+
+/** The fetcher, timed into the histogram under this subgraph's name. */
+export function timedFetcher(subgraph: string, histogram: client.Histogram<'subgraph' | 'outcome'>, fetcher: SubgraphFetcher): SubgraphFetcher {
+  return async (url, init) => {
+    const end = histogram.startTimer({ subgraph });
+    try {
+      const reply = await fetcher(url, init);
+      end({ outcome: reply.status >= 200 && reply.status < 300 ? 'ok' : 'error' });
+      return reply;
+    } catch (err) {
+      end({ outcome: 'error' });
+      throw err;
+    }
+  };
 }
 
 /**

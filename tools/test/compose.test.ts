@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { baseConfigSchema } from '@tm/kit/infra';
 import { serviceSubgraphs, REPO_ROOT } from '@tm/tools/compose';
@@ -21,6 +21,8 @@ const ENCRYPTION_KEYS = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
 const REQUIRED_ENV = { INTERNAL_SECRET: SECRET, ENCRYPTION_KEYS, MINIO_ROOT_PASSWORD: 'compose-test-minio-secret' };
 /** Infrastructure: the stores, and the files subgraph's storage (MinIO, its bucket set-up) and scanner (clamd). */
 const INFRA = ['mongo', 'redis', 'minio', 'minio-init', 'clamav'];
+/** The optional `monitoring` profile (`docker-compose --profile monitoring up`). */
+const MONITORING = ['prometheus', 'grafana'];
 
 interface ComposePort {
   target: number | string;
@@ -34,6 +36,8 @@ interface ComposeService {
   healthcheck?: { test?: string[] | string; disable?: boolean };
   depends_on?: Record<string, { condition?: string }> | string[];
   restart?: string;
+  profiles?: string[];
+  volumes?: Array<string | { type?: string; source?: string; target?: string; read_only?: boolean }>;
 }
 interface ComposeFile {
   services: Record<string, ComposeService>;
@@ -140,8 +144,85 @@ describe('docker-compose.yml', () => {
     expect(r.stderr).toContain('MINIO_ROOT_PASSWORD');
   });
 
-  it('has one service per subgraph of schema/subgraphs.json, plus gateway and the infrastructure', () => {
-    expect(Object.keys(compose.services).sort()).toEqual([...subgraphs.map((s) => s.name), 'gateway', ...INFRA].sort());
+  it('has one service per subgraph of schema/subgraphs.json, plus gateway and the infrastructure (no profile: always started)', () => {
+    const always = Object.entries(compose.services).filter(([, svc]) => !svc.profiles?.length);
+    expect(always.map(([name]) => name).sort()).toEqual([...subgraphs.map((s) => s.name), 'gateway', ...INFRA].sort());
+  });
+
+  describe('monitoring profile', () => {
+    /** Host paths of a service's bind mounts, relative to the repo, by their target in the container. */
+    const mounts = (svc: ComposeService) =>
+      Object.fromEntries(
+        (svc.volumes ?? []).map((v) => {
+          const [source = '', target = ''] = typeof v === 'string' ? v.split(':') : [v.source ?? '', v.target ?? ''];
+          return [target, path.isAbsolute(source) ? path.relative(REPO_ROOT, source) : source];
+        }),
+      );
+
+    it('is accepted by `docker-compose --profile monitoring config -q`', () => {
+      const r = dockerCompose(['--profile', 'monitoring', 'config', '-q'], REQUIRED_ENV);
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    });
+
+    it('adds Prometheus and Grafana only under the `monitoring` profile, on loopback ports', () => {
+      for (const name of MONITORING) {
+        const svc = compose.services[name]!;
+        expect({ name, profiles: svc.profiles }).toEqual({ name, profiles: ['monitoring'] });
+        for (const p of svc.ports ?? []) expect(JSON.stringify(p)).toContain('127.0.0.1');
+        expect(healthcheckText(svc)).not.toBe('');
+      }
+    });
+
+    it("Prometheus loads the repo's scrape config and rules, and scrapes every app service on its metrics port", () => {
+      const m = mounts(compose.services.prometheus!);
+      expect(m['/etc/prometheus/prometheus.yml']).toBe('ops/prometheus/prometheus.yml');
+      expect(m['/etc/prometheus/alerts.yml']).toBe('ops/prometheus/alerts.yml');
+      const config = parse(readFileSync(path.join(REPO_ROOT, 'ops/prometheus/prometheus.yml'), 'utf8')) as {
+        rule_files: string[];
+        scrape_configs: Array<{ static_configs: Array<{ targets: string[]; labels?: Record<string, string> }> }>;
+      };
+      expect(config.rule_files).toEqual(['alerts.yml']);
+      const targets = config.scrape_configs.flatMap((c) =>
+        c.static_configs.flatMap((s) => s.targets.map((t) => [t, s.labels?.service])),
+      );
+      const apps = ['gateway', ...subgraphs.map((s) => s.name)];
+      for (const app of apps) {
+        const port = envOf(compose.services[app]!).METRICS_PORT;
+        expect({ app, target: targets.find(([t]) => t!.startsWith(`${app}:`)) }).toEqual({
+          app,
+          target: [`${app}:${port}`, app],
+        });
+      }
+    });
+
+    it("Grafana is provisioned with the Prometheus datasource and the repo's boards", () => {
+      const m = mounts(compose.services.grafana!);
+      expect(m['/etc/grafana/provisioning']).toBe('ops/grafana/provisioning');
+      const boards = m['/var/lib/grafana/dashboards'];
+      expect(boards).toBe('ops/grafana/dashboards');
+      const ds = parse(readFileSync(path.join(REPO_ROOT, 'ops/grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as {
+        datasources: Array<{ uid: string; url: string }>;
+      };
+      expect(ds.datasources).toEqual([expect.objectContaining({ uid: 'prometheus', url: 'http://prometheus:9090' })]);
+      const provider = parse(
+        readFileSync(path.join(REPO_ROOT, 'ops/grafana/provisioning/dashboards/task-manager.yml'), 'utf8'),
+      ) as {
+        providers: Array<{ options: { path: string } }>;
+      };
+      expect(provider.providers[0]!.options.path).toBe('/var/lib/grafana/dashboards');
+      // every panel and query of every board asks the provisioned datasource
+      const files = readdirSync(path.join(REPO_ROOT, boards!)).filter((f) => f.endsWith('.json'));
+      expect(files.length).toBe(5);
+      for (const f of files) {
+        const board = JSON.parse(readFileSync(path.join(REPO_ROOT, boards!, f), 'utf8')) as {
+          panels: Array<{ datasource?: { uid?: string }; targets?: Array<{ datasource?: { uid?: string } }> }>;
+        };
+        const uids = new Set(
+          board.panels.flatMap((p) => [p.datasource?.uid, ...(p.targets ?? []).map((t) => t.datasource?.uid)]),
+        );
+        expect({ f, uids: [...uids] }).toEqual({ f, uids: ['prometheus'] });
+      }
+    });
   });
 
   it('runs MongoDB 7 as a replica set and Redis 7, on named volumes, with healthchecks', () => {

@@ -78,7 +78,13 @@ export class PlanExecutingGateway {
     private readonly inner: ApolloGateway,
     private readonly services: (name: string) => GraphQLDataSource | undefined,
     log: Logger,
-    private readonly options: { enabled: boolean; maxPlans?: number; registry?: client.Registry } = { enabled: true },
+    private readonly options: {
+      enabled: boolean;
+      maxPlans?: number;
+      registry?: client.Registry;
+      /** Counts prepared-plan lookups as `cache_requests_total{cache="query_plan"}`. */
+      cacheRequests?: client.Counter<'cache' | 'result'>;
+    } = { enabled: true },
   ) {
     if (options.registry) {
       this.executed = new client.Counter({
@@ -127,6 +133,7 @@ export class PlanExecutingGateway {
   private prepare(state: SchemaState, rc: RequestContext): Prepared | 'apollo' {
     const key = `${rc.queryHash}\n${rc.request.operationName ?? ''}`;
     let p = state.prepared.get(key);
+    this.options.cacheRequests?.inc({ cache: 'query_plan', result: p ? 'hit' : 'miss' });
     if (p) return p;
     const document = rc.document;
     const operation = rc.operation;

@@ -36,7 +36,7 @@ export async function start(
     setup: (deps) => {
       const { redis, log, config, metrics } = deps;
       const current = new CurrentGeneration();
-      const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
+      const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log, deps.metrics);
       const signer = new UrlSigner(
         config.REPORTS_URL_SECRET ?? createHmac('sha256', config.INTERNAL_SECRET).update('tm-report-url').digest('hex'),
         'reports',

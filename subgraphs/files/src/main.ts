@@ -42,8 +42,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         signer,
       });
       const publisher = new EventPublisher('files', redis, log);
-      const relay = new OutboxRelay<File>(FileModel as never, publisher, redis, log);
-      const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log);
+      const relay = new OutboxRelay<File>(FileModel as never, publisher, redis, log, deps.metrics);
+      const permissions = new PermissionsClient(redis, config.PROJECTS_URL, config.INTERNAL_SECRET, log, deps.metrics);
       const files = new FileService(
         storage,
         relay,

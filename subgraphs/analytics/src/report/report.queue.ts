@@ -1,4 +1,4 @@
-import { createQueueConnection, type Logger, type Metrics, type Redis, type RedisTarget } from '@tm/kit/infra';
+import { createQueueConnection, type Logger, type Metrics, type Redis, type RedisTarget, watchQueueDepth } from '@tm/kit/infra';
 import { Queue, Worker } from 'bullmq';
 import client from 'prom-client';
 import type { ReportService } from './report.service';
@@ -41,6 +41,7 @@ export class ReportQueue {
         if (counts) for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       },
     });
+    watchQueueDepth(opts.metrics.registry, REPORT_QUEUE, (...states) => this.queue.getJobCounts(...states));
   }
 
   start(): void {

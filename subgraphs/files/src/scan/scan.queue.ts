@@ -1,4 +1,4 @@
-import { createQueueConnection, type Logger, type Metrics, type Redis, type RedisTarget } from '@tm/kit/infra';
+import { createQueueConnection, type Logger, type Metrics, type Redis, type RedisTarget, watchQueueDepth } from '@tm/kit/infra';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import client from 'prom-client';
 import type { Scanner } from './scanner.types';
@@ -74,6 +74,7 @@ export class ScanQueue {
         if (counts) for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       },
     });
+    watchQueueDepth(registry, SCAN_QUEUE, (...states) => this.queue.getJobCounts(...states));
   }
 
   /** Starts working on jobs (call once the store is connected). */

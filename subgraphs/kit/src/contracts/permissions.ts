@@ -2,6 +2,7 @@ import { AppError, ErrorCode } from './errors';
 import { internalGet } from '../infra/internal';
 import { RedisKeys } from '../infra/keys';
 import type { Logger } from '../infra/logger';
+import type { Metrics } from '../infra/metrics';
 import type { Redis } from '../infra/redis';
 
 /** Project membership roles, strongest first (README: Security). */
@@ -117,10 +118,13 @@ export class PermissionsClient {
     private readonly projectsUrl: string,
     private readonly secret: string,
     private readonly log: Logger,
+    /** Counts lookups as `cache_requests_total{cache="permissions"}`. */
+    private readonly metrics?: Pick<Metrics, 'cacheRequests'>,
   ) {}
 
   async memberships(userId: string): Promise<Memberships> {
     const cached = parseMemberships(await this.redis.hgetall(RedisKeys.permissions(userId)));
+    this.metrics?.cacheRequests.inc({ cache: 'permissions', result: cached ? 'hit' : 'miss' });
     if (cached) return cached;
     const path = `${PERMISSIONS_PATH}?userId=${encodeURIComponent(userId)}`;
     return (await internalGet<{ memberships: Memberships }>(this.projectsUrl, path, this.secret, 'projects', this.log))

@@ -54,6 +54,48 @@ export interface Metrics {
   mongoCommands: client.Counter<'command'>;
   /** Time the store took per command (sent to reply), by command and collection. */
   mongoCommandDuration: client.Histogram<'command' | 'collection'>;
+  /** GraphQL operation latency, start to response, by the bounded operation name, type and outcome. */
+  graphqlDuration: client.Histogram<'operation' | 'type' | 'outcome'>;
+  /** Lookups of a cache by its name (a fixed set, e.g. `permissions`, `query_plan`) and `hit` / `miss`. */
+  cacheRequests: client.Counter<'cache' | 'result'>;
+}
+
+/** One sample of a gauge read at scrape time. */
+export interface GaugeSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+const gaugeSources = new WeakMap<client.Registry, Map<string, Set<() => Promise<GaugeSample[]>>>>();
+
+/**
+ * Adds a source to a gauge that is read at scrape time, made in this registry on first use: several
+ * parts of one process (e.g. two outbox relays, three queues) report under one metric name, each
+ * with its own labels. A source that fails is left out of that scrape. Returns the removal.
+ */
+export function addGaugeSource(
+  registry: client.Registry,
+  spec: { name: string; help: string; labelNames: string[] },
+  source: () => Promise<GaugeSample[]>,
+): () => void {
+  let byName = gaugeSources.get(registry);
+  if (!byName) gaugeSources.set(registry, (byName = new Map()));
+  let sources = byName.get(spec.name);
+  if (!sources) {
+    const set = (sources = new Set());
+    byName.set(spec.name, set);
+    new client.Gauge({
+      ...spec,
+      registers: [registry],
+      async collect() {
+        this.reset(); // labels of a source gone since the last scrape are not reported again
+        const all = await Promise.all([...set].map((s) => s().catch(() => [] as GaugeSample[])));
+        for (const samples of all) for (const s of samples) this.set(s.labels, s.value);
+      },
+    });
+  }
+  sources.add(source);
+  return () => sources.delete(source);
 }
 
 /**
@@ -99,6 +141,19 @@ export function createMetrics(service: string, settings: MetricsSettings = metri
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    graphqlDuration: new client.Histogram({
+      name: 'graphql_operation_duration_seconds',
+      help: `GraphQL operation latency, request start to response, by operation name (bounded as in graphql_operations_total), type and outcome`,
+      labelNames: ['operation', 'type', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    cacheRequests: new client.Counter({
+      name: 'cache_requests_total',
+      help: 'Cache lookups by cache and result (hit, miss)',
+      labelNames: ['cache', 'result'],
+      registers: [registry],
+    }),
     graphqlErrors: new client.Counter({
       name: 'graphql_errors_total',
       help: 'GraphQL errors sent to clients, by code',
@@ -106,4 +161,26 @@ export function createMetrics(service: string, settings: MetricsSettings = metri
       registers: [registry],
     }),
   };
+}
+
+/** BullMQ job states reported by `queue_jobs` (what a backlog is made of, and what went wrong). */
+export const QUEUE_JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
+
+/**
+ * Adds a BullMQ queue to `queue_jobs{queue, state}`, one name for every queue of every service (what
+ * the dashboards and the queue-backlog alert read). `counts` is the queue's getJobCounts.
+ */
+export function watchQueueDepth(
+  registry: client.Registry,
+  queue: string,
+  counts: (...states: Array<(typeof QUEUE_JOB_STATES)[number]>) => Promise<Record<string, number>>,
+): () => void {
+  return addGaugeSource(
+    registry,
+    { name: 'queue_jobs', help: 'BullMQ jobs by queue and state (waiting, prioritized, active, delayed, failed)', labelNames: ['queue', 'state'] },
+    async () => {
+      const c = await counts(...QUEUE_JOB_STATES);
+      return QUEUE_JOB_STATES.map((state) => ({ labels: { queue, state }, value: c[state] ?? 0 }));
+    },
+  );
 }

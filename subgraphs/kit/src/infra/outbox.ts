@@ -3,6 +3,7 @@ import { prop } from '@typegoose/typegoose';
 import type { Model } from 'mongoose';
 import { livePubSub, type DomainEvent, type EventPublisher } from './events';
 import type { Logger } from './logger';
+import { addGaugeSource, type Metrics } from './metrics';
 import type { Redis } from './redis';
 import { currentTraceparent } from './tracing';
 
@@ -117,7 +118,16 @@ export class OutboxRelay<T extends WithOutbox> {
     private readonly publisher: EventPublisher,
     private readonly redis: Redis,
     private readonly log: Logger,
-  ) {}
+    metrics?: Pick<Metrics, 'registry'>,
+  ) {
+    // the backlog: documents of this collection still holding unsent events (the sweep's indexed filter)
+    if (metrics)
+      addGaugeSource(
+        metrics.registry,
+        { name: 'outbox_pending_documents', help: 'Documents holding outbox events not yet sent to the stream, by collection', labelNames: ['collection'] },
+        async () => [{ labels: { collection: model.collection.collectionName }, value: await model.countDocuments({ hasPending: true } as never) }],
+      );
+  }
 
   /** Any trouble on the Redis connection: writes meanwhile may have kept their events (sweep soon). */
   private readonly onRedisTrouble = () => this.markBehind();

@@ -4,6 +4,7 @@ import { retryDelay } from './backoff';
 import { classify, ErrorCode } from '../contracts/errors';
 import type { DomainEvent } from './events';
 import type { Logger } from './logger';
+import { addGaugeSource } from './metrics';
 import type { Redis } from './redis';
 import { traceStreamEntry } from './tracing';
 
@@ -73,7 +74,11 @@ export interface StreamConsumerOptions {
   beforeReadNew?: (stream: string) => Promise<void>;
   /** Told what became of every entry (the service's own counters). */
   onOutcome?: (o: StreamEntryOutcome) => void;
-  /** Registers `<prefix>_consumer_lag{stream}` and `<prefix>_consumer_pending{stream}` in this registry. */
+  /**
+   * Registers `<prefix>_consumer_lag{stream}` and `<prefix>_consumer_pending{stream}` in this registry,
+   * and adds this consumer to `stream_consumer_lag{group,stream}` / `stream_consumer_pending{group,stream}`
+   * (one name for every consumer, what the dashboards and the consumer-lag alert read).
+   */
   lagMetrics?: { registry: client.Registry; prefix: string };
 }
 
@@ -316,6 +321,19 @@ export class StreamConsumer {
         for (const [stream, s] of Object.entries(await lag())) this.set({ stream }, s.pending);
       },
     });
+    const group = this.opts.group;
+    const samples = async (field: 'lag' | 'pending') =>
+      Object.entries(await lag()).map(([stream, s]) => ({ labels: { group, stream }, value: s[field] }));
+    addGaugeSource(
+      registry,
+      { name: 'stream_consumer_lag', help: 'Entries of a stream not yet delivered to a consumer group (XINFO GROUPS lag)', labelNames: ['group', 'stream'] },
+      () => samples('lag'),
+    );
+    addGaugeSource(
+      registry,
+      { name: 'stream_consumer_pending', help: 'Entries of a stream delivered to a consumer group and not yet acknowledged', labelNames: ['group', 'stream'] },
+      () => samples('pending'),
+    );
   }
 
   /** Stops after the entry in hand (acknowledged if handled); resolves once nothing runs and no timer is left. */

@@ -1,4 +1,4 @@
-import { createQueueConnection, type Logger, type Metrics, type Redis, type RedisTarget } from '@tm/kit/infra';
+import { createQueueConnection, type Logger, type Metrics, type Redis, type RedisTarget, watchQueueDepth } from '@tm/kit/infra';
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import client from 'prom-client';
 import type { DeliveryChannel } from '../notification/notification.enums';
@@ -60,6 +60,7 @@ export class DeliveryQueues {
         for (const s of all) for (const state of STATES) this.set({ queue: s.name, state }, s[state]);
       },
     });
+    for (const name of QUEUE_NAMES) watchQueueDepth(opts.metrics.registry, name, (...states) => this.queues[name].getJobCounts(...states));
   }
 
   add(queue: QueueName, name: string, data: Record<string, unknown>, opts: JobsOptions = {}): Promise<unknown> {
