@@ -25,12 +25,26 @@ function tokenInvalid(message = 'Access token invalid or expired'): AppError {
  * `lookupTokenVersion`: asks users for a user's token version when Redis has none (users writes it
  * back); null = no such account.
  */
-export function createAuthenticator(jwksUrl: string, redis: Redis, lookupTokenVersion?: (userId: string) => Promise<number | null>) {
+export function createAuthenticator(
+  jwksUrl: string,
+  redis: Redis,
+  lookupTokenVersion?: (userId: string) => Promise<number | null>,
+) {
   // An unknown `kid` (a key rotated in moments ago) refetches the JWKS; the cooldown bounds how
   // often forged kids can make us fetch (once per second).
-  const jwks = createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: JWKS_COOLDOWN_MS, cacheMaxAge: 60_000, timeoutDuration: 3_000 });
+  const jwks = createRemoteJWKSet(new URL(jwksUrl), {
+    cooldownDuration: JWKS_COOLDOWN_MS,
+    cacheMaxAge: 60_000,
+    timeoutDuration: 3_000,
+  });
   const verify = (token: string) =>
-    jwtVerify(token, jwks, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: ALGORITHMS, typ: ACCESS_TOKEN_TYP, clockTolerance: 5 });
+    jwtVerify(token, jwks, {
+      issuer: TOKEN_ISSUER,
+      audience: TOKEN_AUDIENCE,
+      algorithms: ALGORITHMS,
+      typ: ACCESS_TOKEN_TYP,
+      clockTolerance: 5,
+    });
   return async (authorization: string | undefined): Promise<UserContext> => {
     if (!authorization) return ANONYMOUS;
     const m = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(authorization.trim());

@@ -5,7 +5,28 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { classify, HTTP_STATUS, PermissionsClient, UserDirectory } from '@tm/kit/contracts';
 import { createFormatError, operationMetricsPlugin } from '@tm/kit/graphql';
-import { AuditRecordModel, closeServer, connectMongo, createHttpApp, createLogger, createMetrics, createRedis, currentScope, installShutdown, introspectionEnabled, listen, loadConfig, type Logger, metricsSettings, pingRedis, redisReady, redisSettings, sendJson, standardRoutes, startTracing } from '@tm/kit/infra';
+import {
+  AuditRecordModel,
+  closeServer,
+  connectMongo,
+  createHttpApp,
+  createLogger,
+  createMetrics,
+  createRedis,
+  currentScope,
+  installShutdown,
+  introspectionEnabled,
+  listen,
+  loadConfig,
+  type Logger,
+  metricsSettings,
+  pingRedis,
+  redisReady,
+  redisSettings,
+  sendJson,
+  standardRoutes,
+  startTracing,
+} from '@tm/kit/infra';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { attachRealtime, type Realtime } from './realtime/socket-server';
 import { clientAddress, createAuthenticator } from './auth';
@@ -56,11 +77,23 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   await apollo.start();
 
   const server = serveHttp(config, deps, log, metrics, ops, apollo, () => subgraphs);
-  const realtime = attachLive(config, deps, log, metrics, ops, { server, apollo, formatError }, () => apiSchema, () => subgraphs);
+  const realtime = attachLive(
+    config,
+    deps,
+    log,
+    metrics,
+    ops,
+    { server, apollo, formatError },
+    () => apiSchema,
+    () => subgraphs,
+  );
   const port = await listen(server, config.PORT, config.HOST);
   await redisReady(deps.redis);
   await ops.start();
-  log.info({ port, ...(metrics.settings.port ? { metricsPort: metrics.settings.port } : {}) }, `gateway listening: http://localhost:${port}/graphql`);
+  log.info(
+    { port, ...(metrics.settings.port ? { metricsPort: metrics.settings.port } : {}) },
+    `gateway listening: http://localhost:${port}/graphql`,
+  );
 
   const stop = installShutdown(
     log,
@@ -86,7 +119,9 @@ type OpsPlane = Awaited<ReturnType<typeof createOpsPlane>>;
 /** Redis, the store (the ops plane's audit log), token checks and the subgraph fetcher. */
 function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metrics) {
   // every Redis command bounded (REDIS_COMMAND_TIMEOUT_MS): a hung Redis gives DB-001, never a hang
-  const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+  const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'main', {
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  });
   // the JWKS is served by users: its origin also answers token-version look-ups
   const directory = new UserDirectory(new URL(config.JWKS_URL).origin, config.INTERNAL_SECRET, log);
   const authenticate = createAuthenticator(config.JWKS_URL, redis, (userId) => directory.tokenVersion(userId));
@@ -98,7 +133,9 @@ function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metric
     commandCounter: metrics.mongoCommands,
     timeoutMS: config.MONGO_TIMEOUT_MS,
   });
-  const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, { dedup: config.SUBGRAPH_DEDUP === 'on' });
+  const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, {
+    dedup: config.SUBGRAPH_DEDUP === 'on',
+  });
   return { redis, authenticate, mongo, fetcher, closeFetcher };
 }
 
@@ -156,7 +193,12 @@ function createPlanningGateway(
       const source =
         name === OPS_SUBGRAPH
           ? ops.dataSource()
-          : new SignedDataSource(subgraphUrl(name, url, env), ops.breakers.wrap(name, timedFetcher(name, fetchDuration, fetcher)), config.INTERNAL_SECRET, name);
+          : new SignedDataSource(
+              subgraphUrl(name, url, env),
+              ops.breakers.wrap(name, timedFetcher(name, fetchDuration, fetcher)),
+              config.INTERNAL_SECRET,
+              name,
+            );
       dataSources.set(name, source);
       return source;
     },
@@ -221,7 +263,8 @@ function serveHttp(
     graphql: {
       path: '/graphql',
       server: apollo,
-      context: (req, correlationId) => buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY), 'http'),
+      context: (req, correlationId) =>
+        buildContext(req.headers.authorization, correlationId, clientAddress(req, config.TRUST_PROXY), 'http'),
     },
   });
 }
@@ -243,7 +286,13 @@ function attachLive(
     apollo: served.apollo,
     schema: apiSchema,
     authenticate: deps.authenticate,
-    context: (user, correlationId, clientIp, transport) => ({ user, correlationId, log, clientIp, ...(transport ? { transport } : {}) }),
+    context: (user, correlationId, clientIp, transport) => ({
+      user,
+      correlationId,
+      log,
+      clientIp,
+      ...(transport ? { transport } : {}),
+    }),
     redis: deps.redis,
     redisTarget: redisSettings(config),
     prefix: config.REDIS_PREFIX,
@@ -260,7 +309,12 @@ function attachLive(
 
 /** One way to build the request context, for every transport: the caller's token checked, coded errors. */
 function contextBuilder(authenticate: Dependencies['authenticate'], log: Logger) {
-  return async (authorization: string | undefined, correlationId: string, clientIp: string | null = null, transport?: 'http'): Promise<GatewayContext> => {
+  return async (
+    authorization: string | undefined,
+    correlationId: string,
+    clientIp: string | null = null,
+    transport?: 'http',
+  ): Promise<GatewayContext> => {
     try {
       const user = await authenticate(authorization);
       const scope = currentScope();
@@ -299,13 +353,23 @@ function liveLimits(config: GatewayConfig) {
  * Shared live resolution: membership from the permissions cache (one client per projects URL, the
  * supergraph may move it) and the request path's checks without executing.
  */
-function liveAccess(config: GatewayConfig, redis: Dependencies['redis'], log: Logger, metrics: Metrics, ops: OpsPlane, subgraphs: () => SubgraphInfo[]) {
+function liveAccess(
+  config: GatewayConfig,
+  redis: Dependencies['redis'],
+  log: Logger,
+  metrics: Metrics,
+  ops: OpsPlane,
+  subgraphs: () => SubgraphInfo[],
+) {
   let permissions: { url: string; client: PermissionsClient } | null = null;
   const permissionsClient = (): PermissionsClient | null => {
     const projects = subgraphs().find((s) => s.name === 'projects');
     if (!projects) return null;
     if (permissions?.url !== projects.url)
-      permissions = { url: projects.url, client: new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log, metrics) };
+      permissions = {
+        url: projects.url,
+        client: new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log, metrics),
+      };
     return permissions.client;
   };
   return {

@@ -24,7 +24,11 @@ function identityOf(signed: string | undefined): string | null {
   const payload = signed?.split('.')[1];
   if (!payload) return null;
   try {
-    const ctx = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { userId?: unknown; roles?: unknown; sessionId?: unknown };
+    const ctx = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+      userId?: unknown;
+      roles?: unknown;
+      sessionId?: unknown;
+    };
     return JSON.stringify([ctx.userId ?? null, ctx.roles ?? [], ctx.sessionId ?? null]);
   } catch {
     return null;
@@ -46,7 +50,10 @@ export function createSubgraphFetcher(timeoutMs: number, options: { dedup?: bool
     return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
   };
   const fetcher: SubgraphFetcher = (url, init) => {
-    const identity = options.dedup && !/^\{"query":"\s*(mutation|subscription)\b/.test(init.body) ? identityOf(init.headers[CONTEXT_HEADER]) : null;
+    const identity =
+      options.dedup && !/^\{"query":"\s*(mutation|subscription)\b/.test(init.body)
+        ? identityOf(init.headers[CONTEXT_HEADER])
+        : null;
     if (!identity) return send(url, init);
     const key = `${url}\n${identity}\n${init.body}`;
     let pending = inflight.get(key);
@@ -78,10 +85,15 @@ function errorFromReply(url: string, reply: SubgraphReply): GraphQLError {
       /* keep the text */
     }
   }
-  const first = typeof body === 'object' && body ? (body as { errors?: Array<{ message?: string; extensions?: Record<string, unknown> }> }).errors?.[0] : undefined;
+  const first =
+    typeof body === 'object' && body
+      ? (body as { errors?: Array<{ message?: string; extensions?: Record<string, unknown> }> }).errors?.[0]
+      : undefined;
   const code = first?.extensions?.code;
   if (typeof code === 'string' && ERROR_CODES.has(code) && first?.message) {
-    return new GraphQLError(first.message, { extensions: { code, ...(first.extensions?.field ? { field: first.extensions.field } : {}) } });
+    return new GraphQLError(first.message, {
+      extensions: { code, ...(first.extensions?.field ? { field: first.extensions.field } : {}) },
+    });
   }
   const statusText = STATUS_CODES[reply.status] ?? String(reply.status);
   return new GraphQLError(`${reply.status}: ${statusText}`, {
@@ -108,7 +120,11 @@ export function subgraphFetchHistogram(registry: client.Registry): client.Histog
 }
 
 /** The fetcher, timed into the histogram under this subgraph's name. */
-export function timedFetcher(subgraph: string, histogram: client.Histogram<'subgraph' | 'outcome'>, fetcher: SubgraphFetcher): SubgraphFetcher {
+export function timedFetcher(
+  subgraph: string,
+  histogram: client.Histogram<'subgraph' | 'outcome'>,
+  fetcher: SubgraphFetcher,
+): SubgraphFetcher {
   return async (url, init) => {
     const end = histogram.startTimer({ subgraph });
     try {
@@ -149,7 +165,9 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     );
   }
 
-  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ReturnType<GraphQLDataSource<GatewayContext>['process']> {
+  async process(
+    options: GraphQLDataSourceProcessOptions<GatewayContext>,
+  ): ReturnType<GraphQLDataSource<GatewayContext>['process']> {
     const { request } = options;
     if (!request.query) throw new Error('Missing query');
     type Response = Awaited<ReturnType<GraphQLDataSource<GatewayContext>['process']>>;
@@ -158,7 +176,12 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     // headers the executor itself asks for (e.g. federated tracing); never the client's
     if (request.http?.headers) for (const [name, value] of request.http.headers) headers[name] = value;
     headers['content-type'] = 'application/json';
-    const body = JSON.stringify({ query: request.query, variables: request.variables, operationName: request.operationName, extensions: request.extensions });
+    const body = JSON.stringify({
+      query: request.query,
+      variables: request.variables,
+      operationName: request.operationName,
+      extensions: request.extensions,
+    });
     headers[CONTEXT_HEADER] = this.signedContext(context, body);
     headers[CORRELATION_HEADER] = context.correlationId ?? 'internal';
     const reply = await this.fetcher(this.url, { headers, body });
@@ -169,7 +192,8 @@ export class SignedDataSource implements GraphQLDataSource<GatewayContext> {
     } catch {
       throw new Error(`Expected JSON response body, but received: ${reply.body.slice(0, 200)}`);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`Expected JSON response body, but received: ${reply.body.slice(0, 200)}`);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error(`Expected JSON response body, but received: ${reply.body.slice(0, 200)}`);
     return parsed as Response;
   }
 }

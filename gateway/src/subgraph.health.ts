@@ -24,7 +24,8 @@ const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v :
 /** The dependencies and queues a `/ready` body reports (anything else in it is ignored). */
 export function readinessDetails(body: unknown): Pick<SubgraphHealth, 'dependencies' | 'queues'> {
   const b = (body && typeof body === 'object' ? body : {}) as { dependencies?: unknown; queues?: unknown };
-  const deps = b.dependencies && typeof b.dependencies === 'object' ? Object.entries(b.dependencies as Record<string, unknown>) : [];
+  const deps =
+    b.dependencies && typeof b.dependencies === 'object' ? Object.entries(b.dependencies as Record<string, unknown>) : [];
   const queues = b.queues && typeof b.queues === 'object' ? Object.entries(b.queues as Record<string, unknown>) : [];
   return {
     dependencies: deps.filter(([, v]) => typeof v === 'string').map(([name, v]) => ({ name, status: v as string })),
@@ -49,7 +50,13 @@ export async function probeSubgraph(sg: SubgraphInfo, timeoutMs = 1500): Promise
     } catch {
       /* not JSON: nothing more to report */
     }
-    return { name: sg.name, url: sg.url, status: res.ok ? 'up' : 'down', latencyMs: Math.round(performance.now() - started), ...readinessDetails(body) };
+    return {
+      name: sg.name,
+      url: sg.url,
+      status: res.ok ? 'up' : 'down',
+      latencyMs: Math.round(performance.now() - started),
+      ...readinessDetails(body),
+    };
   } catch {
     return { name: sg.name, url: sg.url, status: 'down', latencyMs: null, dependencies: [], queues: [] };
   }

@@ -49,9 +49,12 @@ async function createTask(id: string): Promise<GqlResponse> {
   const guard = new Promise<GqlResponse>((r) =>
     setTimeout(() => r({ status: 0, headers: new Headers(), errors: [{ message: 'no answer in 30 s' }] }), 30_000).unref(),
   );
-  const call = gql(stack.gateway.url, CREATE, { i: { id, projectId, title: `t-${id.slice(0, 8)}` } }, { token: user.token }).catch(
-    (err: unknown) => ({ status: 0, headers: new Headers(), errors: [{ message: String(err) }] }) as GqlResponse,
-  );
+  const call = gql(
+    stack.gateway.url,
+    CREATE,
+    { i: { id, projectId, title: `t-${id.slice(0, 8)}` } },
+    { token: user.token },
+  ).catch((err: unknown) => ({ status: 0, headers: new Headers(), errors: [{ message: String(err) }] }) as GqlResponse);
   return Promise.race([call, guard]);
 }
 
@@ -65,7 +68,13 @@ function steadyStream(streams = 2) {
       const startedAt = Date.now();
       const res = await createTask(id);
       const ok = !res.errors && (res.data as { createTask?: { id: string } } | undefined)?.createTask?.id === id;
-      outcomes.push({ id, startedAt, ms: Date.now() - startedAt, ok, code: ok ? null : (errorCode(res) ?? res.errors?.[0]?.message) });
+      outcomes.push({
+        id,
+        startedAt,
+        ms: Date.now() - startedAt,
+        ok,
+        code: ok ? null : (errorCode(res) ?? res.errors?.[0]?.message),
+      });
       await sleep(150);
     }
   });
@@ -92,7 +101,9 @@ async function storedTaskIds(): Promise<Set<string>> {
   const ids = new Set<string>();
   let after: string | null = null;
   for (;;) {
-    type Page = { project: { tasks: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } } };
+    type Page = {
+      project: { tasks: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+    };
     const res: GqlResponse<Page> = await gql<Page>(
       stack.gateway.url,
       'query($id: ID!, $after: String) { project(id: $id) { tasks(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }',
@@ -111,14 +122,20 @@ async function freezeUnderLoad(pid: number): Promise<{ outcomes: Outcome[]; froz
   const stream = steadyStream();
   try {
     // the stream works before the freeze
-    await eventually(async () => stream.outcomes.filter((o) => o.ok).length, (n) => n >= 4);
+    await eventually(
+      async () => stream.outcomes.filter((o) => o.ok).length,
+      (n) => n >= 4,
+    );
     process.kill(pid, 'SIGSTOP');
     const frozenAt = Date.now();
     await sleep(FREEZE_MS);
     process.kill(pid, 'SIGCONT');
     const thawedAt = Date.now();
     // recovers by itself: a request started after the thaw succeeds
-    await eventually(async () => stream.outcomes.some((o) => o.ok && o.startedAt > thawedAt), (v) => v);
+    await eventually(
+      async () => stream.outcomes.some((o) => o.ok && o.startedAt > thawedAt),
+      (v) => v,
+    );
     await sleep(1000);
     return { outcomes: stream.outcomes, frozenAt, thawedAt };
   } finally {
@@ -172,7 +189,10 @@ function check(run: { outcomes: Outcome[]; frozenAt: number; thawedAt: number })
   expect(failed.filter((o) => o.startedAt >= run.frozenAt && o.startedAt < run.thawedAt).length).toBeGreaterThan(0);
   // … as DB-001, never a hang
   expect([...new Set(failed.map((o) => o.code))]).toEqual(['DB-001']);
-  const slowest = [...run.outcomes].sort((a, b) => b.ms - a.ms).slice(0, 5).map((o) => `${o.ms} ms ${o.code ?? 'ok'}`);
+  const slowest = [...run.outcomes]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 5)
+    .map((o) => `${o.ms} ms ${o.code ?? 'ok'}`);
   expect({ slowest, max: Math.max(...run.outcomes.map((o) => o.ms)) < NO_HANG_MS }).toEqual({ slowest, max: true });
 }
 
@@ -189,11 +209,16 @@ it('a frozen store gives DB-001 within the bound, the stack recovers by itself, 
   // the store breaker: once a request met the store's timeout, the next ones fail at once instead
   // of each spending its own (2 s and more), until the store answers again
   const firstFailEnd = Math.min(...run.outcomes.filter((o) => !o.ok).map((o) => o.startedAt + o.ms));
-  const later = run.outcomes.filter((o) => !o.ok && o.startedAt > firstFailEnd + 500 && o.startedAt < run.thawedAt - 500).map((o) => o.ms);
+  const later = run.outcomes
+    .filter((o) => !o.ok && o.startedAt > firstFailEnd + 500 && o.startedAt < run.thawedAt - 500)
+    .map((o) => o.ms);
   later.sort((a, b) => a - b);
   expect(later.length).toBeGreaterThan(3);
   expect({ later, median: later[Math.floor(later.length / 2)]! < 1000 }).toEqual({ later, median: true });
-  const stored = await eventually(() => storedTaskIds().catch(() => new Set<string>()), (s) => s.size > 0);
+  const stored = await eventually(
+    () => storedTaskIds().catch(() => new Set<string>()),
+    (s) => s.size > 0,
+  );
   expect(run.outcomes.filter((o) => o.ok && !stored.has(o.id)).map((o) => o.id)).toEqual([]);
 }, 180_000);
 
@@ -202,7 +227,12 @@ it('an admin action whose audit record cannot be written is not done (item 14)',
   process.kill(mongoPid, 'SIGSTOP');
   let res: GqlResponse;
   try {
-    res = await gql(stack.gateway.url, 'mutation { setMaintenanceMode(enabled: true, message: "unrecorded") { updatedAt } }', {}, { token: admin });
+    res = await gql(
+      stack.gateway.url,
+      'mutation { setMaintenanceMode(enabled: true, message: "unrecorded") { updatedAt } }',
+      {},
+      { token: admin },
+    );
   } finally {
     process.kill(mongoPid, 'SIGCONT');
   }
@@ -211,7 +241,13 @@ it('an admin action whose audit record cannot be written is not done (item 14)',
   expect(await redis.hget(OPS_SETTINGS_KEY, OpsField.maintenance)).toBe(before);
   // once the store answers, the same action is done and recorded
   const done = await eventually(
-    () => gql<{ setMaintenanceMode: { maintenance: { enabled: boolean } } }>(stack.gateway.url, 'mutation { setMaintenanceMode(enabled: false) { maintenance { enabled } } }', {}, { token: admin }),
+    () =>
+      gql<{ setMaintenanceMode: { maintenance: { enabled: boolean } } }>(
+        stack.gateway.url,
+        'mutation { setMaintenanceMode(enabled: false) { maintenance { enabled } } }',
+        {},
+        { token: admin },
+      ),
     (r) => !r.errors,
   );
   expect(done.data?.setMaintenanceMode.maintenance.enabled).toBe(false);

@@ -53,7 +53,12 @@ async function registered(name: string): Promise<Signed> {
   return { id: res.data!.register.user.id, email, ...res.data!.register };
 }
 function login(email: string, password: string, ip: string, mfaCode?: string) {
-  return gql<{ login: { accessToken: string; refreshToken: string } }>(url, LOGIN, { i: { email, password, ...(mfaCode ? { mfaCode } : {}) } }, from(ip));
+  return gql<{ login: { accessToken: string; refreshToken: string } }>(
+    url,
+    LOGIN,
+    { i: { email, password, ...(mfaCode ? { mfaCode } : {}) } },
+    from(ip),
+  );
 }
 const me = (token: string) => gql<{ me: { id: string } }>(url, '{ me { id } }', {}, { token });
 const refresh = (t: string) => gql<{ refreshToken: { accessToken: string } }>(url, REFRESH, { t });
@@ -101,17 +106,29 @@ describe('brute force: the attempt is taken before the check', () => {
 
   it('lets at most 5 of 30 concurrent wrong MFA codes (right password) reach the code check', async () => {
     const u = await registered('mfabf');
-    const start = await gql<{ startMfaEnrollment: { secret: string } }>(url, 'mutation { startMfaEnrollment { secret } }', {}, { token: u.accessToken });
+    const start = await gql<{ startMfaEnrollment: { secret: string } }>(
+      url,
+      'mutation { startMfaEnrollment { secret } }',
+      {},
+      { token: u.accessToken },
+    );
     expect(start.errors).toBeUndefined();
     const secret = start.data!.startMfaEnrollment.secret;
-    const confirm = await gql(url, 'mutation($c: String!) { confirmMfaEnrollment(code: $c) { mfaEnabled } }', { c: authenticator.generate(secret) }, { token: u.accessToken });
+    const confirm = await gql(
+      url,
+      'mutation($c: String!) { confirmMfaEnrollment(code: $c) { mfaEnabled } }',
+      { c: authenticator.generate(secret) },
+      { token: u.accessToken },
+    );
     expect(confirm.data).toEqual({ confirmMfaEnrollment: { mfaEnabled: true } });
     // a six-digit code valid in none of the steps around now
     const valid = new Set([-1, 0, 1].map((s) => authenticator.clone({ epoch: Date.now() + s * 30_000 }).generate(secret)));
     let wrong = 123456;
     while (valid.has(String(wrong).padStart(6, '0'))) wrong++;
     const ip = newIp();
-    const answers = await Promise.all(Array.from({ length: 30 }, () => login(u.email, PASSWORD, ip, String(wrong).padStart(6, '0'))));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => login(u.email, PASSWORD, ip, String(wrong).padStart(6, '0'))),
+    );
     for (const a of answers) expect(errorCode(a)).toBe('AUTH-001');
     expect(answers.filter((a) => retryAfter(a) === undefined)).toHaveLength(5);
   }, 60_000);
@@ -162,7 +179,12 @@ describe('token versions never go back', () => {
 
   it('setUserRoles ends the sessions: the old refresh token is refused, a new sign-in has the new roles', async () => {
     const u = await registered('roles');
-    const set = await gql(url, 'mutation($u: ID!) { setUserRoles(userId: $u, roles: [USER, ADMIN]) { id } }', { u: u.id }, { token: adminToken });
+    const set = await gql(
+      url,
+      'mutation($u: ID!) { setUserRoles(userId: $u, roles: [USER, ADMIN]) { id } }',
+      { u: u.id },
+      { token: adminToken },
+    );
     expect(set.errors).toBeUndefined();
     expect(errorCode(await me(u.accessToken))).toBe('AUTH-002');
     expect(errorCode(await refresh(u.refreshToken))).toBe('AUTH-002');
@@ -212,13 +234,24 @@ describe('who sees private user fields', () => {
     );
     expect(project.errors).toBeUndefined();
     const projectId = project.data!.createProject.id;
-    const added = await gql(url, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: projectId, u: bob.id }, { token: alice.accessToken });
+    const added = await gql(
+      url,
+      'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }',
+      { p: projectId, u: bob.id },
+      { token: alice.accessToken },
+    );
     expect(added.errors).toBeUndefined();
     const beat = await gql(url, 'mutation($p: ID!) { heartbeat(projectId: $p) }', { p: projectId }, { token: alice.accessToken });
     expect(beat.data).toEqual({ heartbeat: true });
   }, 60_000);
 
-  const read = (token: string, field: string) => gql<{ user: Record<string, unknown> | null }>(url, `query($id: ID!) { user(id: $id) { id ${field} } }`, { id: alice.id }, { token });
+  const read = (token: string, field: string) =>
+    gql<{ user: Record<string, unknown> | null }>(
+      url,
+      `query($id: ID!) { user(id: $id) { id ${field} } }`,
+      { id: alice.id },
+      { token },
+    );
 
   it('roles, status, mfaEnabled: the user and admins only; anyone else PERM-001', async () => {
     for (const field of ['roles', 'status', 'mfaEnabled']) {

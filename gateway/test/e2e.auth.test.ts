@@ -36,19 +36,22 @@ describe('sign-up and sign-in through the gateway', () => {
   let userId = '';
 
   it('registers, and the new user reads themself with me', async () => {
-    const reg = await gql<{ register: { accessToken: string; refreshToken: string; expiresAt: string; user: { id: string; email: string } } }>(
-      gateway.url,
-      REGISTER,
-      { input: { email, name: 'Ann', password } },
-    );
+    const reg = await gql<{
+      register: { accessToken: string; refreshToken: string; expiresAt: string; user: { id: string; email: string } };
+    }>(gateway.url, REGISTER, { input: { email, name: 'Ann', password } });
     expect(reg.errors).toBeUndefined();
     expect(reg.data!.register.user.email).toBe(email);
     expect(new Date(reg.data!.register.expiresAt).getTime()).toBeGreaterThan(Date.now());
     userId = reg.data!.register.user.id;
 
-    const me = await gql<{ me: { id: string; email: string; roles: string[]; status: string; online: boolean } }>(gateway.url, ME, {}, {
-      token: reg.data!.register.accessToken,
-    });
+    const me = await gql<{ me: { id: string; email: string; roles: string[]; status: string; online: boolean } }>(
+      gateway.url,
+      ME,
+      {},
+      {
+        token: reg.data!.register.accessToken,
+      },
+    );
     expect(me.errors).toBeUndefined();
     expect(me.data!.me).toMatchObject({ id: userId, email, roles: ['USER'], status: 'ACTIVE', online: false });
   });
@@ -70,7 +73,9 @@ describe('sign-up and sign-in through the gateway', () => {
   });
 
   it('rotates the refresh token; replaying the old one ends the session', async () => {
-    const first = await gql<{ refreshToken: { accessToken: string; refreshToken: string } }>(gateway.url, REFRESH, { t: refresh });
+    const first = await gql<{ refreshToken: { accessToken: string; refreshToken: string } }>(gateway.url, REFRESH, {
+      t: refresh,
+    });
     expect(first.errors).toBeUndefined();
     const next = first.data!.refreshToken;
     expect(next.refreshToken).not.toBe(refresh);
@@ -87,7 +92,9 @@ describe('sign-up and sign-in through the gateway', () => {
 
   it('logs out: the refresh token and the session access token stop working', async () => {
     const other = await gql<{ login: { accessToken: string } }>(gateway.url, LOGIN, { input: { email, password } });
-    const login = await gql<{ login: { accessToken: string; refreshToken: string } }>(gateway.url, LOGIN, { input: { email, password } });
+    const login = await gql<{ login: { accessToken: string; refreshToken: string } }>(gateway.url, LOGIN, {
+      input: { email, password },
+    });
     const { accessToken, refreshToken } = login.data!.login;
     expect((await gql(gateway.url, ME, {}, { token: accessToken })).data).toMatchObject({ me: { id: userId } });
     const out = await gql<{ logout: boolean }>(gateway.url, LOGOUT, { t: refreshToken }, { token: accessToken });
@@ -110,7 +117,9 @@ describe('sign-up and sign-in through the gateway', () => {
     expect(bad.errors![0]!.extensions!.fields).toEqual(['email', 'name', 'password']);
     expect(JSON.stringify(bad)).not.toContain('zzqq'); // the password is never echoed
 
-    const weak = await gql(gateway.url, REGISTER, { input: { email: `w.${Date.now()}@example.com`, name: 'W', password: 'onlyletterslong' } });
+    const weak = await gql(gateway.url, REGISTER, {
+      input: { email: `w.${Date.now()}@example.com`, name: 'W', password: 'onlyletterslong' },
+    });
     expect(errorCode(weak)).toBe('API-002');
     expect(weak.errors![0]!.extensions!.field).toBe('password');
     const login = await gql(gateway.url, LOGIN, { input: { email: 'not-an-email', password: 'zzqq' } });
@@ -184,9 +193,16 @@ describe('the gateway boundary', () => {
   });
 
   it('lists every subgraph in /health and serves /ready and /metrics', async () => {
-    const health = (await (await fetch(`${gateway.base}/health`)).json()) as { status: string; subgraphs: Array<{ name: string; status: string }> };
+    const health = (await (await fetch(`${gateway.base}/health`)).json()) as {
+      status: string;
+      subgraphs: Array<{ name: string; status: string }>;
+    };
     expect(health.status).toBe('ok');
-    expect(health.subgraphs.map((s) => [s.name, s.status]).sort()).toEqual(allSubgraphs().sort().map((name) => [name, 'up']));
+    expect(health.subgraphs.map((s) => [s.name, s.status]).sort()).toEqual(
+      allSubgraphs()
+        .sort()
+        .map((name) => [name, 'up']),
+    );
     expect((await fetch(`${gateway.base}/ready`)).status).toBe(200);
     const usersReady = (await (await fetch(`${users.base}/ready`)).json()) as { dependencies: Record<string, string> };
     expect(usersReady.dependencies).toEqual({ mongo: 'up', redis: 'up' });

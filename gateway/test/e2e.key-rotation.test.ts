@@ -27,13 +27,25 @@ async function token(email: string, password: string): Promise<string> {
     await sleep(100); // the first admin appears once the store is connected
   }
 }
-const kids = async () => ((await (await fetch(`${users.base}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; d?: string }> }).keys.map((k) => k.kid);
+const kids = async () =>
+  ((await (await fetch(`${users.base}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; d?: string }> }).keys.map(
+    (k) => k.kid,
+  );
 
 beforeAll(async () => {
-  const env = testEnv('e2e_rotation', { ACCESS_TOKEN_TTL_SECONDS: String(TTL), SIGNING_KEY_RELOAD_SECONDS: String(RELOAD), ADMIN_EMAIL, ADMIN_PASSWORD });
+  const env = testEnv('e2e_rotation', {
+    ACCESS_TOKEN_TTL_SECONDS: String(TTL),
+    SIGNING_KEY_RELOAD_SECONDS: String(RELOAD),
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+  });
   users = await spawnService('users', 'subgraphs/users/dist/main.js', env);
   cleanup.add(() => users.stop());
-  gateway = await spawnService('gateway', 'gateway/dist/main.js', { ...env, USERS_URL: users.url, JWKS_URL: `${users.base}/.well-known/jwks.json` });
+  gateway = await spawnService('gateway', 'gateway/dist/main.js', {
+    ...env,
+    USERS_URL: users.url,
+    JWKS_URL: `${users.base}/.well-known/jwks.json`,
+  });
   cleanup.add(() => gateway.stop());
 }, 60_000);
 

@@ -47,7 +47,9 @@ async function signIn(email: string, password = PASSWORD, mfaCode?: string): Pro
   return res.data!.login;
 }
 async function registered(email: string): Promise<Session> {
-  const res = await q<{ register: Session }>(gateway.url, REGISTER, { i: { email, name: email.split('@')[0], password: PASSWORD } });
+  const res = await q<{ register: Session }>(gateway.url, REGISTER, {
+    i: { email, name: email.split('@')[0], password: PASSWORD },
+  });
   expect(res.errors).toBeUndefined();
   secrets.push(res.data!.register.accessToken, res.data!.register.refreshToken);
   return res.data!.register;
@@ -84,7 +86,11 @@ beforeAll(async () => {
   box = new SecretBox(env.ENCRYPTION_KEYS!);
   users = await spawnService('users', 'subgraphs/users/dist/main.js', env);
   cleanup.add(() => users.stop());
-  gateway = await spawnService('gateway', 'gateway/dist/main.js', { ...env, USERS_URL: users.url, JWKS_URL: `${users.base}/.well-known/jwks.json` });
+  gateway = await spawnService('gateway', 'gateway/dist/main.js', {
+    ...env,
+    USERS_URL: users.url,
+    JWKS_URL: `${users.base}/.well-known/jwks.json`,
+  });
   cleanup.add(() => gateway.stop());
   redis = new Redis(env.REDIS_URL!, { keyPrefix: env.REDIS_PREFIX, lazyConnect: false });
   cleanup.add(() => redis.quit());
@@ -163,7 +169,12 @@ describe('tokens: versions, sessions, types', () => {
     const email = unique('inval');
     const s = await registered(email);
     const other = await signIn(email);
-    const res = await q(gateway.url, 'mutation($u: ID!) { invalidateUserTokens(userId: $u) }', { u: s.user.id }, { token: admin.accessToken });
+    const res = await q(
+      gateway.url,
+      'mutation($u: ID!) { invalidateUserTokens(userId: $u) }',
+      { u: s.user.id },
+      { token: admin.accessToken },
+    );
     expect(res.data).toEqual({ invalidateUserTokens: true });
     const after = await me(s.accessToken);
     expect(after.status).toBe(401);
@@ -178,7 +189,14 @@ describe('tokens: versions, sessions, types', () => {
     const email = unique('types');
     await registered(email);
     expect(
-      (await q(gateway.url, 'mutation($r: [Role!]!) { enforceMfaForRoles(roles: $r) }', { r: ['USER'] }, { token: admin.accessToken })).errors,
+      (
+        await q(
+          gateway.url,
+          'mutation($r: [Role!]!) { enforceMfaForRoles(roles: $r) }',
+          { r: ['USER'] },
+          { token: admin.accessToken },
+        )
+      ).errors,
     ).toBeUndefined();
     const owed = await login(email);
     await q(gateway.url, 'mutation { enforceMfaForRoles(roles: []) }', {}, { token: admin.accessToken });
@@ -226,14 +244,18 @@ describe('passwords', () => {
     expect(errorCode(await q(gateway.url, RESET, { t: token, p: 'again-password-33' }))).toBe('AUTH-002');
     expect(errorCode(await login(email))).toBe('AUTH-001');
     await signIn(email, 'fresh-password-22');
-    expect((await q(gateway.url, 'mutation { requestPasswordReset(email: "nobody.at.all@example.com") }')).data).toEqual({ requestPasswordReset: true });
+    expect((await q(gateway.url, 'mutation { requestPasswordReset(email: "nobody.at.all@example.com") }')).data).toEqual({
+      requestPasswordReset: true,
+    });
   });
 
   it('changePassword ends every other session at once and keeps the caller signed in', async () => {
     const email = unique('change');
     const mine = await registered(email);
     const other = await signIn(email);
-    expect(errorCode(await q(gateway.url, CHANGE, { c: 'not-the-password-1', n: 'changed-password-44' }, { token: mine.accessToken }))).toBe('AUTH-001');
+    expect(
+      errorCode(await q(gateway.url, CHANGE, { c: 'not-the-password-1', n: 'changed-password-44' }, { token: mine.accessToken })),
+    ).toBe('AUTH-001');
     const ok = await q(gateway.url, CHANGE, { c: PASSWORD, n: 'changed-password-44' }, { token: mine.accessToken });
     expect(ok.data).toEqual({ changePassword: true });
     expect(errorCode(await me(other.accessToken))).toBe('AUTH-002');
@@ -243,7 +265,9 @@ describe('passwords', () => {
     expect(errorCode(await login(email))).toBe('AUTH-001');
     await signIn(email, 'changed-password-44');
     expect(errorCode(await q(gateway.url, CHANGE, { c: 'changed-password-44', n: 'another-password-66' }))).toBe('AUTH-001'); // anonymous
-    expect(errorCode(await q(gateway.url, CHANGE, { c: 'changed-password-44', n: 'lettersonly' }, { token: mine.accessToken }))).toBe('API-002');
+    expect(
+      errorCode(await q(gateway.url, CHANGE, { c: 'changed-password-44', n: 'lettersonly' }, { token: mine.accessToken })),
+    ).toBe('API-002');
   });
 });
 
@@ -257,7 +281,12 @@ describe('administration through the gateway', () => {
     expect(errorCode(await me(s.accessToken))).toBe('AUTH-002');
     expect(errorCode(await q(gateway.url, REFRESH, { t: s.refreshToken }))).toBe('AUTH-002');
     expect(errorCode(await login(email))).toBe('AUTH-001');
-    const un = await q(gateway.url, 'mutation($u: [ID!]!) { unlockUsers(userIds: $u) { status } }', { u: [s.user.id] }, { token: admin.accessToken });
+    const un = await q(
+      gateway.url,
+      'mutation($u: [ID!]!) { unlockUsers(userIds: $u) { status } }',
+      { u: [s.user.id] },
+      { token: admin.accessToken },
+    );
     expect(un.data).toEqual({ unlockUsers: [{ status: 'ACTIVE' }] });
     await signIn(email);
   });
@@ -265,7 +294,12 @@ describe('administration through the gateway', () => {
   it('forcePasswordReset: signed out, sign-in refused with a message to reset, a reset lets them in', async () => {
     const email = unique('force');
     const s = await registered(email);
-    const res = await q(gateway.url, 'mutation($u: [ID!]!) { forcePasswordReset(userIds: $u) }', { u: [s.user.id, 'no-such-user'] }, { token: admin.accessToken });
+    const res = await q(
+      gateway.url,
+      'mutation($u: [ID!]!) { forcePasswordReset(userIds: $u) }',
+      { u: [s.user.id, 'no-such-user'] },
+      { token: admin.accessToken },
+    );
     expect(res.data).toEqual({ forcePasswordReset: 1 });
     expect(errorCode(await me(s.accessToken))).toBe('AUTH-002');
     const refused = await login(email);
@@ -280,7 +314,12 @@ describe('administration through the gateway', () => {
   it('setUserRoles revokes old-role tokens and ends the sessions; the next sign-in carries the new roles', async () => {
     const email = unique('roles');
     const s = await registered(email);
-    const res = await q(gateway.url, 'mutation($u: ID!) { setUserRoles(userId: $u, roles: [ADMIN, USER]) { roles } }', { u: s.user.id }, { token: admin.accessToken });
+    const res = await q(
+      gateway.url,
+      'mutation($u: ID!) { setUserRoles(userId: $u, roles: [ADMIN, USER]) { roles } }',
+      { u: s.user.id },
+      { token: admin.accessToken },
+    );
     expect(res.data).toEqual({ setUserRoles: { roles: ['ADMIN', 'USER'] } });
     expect(errorCode(await me(s.accessToken))).toBe('AUTH-002');
     expect(errorCode(await q(gateway.url, REFRESH, { t: s.refreshToken }))).toBe('AUTH-002');
@@ -292,7 +331,12 @@ describe('administration through the gateway', () => {
   it('enforceMfaForRoles: an affected user gets AUTH-003 with an MFA-step token, enrolls with it, then signs in with a code', async () => {
     const email = unique('policy');
     await registered(email);
-    const count = await q<{ enforceMfaForRoles: number }>(gateway.url, 'mutation { enforceMfaForRoles(roles: [USER]) }', {}, { token: admin.accessToken });
+    const count = await q<{ enforceMfaForRoles: number }>(
+      gateway.url,
+      'mutation { enforceMfaForRoles(roles: [USER]) }',
+      {},
+      { token: admin.accessToken },
+    );
     expect(count.data!.enforceMfaForRoles).toBeGreaterThanOrEqual(1);
     try {
       const owed = await login(email);
@@ -314,14 +358,24 @@ describe('administration through the gateway', () => {
     const s = await registered(email);
     const { secret } = await enroll(s.accessToken);
     const session = await signIn(email, PASSWORD, totpAt(secret, 0));
-    const reset = await q(gateway.url, 'mutation($u: ID!) { resetUserMfa(userId: $u) { mfaEnabled } }', { u: s.user.id }, { token: admin.accessToken });
+    const reset = await q(
+      gateway.url,
+      'mutation($u: ID!) { resetUserMfa(userId: $u) { mfaEnabled } }',
+      { u: s.user.id },
+      { token: admin.accessToken },
+    );
     expect(reset.data).toEqual({ resetUserMfa: { mfaEnabled: false } });
     expect(errorCode(await me(session.accessToken))).toBe('AUTH-002');
     const owed = await login(email);
     expect(errorCode(owed)).toBe('AUTH-003');
     const { secret: second } = await enroll(null, owed.errors![0]!.extensions!.mfaToken as string);
     await signIn(email, PASSWORD, totpAt(second, 0));
-    const off = await q(gateway.url, 'mutation($u: ID!) { disableUserMfa(userId: $u) { mfaEnabled } }', { u: s.user.id }, { token: admin.accessToken });
+    const off = await q(
+      gateway.url,
+      'mutation($u: ID!) { disableUserMfa(userId: $u) { mfaEnabled } }',
+      { u: s.user.id },
+      { token: admin.accessToken },
+    );
     expect(off.data).toEqual({ disableUserMfa: { mfaEnabled: false } });
     await signIn(email);
   });
@@ -334,7 +388,9 @@ describe('administration through the gateway', () => {
       { token: admin.accessToken },
     );
     expect(list.data!.users.edges.map((e) => e.node.email)).toEqual([ADMIN_EMAIL]);
-    const status = await q<{ encryptionStatus: { activeKeyId: string; selfTestPassed: boolean; recordsByKey: Array<{ keyId: string; count: number }> } }>(
+    const status = await q<{
+      encryptionStatus: { activeKeyId: string; selfTestPassed: boolean; recordsByKey: Array<{ keyId: string; count: number }> };
+    }>(
       gateway.url,
       '{ encryptionStatus { activeKeyId selfTestPassed recordsByKey { keyId count } } }',
       {},
@@ -374,7 +430,14 @@ describe('administration through the gateway', () => {
 function createAdmin(extra: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(__dirname, '../../tools/dist/create-admin.js'), ...args], {
-      env: { PATH: process.env.PATH, MONGO_URL: env.MONGO_URL, MONGO_DB: env.MONGO_DB, REDIS_URL: env.REDIS_URL, REDIS_PREFIX: env.REDIS_PREFIX, ...extra },
+      env: {
+        PATH: process.env.PATH,
+        MONGO_URL: env.MONGO_URL,
+        MONGO_DB: env.MONGO_DB,
+        REDIS_URL: env.REDIS_URL,
+        REDIS_PREFIX: env.REDIS_PREFIX,
+        ...extra,
+      },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -38,7 +38,12 @@ const SDL: Record<string, string> = {
 
 const items = new Map(['1', '2', '3', '4'].map((id) => [id, { id, title: `Item ${id}` }]));
 const films = new Map(['f1', 'f2'].map((id) => [id, { id, title: `Film ${id}`, minutes: 90 }]));
-const ratings = new Map<string, number>([['1', 3], ['2', 4], ['3', 5], ['f1', 2]]);
+const ratings = new Map<string, number>([
+  ['1', 3],
+  ['2', 4],
+  ['3', 5],
+  ['f1', 2],
+]);
 /** A coded error (passes the gateway's error formatter unmasked). */
 const denied = (what: string) => new GraphQLError(`No access to ${what}`, { extensions: { code: 'PERM-001' } });
 
@@ -99,10 +104,16 @@ function startSubgraph(name: string): Promise<http.Server> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { query: string; variables?: Record<string, unknown>; operationName?: string };
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          query: string;
+          variables?: Record<string, unknown>;
+          operationName?: string;
+        };
         const document = parse(body.query);
         const errors = validate(schema, document);
-        const result = errors.length ? { errors } : await execute({ schema, document, variableValues: body.variables, operationName: body.operationName });
+        const result = errors.length
+          ? { errors }
+          : await execute({ schema, document, variableValues: body.variables, operationName: body.operationName });
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
       })().catch((err: unknown) => res.writeHead(500).end(String(err)));
     });
@@ -112,7 +123,9 @@ function startSubgraph(name: string): Promise<http.Server> {
 
 /** Error ids differ per request; everything else must match. */
 function comparable(r: GqlResponse): unknown {
-  return JSON.parse(JSON.stringify(r), (key, value: unknown) => (key === 'correlationId' || key === 'requestId' || key === 'headers' ? undefined : value));
+  return JSON.parse(JSON.stringify(r), (key, value: unknown) =>
+    key === 'correlationId' || key === 'requestId' || key === 'headers' ? undefined : value,
+  );
 }
 
 const servers: http.Server[] = [];
@@ -167,8 +180,14 @@ it.each([
   ['errors inside a list of entities (a throwing field, an entity not found)', '{ items { id title rating secret } }'],
   ['a throwing non-null field inside a list of entities', '{ items { id title strict } }'],
   ['an entity field of an object nested in a list', '{ items { id review { stars note } } }'],
-  ['a union with type conditions across subgraphs', '{ search { __typename ... on Item { id title rating secret } ... on Film { id minutes rating } } }'],
-  ['an interface, by fragment and inline', '{ a: node(id: "f1") { __typename id ...F } b: node(id: "2") { id ... on Item { title secret } } } fragment F on Film { title minutes rating }'],
+  [
+    'a union with type conditions across subgraphs',
+    '{ search { __typename ... on Item { id title rating secret } ... on Film { id minutes rating } } }',
+  ],
+  [
+    'an interface, by fragment and inline',
+    '{ a: node(id: "f1") { __typename id ...F } b: node(id: "2") { id ... on Item { title secret } } } fragment F on Film { title minutes rating }',
+  ],
   ['an interface with only its own fields', '{ node(id: "3") { id __typename } }'],
 ])('answers like @apollo/gateway: %s', async (_name, query) => {
   await same(query);
@@ -176,9 +195,15 @@ it.each([
 
 it('answers mutations like @apollo/gateway, in order across subgraphs, errors included', async () => {
   // every selected value is set by this operation itself, so running it twice answers the same
-  const m = 'mutation($t: String!) { a: rate(id: "1", stars: 1) { id rating } b: rename(id: "1", title: $t) { title rating } c: rate(id: "1", stars: 2) { title rating } d: rename(id: "1", title: "Again") { title rating } }';
+  const m =
+    'mutation($t: String!) { a: rate(id: "1", stars: 1) { id rating } b: rename(id: "1", title: $t) { title rating } c: rate(id: "1", stars: 2) { title rating } d: rename(id: "1", title: "Again") { title rating } }';
   const r = await same(m, { t: 'Renamed' });
-  expect(r.data).toEqual({ a: { id: '1', rating: 1 }, b: { title: 'Renamed', rating: 1 }, c: { title: 'Renamed', rating: 2 }, d: { title: 'Again', rating: 2 } });
+  expect(r.data).toEqual({
+    a: { id: '1', rating: 1 },
+    b: { title: 'Renamed', rating: 1 },
+    c: { title: 'Renamed', rating: 2 },
+    d: { title: 'Again', rating: 2 },
+  });
   await same('mutation { ok: rate(id: "2", stars: 2) { id rating } missing: rename(id: "nope", title: "x") { id } }');
 });
 
@@ -190,7 +215,10 @@ describe('response keys every object inherits', () => {
     await same(query, {}, ours, theirs);
     // Object.prototype untouched: objects without their own __typename still shape by their field's type
     const after = await same('{ items { id title } shelf { label } }', {}, ours, theirs);
-    expect(after.data).toEqual({ items: [...items.values()].map((i) => ({ id: i.id, title: i.title })), shelf: { label: 'Top shelf' } });
+    expect(after.data).toEqual({
+      items: [...items.values()].map((i) => ({ id: i.id, title: i.title })),
+      shelf: { label: 'Top shelf' },
+    });
   };
 
   it('an alias __proto__ on a root field does not reach Object.prototype', async () => {

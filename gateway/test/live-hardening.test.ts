@@ -39,15 +39,24 @@ async function register(name: string): Promise<Registered> {
   const email = `${name.toLowerCase()}.${randomUUID().slice(0, 8)}@example.com`;
   const password = 'live-hardening-1';
   const r = data<{ register: { accessToken: string; refreshToken: string; user: { id: string } } }>(
-    await gql(url, 'mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id } } }', { i: { email, name, password } }, {
-      headers: { 'x-forwarded-for': `198.51.100.${Math.floor(Math.random() * 250) + 1}` },
-    }),
+    await gql(
+      url,
+      'mutation($i: RegisterInput!) { register(input: $i) { accessToken refreshToken user { id } } }',
+      { i: { email, name, password } },
+      {
+        headers: { 'x-forwarded-for': `198.51.100.${Math.floor(Math.random() * 250) + 1}` },
+      },
+    ),
   );
   return { id: r.register.user.id, token: r.register.accessToken, refreshToken: r.register.refreshToken, email, password };
 }
 
 /** A graphql-ws client; `forwardedFor` is sent as X-Forwarded-For on the upgrade request (a proxy's). */
-function connect(token: string, on: { closed?: (code: number, reason: string) => void; connected?: () => void } = {}, forwardedFor?: string): Client {
+function connect(
+  token: string,
+  on: { closed?: (code: number, reason: string) => void; connected?: () => void } = {},
+  forwardedFor?: string,
+): Client {
   const headers = forwardedFor ? { 'x-forwarded-for': forwardedFor } : {};
   class ProxiedWebSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
@@ -133,7 +142,10 @@ describe('errors over the socket', () => {
     const query = run(client, '{ mee { id } }');
     await until(() => query.done);
     expect(JSON.stringify(query.errors)).not.toMatch(/Did you mean/);
-    expect(query.errors?.[0]).toMatchObject({ message: 'Cannot query field "mee" on type "Query".', extensions: { code: 'API-002' } });
+    expect(query.errors?.[0]).toMatchObject({
+      message: 'Cannot query field "mee" on type "Query".',
+      extensions: { code: 'API-002' },
+    });
   });
 });
 
@@ -175,7 +187,9 @@ describe('connections dropped during connection_init', () => {
         const ws = new WebSocket(url.replace('http', 'ws'), 'graphql-transport-ws');
         ws.on('open', () => {
           // gone while the gateway checks the token
-          ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${user.token}` } }), () => ws.terminate());
+          ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${user.token}` } }), () =>
+            ws.terminate(),
+          );
         });
         ws.on('error', () => undefined);
         ws.on('close', () => resolve());
@@ -202,14 +216,26 @@ describe('client address and revocation', () => {
     const client = connect(user.token, {}, '203.0.113.77');
     // LOGIN_MAX_FAILURES_PER_IP is 3: three wrong guesses (different accounts) use up the address
     for (let i = 0; i < 3; i++) {
-      const r = run(client, LOGIN, { i: { email: `nobody${i}.${randomUUID().slice(0, 6)}@example.com`, password: 'wrong-password-1' } });
+      const r = run(client, LOGIN, {
+        i: { email: `nobody${i}.${randomUUID().slice(0, 6)}@example.com`, password: 'wrong-password-1' },
+      });
       await until(() => r.done);
       expect(r.results[0]?.errors?.[0]?.message).not.toMatch(/Too many/);
     }
     // the same address over HTTP is refused; another address is not
-    const fromSame = await gql(url, LOGIN, { i: { email: victim.email, password: victim.password } }, { headers: { 'x-forwarded-for': '203.0.113.77' } });
+    const fromSame = await gql(
+      url,
+      LOGIN,
+      { i: { email: victim.email, password: victim.password } },
+      { headers: { 'x-forwarded-for': '203.0.113.77' } },
+    );
     expect(fromSame.errors?.[0]?.message).toMatch(/Too many failed sign-in attempts/);
-    const fromOther = await gql(url, LOGIN, { i: { email: victim.email, password: victim.password } }, { headers: { 'x-forwarded-for': '203.0.113.78' } });
+    const fromOther = await gql(
+      url,
+      LOGIN,
+      { i: { email: victim.email, password: victim.password } },
+      { headers: { 'x-forwarded-for': '203.0.113.78' } },
+    );
     expect(fromOther.errors).toBeUndefined();
   }, 60_000);
 
@@ -220,14 +246,24 @@ describe('client address and revocation', () => {
       await gql(url, 'mutation { createProject(input: { name: "Idle board" }) { id } }', {}, { token: owner.token }),
     ).createProject.id;
     data(
-      await gql(url, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }', { p: projectId, u: idle.id }, { token: owner.token }),
+      await gql(
+        url,
+        'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: VIEWER) { id } }',
+        { p: projectId, u: idle.id },
+        { token: owner.token },
+      ),
     );
     const closes: Array<[number, string]> = [];
     const client = connect(idle.token, { closed: (code, reason) => closes.push([code, reason]) });
     run(client, 'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }', { p: projectId });
     const onlineUsers = async () =>
       data<{ project: { onlineUsers: Array<{ id: string; online: boolean }> } }>(
-        await gql(url, 'query($p: ID!) { project(id: $p) { onlineUsers { id online } } }', { p: projectId }, { token: owner.token }),
+        await gql(
+          url,
+          'query($p: ID!) { project(id: $p) { onlineUsers { id online } } }',
+          { p: projectId },
+          { token: owner.token },
+        ),
       ).project.onlineUsers;
     // subscribed: the gateway keeps the subscriber's presence
     await until(async () => (await onlineUsers()).some((u) => u.id === idle.id && u.online));

@@ -46,7 +46,9 @@ it('serves /metrics only on METRICS_PORT, and there only with the token', async 
   expect((await fetch(`${gateway.base}/metrics`)).status).toBe(404);
   expect((await fetch(`${gateway.base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
   expect((await fetch(`${metricsBase}/metrics`)).status).toBe(401);
-  expect((await fetch(`${metricsBase}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+  expect((await fetch(`${metricsBase}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(
+    401,
+  );
   expect(await scrape()).toMatch(/^http_requests_total\{/m);
   // nothing else on the metrics port
   expect((await fetch(`${metricsBase}/graphql`, { method: 'POST' })).status).toBe(404);
@@ -64,7 +66,8 @@ it('labels operations by name only for names that succeeded, up to the cap; the 
   for (let i = 1; i <= 5; i++) expect((await op(`Known${i}`)).errors).toBeUndefined();
   for (let i = 1; i <= 5; i++) expect((await op(`Late${i}`)).errors).toBeUndefined();
   // then every request is refused by the rate limit, whatever name it chooses
-  for (let i = 1; i <= 30; i++) expect((await op(`Flood${i}_${Math.random().toString(36).slice(2)}`)).errors?.[0]?.extensions?.code).toBe('API-001');
+  for (let i = 1; i <= 30; i++)
+    expect((await op(`Flood${i}_${Math.random().toString(36).slice(2)}`)).errors?.[0]?.extensions?.code).toBe('API-001');
   const text = await scrape();
   const series = [...text.matchAll(/^graphql_operations_total\{([^}]*)\} (\d+)$/gm)].map((m) => ({
     operation: /operation="([^"]*)"/.exec(m[1]!)?.[1],

@@ -23,7 +23,9 @@ async function issuer() {
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   const kid = `t-${randomUUID().slice(0, 8)}`;
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
-  const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+  const server = http.createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const subjects: string[] = [];
   const sign = (roles: string[]) =>
@@ -35,7 +37,12 @@ async function issuer() {
       .setIssuedAt()
       .setExpirationTime('1h')
       .sign(privateKey);
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`, sign, subjects, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`,
+    sign,
+    subjects,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 beforeAll(async () => {
@@ -93,14 +100,18 @@ it('refuses deep nesting, alias floods, too many root fields, long token streams
   const tokens = `{ me { ${'id '.repeat(6000)}} }`;
   expect(await refused(tokens)).toMatchObject({ code: 'API-002', message: expect.stringMatching(/tokens/i) });
 
-  const huge = '{ project(id: "p") { tasks(first: 1000) { edges { node { comments(first: 100) { edges { node { id body } } } } } } } }';
+  const huge =
+    '{ project(id: "p") { tasks(first: 1000) { edges { node { comments(first: 100) { edges { node { id body } } } } } } } }';
   expect(await refused(huge)).toMatchObject({ code: 'API-002', message: expect.stringMatching(/expensive/i) });
   // the same through a variable
-  const viaVariable = 'query Q($n: Int) { project(id: "p") { tasks(first: $n) { edges { node { comments(first: $n) { edges { node { id } } } } } } } }';
+  const viaVariable =
+    'query Q($n: Int) { project(id: "p") { tasks(first: $n) { edges { node { comments(first: $n) { edges { node { id } } } } } } } }';
   expect((await refused(viaVariable, { n: 500 })).code).toBe('API-002');
   expect((await refused(viaVariable, { n: 5 })).code).not.toBe('API-002');
 
-  const metrics = await (await fetch(`${gateway.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const metrics = await (
+    await fetch(`${gateway.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+  ).text();
   for (const limit of ['depth', 'aliases', 'root_fields', 'tokens', 'cost']) {
     expect(metrics).toMatch(new RegExp(`graphql_limit_violations_total\\{[^}]*limit="${limit}"[^}]*\\} [1-9]`));
   }
@@ -109,7 +120,10 @@ it('refuses deep nesting, alias floods, too many root fields, long token streams
 it('refuses a negative first with API-002 naming it, before any subgraph (it would make its subtree free)', async () => {
   const cases: Array<[string, Record<string, unknown>]> = [
     ['{ project(id: "p") { tasks(first: -1) { edges { node { comments(first: 100) { edges { node { id body } } } } } } } }', {}],
-    ['query Q($n: Int) { project(id: "p") { tasks(first: $n) { edges { node { comments(first: 100) { edges { node { id } } } } } } } }', { n: -1 }],
+    [
+      'query Q($n: Int) { project(id: "p") { tasks(first: $n) { edges { node { comments(first: 100) { edges { node { id } } } } } } } }',
+      { n: -1 },
+    ],
     ['{ task(id: "1") { comments(first: -5) { totalCount } } }', {}],
     ['{ me { assignedTasks(first: -1) { totalCount } projects(first: -1) { totalCount } } }', {}],
     ['{ projects(first: -100) { edges { node { id } } } }', {}],
@@ -118,11 +132,18 @@ it('refuses a negative first with API-002 naming it, before any subgraph (it wou
     const res = await gql(gateway.url, query, variables, { token: userToken });
     expect([query, errorCode(res), res.errors?.[0]?.extensions?.field, res.status]).toEqual([query, 'API-002', 'first', 400]);
   }
-  const admin = await gql(gateway.url, '{ auditLog(first: -1) { totalCount } users(first: -1) { totalCount } }', {}, { token: adminToken });
+  const admin = await gql(
+    gateway.url,
+    '{ auditLog(first: -1) { totalCount } users(first: -1) { totalCount } }',
+    {},
+    { token: adminToken },
+  );
   expect([errorCode(admin), admin.errors?.[0]?.extensions?.field]).toEqual(['API-002', 'first']);
   // zero and positive pages pass the estimate (and fail later only because no subgraph runs)
   expect((await refused('{ task(id: "1") { comments(first: 0) { totalCount } } }')).code).not.toBe('API-002');
-  expect((await refused('query Q($n: Int) { project(id: "p") { tasks(first: $n) { totalCount } } }', { n: 3 })).code).not.toBe('API-002');
+  expect((await refused('query Q($n: Int) { project(id: "p") { tasks(first: $n) { totalCount } } }', { n: 3 })).code).not.toBe(
+    'API-002',
+  );
 });
 
 it('refuses batched requests (a JSON array of operations) with API-002', async () => {

@@ -49,7 +49,11 @@ async function settled(bases: string[] = [stack.gateway.base, second.base]): Pro
     return Number(/^ops_settings_updated_at_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0);
   };
   for (const base of bases) {
-    const v = await within(30_000, () => applied(base).catch(() => 0), (x) => x >= want);
+    const v = await within(
+      30_000,
+      () => applied(base).catch(() => 0),
+      (x) => x >= want,
+    );
     if (v < want) throw new Error(`${base} did not apply the ops settings of ${at} within 30 s`);
   }
 }
@@ -393,7 +397,11 @@ describe('security headers, PII patterns, trace sampling', () => {
         .output()
         .split('\n')
         .find((l) => l.includes('"graphql operation"') && l.includes('redacted'));
-    const line = await within(15_000, async () => operationLine(), (l) => l !== undefined);
+    const line = await within(
+      15_000,
+      async () => operationLine(),
+      (l) => l !== undefined,
+    );
     expect(line).toContain('"operation":"[redacted]"');
     expect(stack.gateway.output()).not.toContain('ACME123456');
     await ops('mutation { resetLogLevels { updatedAt } }');
@@ -449,7 +457,10 @@ describe('observability', () => {
       3000,
       async () =>
         (
-          await as(admin, '{ auditLog(first: 50) { totalCount edges { cursor node { service action actorId result at } } pageInfo { hasNextPage endCursor } } }')
+          await as(
+            admin,
+            '{ auditLog(first: 50) { totalCount edges { cursor node { service action actorId result at } } pageInfo { hasNextPage endCursor } } }',
+          )
         ).data as Page,
       (p) => changes(p)[0]?.node.action === 'setMaintenanceMode' && changes(p)[1]?.node.action === 'invalidateUserTokens',
     );
@@ -481,20 +492,33 @@ describe('observability', () => {
 });
 
 describe('hardening (issue 15)', () => {
-  type Entries = { auditLog: { edges: Array<{ node: { service: string; action: string; args: string; result: string; actorId: string } }> } };
+  type Entries = {
+    auditLog: { edges: Array<{ node: { service: string; action: string; args: string; result: string; actorId: string } }> };
+  };
   const recent = async () =>
-    ((await as(admin, '{ auditLog(first: 100) { edges { node { service action args result actorId } } } }')).data as Entries).auditLog.edges.map(
-      (e) => e.node,
-    );
+    (
+      (await as(admin, '{ auditLog(first: 100) { edges { node { service action args result actorId } } } }')).data as Entries
+    ).auditLog.edges.map((e) => e.node);
   const SET_PII = 'mutation($p: [String!]!) { setPiiPatterns(patterns: $p) { piiPatterns } }';
 
   it('refuses PII patterns that are not linear-time (ReDoS) and records the patterns themselves in the audit (items 13, 14)', async () => {
-    for (const p of ['(a+)+$', '(a|aa)*b', '(\\w+\\s?)*$', '([a-z]*)*@', '(x)\\1', '(?<q>x)\\k<q>', '(?=secret)\\w+', '(?<!a)b+']) {
+    for (const p of [
+      '(a+)+$',
+      '(a|aa)*b',
+      '(\\w+\\s?)*$',
+      '([a-z]*)*@',
+      '(x)\\1',
+      '(?<q>x)\\k<q>',
+      '(?=secret)\\w+',
+      '(?<!a)b+',
+    ]) {
       const res = await as(admin, SET_PII, { p: [p] });
       expect([p, errorCode(res)]).toEqual([p, 'API-002']);
       expect(res.errors![0]!.extensions!.field).toBe('patterns.0');
     }
-    const s = await ops<{ setPiiPatterns: { piiPatterns: string[] } }>(SET_PII, { p: ['ACCT-\\d{8}', '(?:tok|key)_[A-Za-z0-9]+'] });
+    const s = await ops<{ setPiiPatterns: { piiPatterns: string[] } }>(SET_PII, {
+      p: ['ACCT-\\d{8}', '(?:tok|key)_[A-Za-z0-9]+'],
+    });
     expect(s.setPiiPatterns.piiPatterns).toEqual(['ACCT-\\d{8}', '(?:tok|key)_[A-Za-z0-9]+']);
     const entry = await within(
       5000,
@@ -512,11 +536,7 @@ describe('hardening (issue 15)', () => {
     await ops('{ slowOperations(limit: 5) { operationName } }');
     await ops(SETTINGS);
     const wanted = ['userPermissions', 'serviceHealth', 'slowOperations', 'opsSettings'];
-    const entries = await within(
-      5000,
-      recent,
-      (es) => wanted.every((a) => es.some((e) => e.action === a && e.result === 'ok')),
-    );
+    const entries = await within(5000, recent, (es) => wanted.every((a) => es.some((e) => e.action === a && e.result === 'ok')));
     for (const a of wanted) expect(entries.find((e) => e.action === a && e.result === 'ok')).toBeDefined();
     const perms = entries.find((e) => e.action === 'userPermissions')!;
     expect(perms.service).toBe('projects');

@@ -21,7 +21,8 @@ it('turns introspection and the Explorer landing page off in production, on in d
   expect(errorCode(await gql(prod.url, q))).toBe('API-002');
   expect((await gql(dev.url, q)).data).toEqual({ __schema: { queryType: { name: 'Query' } } });
 
-  const page = (url: string) => fetch(url, { headers: { accept: 'text/html' } }).then(async (r) => ({ status: r.status, text: await r.text() }));
+  const page = (url: string) =>
+    fetch(url, { headers: { accept: 'text/html' } }).then(async (r) => ({ status: r.status, text: await r.text() }));
   const devPage = await page(dev.url);
   expect(devPage.status).toBe(200);
   expect(devPage.text).toMatch(/embeddable-explorer|apollo/i);

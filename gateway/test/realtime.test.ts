@@ -65,7 +65,10 @@ interface Received {
 async function subscribe(client: Client, query: string, variables: Record<string, unknown>): Promise<Received> {
   const base = gatewayOf.get(client)!;
   const turn = (starting.get(base) ?? Promise.resolve()).then(() => subscribeOnce(client, base, query, variables));
-  starting.set(base, turn.catch(() => undefined));
+  starting.set(
+    base,
+    turn.catch(() => undefined),
+  );
   return turn;
 }
 
@@ -489,10 +492,22 @@ describe('subscribe/unsubscribe churn', () => {
           s.results.some((r) => (r.data?.taskChanged as { task?: { title?: string } } | undefined)?.task?.title === title);
         // bounded: without the start gate, abandoned starts pile up and events wait behind them for minutes
         await until(() => stable.every(has), 30_000).catch(async () => {
-          const m = (await metrics()).split('\n').filter((l) => /^(live_|graphql_operations_total|http_requests_total)/.test(l)).join('\n');
-          const why = churnGateway.output().split('\n').filter((l) => /not resolved|failed/.test(l)).slice(-5).join('\n');
-          throw new Error(m + '\n' + why + '\n' +
-            `"${title}" reached ${stable.filter(has).length} of 3 stable subscribers within 30 s of the change (${cycles} churn cycles; they got ${JSON.stringify(stable.map((s) => s.results.slice(-1)))})`,
+          const m = (await metrics())
+            .split('\n')
+            .filter((l) => /^(live_|graphql_operations_total|http_requests_total)/.test(l))
+            .join('\n');
+          const why = churnGateway
+            .output()
+            .split('\n')
+            .filter((l) => /not resolved|failed/.test(l))
+            .slice(-5)
+            .join('\n');
+          throw new Error(
+            m +
+              '\n' +
+              why +
+              '\n' +
+              `"${title}" reached ${stable.filter(has).length} of 3 stable subscribers within 30 s of the change (${cycles} churn cycles; they got ${JSON.stringify(stable.map((s) => s.results.slice(-1)))})`,
           );
         });
       }
@@ -513,7 +528,12 @@ describe('subscribe/unsubscribe churn', () => {
     expect(await metrics()).toMatch(/live_subscription_starts_dropped_total\{[^}]*reason="gone"[^}]*\} [1-9]/);
     const failed = stable.flatMap((s) => s.results.filter((r) => r.errors));
     if (failed.length) {
-      const why = churnGateway.output().split('\n').filter((l) => /not resolved|failed/.test(l)).slice(-5).join('\n');
+      const why = churnGateway
+        .output()
+        .split('\n')
+        .filter((l) => /not resolved|failed/.test(l))
+        .slice(-5)
+        .join('\n');
       throw new Error(`stable subscribers got errors: ${JSON.stringify(failed.slice(0, 3))}\n${why}`);
     }
     for (const s of stable) {

@@ -23,7 +23,8 @@ function recordingProxy(target: string): Promise<{ url: string; close: () => Pro
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;
+      for (const [k, v] of Object.entries(req.headers))
+        if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;
       captured.push({ headers, body });
       fetch(target, { method: 'POST', headers, body })
         .then(async (r) => {
@@ -66,10 +67,12 @@ it('a captured signed context is good for its own subgraph and body only, and on
   const projects = stack.services.projects!.url;
   const users = stack.services.users!.url;
   const send = (url: string, body: string) =>
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tm-context': header }, body }).then(async (r) => ({
-      status: r.status,
-      json: (await r.json()) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> },
-    }));
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tm-context': header }, body }).then(
+      async (r) => ({
+        status: r.status,
+        json: (await r.json()) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> },
+      }),
+    );
 
   // another body to the same subgraph: refused (before: any operation as that user for 60 s)
   const other = JSON.stringify({

@@ -246,10 +246,17 @@ describe('trace sampling', () => {
     // sampling is on everywhere (the override set above); the event reaches notifications through the projects stream
     const name = 'Quarterly roadmap for the trace';
     const created = ok<{ createProject: { id: string } }>(
-      await gql(url, 'mutation CreateTraced($i: CreateProjectInput!) { createProject(input: $i) { id } }', { i: { name } }, { token: user.token }),
+      await gql(
+        url,
+        'mutation CreateTraced($i: CreateProjectInput!) { createProject(input: $i) { id } }',
+        { i: { name } },
+        { token: user.token },
+      ),
     ).createProject.id;
     const traceOf = () => {
-      const root = received.find((s) => s.service === 'gateway' && s.attributes['graphql.operation.name'] === 'CreateTraced' && !s.parentSpanId);
+      const root = received.find(
+        (s) => s.service === 'gateway' && s.attributes['graphql.operation.name'] === 'CreateTraced' && !s.parentSpanId,
+      );
       return root ? received.filter((s) => s.traceId === root.traceId) : [];
     };
     const consumed = (spans: ExportedSpan[]) =>
@@ -267,7 +274,10 @@ describe('trace sampling', () => {
     const mongo = spans.filter((s) => s.service === 'projects' && s.attributes['db.system.name'] === 'mongodb');
     expect(mongo.length).toBeGreaterThan(0);
     for (const m of mongo) {
-      expect(m).toMatchObject({ kind: 3, attributes: { 'db.namespace': expect.any(String), 'db.query.text': expect.any(String) } });
+      expect(m).toMatchObject({
+        kind: 3,
+        attributes: { 'db.namespace': expect.any(String), 'db.query.text': expect.any(String) },
+      });
       expect(ancestors(m, spans)).toContain(projectsServer.spanId);
     }
     expect(mongo.map((m) => m.name)).toContain('insert projects');
@@ -283,7 +293,10 @@ describe('trace sampling', () => {
       kind: 3,
       attributes: { 'http.request.method': 'POST', 'url.full': stack.services.projects!.url, 'http.response.status_code': 200 },
     });
-    expect(spans.find((s) => s.spanId === call!.parentSpanId)).toMatchObject({ name: 'gateway.fetch', attributes: { service: 'projects' } });
+    expect(spans.find((s) => s.spanId === call!.parentSpanId)).toMatchObject({
+      name: 'gateway.fetch',
+      attributes: { service: 'projects' },
+    });
 
     // the notifications consumer handled ProjectCreated in the same trace, under the projects request that wrote it
     const consumer = consumed(spans)!;
@@ -298,7 +311,11 @@ describe('trace sampling', () => {
     });
     expect(consumer.parentSpanId).toBe(projectsServer.spanId);
     // and its own store work (the new member written) under it
-    expect(spans.filter((s) => s.service === 'notifications' && s.parentSpanId === consumer.spanId).map((s) => s.attributes['db.system.name'])).toContain('mongodb');
+    expect(
+      spans
+        .filter((s) => s.service === 'notifications' && s.parentSpanId === consumer.spanId)
+        .map((s) => s.attributes['db.system.name']),
+    ).toContain('mongodb');
     // no value of the change in what was exported (statements are shapes, URLs have no query string)
     const exported = bodies.join('\n');
     for (const secret of [name, created, user.email, user.token]) expect(exported).not.toContain(secret);
@@ -323,7 +340,11 @@ describe('trace sampling', () => {
       expect(answer.data?.project?.owner?.name).toBe('Tracy');
       const events: unknown[] = [];
       const started = async () =>
-        Number(/^live_subscriptions_started_total(?:\{[^}]*\})? (\d+)$/m.exec(await (await fetch(`${stack.gateway.base}/metrics`)).text())?.[1]);
+        Number(
+          /^live_subscriptions_started_total(?:\{[^}]*\})? (\d+)$/m.exec(
+            await (await fetch(`${stack.gateway.base}/metrics`)).text(),
+          )?.[1],
+        );
       const before = await started();
       client.subscribe(
         {
@@ -332,7 +353,7 @@ describe('trace sampling', () => {
         },
         { next: (r) => void events.push(r), error: () => undefined, complete: () => undefined },
       );
-      for (const deadline = Date.now() + 30_000; (await started()) <= before && Date.now() < deadline; ) await sleep(50); // live
+      for (const deadline = Date.now() + 30_000; (await started()) <= before && Date.now() < deadline;) await sleep(50); // live
       ok(
         await gql(
           url,

@@ -120,7 +120,12 @@ async function start(dev = false) {
     // the gateway's default origins (Apollo Studio, Sandbox) plus the live board of `npm run live-board`
     CORS_ORIGINS:
       process.env.CORS_ORIGINS ||
-      ['https://studio.apollographql.com', 'https://sandbox.embed.apollographql.com', `http://localhost:${liveBoardPort()}`, `http://127.0.0.1:${liveBoardPort()}`].join(','),
+      [
+        'https://studio.apollographql.com',
+        'https://sandbox.embed.apollographql.com',
+        `http://localhost:${liveBoardPort()}`,
+        `http://127.0.0.1:${liveBoardPort()}`,
+      ].join(','),
     ENCRYPTION_KEYS: process.env.ENCRYPTION_KEYS || persistentSecrets().ENCRYPTION_KEYS,
   };
   const { subgraphs } = JSON.parse(readFileSync(path.join(root, 'schema/subgraphs.json'), 'utf8'));
@@ -137,10 +142,14 @@ async function start(dev = false) {
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
   if (dev) {
-    const watcher = spawn(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b', '--watch', '--preserveWatchOutput'], {
-      cwd: root,
-      stdio: 'inherit',
-    });
+    const watcher = spawn(
+      process.execPath,
+      [path.join(root, 'node_modules/typescript/bin/tsc'), '-b', '--watch', '--preserveWatchOutput'],
+      {
+        cwd: root,
+        stdio: 'inherit',
+      },
+    );
     children.push(watcher);
   }
   const launch = (name, script) => {
@@ -165,8 +174,13 @@ async function start(dev = false) {
   const port = process.env.GATEWAY_PORT || '4000';
   await waitHealthy(`http://127.0.0.1:${port}/health`, 30_000);
   console.log(`\n[tm] ready. Explorer: http://localhost:${port}/graphql  (Ctrl+C stops everything)`);
-  console.log(`[tm] Live board: http://localhost:${liveBoardPort()}/  (serve it with \`npm run live-board\` in another terminal)\n`);
-  if (dev) console.log('[tm] dev: rebuilding on save (tsc -b --watch); services restart when their build changes. A schema change needs `npm run compose`.\n');
+  console.log(
+    `[tm] Live board: http://localhost:${liveBoardPort()}/  (serve it with \`npm run live-board\` in another terminal)\n`,
+  );
+  if (dev)
+    console.log(
+      '[tm] dev: rebuilding on save (tsc -b --watch); services restart when their build changes. A schema change needs `npm run compose`.\n',
+    );
 }
 
 function liveBoardPort() {
@@ -176,7 +190,9 @@ function liveBoardPort() {
 /** `npm run live-board`: builds the web app with Vite and serves it (tools/src/live-board.ts) against the local gateway. */
 function liveBoard() {
   console.log('[tm] building the live board (vite build)');
-  run(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: path.join(root, 'tools/live-board') });
+  run(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build'], {
+    cwd: path.join(root, 'tools/live-board'),
+  });
   run(process.execPath, [path.join(root, 'tools/dist/live-board.js')]);
 }
 
@@ -201,6 +217,8 @@ async function main() {
     run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.test.json']);
     run(process.execPath, [path.join(root, 'tools/dist/compose.js'), '--check']);
     run(process.execPath, [path.join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
+    // one format for the whole tree (npm run fix:format rewrites it)
+    run(process.execPath, [path.join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '.']);
     const report = path.join(require('node:os').tmpdir(), `tm-jest-${process.pid}.json`);
     const jest = spawnSync(
       process.execPath,

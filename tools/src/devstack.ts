@@ -1,6 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './net';
@@ -20,7 +30,10 @@ export class MissingBinaryError extends Error {}
 
 /** Finds an executable on PATH or in Go's bin folder. */
 export function findBinary(name: string): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), path.join(process.env.GOPATH ?? path.join(homedir(), 'go'), 'bin')];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(path.delimiter),
+    path.join(process.env.GOPATH ?? path.join(homedir(), 'go'), 'bin'),
+  ];
   for (const dir of dirs) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
@@ -126,9 +139,12 @@ export function mongoJavaServerClasspath(): string {
     writeFileSync(stampFile, stamp);
   }
   const deps = path.join(target, 'dependency');
-  return [path.join(target, 'classes'), ...readdirSync(deps).filter((f) => f.endsWith('.jar')).map((f) => path.join(deps, f))].join(
-    path.delimiter,
-  );
+  return [
+    path.join(target, 'classes'),
+    ...readdirSync(deps)
+      .filter((f) => f.endsWith('.jar'))
+      .map((f) => path.join(deps, f)),
+  ].join(path.delimiter);
 }
 
 export type MongoBackend = 'memory' | 'h2';

@@ -16,15 +16,25 @@ describe('bench harness', () => {
   it('serves the federation benchmark query through our gateway over the fixture subgraphs', async () => {
     const urls: Record<string, string> = {};
     for (const name of FIXTURE_NAMES) {
-      const p = await startProc(`fixture-${name}`, path.join(BENCH_DIST, 'fixture-subgraph.js'), [name], { PATH: process.env.PATH });
+      const p = await startProc(`fixture-${name}`, path.join(BENCH_DIST, 'fixture-subgraph.js'), [name], {
+        PATH: process.env.PATH,
+      });
       procs.push(p);
       urls[name] = p.url;
     }
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'tm-bench-test-')), 'supergraph.graphql');
     writeFileSync(file, composeFixtures(urls));
-    const gateway = await startProc('gateway', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], { ...testEnv('bench'), SUPERGRAPH_PATH: file, LANDING_PAGE: 'off' });
+    const gateway = await startProc('gateway', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], {
+      ...testEnv('bench'),
+      SUPERGRAPH_PATH: file,
+      LANDING_PAGE: 'off',
+    });
     procs.push(gateway);
-    const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: BENCH_QUERY }) });
+    const res = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: BENCH_QUERY }),
+    });
     const body = (await res.json()) as { errors?: unknown[] };
     expect(body.errors).toBeUndefined();
     expect(benchShapeOk(body as never)).toBe(true);

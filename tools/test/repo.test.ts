@@ -62,7 +62,9 @@ describe('README', () => {
       for (const m of text.matchAll(/process\.env\.([A-Z][A-Z0-9_]+)/g)) if (!SET_NOT_READ.has(m[1]!)) read.add(m[1]!);
     }
     // per-service ports: `<NAME>_PORT` for every subgraph in the list
-    const list = JSON.parse(readFileSync(path.join(REPO_ROOT, 'schema/subgraphs.json'), 'utf8')) as { subgraphs: Array<{ name: string; servedBy?: string }> };
+    const list = JSON.parse(readFileSync(path.join(REPO_ROOT, 'schema/subgraphs.json'), 'utf8')) as {
+      subgraphs: Array<{ name: string; servedBy?: string }>;
+    };
     for (const s of list.subgraphs) if (!s.servedBy) read.add(`${s.name.toUpperCase()}_PORT`);
     const rows = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8')
       .split('\n')
@@ -75,7 +77,13 @@ describe('README', () => {
 
 /** The package an import specifier names (`@scope/name/sub` → `@scope/name`), or null for relative and built-in ones. */
 function packageOf(spec: string): string | null {
-  if (spec.startsWith('.') || spec.startsWith('node:') || builtinModules.includes(spec) || builtinModules.includes(spec.split('/')[0]!)) return null;
+  if (
+    spec.startsWith('.') ||
+    spec.startsWith('node:') ||
+    builtinModules.includes(spec) ||
+    builtinModules.includes(spec.split('/')[0]!)
+  )
+    return null;
   const parts = spec.split('/');
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
 }

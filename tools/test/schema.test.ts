@@ -12,10 +12,28 @@ describe('schema/', () => {
   });
 
   it('keeps the fixed public names clients depend on', () => {
-    for (const name of ['me: User', 'user(id: ID!): User', 'register(input: RegisterInput!): AuthPayload!', 'login(input: LoginInput!): AuthPayload!', 'refreshToken(refreshToken: String!): AuthPayload!', 'logout(refreshToken: String!): Boolean!', 'scalar DateTime']) {
+    for (const name of [
+      'me: User',
+      'user(id: ID!): User',
+      'register(input: RegisterInput!): AuthPayload!',
+      'login(input: LoginInput!): AuthPayload!',
+      'refreshToken(refreshToken: String!): AuthPayload!',
+      'logout(refreshToken: String!): Boolean!',
+      'scalar DateTime',
+    ]) {
       expect(composed.api).toContain(name);
     }
-    for (const field of ['id: ID!', 'email: String!', 'name: String!', 'roles: [Role!]!', 'status: UserStatus!', 'mfaEnabled: Boolean!', 'createdAt: DateTime!', 'lastSeenAt: DateTime', 'online: Boolean!']) {
+    for (const field of [
+      'id: ID!',
+      'email: String!',
+      'name: String!',
+      'roles: [Role!]!',
+      'status: UserStatus!',
+      'mfaEnabled: Boolean!',
+      'createdAt: DateTime!',
+      'lastSeenAt: DateTime',
+      'online: Boolean!',
+    ]) {
       expect(composed.api).toMatch(new RegExp(`type User \\{[^}]*${field.replace(/[[\]()!]/g, '\\$&')}`));
     }
     expect(composed.supergraph).toContain('@join__type(graph: USERS, key: "id")');

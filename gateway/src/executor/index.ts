@@ -3,7 +3,16 @@ import { operationFromDocument, Supergraph, type Schema } from '@apollo/federati
 import { QueryPlanner, type PlanNode, type QueryPlan } from '@apollo/query-planner';
 import type { Logger } from '@tm/kit/infra';
 import client from 'prom-client';
-import { getVariableValues, GraphQLError, Kind, type DocumentNode, type FragmentDefinitionNode, type GraphQLObjectType, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  getVariableValues,
+  GraphQLError,
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { runNode, type PlanRun } from './run-plan';
 import { hasConditions, Shaper } from './shape';
 import { span } from './spans';
@@ -51,7 +60,9 @@ function supported(node: QueryPlan['node']): boolean {
 
 function usesIntrospection(doc: DocumentNode): boolean {
   let found = false;
-  const walk = (sels: readonly { kind: string; name?: { value: string }; selectionSet?: { selections: readonly unknown[] } }[]) => {
+  const walk = (
+    sels: readonly { kind: string; name?: { value: string }; selectionSet?: { selections: readonly unknown[] } }[],
+  ) => {
     for (const s of sels) {
       if (s.kind === Kind.FIELD && (s.name?.value === '__schema' || s.name?.value === '__type')) found = true;
       if (s.selectionSet) walk(s.selectionSet.selections as never);
@@ -137,10 +148,19 @@ export class PlanExecutingGateway {
     if (p) return p;
     const document = rc.document;
     const operation = rc.operation;
-    if (!document || !operation || operation.operation !== 'query' && operation.operation !== 'mutation' || usesIntrospection(document)) {
+    if (
+      !document ||
+      !operation ||
+      (operation.operation !== 'query' && operation.operation !== 'mutation') ||
+      usesIntrospection(document)
+    ) {
       p = 'apollo';
     } else {
-      const plan = span('gateway.plan', {}, () => state.planner.buildQueryPlan(operationFromDocument(state.api, document, { operationName: rc.request.operationName ?? undefined })));
+      const plan = span('gateway.plan', {}, () =>
+        state.planner.buildQueryPlan(
+          operationFromDocument(state.api, document, { operationName: rc.request.operationName ?? undefined }),
+        ),
+      );
       const fragments: Record<string, FragmentDefinitionNode> = {};
       for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
       const root = operation.operation === 'query' ? state.apiSchema.getQueryType() : state.apiSchema.getMutationType();
@@ -179,7 +199,9 @@ export class PlanExecutingGateway {
     if (prepared === 'apollo') return this.apollo(fallback, rc);
     this.executed?.inc({ executor: 'fast' });
     const raw = (rc.request.variables ?? {}) as Record<string, unknown>;
-    const coercion = prepared.operation.variableDefinitions?.length ? getVariableValues(state.apiSchema, prepared.operation.variableDefinitions, raw) : { coerced: {} as Record<string, unknown> };
+    const coercion = prepared.operation.variableDefinitions?.length
+      ? getVariableValues(state.apiSchema, prepared.operation.variableDefinitions, raw)
+      : { coerced: {} as Record<string, unknown> };
     if (coercion.errors) return { errors: coercion.errors };
     const run: PlanRun = {
       supergraph: state.supergraph,

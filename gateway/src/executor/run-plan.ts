@@ -51,7 +51,9 @@ export async function runNode(run: PlanRun, node: PlanNode, cursor: Cursor): Pro
       try {
         await span('gateway.fetch', { service: node.serviceName }, () => runFetch(run, node, cursor));
       } catch (err) {
-        run.errors.push(err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error }));
+        run.errors.push(
+          err instanceof GraphQLError ? err : new GraphQLError((err as Error).message, { originalError: err as Error }),
+        );
       }
       return;
     case 'Condition': {
@@ -108,7 +110,8 @@ async function runFetch(run: PlanRun, fetch: FetchNode, cursor: Cursor): Promise
   if (!data) return;
   const received = data._entities;
   if (!Array.isArray(received)) throw new Error('Expected "data._entities" in response to be an array');
-  if (received.length !== representations.length) throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
+  if (received.length !== representations.length)
+    throw new Error(`Expected "data._entities" to contain ${representations.length} elements`);
   mergeEntities(run.supergraph, entities, repOf, received as Array<Obj | null>, fetch.outputRewrites);
 }
 

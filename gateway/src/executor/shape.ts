@@ -57,7 +57,12 @@ export class Shaper {
     private readonly conditional: boolean,
   ) {}
 
-  shape(root: GraphQLObjectType, rootSet: SelectionSetNode, input: Record<string, unknown> | null, variables: Record<string, unknown>): { data: Record<string, unknown> | null; errors: GraphQLError[] } {
+  shape(
+    root: GraphQLObjectType,
+    rootSet: SelectionSetNode,
+    input: Record<string, unknown> | null,
+    variables: Record<string, unknown>,
+  ): { data: Record<string, unknown> | null; errors: GraphQLError[] } {
     if (!input) return { data: null, errors: [] };
     const run = { variables, errors: [] as GraphQLError[] };
     const data = this.object(input, [rootSet], root, [], run);
@@ -73,7 +78,11 @@ export class Shaper {
     return id;
   }
 
-  private fieldsOf(type: GraphQLObjectType | GraphQLCompositeType, sets: SelectionSetNode[], variables: Record<string, unknown>): CollectedField[] {
+  private fieldsOf(
+    type: GraphQLObjectType | GraphQLCompositeType,
+    sets: SelectionSetNode[],
+    variables: Record<string, unknown>,
+  ): CollectedField[] {
     if (this.conditional) return this.collect(type, sets, variables);
     let key = type.name;
     for (const s of sets) key += `,${this.idOf(s)}`;
@@ -123,7 +132,13 @@ export class Shaper {
     return (isObjectType(type) || isInterfaceType(type)) && this.schema.isSubType(cond, type);
   }
 
-  private object(input: Record<string, unknown>, sets: SelectionSetNode[], parentType: GraphQLCompositeType, path: Path, run: Run): Record<string, unknown> | typeof BUBBLE {
+  private object(
+    input: Record<string, unknown>,
+    sets: SelectionSetNode[],
+    parentType: GraphQLCompositeType,
+    path: Path,
+    run: Run,
+  ): Record<string, unknown> | typeof BUBBLE {
     const out: Record<string, unknown> = {};
     for (const f of this.fieldsOf(parentType, sets, run.variables)) {
       const own = f.inherited && !Object.hasOwn(input, f.key) ? undefined : input[f.key];
@@ -148,13 +163,25 @@ export class Shaper {
   }
 
   /** A value, or BUBBLE when a non-null position got null (the caller nulls itself). */
-  private value(input: unknown, type: GraphQLOutputType, sets: SelectionSetNode[], path: Path, parentType: GraphQLNamedType, run: Run): unknown {
+  private value(
+    input: unknown,
+    type: GraphQLOutputType,
+    sets: SelectionSetNode[],
+    path: Path,
+    parentType: GraphQLNamedType,
+    run: Run,
+  ): unknown {
     if (isNonNullType(type)) {
       const errorsBefore = run.errors.length;
       const v = this.value(input, type.ofType, sets, path, parentType, run);
       if (v === null || v === BUBBLE) {
         if (v === null && run.errors.length === errorsBefore) {
-          run.errors.push(new GraphQLError(`Cannot return null for non-nullable ${describe(path, type.ofType, parentType)}.`, { path: [...path], extensions: { code: 'INVALID_GRAPHQL' } }));
+          run.errors.push(
+            new GraphQLError(`Cannot return null for non-nullable ${describe(path, type.ofType, parentType)}.`, {
+              path: [...path],
+              extensions: { code: 'INVALID_GRAPHQL' },
+            }),
+          );
         }
         return BUBBLE;
       }
@@ -184,7 +211,12 @@ export class Shaper {
     if (typeof typename === 'string') {
       const t = this.schema.getType(typename);
       if (!t || !(isObjectType(t) || isInterfaceType(t) || isAbstractType(t))) {
-        run.errors.push(new GraphQLError(`Invalid __typename found for object at ${describe(path, type, parentType)}.`, { path: [...path], extensions: { code: 'INVALID_GRAPHQL' } }));
+        run.errors.push(
+          new GraphQLError(`Invalid __typename found for object at ${describe(path, type, parentType)}.`, {
+            path: [...path],
+            extensions: { code: 'INVALID_GRAPHQL' },
+          }),
+        );
         return null;
       }
       runtime = t as GraphQLCompositeType;
@@ -194,7 +226,12 @@ export class Shaper {
   }
 
   private invalid(path: Path, type: GraphQLOutputType, parentType: GraphQLNamedType, run: Run): null {
-    run.errors.push(new GraphQLError(`Invalid value found for ${describe(path, type, parentType)}.`, { path: [...path], extensions: { code: 'INVALID_GRAPHQL' } }));
+    run.errors.push(
+      new GraphQLError(`Invalid value found for ${describe(path, type, parentType)}.`, {
+        path: [...path],
+        extensions: { code: 'INVALID_GRAPHQL' },
+      }),
+    );
     return null;
   }
 }
@@ -211,7 +248,9 @@ interface Run {
 
 function describe(path: Path, type: GraphQLOutputType, parentType: GraphQLNamedType): string {
   const last = path[path.length - 1];
-  return typeof last === 'string' ? `field ${parentType.name}.${last}` : `array element of type ${String(type)} at index ${String(last)}`;
+  return typeof last === 'string'
+    ? `field ${parentType.name}.${last}`
+    : `array element of type ${String(type)} at index ${String(last)}`;
 }
 
 function validLeaf(type: GraphQLOutputType, v: unknown): boolean {
@@ -232,7 +271,15 @@ function validLeaf(type: GraphQLOutputType, v: unknown): boolean {
   }
 }
 
-function ifArg(node: FieldNode | { directives?: readonly { name: { value: string }; arguments?: readonly { name: { value: string }; value: ValueNode }[] }[] }, name: string, variables: Record<string, unknown>): boolean | undefined {
+function ifArg(
+  node:
+    | FieldNode
+    | {
+        directives?: readonly { name: { value: string }; arguments?: readonly { name: { value: string }; value: ValueNode }[] }[];
+      },
+  name: string,
+  variables: Record<string, unknown>,
+): boolean | undefined {
   const d = node.directives?.find((x) => x.name.value === name);
   if (!d) return undefined;
   const arg = d.arguments?.find((a) => a.name.value === 'if')?.value;
@@ -252,7 +299,11 @@ function included(sel: SelectionSetNode['selections'][number], variables: Record
 /** Does the document use @skip or @include anywhere (field collection then varies with variables)? */
 export function hasConditions(sets: Iterable<SelectionSetNode>): boolean {
   const walk = (set: SelectionSetNode): boolean =>
-    set.selections.some((s) => Boolean(s.directives?.some((d) => d.name.value === 'skip' || d.name.value === 'include')) || ('selectionSet' in s && s.selectionSet ? walk(s.selectionSet) : false));
+    set.selections.some(
+      (s) =>
+        Boolean(s.directives?.some((d) => d.name.value === 'skip' || d.name.value === 'include')) ||
+        ('selectionSet' in s && s.selectionSet ? walk(s.selectionSet) : false),
+    );
   for (const s of sets) if (walk(s)) return true;
   return false;
 }

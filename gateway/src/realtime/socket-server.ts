@@ -197,7 +197,9 @@ class LiveServer {
       this.wss,
     );
     this.recheckTimer = this.startTokenRechecks();
-    this.stopDisconnects = listenForDisconnects(this.hub, opts.prefix, opts.redis, (userId, reason) => this.disconnect(userId, reason));
+    this.stopDisconnects = listenForDisconnects(this.hub, opts.prefix, opts.redis, (userId, reason) =>
+      this.disconnect(userId, reason),
+    );
   }
 
   private createEngine(): LiveEngine {
@@ -230,9 +232,13 @@ class LiveServer {
     const tagged = code ? json : { ...json, extensions: { ...json.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } };
     let out: GraphQLFormattedError = this.opts.formatError
       ? this.opts.formatError(tagged, e)
-      : { message: e.message, extensions: { code: typeof code === 'string' && code.includes('-') ? code : ErrorCode.InvalidRequest } };
+      : {
+          message: e.message,
+          extensions: { code: typeof code === 'string' && code.includes('-') ? code : ErrorCode.InvalidRequest },
+        };
     // "Did you mean …?" reveals the schema: only where introspection is allowed, as over HTTP
-    if (!this.opts.introspection && !admin && / ?Did you mean /.test(out.message)) out = { ...out, message: withoutSuggestions(out.message) };
+    if (!this.opts.introspection && !admin && / ?Did you mean /.test(out.message))
+      out = { ...out, message: withoutSuggestions(out.message) };
     return out;
   }
 
@@ -249,7 +255,10 @@ class LiveServer {
       user = await this.opts.authenticate(authorization);
     } catch (err) {
       const app = err instanceof AppError ? err : null;
-      socket.close(LiveClose.Forbidden, `${app?.code ?? ErrorCode.TokenInvalid}: ${app?.message ?? 'invalid token'}`.slice(0, 120));
+      socket.close(
+        LiveClose.Forbidden,
+        `${app?.code ?? ErrorCode.TokenInvalid}: ${app?.message ?? 'invalid token'}`.slice(0, 120),
+      );
       return false;
     }
     if (!user.userId) {
@@ -283,7 +292,10 @@ class LiveServer {
     };
     const exp = expiryOf(authorization);
     if (exp) {
-      conn.expiryTimer = setTimeout(() => socket.close(LiveClose.Forbidden, 'AUTH-002: access token expired'), Math.max(0, exp - Date.now()));
+      conn.expiryTimer = setTimeout(
+        () => socket.close(LiveClose.Forbidden, 'AUTH-002: access token expired'),
+        Math.max(0, exp - Date.now()),
+      );
       conn.expiryTimer.unref();
     }
     this.connections.set(socket, conn);
@@ -329,7 +341,8 @@ class LiveServer {
     const user = await this.subscriberFor(conn)
       .user()
       .catch(() => null);
-    if (!user) return { errors: [new GraphQLError('Access token invalid or expired', { extensions: { code: ErrorCode.TokenInvalid } })] };
+    if (!user)
+      return { errors: [new GraphQLError('Access token invalid or expired', { extensions: { code: ErrorCode.TokenInvalid } })] };
     const type = getOperationAST(args.document, args.operationName)?.operation ?? 'query';
     const name = operationNameOf(args);
     const res = await traceOperation(
@@ -425,7 +438,8 @@ class LiveServer {
           });
         return conn.recheck;
       },
-      context: (user, clientOperation) => this.opts.context(user, randomUUID(), conn.clientIp, clientOperation ? 'socket' : undefined),
+      context: (user, clientOperation) =>
+        this.opts.context(user, randomUUID(), conn.clientIp, clientOperation ? 'socket' : undefined),
       close: (code, reason) => conn.socket.close(code, reason.slice(0, 120)),
       buffered: () => conn.socket.bufferedAmount,
     };
@@ -437,20 +451,23 @@ class LiveServer {
    * is closed with 4403, ending its subscriptions and the presence kept for them.
    */
   private startTokenRechecks(): NodeJS.Timeout {
-    const timer = setInterval(() => {
-      const now = Date.now();
-      for (const conn of this.connections.values()) {
-        if (conn.nextCheckAt > now || conn.recheck) continue;
-        conn.nextCheckAt = now + this.recheckMs;
-        this.subscriberFor(conn)
-          .user()
-          .catch((err: unknown) => {
-            if (err instanceof AppError && err.code === ErrorCode.TokenInvalid) {
-              conn.socket.close(LiveClose.Forbidden, `${err.code}: ${err.message}`.slice(0, 120));
-            } else this.opts.log.debug({ err }, 'live token re-check failed; tried again later');
-          });
-      }
-    }, Math.min(1000, this.recheckMs));
+    const timer = setInterval(
+      () => {
+        const now = Date.now();
+        for (const conn of this.connections.values()) {
+          if (conn.nextCheckAt > now || conn.recheck) continue;
+          conn.nextCheckAt = now + this.recheckMs;
+          this.subscriberFor(conn)
+            .user()
+            .catch((err: unknown) => {
+              if (err instanceof AppError && err.code === ErrorCode.TokenInvalid) {
+                conn.socket.close(LiveClose.Forbidden, `${err.code}: ${err.message}`.slice(0, 120));
+              } else this.opts.log.debug({ err }, 'live token re-check failed; tried again later');
+            });
+        }
+      },
+      Math.min(1000, this.recheckMs),
+    );
     timer.unref();
     return timer;
   }

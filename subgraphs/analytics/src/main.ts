@@ -1,7 +1,18 @@
 import 'reflect-metadata';
 import { createHmac } from 'node:crypto';
 import { PermissionsClient, RequestAccess } from '@tm/kit/contracts';
-import { AuditLog, type BaseConfig, ConfigError, pingMongo, pingRedis, redisSettings, type RouteHandler, type RunningService, sendJson, startSubgraph } from '@tm/kit/infra';
+import {
+  AuditLog,
+  type BaseConfig,
+  ConfigError,
+  pingMongo,
+  pingRedis,
+  redisSettings,
+  type RouteHandler,
+  type RunningService,
+  sendJson,
+  startSubgraph,
+} from '@tm/kit/infra';
 import { localStorageHandler, mountStorage, S3Storage, storageFromConfig, UrlSigner } from '@tm/kit/storage';
 import { analyticsConfigShape } from './config';
 import type { AnalyticsContext, Services } from './context';

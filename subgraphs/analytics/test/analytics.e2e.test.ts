@@ -482,7 +482,9 @@ describe('reports', () => {
       'the report to be under way',
     );
     // written through a temp file: the report itself does not exist until the stream ends
-    expect(objects().filter((o) => o.startsWith(a.id))).toEqual([expect.stringMatching(new RegExp(`^${a.id}\\.csv\\..*\\.part$`))]);
+    expect(objects().filter((o) => o.startsWith(a.id))).toEqual([
+      expect.stringMatching(new RegExp(`^${a.id}\\.csv\\..*\\.part$`)),
+    ]);
     expect(errorCode(await as(member, 'mutation($id: ID!) { cancelReportJob(id: $id) { id } }', { id: a.id }))).toBe('PERM-002');
     const cancelledAt = Date.now();
     const c = data<{ cancelReportJob: { status: string } }>(

@@ -95,7 +95,9 @@ afterAll(async () => {
 });
 
 it('stores a CSV report in the bucket, serves it through a checked redirect, and removes it at expiry', async () => {
-  const job = data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId, format: 'CSV' } })).requestReport;
+  const job = data<{ requestReport: { id: string } }>(
+    await as(owner, REQUEST_REPORT, { i: { projectId, format: 'CSV' } }),
+  ).requestReport;
   // while rows are streamed, no object is visible under the report's key
   await waitFor(
     async () => data<{ reportJob: { rowCount: number } }>(await as(owner, REPORT, { id: job.id })).reportJob.rowCount >= 100,
@@ -127,7 +129,9 @@ it('stores a CSV report in the bucket, serves it through a checked redirect, and
 });
 
 it('a cancelled report leaves no object in the bucket (its multipart upload is aborted)', async () => {
-  const job = data<{ requestReport: { id: string } }>(await as(owner, REQUEST_REPORT, { i: { projectId, format: 'JSON' } })).requestReport;
+  const job = data<{ requestReport: { id: string } }>(
+    await as(owner, REQUEST_REPORT, { i: { projectId, format: 'JSON' } }),
+  ).requestReport;
   await waitFor(
     async () => data<{ reportJob: { rowCount: number } }>(await as(owner, REPORT, { id: job.id })).reportJob.rowCount >= 100,
     'the report to be under way',

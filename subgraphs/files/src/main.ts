@@ -1,7 +1,20 @@
 import 'reflect-metadata';
 import { createHmac } from 'node:crypto';
 import { PermissionsClient, RequestAccess, TaskDirectory } from '@tm/kit/contracts';
-import { AuditLog, type BaseConfig, ConfigError, EventPublisher, OutboxRelay, pingMongo, pingRedis, redisSettings, type RouteHandler, type RunningService, sendJson, startSubgraph } from '@tm/kit/infra';
+import {
+  AuditLog,
+  type BaseConfig,
+  ConfigError,
+  EventPublisher,
+  OutboxRelay,
+  pingMongo,
+  pingRedis,
+  redisSettings,
+  type RouteHandler,
+  type RunningService,
+  sendJson,
+  startSubgraph,
+} from '@tm/kit/infra';
 import { localStorageHandler, mountStorage, S3Storage, storageFromConfig, UrlSigner } from '@tm/kit/storage';
 import { filesConfigShape } from './config';
 import type { FilesContext, Services } from './context';

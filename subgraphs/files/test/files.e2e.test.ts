@@ -543,7 +543,11 @@ describe('health', () => {
     expect(files).toEqual({
       name: 'files',
       ready: true,
-      dependencies: expect.arrayContaining([{ name: 'scanner', status: 'up' }, { name: 'storage', status: 'up' }, { name: 'mongo', status: 'up' }]),
+      dependencies: expect.arrayContaining([
+        { name: 'scanner', status: 'up' },
+        { name: 'storage', status: 'up' },
+        { name: 'mongo', status: 'up' },
+      ]),
       queues: [{ name: 'scan', waiting: expect.any(Number), active: expect.any(Number), delayed: expect.any(Number) }],
     });
     const Q = '{ fileScanStatus { scanner scannerUp waiting active delayed } }';

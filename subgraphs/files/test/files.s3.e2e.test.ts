@@ -77,7 +77,9 @@ it('uploads straight to the bucket, scans, and downloads with Range and Content-
   tampered.searchParams.set('t', t.slice(0, -1) + (t.endsWith('A') ? 'B' : 'A'));
   const refused = await fetch(tampered, { redirect: 'manual' });
   expect(refused.status).toBe(403);
-  expect(((await refused.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('FILE-002');
+  expect(((await refused.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe(
+    'FILE-002',
+  );
 });
 
 it('refuses a type that lies and removes the object', async () => {

@@ -119,9 +119,9 @@ it('keeps files SCANNING while the scanner is down, and scans them when it is ba
   expect(await metric('files_scanner_up', 'scanner="clamav"')).toBe(0);
   // on call, serviceHealth says so too
   const health = await files.as(admin, '{ serviceHealth { name dependencies { name status } } }');
-  const entry = (health.data as { serviceHealth: Array<{ name: string; dependencies: Array<{ name: string; status: string }> }> }).serviceHealth.find(
-    (s) => s.name === 'files',
-  );
+  const entry = (
+    health.data as { serviceHealth: Array<{ name: string; dependencies: Array<{ name: string; status: string }> }> }
+  ).serviceHealth.find((s) => s.name === 'files');
   expect(entry?.dependencies).toContainEqual({ name: 'scanner', status: 'down' });
   await proxy.up();
   expect((await files.settled(member, id)).status).toBe('CLEAN');

@@ -85,35 +85,36 @@ export function storageSuite(
 
     // moto's S3 does not verify presigned signatures or expiry (AWS and MinIO do), so this case is
     // not registered for it; on S3 the service checks its own download URLs (files.s3.e2e.test.ts)
-    if (opts.checksUrlSignatures) it('refuses a tampered download URL and an expired one', async () => {
-      const { id, key } = await uploaded(Buffer.from('secret'));
-      const url = new URL(
-        await storage.downloadUrl({
+    if (opts.checksUrlSignatures)
+      it('refuses a tampered download URL and an expired one', async () => {
+        const { id, key } = await uploaded(Buffer.from('secret'));
+        const url = new URL(
+          await storage.downloadUrl({
+            key,
+            fileId: id,
+            userId: randomUUID(),
+            fileName: 's.txt',
+            contentType: 'text/plain',
+            expiresInSeconds: 60,
+          }),
+        );
+        // change the last character of every query value that carries the signature
+        const tampered = new URL(url);
+        for (const [k, v] of url.searchParams) {
+          if (/^(t|X-Amz-Signature)$/.test(k)) tampered.searchParams.set(k, v.slice(0, -1) + (v.endsWith('A') ? 'B' : 'A'));
+        }
+        expect((await fetch(tampered)).status).toBe(403);
+        const short = await storage.downloadUrl({
           key,
           fileId: id,
           userId: randomUUID(),
           fileName: 's.txt',
           contentType: 'text/plain',
-          expiresInSeconds: 60,
-        }),
-      );
-      // change the last character of every query value that carries the signature
-      const tampered = new URL(url);
-      for (const [k, v] of url.searchParams) {
-        if (/^(t|X-Amz-Signature)$/.test(k)) tampered.searchParams.set(k, v.slice(0, -1) + (v.endsWith('A') ? 'B' : 'A'));
-      }
-      expect((await fetch(tampered)).status).toBe(403);
-      const short = await storage.downloadUrl({
-        key,
-        fileId: id,
-        userId: randomUUID(),
-        fileName: 's.txt',
-        contentType: 'text/plain',
-        expiresInSeconds: 1,
+          expiresInSeconds: 1,
+        });
+        await waitFor(async () => (await fetch(short)).status >= 400, 'the URL to expire', 15_000);
+        expect([403, 410]).toContain((await fetch(short)).status);
       });
-      await waitFor(async () => (await fetch(short)).status >= 400, 'the URL to expire', 15_000);
-      expect([403, 410]).toContain((await fetch(short)).status);
-    });
 
     it('writes, moves, lists and deletes objects (a missing one is no error)', async () => {
       const id = randomUUID();
@@ -137,9 +138,13 @@ export function storageSuite(
       await storage.write(`reports/${project}/a/${id}.csv`, Buffer.from('1'));
       await storage.write(`reports/${project}/b.json`, Buffer.from('2'));
       await storage.write(`reports-other/${project}.csv`, Buffer.from('3'));
-      expect(await keysUnder(storage, `reports/${project}/`)).toEqual([`reports/${project}/a/${id}.csv`, `reports/${project}/b.json`]);
+      expect(await keysUnder(storage, `reports/${project}/`)).toEqual([
+        `reports/${project}/a/${id}.csv`,
+        `reports/${project}/b.json`,
+      ]);
       expect(await keysUnder(storage, `reports/${project}/a/`)).toEqual([`reports/${project}/a/${id}.csv`]);
-      for (const k of [`reports/${project}/a/${id}.csv`, `reports/${project}/b.json`, `reports-other/${project}.csv`]) await storage.delete(k);
+      for (const k of [`reports/${project}/a/${id}.csv`, `reports/${project}/b.json`, `reports-other/${project}.csv`])
+        await storage.delete(k);
     });
 
     it('streams an object that appears only when the stream ends (6 MiB: several parts on S3)', async () => {
@@ -165,7 +170,9 @@ export function storageSuite(
       failing.write(Buffer.alloc(6 * 1024 * 1024, 'y')); // past the first part on S3
       setImmediate(() => failing.destroy(new Error('cancelled')));
       await expect(writing).rejects.toThrow('cancelled');
-      expect(await storage.writeStream(`${dir}y.csv`, Readable.from([Buffer.alloc(100), Buffer.alloc(100)]), { limit: 150 })).toBe(false);
+      expect(
+        await storage.writeStream(`${dir}y.csv`, Readable.from([Buffer.alloc(100), Buffer.alloc(100)]), { limit: 150 }),
+      ).toBe(false);
       expect(await keysUnder(storage, dir)).toEqual([]);
       expect(await storage.writeStream(`${dir}z.csv`, Readable.from([Buffer.alloc(100)]), { limit: 100 })).toBe(true);
       expect(await keysUnder(storage, dir)).toEqual([`${dir}z.csv`]);

@@ -169,9 +169,12 @@ describe('scrub', () => {
 });
 
 describe('piiPatternProblem (extra redaction patterns run on every log line: linear-time only)', () => {
-  it.each(['ACME\\d{6}', '\\b\\d{3}-\\d{2}-\\d{4}\\b', '(?:tok|key)_[A-Za-z0-9]+', '[\\w.+-]+@corp\\.example', '(?:\\d{4}-)?x'])('accepts %s', (p) => {
-    expect(piiPatternProblem(p)).toBeNull();
-  });
+  it.each(['ACME\\d{6}', '\\b\\d{3}-\\d{2}-\\d{4}\\b', '(?:tok|key)_[A-Za-z0-9]+', '[\\w.+-]+@corp\\.example', '(?:\\d{4}-)?x'])(
+    'accepts %s',
+    (p) => {
+      expect(piiPatternProblem(p)).toBeNull();
+    },
+  );
 
   it.each([
     ['(a+)+$', /nested quantifiers/],

@@ -48,7 +48,12 @@ it('times every command by command and collection, next to the round-trip count'
 
   const values = await series('mongodb_command_duration_seconds');
   const of = (suffix: string, command: string) =>
-    values.find((v) => (v as { metricName?: string }).metricName === `mongodb_command_duration_seconds${suffix}` && v.labels.command === command && v.labels.collection === 'gauges');
+    values.find(
+      (v) =>
+        (v as { metricName?: string }).metricName === `mongodb_command_duration_seconds${suffix}` &&
+        v.labels.command === command &&
+        v.labels.collection === 'gauges',
+    );
   expect(of('_count', 'insert')?.value).toBe(1);
   expect(of('_count', 'find')?.value).toBe(2);
   expect(of('_count', 'aggregate')?.value).toBe(1); // countDocuments

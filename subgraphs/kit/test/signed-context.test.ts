@@ -1,5 +1,12 @@
 import { createHmac } from 'node:crypto';
-import { bodyHash, correlationIdFrom, signContext, signInternal, verifyContext, verifyInternal } from '../src/infra/signed-context';
+import {
+  bodyHash,
+  correlationIdFrom,
+  signContext,
+  signInternal,
+  verifyContext,
+  verifyInternal,
+} from '../src/infra/signed-context';
 
 const SECRET = 'a'.repeat(32) + '-signing-secret';
 const NOW = 1_700_000_000_000;

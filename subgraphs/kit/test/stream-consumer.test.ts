@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import client from 'prom-client';
 import { Redis } from 'ioredis';
 import { AppError, ErrorCode } from '@tm/kit/contracts';
-import { createLogger, createRedis, type DomainEvent, StreamConsumer, type StreamConsumerOptions, type StreamEntryOutcome } from '@tm/kit/infra';
+import {
+  createLogger,
+  createRedis,
+  type DomainEvent,
+  StreamConsumer,
+  type StreamConsumerOptions,
+  type StreamEntryOutcome,
+} from '@tm/kit/infra';
 
 /**
  * The kit's consumer-group reader against the real Redis, under a key prefix of this file's own:

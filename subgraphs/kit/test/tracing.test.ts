@@ -245,7 +245,11 @@ describe('trace context in log lines and stream entries', () => {
       });
       expect(handled).toMatchObject({ trace_id: '0af7651916cd43dd8448eb211c80319c' });
       expect(handled!.span_id).not.toBe('b7ad6b7169203331');
-      expect(lines[2]).toMatchObject({ msg: 'handling', trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: handled!.span_id });
+      expect(lines[2]).toMatchObject({
+        msg: 'handling',
+        trace_id: '0af7651916cd43dd8448eb211c80319c',
+        span_id: handled!.span_id,
+      });
       // an entry without one starts a trace of its own
       const fresh = await traceStreamEntry(entry(), async () => activeTraceIds());
       expect(fresh!.trace_id).not.toBe('0af7651916cd43dd8448eb211c80319c');
@@ -259,12 +263,19 @@ describe('the MongoDB statement recorded', () => {
   it('is the command shape: no values, no identifier-like keys, at most 1000 characters', () => {
     const shape = mongoStatementShape({
       update: 'tasks',
-      updates: [{ q: { _id: 'abc', title: 'Secret plan', n: 3, at: new Date() }, u: { $set: { 'votes.5f1d7c0e9a2b4c3d': true, done: null } } }],
+      updates: [
+        {
+          q: { _id: 'abc', title: 'Secret plan', n: 3, at: new Date() },
+          u: { $set: { 'votes.5f1d7c0e9a2b4c3d': true, done: null } },
+        },
+      ],
     });
     expect(JSON.parse(shape)).toEqual({
       update: '?',
       updates: [{ q: { _id: '?', title: '?', n: '?', at: '?' }, u: { $set: { '?': '?', done: '?' } } }],
     });
-    expect(mongoStatementShape({ insert: 'x', documents: Array.from({ length: 3 }, () => ({ ['k'.repeat(600)]: 1 })) })).toHaveLength(1000);
+    expect(
+      mongoStatementShape({ insert: 'x', documents: Array.from({ length: 3 }, () => ({ ['k'.repeat(600)]: 1 })) }),
+    ).toHaveLength(1000);
   });
 });

@@ -1,6 +1,18 @@
 import 'reflect-metadata';
 import { UserDirectory } from '@tm/kit/contracts';
-import { AuditLog, type BaseConfig, ConfigError, pingMongo, pingRedis, redisSettings, type RouteHandler, type RunningService, SecretBox, sendJson, startSubgraph } from '@tm/kit/infra';
+import {
+  AuditLog,
+  type BaseConfig,
+  ConfigError,
+  pingMongo,
+  pingRedis,
+  redisSettings,
+  type RouteHandler,
+  type RunningService,
+  SecretBox,
+  sendJson,
+  startSubgraph,
+} from '@tm/kit/infra';
 import { notificationsConfigShape } from './config';
 import type { NotificationsContext, Services } from './context';
 import { DeliveryQueues } from './delivery/delivery.queues';

@@ -1,6 +1,14 @@
 import 'reflect-metadata';
 import { UserDirectory } from '@tm/kit/contracts';
-import { AuditLog, type BaseConfig, ConfigError, EventPublisher, OutboxRelay, type RunningService, startSubgraph } from '@tm/kit/infra';
+import {
+  AuditLog,
+  type BaseConfig,
+  ConfigError,
+  EventPublisher,
+  OutboxRelay,
+  type RunningService,
+  startSubgraph,
+} from '@tm/kit/infra';
 import { z } from 'zod';
 import type { ProjectsContext, Services } from './context';
 import { internalRoutes } from './internal.routes';

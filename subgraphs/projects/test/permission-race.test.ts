@@ -70,6 +70,11 @@ it('a refill that overlaps a removal never re-caches the removed role', async ()
   }
   expect(stale).toEqual([]);
   // and through the gateway: the removed member cannot see the project
-  const seen = await gql(stack.gateway.url, 'query($id: ID!) { project(id: $id) { id } }', { id: projectId }, { token: member.token });
+  const seen = await gql(
+    stack.gateway.url,
+    'query($id: ID!) { project(id: $id) { id } }',
+    { id: projectId },
+    { token: member.token },
+  );
   expect(errorCode(seen)).toBe('PERM-002');
 }, 180_000);

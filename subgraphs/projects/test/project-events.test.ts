@@ -302,17 +302,15 @@ it('sends what a crash between a write and its flush left in the documents (the 
     ],
     hasPending: true,
   });
-  await db
-    .collection('projectMembers')
-    .insertMany([
-      member(owner, 'OWNER') as never,
-      {
-        ...member(gone, 'MEMBER'),
-        deletedAt: now,
-        pendingEvents: [events.of('ProjectMemberRemoved', { projectId: p, userId: gone }, actor)],
-        hasPending: true,
-      } as never,
-    ]);
+  await db.collection('projectMembers').insertMany([
+    member(owner, 'OWNER') as never,
+    {
+      ...member(gone, 'MEMBER'),
+      deletedAt: now,
+      pendingEvents: [events.of('ProjectMemberRemoved', { projectId: p, userId: gone }, actor)],
+      hasPending: true,
+    } as never,
+  ]);
 
   // the process that wrote them is gone; its successor sweeps at once
   expect(await projects.stop()).toBe(0);

@@ -244,8 +244,9 @@ describe('concurrent membership changes (no lock: atomic single-document updates
       expect(now.count).toBe(now.owners.length);
       // back to three owners (a, b, c) and a manager (d), one change at a time
       const boss = team.find((u) => now.owners.includes(u.id))!;
-      const roster = data<{ project: { members: Array<{ role: string; user: { id: string } }> } }>(await as(boss, PROJECT, { id: p }))
-        .project.members;
+      const roster = data<{ project: { members: Array<{ role: string; user: { id: string } }> } }>(
+        await as(boss, PROJECT, { id: p }),
+      ).project.members;
       for (const u of [a, b, c]) {
         const m = roster.find((x) => x.user.id === u.id);
         if (!m) data(await as(boss, ADD, { p, u: u.id, r: 'OWNER' }));
@@ -261,12 +262,16 @@ describe('concurrent membership changes (no lock: atomic single-document updates
     const people = await Promise.all(Array.from({ length: 12 }, (_, i) => registerUser(url, `Crowd ${i}`)));
     const results = await Promise.all(people.map((u, i) => as(owner, ADD, { p, u: u.id, r: i % 2 ? 'MEMBER' : 'OWNER' })));
     expect(results.map((r) => errorCode(r) ?? 'ok')).toEqual(people.map(() => 'ok'));
-    const members = data<{ project: { members: Array<{ role: string; user: { id: string } }> } }>(await as(owner, PROJECT, { id: p }))
-      .project.members;
+    const members = data<{ project: { members: Array<{ role: string; user: { id: string } }> } }>(
+      await as(owner, PROJECT, { id: p }),
+    ).project.members;
     expect(members.map((m) => `${m.user.id}:${m.role}`).sort()).toEqual(
       [`${owner.id}:OWNER`, ...people.map((u, i) => `${u.id}:${i % 2 ? 'MEMBER' : 'OWNER'}`)].sort(),
     );
-    expect(await owners(p)).toEqual({ count: 7, owners: [owner.id, ...people.filter((_, i) => i % 2 === 0).map((u) => u.id)].sort() });
+    expect(await owners(p)).toEqual({
+      count: 7,
+      owners: [owner.id, ...people.filter((_, i) => i % 2 === 0).map((u) => u.id)].sort(),
+    });
     // the same person added at once by several requests: one membership, the others API-002
     const late = await registerUser(url, 'Late');
     const again = await Promise.all(Array.from({ length: 6 }, () => as(owner, ADD, { p, u: late.id, r: 'OWNER' })));
@@ -387,10 +392,15 @@ describe('permissions cache and admin operations', () => {
     const path = `/internal/permissions?userId=${member.id}`;
     expect((await fetch(base + path)).status).toBe(401);
     expect(
-      (await fetch(base + path, { headers: { 'x-tm-internal': signInternal('projects', path, 'wrong-secret-wrong-secret-wrong-secret') } }))
-        .status,
+      (
+        await fetch(base + path, {
+          headers: { 'x-tm-internal': signInternal('projects', path, 'wrong-secret-wrong-secret-wrong-secret') },
+        })
+      ).status,
     ).toBe(401);
-    const res = await fetch(base + path, { headers: { 'x-tm-internal': signInternal('projects', path, stack.env.INTERNAL_SECRET!) } });
+    const res = await fetch(base + path, {
+      headers: { 'x-tm-internal': signInternal('projects', path, stack.env.INTERNAL_SECRET!) },
+    });
     const body = (await res.json()) as { memberships: Record<string, { role: string; archived: boolean }> };
     expect(Object.values(body.memberships).length).toBeGreaterThan(0);
     expect(await redis.exists(`permissions:${member.id}`)).toBe(1);

@@ -1,6 +1,14 @@
 import 'reflect-metadata';
 import { PermissionsClient, RequestAccess } from '@tm/kit/contracts';
-import { AuditLog, type BaseConfig, ConfigError, EventPublisher, OutboxRelay, type RunningService, startSubgraph } from '@tm/kit/infra';
+import {
+  AuditLog,
+  type BaseConfig,
+  ConfigError,
+  EventPublisher,
+  OutboxRelay,
+  type RunningService,
+  startSubgraph,
+} from '@tm/kit/infra';
 import { z } from 'zod';
 import { CommentCounts } from './comment/comment-count.service';
 import { CommentModel, type Comment } from './comment/comment.model';

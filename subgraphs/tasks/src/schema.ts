@@ -10,7 +10,16 @@ import { AssignedTasksResolver, userReference } from './user/user.resolver';
 
 export function buildTasksSchema(): Promise<GraphQLSchema> {
   return buildFederatedSchema(
-    { resolvers: [TaskResolver, TaskEventResolver, CommentResolver, ProjectTasksResolver, AssignedTasksResolver, TaskAdminResolver] },
+    {
+      resolvers: [
+        TaskResolver,
+        TaskEventResolver,
+        CommentResolver,
+        ProjectTasksResolver,
+        AssignedTasksResolver,
+        TaskAdminResolver,
+      ],
+    },
     { ...taskReference, ...projectReference, ...userReference },
   );
 }

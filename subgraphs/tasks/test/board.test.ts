@@ -32,7 +32,11 @@ async function put(col: { projectId: string; status: TaskStatus }, position: num
   return _id;
 }
 const order = async (col: { projectId: string; status: TaskStatus }) =>
-  (await TaskModel.find({ ...col, deletedAt: null }, { position: 1 }).sort({ position: 1 }).lean<Task[]>()).map((t) => [t._id, t.position] as const);
+  (
+    await TaskModel.find({ ...col, deletedAt: null }, { position: 1 })
+      .sort({ position: 1 })
+      .lean<Task[]>()
+  ).map((t) => [t._id, t.position] as const);
 
 it('hands out distinct end slots to concurrent takers, after the tasks a column already had', async () => {
   const col = column();

@@ -44,7 +44,8 @@ async function newTask(fields: Partial<Task> = {}): Promise<string> {
 }
 
 const stored = async (taskId: string) => (await TaskModel.findById(taskId, { commentCount: 1 }).lean<Task>())?.commentCount;
-const comment = (taskId: string) => CommentModel.create({ _id: randomUUID(), taskId, projectId: 'p1', authorId: 'u1', body: 'b' });
+const comment = (taskId: string) =>
+  CommentModel.create({ _id: randomUUID(), taskId, projectId: 'p1', authorId: 'u1', body: 'b' });
 /** What CommentService.add does once the comment is in. */
 const add = async (taskId: string) => {
   await comment(taskId);

@@ -39,10 +39,14 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, ti
 const cursor = (values: unknown) => Buffer.from(JSON.stringify(values)).toString('base64url');
 
 async function newTask(title: string): Promise<string> {
-  return data<{ createTask: { id: string } }>(await as(member, 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }', { i: { projectId, title } })).createTask.id;
+  return data<{ createTask: { id: string } }>(
+    await as(member, 'mutation($i: CreateTaskInput!) { createTask(input: $i) { id } }', { i: { projectId, title } }),
+  ).createTask.id;
 }
 async function comment(taskId: string, body: string): Promise<string> {
-  return data<{ addComment: { id: string } }>(await as(member, 'mutation($t: ID!, $b: String!) { addComment(taskId: $t, body: $b) { id } }', { t: taskId, b: body })).addComment.id;
+  return data<{ addComment: { id: string } }>(
+    await as(member, 'mutation($t: ID!, $b: String!) { addComment(taskId: $t, body: $b) { id } }', { t: taskId, b: body }),
+  ).addComment.id;
 }
 /** Events of the tasks stream, oldest first. */
 async function streamEvents(): Promise<Array<{ id: string; type: string; payload: Record<string, unknown> }>> {
@@ -62,7 +66,14 @@ async function commands(command: string, collection: string): Promise<number> {
 function unsentComment(taskId: string, eventJson?: string) {
   const commentId = randomUUID();
   const eventId = randomUUID();
-  const event = { id: eventId, type: 'CommentAdded', at: new Date().toISOString(), actorId: member.id, correlationId: null, payload: { commentId, taskId, projectId } };
+  const event = {
+    id: eventId,
+    type: 'CommentAdded',
+    at: new Date().toISOString(),
+    actorId: member.id,
+    correlationId: null,
+    payload: { commentId, taskId, projectId },
+  };
   return {
     commentId,
     eventId,
@@ -91,8 +102,15 @@ beforeAll(async () => {
   });
   url = stack.gateway.url;
   [owner, member] = await Promise.all(['Hanna', 'Milo'].map((n) => registerUser(url, n)));
-  projectId = data<{ createProject: { id: string } }>(await as(owner, 'mutation { createProject(input: { name: "Hardening" }) { id } }')).createProject.id;
-  data(await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', { p: projectId, u: member.id }));
+  projectId = data<{ createProject: { id: string } }>(
+    await as(owner, 'mutation { createProject(input: { name: "Hardening" }) { id } }'),
+  ).createProject.id;
+  data(
+    await as(owner, 'mutation($p: ID!, $u: ID!) { addProjectMember(projectId: $p, userId: $u, role: MEMBER) { id } }', {
+      p: projectId,
+      u: member.id,
+    }),
+  );
   adminToken = await signInFirstAdmin(stack, ADMIN_EMAIL, ADMIN_PASSWORD);
   redis = new Redis(stack.env.REDIS_URL!, { keyPrefix: stack.env.REDIS_PREFIX });
   db = await mongoose.createConnection(stack.env.MONGO_URL!, { dbName: `${stack.env.MONGO_DB}_tasks` }).asPromise();
@@ -123,7 +141,11 @@ describe('negative page sizes (issue 15.1)', () => {
     }
     // zero is a page of nothing, which still says whether there is more
     const zero = data<{ task: { comments: { edges: unknown[]; pageInfo: { hasNextPage: boolean }; totalCount: number } } }>(
-      await as(member, 'query($id: ID!) { task(id: $id) { comments(first: 0) { totalCount edges { node { id } } pageInfo { hasNextPage } } } }', { id: taskId }),
+      await as(
+        member,
+        'query($id: ID!) { task(id: $id) { comments(first: 0) { totalCount edges { node { id } } pageInfo { hasNextPage } } } }',
+        { id: taskId },
+      ),
     );
     expect(zero.task.comments).toEqual({ totalCount: 3, edges: [], pageInfo: { hasNextPage: true } });
   });
@@ -147,12 +169,21 @@ describe('negative page sizes (issue 15.1)', () => {
         { r: [{ __typename: 'Project', id: projectId }] },
         user,
       ],
-      ['tasks', 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { assignedTasks(first: -1) { totalCount } } } }', { r: [{ __typename: 'User', id: member.id }] }, user],
+      [
+        'tasks',
+        'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { assignedTasks(first: -1) { totalCount } } } }',
+        { r: [{ __typename: 'User', id: member.id }] },
+        user,
+      ],
       ['projects', '{ projects(first: -1) { totalCount } }', {}, user],
       ['users', '{ users(first: -1) { totalCount } }', {}, { userId: randomUUID(), roles: ['ADMIN'] }],
     ];
     for (const [service, q, v, u] of cases) {
-      expect([service, q, refusal(await stack.direct(service, q, v, u))]).toEqual([service, q, { code: 'API-002', field: 'first' }]);
+      expect([service, q, refusal(await stack.direct(service, q, v, u))]).toEqual([
+        service,
+        q,
+        { code: 'API-002', field: 'first' },
+      ]);
     }
   });
 
@@ -175,7 +206,9 @@ describe('negative page sizes (issue 15.1)', () => {
     const Q = 'query($id: ID!) { task(id: $id) { comments(first: 1) { edges { node { body } } pageInfo { hasNextPage } } } }';
     await as(member, Q, { id: taskId }); // warm the permission cache
     const before = { find: await commands('find', 'comments'), getMore: await commands('getMore', 'comments') };
-    const page = data<{ task: { comments: { edges: Array<{ node: { body: string } }>; pageInfo: { hasNextPage: boolean } } } }>(await as(member, Q, { id: taskId }));
+    const page = data<{ task: { comments: { edges: Array<{ node: { body: string } }>; pageInfo: { hasNextPage: boolean } } } }>(
+      await as(member, Q, { id: taskId }),
+    );
     expect(page.task.comments).toEqual({ edges: [{ node: { body: 'bulk 0' } }], pageInfo: { hasNextPage: true } });
     const after = { find: await commands('find', 'comments'), getMore: await commands('getMore', 'comments') };
     // one find; on mongod all 300 would not fit its first batch (101) and reading them all would take a getMore
@@ -186,22 +219,29 @@ describe('negative page sizes (issue 15.1)', () => {
   it('answers pages of different sizes of the same comments in one request', async () => {
     const taskId = await newTask('Two pages');
     for (let i = 0; i < 4; i++) await comment(taskId, `p${i}`);
-    const Q = 'query($id: ID!) { task(id: $id) { a: comments(first: 1) { edges { node { body } } pageInfo { hasNextPage } } b: comments(first: 4) { edges { node { body } } pageInfo { hasNextPage } } } }';
+    const Q =
+      'query($id: ID!) { task(id: $id) { a: comments(first: 1) { edges { node { body } } pageInfo { hasNextPage } } b: comments(first: 4) { edges { node { body } } pageInfo { hasNextPage } } } }';
     type P = { edges: Array<{ node: { body: string } }>; pageInfo: { hasNextPage: boolean } };
     const r = data<{ task: { a: P; b: P } }>(await as(member, Q, { id: taskId }));
     expect(r.task.a).toEqual({ edges: [{ node: { body: 'p0' } }], pageInfo: { hasNextPage: true } });
-    expect(r.task.b).toEqual({ edges: ['p0', 'p1', 'p2', 'p3'].map((body) => ({ node: { body } })), pageInfo: { hasNextPage: false } });
+    expect(r.task.b).toEqual({
+      edges: ['p0', 'p1', 'p2', 'p3'].map((body) => ({ node: { body } })),
+      pageInfo: { hasNextPage: false },
+    });
   });
 });
 
-describe('deleteTask keeps its comments\' events (issue 15.12)', () => {
-  it('sends a comment\'s unsent CommentAdded, then its CommentDeleted, before the comment goes', async () => {
+describe("deleteTask keeps its comments' events (issue 15.12)", () => {
+  it("sends a comment's unsent CommentAdded, then its CommentDeleted, before the comment goes", async () => {
     const taskId = await newTask('Doomed');
     const sent = await comment(taskId, 'sent already');
     const unsent = unsentComment(taskId);
     await db.collection('comments').insertOne(unsent.doc as never);
     expect(data(await as(member, 'mutation($id: ID!) { deleteTask(id: $id) }', { id: taskId }))).toEqual({ deleteTask: true });
-    await waitFor(async () => (await db.collection('comments').countDocuments({ taskId })) === 0, 'the comments to be removed once their events are out');
+    await waitFor(
+      async () => (await db.collection('comments').countDocuments({ taskId })) === 0,
+      'the comments to be removed once their events are out',
+    );
     const events = (await streamEvents()).filter((e) => e.payload.taskId === taskId && String(e.type).startsWith('Comment'));
     const of = (commentId: string) => events.filter((e) => e.payload.commentId === commentId).map((e) => e.type);
     expect(of(sent)).toEqual(['CommentAdded', 'CommentDeleted']);
@@ -219,10 +259,17 @@ describe('deleteTask keeps its comments\' events (issue 15.12)', () => {
     expect(kept?.deletedAt).toBeInstanceOf(Date);
     expect((kept?.pendingEvents as Array<{ type: string }>).map((p) => p.type)).toEqual(['CommentAdded', 'CommentDeleted']);
     // not visible meanwhile: the task and its comments are gone for readers
-    expect(errorCode(await as(member, 'query($id: ID!) { task(id: $id) { comments { totalCount } } }', { id: taskId }))).toBe('PERM-002');
+    expect(errorCode(await as(member, 'query($id: ID!) { task(id: $id) { comments { totalCount } } }', { id: taskId }))).toBe(
+      'PERM-002',
+    );
     // the event becomes sendable (Redis back, say): the relay's sweep sends both, then removes the comment
-    await db.collection('comments').updateOne({ _id: stuck.commentId as never }, { $set: { 'pendingEvents.0.event': JSON.stringify(stuck.event) } });
-    await waitFor(async () => (await db.collection('comments').countDocuments({ _id: stuck.commentId as never })) === 0, 'the relay to send and remove the comment');
+    await db
+      .collection('comments')
+      .updateOne({ _id: stuck.commentId as never }, { $set: { 'pendingEvents.0.event': JSON.stringify(stuck.event) } });
+    await waitFor(
+      async () => (await db.collection('comments').countDocuments({ _id: stuck.commentId as never })) === 0,
+      'the relay to send and remove the comment',
+    );
     const types = (await streamEvents()).filter((e) => e.payload.commentId === stuck.commentId).map((e) => e.type);
     expect(types).toEqual(['CommentAdded', 'CommentDeleted']);
   }, 60_000);
@@ -247,15 +294,25 @@ describe('cursors are checked before they reach a filter (issue 15.16)', () => {
     await comment(t1, 'one');
     await comment(t1, 'two');
     const lists: Array<[string, Record<string, unknown>]> = [
-      ['query($p: ID!, $a: String) { project(id: $p) { tasks(first: 5, after: $a) { edges { node { id } } } } }', { p: projectId }],
-      ['query($p: ID!, $a: String) { project(id: $p) { tasks(first: 5, after: $a, orderBy: { field: PRIORITY, direction: DESC }) { edges { node { id } } } } }', { p: projectId }],
-      ['query($p: ID!, $a: String) { project(id: $p) { tasks(first: 5, after: $a, orderBy: { field: CREATED_AT, direction: ASC }) { edges { node { id } } } } }', { p: projectId }],
+      [
+        'query($p: ID!, $a: String) { project(id: $p) { tasks(first: 5, after: $a) { edges { node { id } } } } }',
+        { p: projectId },
+      ],
+      [
+        'query($p: ID!, $a: String) { project(id: $p) { tasks(first: 5, after: $a, orderBy: { field: PRIORITY, direction: DESC }) { edges { node { id } } } } }',
+        { p: projectId },
+      ],
+      [
+        'query($p: ID!, $a: String) { project(id: $p) { tasks(first: 5, after: $a, orderBy: { field: CREATED_AT, direction: ASC }) { edges { node { id } } } } }',
+        { p: projectId },
+      ],
       ['query($a: String) { me { assignedTasks(first: 5, after: $a) { edges { node { id } } } } }', {}],
       ['query($t: ID!, $a: String) { task(id: $t) { comments(first: 5, after: $a) { edges { node { id } } } } }', { t: t1 }],
       ['query($t: ID!, $a: String) { task(id: $t) { comments(first: 5, after: $a) { totalCount } } }', { t: t1 }],
     ];
     for (const [q, v] of lists) {
-      for (const a of bad) expect([q, a, refusal(await as(member, q, { ...v, a }))]).toEqual([q, a, { code: 'API-002', field: 'after' }]);
+      for (const a of bad)
+        expect([q, a, refusal(await as(member, q, { ...v, a }))]).toEqual([q, a, { code: 'API-002', field: 'after' }]);
     }
   });
 
@@ -268,13 +325,17 @@ describe('cursors are checked before they reach a filter (issue 15.16)', () => {
     ];
     for (const [body, token] of lists) {
       const q = `query($a: String) ${body}`;
-      for (const a of bad) expect([q, a, refusal(await as(token, q, { a }))]).toEqual([q, a, { code: 'API-002', field: 'after' }]);
+      for (const a of bad)
+        expect([q, a, refusal(await as(token, q, { a }))]).toEqual([q, a, { code: 'API-002', field: 'after' }]);
     }
   });
 
   it('still pages with the cursors it hands out', async () => {
-    const Q = 'query($p: ID!, $a: String) { project(id: $p) { tasks(first: 2, after: $a, orderBy: { field: PRIORITY, direction: DESC }) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }';
-    type Page = { project: { tasks: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } } };
+    const Q =
+      'query($p: ID!, $a: String) { project(id: $p) { tasks(first: 2, after: $a, orderBy: { field: PRIORITY, direction: DESC }) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }';
+    type Page = {
+      project: { tasks: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+    };
     const ids: string[] = [];
     let after: string | null = null;
     do {
@@ -282,9 +343,19 @@ describe('cursors are checked before they reach a filter (issue 15.16)', () => {
       ids.push(...page.project.tasks.edges.map((e) => e.node.id));
       after = page.project.tasks.pageInfo.hasNextPage ? page.project.tasks.pageInfo.endCursor : null;
     } while (after);
-    const total = data<{ project: { tasks: { totalCount: number } } }>(await as(member, 'query($p: ID!) { project(id: $p) { tasks { totalCount } } }', { p: projectId })).project.tasks.totalCount;
+    const total = data<{ project: { tasks: { totalCount: number } } }>(
+      await as(member, 'query($p: ID!) { project(id: $p) { tasks { totalCount } } }', { p: projectId }),
+    ).project.tasks.totalCount;
     expect(new Set(ids).size).toBe(total);
-    const admin = data<{ users: { pageInfo: { endCursor: string } } }>(await as(adminToken, '{ users(first: 1) { pageInfo { endCursor } } }'));
-    expect(data<{ users: { edges: unknown[] } }>(await as(adminToken, 'query($a: String) { users(first: 5, after: $a) { edges { node { id } } } }', { a: admin.users.pageInfo.endCursor })).users.edges.length).toBeGreaterThan(0);
+    const admin = data<{ users: { pageInfo: { endCursor: string } } }>(
+      await as(adminToken, '{ users(first: 1) { pageInfo { endCursor } } }'),
+    );
+    expect(
+      data<{ users: { edges: unknown[] } }>(
+        await as(adminToken, 'query($a: String) { users(first: 5, after: $a) { edges { node { id } } } }', {
+          a: admin.users.pageInfo.endCursor,
+        }),
+      ).users.edges.length,
+    ).toBeGreaterThan(0);
   });
 });

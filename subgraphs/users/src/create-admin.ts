@@ -1,5 +1,14 @@
 import 'reflect-metadata';
-import { baseConfigSchema, ConfigError, connectMongo, createLogger, createRedis, loadConfig, redisConfigShape, redisSettings } from '@tm/kit/infra';
+import {
+  baseConfigSchema,
+  ConfigError,
+  connectMongo,
+  createLogger,
+  createRedis,
+  loadConfig,
+  redisConfigShape,
+  redisSettings,
+} from '@tm/kit/infra';
 import { z } from 'zod';
 import { Role, UserStatus } from './user/user.model';
 import { UserModel } from './user/user.model';
@@ -24,7 +33,10 @@ const schema = baseConfigSchema.pick({ MONGO_URL: true, LOG_LEVEL: true }).exten
   ADMIN_NAME: z.string().min(1).max(100).default('Administrator'),
 });
 
-export async function createAdmin(env: NodeJS.ProcessEnv, promote: boolean): Promise<{ outcome: 'created' | 'promoted'; userId: string }> {
+export async function createAdmin(
+  env: NodeJS.ProcessEnv,
+  promote: boolean,
+): Promise<{ outcome: 'created' | 'promoted'; userId: string }> {
   const cfg = loadConfig(schema, env);
   if (!promote) {
     const problem = cfg.ADMIN_PASSWORD === undefined ? 'required to create an account' : passwordProblem(cfg.ADMIN_PASSWORD);
@@ -34,7 +46,9 @@ export async function createAdmin(env: NodeJS.ProcessEnv, promote: boolean): Pro
   const mongo = connectMongo({ url: cfg.MONGO_URL, dbName: cfg.MONGO_DB, log, models: [UserModel, CounterModel] });
   const redis = createRedis(redisSettings(cfg), cfg.REDIS_PREFIX, log);
   try {
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('store not reachable within 15 s')), 15_000).unref());
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('store not reachable within 15 s')), 15_000).unref(),
+    );
     await Promise.race([mongo.ready, timeout]);
     const users = new UserService(redis);
     const existing = await users.findByEmail(cfg.ADMIN_EMAIL);
@@ -51,7 +65,10 @@ export async function createAdmin(env: NodeJS.ProcessEnv, promote: boolean): Pro
       return { outcome: 'promoted', userId: existing._id };
     }
     if (promote) throw new Error('no account with that email to promote');
-    const user = await users.register({ email: cfg.ADMIN_EMAIL, name: cfg.ADMIN_NAME, password: cfg.ADMIN_PASSWORD! }, [Role.ADMIN, Role.USER]);
+    const user = await users.register({ email: cfg.ADMIN_EMAIL, name: cfg.ADMIN_NAME, password: cfg.ADMIN_PASSWORD! }, [
+      Role.ADMIN,
+      Role.USER,
+    ]);
     return { outcome: 'created', userId: user._id };
   } finally {
     await mongo.close().catch(() => undefined);

@@ -1,4 +1,11 @@
-import { ACTIVE_USERS_PATH, isId, TOKEN_VERSION_PATH, USER_CONTACTS_MAX_IDS, USER_CONTACTS_PATH, USERS_PATH } from '@tm/kit/contracts';
+import {
+  ACTIVE_USERS_PATH,
+  isId,
+  TOKEN_VERSION_PATH,
+  USER_CONTACTS_MAX_IDS,
+  USER_CONTACTS_PATH,
+  USERS_PATH,
+} from '@tm/kit/contracts';
 import { internalRoute, type RouteHandler } from '@tm/kit/infra';
 import { UserModel, UserStatus, type User } from './user/user.model';
 
@@ -33,7 +40,9 @@ export function internalRoutes(
     [USER_CONTACTS_PATH]: internalRoute('users', secret, async (query) => {
       const ids = (query.get('ids') ?? '').split(',').filter(Boolean);
       if (ids.length === 0 || ids.length > USER_CONTACTS_MAX_IDS || !ids.every(isId)) return null;
-      const users = await UserModel.find({ _id: { $in: ids } }, { name: 1, email: 1, status: 1 }).lean<Array<Pick<User, '_id' | 'name' | 'email' | 'status'>>>();
+      const users = await UserModel.find({ _id: { $in: ids } }, { name: 1, email: 1, status: 1 }).lean<
+        Array<Pick<User, '_id' | 'name' | 'email' | 'status'>>
+      >();
       return { users: users.map((u) => ({ id: u._id, name: u.name, email: u.email, active: u.status === 'ACTIVE' })) };
     }),
     /** `GET /internal/active-users?after=&limit=`: active users' ids in id order and their count (system broadcasts). */
@@ -43,7 +52,10 @@ export function internalRoutes(
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000 || (after !== null && !isId(after))) return null;
       const active = { status: UserStatus.ACTIVE };
       const [rows, total] = await Promise.all([
-        UserModel.find(after ? { ...active, _id: { $gt: after } } : active, { _id: 1 }).sort({ _id: 1 }).limit(limit).lean<Array<{ _id: string }>>(),
+        UserModel.find(after ? { ...active, _id: { $gt: after } } : active, { _id: 1 })
+          .sort({ _id: 1 })
+          .limit(limit)
+          .lean<Array<{ _id: string }>>(),
         UserModel.countDocuments(active),
       ]);
       return { ids: rows.map((r) => r._id), total };

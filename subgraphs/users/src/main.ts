@@ -1,6 +1,15 @@
 import 'reflect-metadata';
 import { PermissionsClient } from '@tm/kit/contracts';
-import { AuditLog, ConfigError, EventPublisher, LivePublisher, type RunningService, SecretBox, sendJson, startSubgraph } from '@tm/kit/infra';
+import {
+  AuditLog,
+  ConfigError,
+  EventPublisher,
+  LivePublisher,
+  type RunningService,
+  SecretBox,
+  sendJson,
+  startSubgraph,
+} from '@tm/kit/infra';
 import { AdminService } from './admin/admin.service';
 import { ensureFirstAdmin } from './admin/admin.bootstrap';
 import { AuthService } from './auth/auth.service';
@@ -76,7 +85,17 @@ export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Runni
         users,
         keys,
         mfa,
-        auth: new AuthService(users, sessions, keys, guard, mfa, stepTokens, registrations, authMetrics, cfg.REGISTER_MIN_RESPONSE_MS),
+        auth: new AuthService(
+          users,
+          sessions,
+          keys,
+          guard,
+          mfa,
+          stepTokens,
+          registrations,
+          authMetrics,
+          cfg.REGISTER_MIN_RESPONSE_MS,
+        ),
         passwords: new PasswordService(
           users,
           sessions,

@@ -22,7 +22,13 @@ interface Caller {
   clientIp?: string;
 }
 function call<T = Record<string, unknown>>(query: string, variables: Record<string, unknown> = {}, who: Caller = {}) {
-  const user = { userId: who.userId ?? null, roles: who.roles ?? [], sessionId: who.sessionId ?? null, correlationId: 'it-hardening', clientIp: who.clientIp ?? '10.0.0.1' };
+  const user = {
+    userId: who.userId ?? null,
+    roles: who.roles ?? [],
+    sessionId: who.sessionId ?? null,
+    correlationId: 'it-hardening',
+    clientIp: who.clientIp ?? '10.0.0.1',
+  };
   return gql<T>(svc.url, query, variables, { sign: { service: 'users', secret: env.INTERNAL_SECRET!, user } });
 }
 
@@ -47,7 +53,12 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 5
 }
 
 beforeAll(async () => {
-  env = testEnv('users_hardening', { USERS_PORT: '0', REGISTER_MAX_PER_IP: '1000', LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_IP: '6' });
+  env = testEnv('users_hardening', {
+    USERS_PORT: '0',
+    REGISTER_MAX_PER_IP: '1000',
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
+    LOGIN_MAX_FAILURES_PER_IP: '6',
+  });
   box = new SecretBox(env.ENCRYPTION_KEYS!);
   svc = await start(env);
   await svc.deps.mongo.ready;
@@ -92,7 +103,9 @@ describe('brute-force protection', () => {
     expect(errorCode(blocked)).toBe('AUTH-001');
     expect(blocked.errors![0]!.extensions!.retryAfter).toEqual(expect.any(Number));
     // another address is not affected
-    expect((await call(LOGIN, { i: { email: 'ip.victim@example.com', password: PASSWORD } }, { clientIp: '10.3.3.3' })).errors).toBeUndefined();
+    expect(
+      (await call(LOGIN, { i: { email: 'ip.victim@example.com', password: PASSWORD } }, { clientIp: '10.3.3.3' })).errors,
+    ).toBeUndefined();
   });
 });
 
@@ -114,7 +127,11 @@ describe('MFA', () => {
     expect(started.data!.startMfaEnrollment.otpauthUrl).toMatch(/^otpauth:\/\/totp\/.*secret=/);
     expect(recovery).toHaveLength(10);
     expect(new Set(recovery).size).toBe(10);
-    const confirmed = await call('mutation($c: String!) { confirmMfaEnrollment(code: $c) { id mfaEnabled } }', { c: authenticator.generate(secret) }, { userId });
+    const confirmed = await call(
+      'mutation($c: String!) { confirmMfaEnrollment(code: $c) { id mfaEnabled } }',
+      { c: authenticator.generate(secret) },
+      { userId },
+    );
     expect(confirmed.data).toEqual({ confirmMfaEnrollment: { id: userId, mfaEnabled: true } });
 
     const doc = await mongoose.connection.db!.collection('users').findOne({ _id: userId as never });
@@ -159,7 +176,10 @@ describe('password reset', () => {
     expect(entries).toHaveLength(1); // none for the unknown address
     const raw = JSON.stringify(entries);
     expect(raw).not.toContain(email);
-    const event = JSON.parse(entries[0]![1][3]!) as { type: string; payload: { userId: string; resetTokenEncrypted: string; emailEncrypted: string } };
+    const event = JSON.parse(entries[0]![1][3]!) as {
+      type: string;
+      payload: { userId: string; resetTokenEncrypted: string; emailEncrypted: string };
+    };
     expect(event.type).toBe('PasswordResetRequested');
     expect(event.payload.userId).toBe(userId);
     expect(box.decrypt(event.payload.emailEncrypted)).toBe(email);
@@ -173,7 +193,10 @@ describe('password reset', () => {
     const RESET = 'mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }';
     expect(errorCode(await call(RESET, { t: token, p: 'short' }))).toBe('API-002'); // strength rules first, token kept
     // single use, even when presented twice at the same moment
-    const both = await Promise.all([call(RESET, { t: token, p: 'brand-new-pass-2' }), call(RESET, { t: token, p: 'brand-new-pass-2' })]);
+    const both = await Promise.all([
+      call(RESET, { t: token, p: 'brand-new-pass-2' }),
+      call(RESET, { t: token, p: 'brand-new-pass-2' }),
+    ]);
     expect(both.map((r) => (r.errors ? errorCode(r) : r.data)).sort()).toEqual(['AUTH-002', { resetPassword: true }].sort());
     expect(errorCode(await call(RESET, { t: token, p: 'another-pass-3' }))).toBe('AUTH-002');
     expect((await call(LOGIN, { i: { email, password: 'brand-new-pass-2' } })).errors).toBeUndefined();
@@ -182,9 +205,17 @@ describe('password reset', () => {
 
 describe('administration', () => {
   it('pages users in createdAt order, searches name or email prefixes, caps the page size', async () => {
-    for (const n of ['Zed Alpha', 'Zelda Beta', 'zeno gamma']) await register(`${n.split(' ')[1]!.toLowerCase()}.page@example.com`, n);
-    const Q = 'query($s: String, $f: Int, $a: String) { users(search: $s, first: $f, after: $a) { totalCount edges { cursor node { name email } } pageInfo { hasNextPage hasPreviousPage endCursor } } }';
-    type Page = { users: { totalCount: number; edges: Array<{ node: { name: string; email: string } }>; pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string } } };
+    for (const n of ['Zed Alpha', 'Zelda Beta', 'zeno gamma'])
+      await register(`${n.split(' ')[1]!.toLowerCase()}.page@example.com`, n);
+    const Q =
+      'query($s: String, $f: Int, $a: String) { users(search: $s, first: $f, after: $a) { totalCount edges { cursor node { name email } } pageInfo { hasNextPage hasPreviousPage endCursor } } }';
+    type Page = {
+      users: {
+        totalCount: number;
+        edges: Array<{ node: { name: string; email: string } }>;
+        pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string };
+      };
+    };
     const first = await call<Page>(Q, { s: 'ze', f: 2 }, ADMIN);
     expect(first.errors).toBeUndefined();
     expect(first.data!.users.totalCount).toBe(3);
@@ -193,18 +224,23 @@ describe('administration', () => {
     const second = await call<Page>(Q, { s: 'ze', f: 2, a: first.data!.users.pageInfo.endCursor }, ADMIN);
     expect(second.data!.users.edges.map((e) => e.node.name)).toEqual(['zeno gamma']);
     expect(second.data!.users.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
-    expect((await call<Page>(Q, { s: 'BETA.P' }, ADMIN)).data!.users.edges.map((e) => e.node.email)).toEqual(['beta.page@example.com']);
+    expect((await call<Page>(Q, { s: 'BETA.P' }, ADMIN)).data!.users.edges.map((e) => e.node.email)).toEqual([
+      'beta.page@example.com',
+    ]);
     expect((await call<Page>(Q, { s: '.*' }, ADMIN)).data!.users.totalCount).toBe(0); // regex input is escaped
     expect((await call<Page>(Q, { f: 1000 }, ADMIN)).data!.users.edges.length).toBeLessThanOrEqual(100);
     expect(errorCode(await call(Q, { a: 'not-a-cursor' }, ADMIN))).toBe('API-002');
   });
 
   it('reports encryption keys in use and passes the self-test', async () => {
-    const res = await call<{ encryptionStatus: { activeKeyId: string; keyIds: string[]; recordsByKey: Array<{ keyId: string; count: number }>; selfTestPassed: boolean } }>(
-      '{ encryptionStatus { activeKeyId keyIds recordsByKey { keyId count } selfTestPassed } }',
-      {},
-      ADMIN,
-    );
+    const res = await call<{
+      encryptionStatus: {
+        activeKeyId: string;
+        keyIds: string[];
+        recordsByKey: Array<{ keyId: string; count: number }>;
+        selfTestPassed: boolean;
+      };
+    }>('{ encryptionStatus { activeKeyId keyIds recordsByKey { keyId count } selfTestPassed } }', {}, ADMIN);
     expect(res.data!.encryptionStatus).toMatchObject({ activeKeyId: 't1', keyIds: ['t1'], selfTestPassed: true });
     // one MFA secret + the signing key
     expect(res.data!.encryptionStatus.recordsByKey).toEqual([{ keyId: 't1', count: 2 }]);
@@ -220,13 +256,24 @@ describe('administration', () => {
     expect((await call(SET, { u: adminId, r: ['ADMIN', 'USER'] }, ADMIN)).errors).toBeUndefined();
     const refused = await call(SET, { u: adminId, r: ['USER'] }, { userId: adminId, roles: ['ADMIN'] });
     expect(errorCode(refused)).toBe('API-002');
-    expect(errorCode(await call('mutation($u: [ID!]!) { lockUsers(userIds: $u) { id } }', { u: [adminId] }, ADMIN))).toBe('API-002');
+    expect(errorCode(await call('mutation($u: [ID!]!) { lockUsers(userIds: $u) { id } }', { u: [adminId] }, ADMIN))).toBe(
+      'API-002',
+    );
     const other = await register('second.admin@example.com');
-    expect((await call(SET, { u: other, r: ['ADMIN', 'USER'] }, { userId: adminId, roles: ['ADMIN'] })).data).toEqual({ setUserRoles: { roles: ['ADMIN', 'USER'] } });
+    expect((await call(SET, { u: other, r: ['ADMIN', 'USER'] }, { userId: adminId, roles: ['ADMIN'] })).data).toEqual({
+      setUserRoles: { roles: ['ADMIN', 'USER'] },
+    });
     expect((await call(SET, { u: adminId, r: ['USER'] }, { userId: other, roles: ['ADMIN'] })).errors).toBeUndefined();
-    const audit = await mongoose.connection.db!.collection('auditRecords').find({ service: 'users', action: 'setUserRoles' }).toArray();
+    const audit = await mongoose.connection
+      .db!.collection('auditRecords')
+      .find({ service: 'users', action: 'setUserRoles' })
+      .toArray();
     expect(audit.map((a) => a.result).sort()).toEqual(['error', 'ok', 'ok', 'ok']);
-    expect(audit.find((a) => a.result === 'error')).toMatchObject({ errorCode: 'API-002', actorId: adminId, correlationId: 'it-hardening' });
+    expect(audit.find((a) => a.result === 'error')).toMatchObject({
+      errorCode: 'API-002',
+      actorId: adminId,
+      correlationId: 'it-hardening',
+    });
     expect(await mongoose.connection.db!.collection('auditRecords').countDocuments({ action: 'users' })).toBeGreaterThan(0);
   });
 });

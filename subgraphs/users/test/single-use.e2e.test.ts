@@ -105,10 +105,13 @@ it(`accepts a password reset token used ${N} times at once exactly once`, async 
 it('never locks or demotes the last active admin when admins lock and demote each other at once', async () => {
   const root = await login(ADMIN_EMAIL, ADMIN_PASSWORD);
   const team: TestUser[] = await Promise.all(['Ann', 'Bea', 'Cal'].map((n) => registerUser(url, `Admin ${n}`)));
-  for (const u of team) expect((await gql(url, SET_ROLES, { u: u.id, r: ['ADMIN', 'USER'] }, { token: root.accessToken })).errors).toBeUndefined();
+  for (const u of team)
+    expect((await gql(url, SET_ROLES, { u: u.id, r: ['ADMIN', 'USER'] }, { token: root.accessToken })).errors).toBeUndefined();
   // the first admin steps aside: three admins race
   const rootId = (await db.collection('users').findOne({ email: ADMIN_EMAIL }))!._id as unknown as string;
-  expect((await gql(url, SET_ROLES, { u: rootId, r: ['USER'] }, { token: (await login(team[0]!.email)).accessToken })).errors).toBeUndefined();
+  expect(
+    (await gql(url, SET_ROLES, { u: rootId, r: ['USER'] }, { token: (await login(team[0]!.email)).accessToken })).errors,
+  ).toBeUndefined();
   expect(await activeAdmins()).toEqual({ count: 3, real: 3 });
   for (let round = 0; round < 8; round++) {
     const tokens = await Promise.all(team.map(async (u) => (await login(u.email)).accessToken));
@@ -127,7 +130,9 @@ it('never locks or demotes the last active admin when admins lock and demote eac
     expect(now.real).toBeGreaterThanOrEqual(1);
     expect(now.count).toBe(now.real);
     // back to three active admins, by one that is still one
-    const survivor = await db.collection('users').findOne({ _id: { $in: team.map((u) => u.id) } as never, roles: 'ADMIN', status: 'ACTIVE' });
+    const survivor = await db
+      .collection('users')
+      .findOne({ _id: { $in: team.map((u) => u.id) } as never, roles: 'ADMIN', status: 'ACTIVE' });
     const boss = team.find((u) => u.id === (survivor!._id as unknown as string))!;
     const bossToken = (await login(boss.email)).accessToken;
     expect((await gql(url, UNLOCK, { u: team.map((u) => u.id) }, { token: bossToken })).errors).toBeUndefined();

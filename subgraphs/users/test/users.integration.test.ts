@@ -32,7 +32,12 @@ async function until(ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<vo
 }
 
 beforeAll(async () => {
-  env = testEnv('users_it', { USERS_PORT: '0', REGISTER_MAX_PER_IP: '1000', ACCESS_TOKEN_TTL_SECONDS: '600', REFRESH_REUSE_GRACE_SECONDS: '5' });
+  env = testEnv('users_it', {
+    USERS_PORT: '0',
+    REGISTER_MAX_PER_IP: '1000',
+    ACCESS_TOKEN_TTL_SECONDS: '600',
+    REFRESH_REUSE_GRACE_SECONDS: '5',
+  });
   svc = await start(env);
   await svc.deps.mongo.ready;
 }, 30_000);
@@ -114,7 +119,9 @@ it('rotates a refresh token used by many requests at once exactly once: all get 
   const REFRESH = 'mutation($t: String!) { refreshToken(refreshToken: $t) { refreshToken } }';
   const results = await Promise.all(Array.from({ length: 12 }, () => call(REFRESH, { t: refreshToken })));
   expect(results.map((r) => errorCode(r) ?? 'ok')).toEqual(results.map(() => 'ok'));
-  const successors = new Set(results.map((r) => (r.data as { refreshToken: { refreshToken: string } }).refreshToken.refreshToken));
+  const successors = new Set(
+    results.map((r) => (r.data as { refreshToken: { refreshToken: string } }).refreshToken.refreshToken),
+  );
   expect(successors.size).toBe(1);
   const session = await mongoose.connection.db!.collection('sessions').findOne({ userId: user.id });
   expect(session!.previousHashes).toHaveLength(1);

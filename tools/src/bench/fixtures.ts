@@ -6,7 +6,8 @@ import { parse } from 'graphql';
  * written here with in-memory fixtures. Each subgraph runs in its own process
  * (`fixture-subgraph.js <name>`).
  */
-const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@external", "@requires", "@provides"])';
+const LINK =
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@external", "@requires", "@provides"])';
 
 export const FIXTURE_SDL: Record<string, string> = {
   accounts: `${LINK}
@@ -37,18 +38,39 @@ const LOREM = [
   'At vero eos et accusamus et iusto odio dignissimos ducimus qui blanditiis praesentium voluptatum deleniti atque corrupti.',
 ];
 
-const users = Array.from({ length: 6 }, (_, i) => ({ id: String(i + 1), name: `User ${i + 1}`, username: `user${i + 1}`, birthday: 1_000_000 + i }));
-const products = Array.from({ length: 9 }, (_, i) => ({ upc: String(i + 1), name: `Product ${i + 1}`, price: 100 + i * 37, weight: 10 + i * 5 }));
+const users = Array.from({ length: 6 }, (_, i) => ({
+  id: String(i + 1),
+  name: `User ${i + 1}`,
+  username: `user${i + 1}`,
+  birthday: 1_000_000 + i,
+}));
+const products = Array.from({ length: 9 }, (_, i) => ({
+  upc: String(i + 1),
+  name: `Product ${i + 1}`,
+  price: 100 + i * 37,
+  weight: 10 + i * 5,
+}));
 const inventory = products.map((p, i) => ({ upc: p.upc, inStock: i % 3 !== 2 }));
 // two reviews per product, authors spread over the users
-const reviews = products.flatMap((p, i) => [0, 1].map((k) => ({ id: String(i * 2 + k + 1), body: LOREM[(i + k) % LOREM.length]!, authorId: users[(i + k) % users.length]!.id, upc: p.upc })));
+const reviews = products.flatMap((p, i) =>
+  [0, 1].map((k) => ({
+    id: String(i * 2 + k + 1),
+    body: LOREM[(i + k) % LOREM.length]!,
+    authorId: users[(i + k) % users.length]!.id,
+    upc: p.upc,
+  })),
+);
 
 type Obj = Record<string, unknown>;
 type Resolvers = Record<string, Record<string, unknown>>;
 
 export const FIXTURE_RESOLVERS: Record<string, Resolvers> = {
   accounts: {
-    Query: { me: () => users[0], users: () => users, user: (_: unknown, { id }: { id: string }) => users.find((u) => u.id === id) ?? null },
+    Query: {
+      me: () => users[0],
+      users: () => users,
+      user: (_: unknown, { id }: { id: string }) => users.find((u) => u.id === id) ?? null,
+    },
     User: { __resolveReference: (ref: Obj) => users.find((u) => u.id === ref.id) ?? null },
   },
   products: {
@@ -58,12 +80,17 @@ export const FIXTURE_RESOLVERS: Record<string, Resolvers> = {
   inventory: {
     Product: {
       __resolveReference: (ref: Obj) => ({ ...ref, ...inventory.find((p) => p.upc === ref.upc) }),
-      shippingEstimate: (p: { price?: number; weight?: number }) => (p.price == null || p.weight == null ? null : p.price > 1000 ? 0 : Math.round(p.weight * 0.5)),
+      shippingEstimate: (p: { price?: number; weight?: number }) =>
+        p.price == null || p.weight == null ? null : p.price > 1000 ? 0 : Math.round(p.weight * 0.5),
     },
   },
   reviews: {
     Review: {
-      author: (r: { authorId: string }) => ({ __typename: 'User', id: r.authorId, username: users.find((u) => u.id === r.authorId)?.username }),
+      author: (r: { authorId: string }) => ({
+        __typename: 'User',
+        id: r.authorId,
+        username: users.find((u) => u.id === r.authorId)?.username,
+      }),
       product: (r: { upc: string }) => ({ __typename: 'Product', upc: r.upc }),
     },
     User: {
@@ -88,11 +115,18 @@ query TestQuery {
 }`;
 
 /** Checks a benchmark response's shape (what a correct gateway returns for the fixtures). */
-export function benchShapeOk(body: { data?: { users?: Array<{ reviews?: unknown[] }>; topProducts?: Array<{ reviews?: Array<{ author?: { reviews?: unknown[] } }>; shippingEstimate?: unknown }> } }): boolean {
+export function benchShapeOk(body: {
+  data?: {
+    users?: Array<{ reviews?: unknown[] }>;
+    topProducts?: Array<{ reviews?: Array<{ author?: { reviews?: unknown[] } }>; shippingEstimate?: unknown }>;
+  };
+}): boolean {
   const d = body.data;
   if (!d || d.users?.length !== users.length || d.topProducts?.length !== 5) return false;
   const p = d.topProducts[0]!;
-  return typeof p.shippingEstimate === 'number' && (p.reviews?.length ?? 0) === 2 && Array.isArray(p.reviews?.[0]?.author?.reviews);
+  return (
+    typeof p.shippingEstimate === 'number' && (p.reviews?.length ?? 0) === 2 && Array.isArray(p.reviews?.[0]?.author?.reviews)
+  );
 }
 
 /** Composes the fixture subgraphs at the given URLs into a supergraph SDL. */

@@ -61,7 +61,14 @@ export class Live {
 
   async open(token: string, projectId = this.cfg.projectId): Promise<Sub> {
     const sub: Sub = { client: undefined as never, stop: () => undefined, got: new Map(), bad: 0 };
-    sub.client = createClient({ url: this.cfg.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, lazy: false, retryAttempts: 0, keepAlive: 0 });
+    sub.client = createClient({
+      url: this.cfg.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      lazy: false,
+      retryAttempts: 0,
+      keepAlive: 0,
+    });
     await new Promise<void>((resolve, reject) => {
       const offC = sub.client.on('connected', () => {
         offC();
@@ -98,7 +105,10 @@ export class Live {
     const res = await fetch(this.cfg.httpUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${this.cfg.updaterToken}` },
-      body: JSON.stringify({ query: 'mutation($id: ID!, $t: String!) { updateTask(id: $id, input: { title: $t }) { id } }', variables: { id: taskId, t: title } }),
+      body: JSON.stringify({
+        query: 'mutation($id: ID!, $t: String!) { updateTask(id: $id, input: { title: $t }) { id } }',
+        variables: { id: taskId, t: title },
+      }),
     });
     const body = (await res.json()) as { errors?: unknown[] };
     if (body.errors?.length) throw new Error(`updateTask failed: ${JSON.stringify(body.errors)}`);
@@ -108,7 +118,8 @@ export class Live {
   async waitSubscribed(expected: number, timeoutMs = this.cfg.subscribeTimeoutMs ?? 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while ((await metric(this.cfg.gatewayBase, 'live_subscriptions')) < expected) {
-      if (Date.now() > deadline) throw new Error(`only ${await metric(this.cfg.gatewayBase, 'live_subscriptions')} of ${expected} subscriptions live`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${await metric(this.cfg.gatewayBase, 'live_subscriptions')} of ${expected} subscriptions live`);
       await sleep(100);
     }
   }
@@ -121,7 +132,13 @@ export class Live {
   async openMany(n: number, offset = 0): Promise<Sub[]> {
     const subs: Sub[] = [];
     for (let i = 0; i < n; i += 100) {
-      subs.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, k) => this.open(this.cfg.tokens[(offset + i + k) % this.cfg.tokens.length]!)))));
+      subs.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(100, n - i) }, (_, k) =>
+            this.open(this.cfg.tokens[(offset + i + k) % this.cfg.tokens.length]!),
+          ),
+        )),
+      );
     }
     return subs;
   }
@@ -189,7 +206,12 @@ async function openMeasured(live: Live, base: string, n: number) {
 }
 
 /** `eventsPerCount` task updates, one at a time, each timed until every subscriber has it. */
-async function deliveryScenario(live: Live, cfg: LiveConfig, opened: Awaited<ReturnType<typeof openMeasured>>, nextTask: NextTask) {
+async function deliveryScenario(
+  live: Live,
+  cfg: LiveConfig,
+  opened: Awaited<ReturnType<typeof openMeasured>>,
+  nextTask: NextTask,
+) {
   const { subs } = opened;
   const n = subs.length;
   const d = await deliverEvents(live, cfg, subs, nextTask);
@@ -252,7 +274,15 @@ async function filteredScenario(live: Live, cfg: LiveConfig, subs: Sub[], badBef
   await sleep(500);
   const extra = subs.reduce((x, s) => x + s.bad, 0) - badBefore;
   const n = subs.length;
-  return { subscribers: n, otherEvents: cfg.filteredOthers * 2, matching: 1, p50: pct(lat, 50), p99: pct(lat, 99), deliveryRatio: lat.length / n, unexpectedPayloads: extra };
+  return {
+    subscribers: n,
+    otherEvents: cfg.filteredOthers * 2,
+    matching: 1,
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    deliveryRatio: lat.length / n,
+    unexpectedPayloads: extra,
+  };
 }
 
 /**
@@ -266,8 +296,11 @@ async function churnScenario(live: Live, cfg: LiveConfig, nextTask: NextTask) {
   // the subscription count can still include the previous scenario's closing subscribers: one
   // warm-up event that every stable subscriber must receive proves they are all live (not counted)
   const warm = await live.collect(stable, await live.update(nextTask()), 15_000);
-  if (warm.length < stable.length) process.stderr.write(`churn warm-up reached ${warm.length} of ${stable.length} stable subscribers\n`);
-  const churners = await Promise.all(Array.from({ length: cfg.churnConnections }, (_, i) => live.open(cfg.tokens[(i * 7) % cfg.tokens.length]!)));
+  if (warm.length < stable.length)
+    process.stderr.write(`churn warm-up reached ${warm.length} of ${stable.length} stable subscribers\n`);
+  const churners = await Promise.all(
+    Array.from({ length: cfg.churnConnections }, (_, i) => live.open(cfg.tokens[(i * 7) % cfg.tokens.length]!)),
+  );
   for (const c of churners) c.stop();
   const churn = startChurn(churners, cfg.projectId);
   const { lat, sent } = await eventsFor(live, stable, cfg.churnSeconds, nextTask);
@@ -297,7 +330,10 @@ function startChurn(churners: Sub[], projectId: string): { stop(): Promise<numbe
   let running = true;
   const loops = churners.map(async (c) => {
     while (running) {
-      const stop = c.client.subscribe({ query: LIVE_QUERY, variables: { p: projectId } }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+      const stop = c.client.subscribe(
+        { query: LIVE_QUERY, variables: { p: projectId } },
+        { next: () => undefined, error: () => undefined, complete: () => undefined },
+      );
       await sleep(50 + Math.random() * 100);
       stop();
       cycles++;

@@ -56,9 +56,17 @@ function checker(cfg: LoadConfig): (body: string) => string | null {
     if (body.errors?.length) return `errors: ${JSON.stringify(body.errors).slice(0, 300)}`;
     if (cfg.check === 'bench') return benchShapeOk(body as never) ? null : `bad shape: ${raw.slice(0, 200)}`;
     if (cfg.check === 'board') {
-      const project = body.data?.project as { name?: string; members?: unknown[]; tasks?: { edges?: Array<{ node?: { reporter?: { name?: string } } }> } } | undefined;
+      const project = body.data?.project as
+        | { name?: string; members?: unknown[]; tasks?: { edges?: Array<{ node?: { reporter?: { name?: string } } }> } }
+        | undefined;
       const edges = project?.tasks?.edges;
-      if (!project?.name || !project.members?.length || !edges || edges.length !== (cfg.expectEdges ?? edges.length) || !edges[0]?.node?.reporter?.name) {
+      if (
+        !project?.name ||
+        !project.members?.length ||
+        !edges ||
+        edges.length !== (cfg.expectEdges ?? edges.length) ||
+        !edges[0]?.node?.reporter?.name
+      ) {
         return `bad shape: ${raw.slice(0, 200)}`;
       }
       return null;
@@ -125,7 +133,9 @@ function runOnce(cfg: LoadConfig, durationSec: number): Promise<LoadResult> {
         });
       },
     );
-    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime));
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) =>
+      latencies.push(responseTime),
+    );
   });
 }
 

@@ -56,8 +56,13 @@ export async function alternate(
   const samples = new Map<string, Array<LoadResult & { cpu: Record<string, number> }>>();
   for (let round = 0; round < opts.rounds; round++) {
     for (const g of live) {
-      const r = await runLoad({ ...config(g), warmupSec: opts.warmupSec, durationSec: opts.durationSec, connections: opts.connections }, watch(g));
-      opts.log(`  round ${round + 1}${round === 0 ? ' (dropped)' : ''} ${g.name}: ${r.rps.toFixed(1)} req/s p50 ${r.p50} p99 ${r.p99} ms bad ${r.badResponses}${r.firstBad ? ` (${r.firstBad.slice(0, 160)})` : ''} cpu ${JSON.stringify(r.cpu)}`);
+      const r = await runLoad(
+        { ...config(g), warmupSec: opts.warmupSec, durationSec: opts.durationSec, connections: opts.connections },
+        watch(g),
+      );
+      opts.log(
+        `  round ${round + 1}${round === 0 ? ' (dropped)' : ''} ${g.name}: ${r.rps.toFixed(1)} req/s p50 ${r.p50} p99 ${r.p99} ms bad ${r.badResponses}${r.firstBad ? ` (${r.firstBad.slice(0, 160)})` : ''} cpu ${JSON.stringify(r.cpu)}`,
+      );
       if (round > 0 || opts.rounds === 1) samples.set(g.name, [...(samples.get(g.name) ?? []), r]);
     }
   }
@@ -86,7 +91,9 @@ async function issuer(users: number) {
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   const kid = `bench-${randomUUID().slice(0, 8)}`;
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
-  const server = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
+  const server = http.createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   const subjects = Array.from({ length: users }, () => randomUUID());
@@ -102,7 +109,12 @@ async function issuer(users: number) {
         .sign(privateKey),
     ),
   );
-  return { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, tokens, subjects, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    tokens,
+    subjects,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 export async function startGateways(
@@ -112,12 +124,24 @@ export async function startGateways(
 ): Promise<GatewayUnderTest[]> {
   const ours: GatewayUnderTest = {
     name: 'ours',
-    flags: { engine: 'Apollo Server + @apollo/gateway (composition, @apollo/query-planner)', executor: 'ours (gateway/src/executor)', fetcher: 'undici keep-alive Agent', dedup: 'off' },
+    flags: {
+      engine: 'Apollo Server + @apollo/gateway (composition, @apollo/query-planner)',
+      executor: 'ours (gateway/src/executor)',
+      fetcher: 'undici keep-alive Agent',
+      dedup: 'off',
+    },
   };
-  ours.proc = await startProc('ours', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], { ...common, SUPERGRAPH_PATH: supergraphPath, SUBGRAPH_DEDUP: 'off' });
+  ours.proc = await startProc('ours', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], {
+    ...common,
+    SUPERGRAPH_PATH: supergraphPath,
+    SUBGRAPH_DEDUP: 'off',
+  });
   const list = [ours];
   if (opts.variants) {
-    const a: GatewayUnderTest = { name: 'ours+apollo-executor', flags: { ...ours.flags, executor: "@apollo/gateway's executeQueryPlan (GATEWAY_EXECUTOR=apollo)" } };
+    const a: GatewayUnderTest = {
+      name: 'ours+apollo-executor',
+      flags: { ...ours.flags, executor: "@apollo/gateway's executeQueryPlan (GATEWAY_EXECUTOR=apollo)" },
+    };
     a.proc = await startProc('ours+apollo-executor', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], {
       ...common,
       SUPERGRAPH_PATH: supergraphPath,
@@ -126,15 +150,32 @@ export async function startGateways(
     });
     list.push(a);
     const d: GatewayUnderTest = { name: 'ours+dedup', flags: { ...ours.flags, dedup: 'on' } };
-    d.proc = await startProc('ours+dedup', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], { ...common, SUPERGRAPH_PATH: supergraphPath, SUBGRAPH_DEDUP: 'on' });
+    d.proc = await startProc('ours+dedup', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], {
+      ...common,
+      SUPERGRAPH_PATH: supergraphPath,
+      SUBGRAPH_DEDUP: 'on',
+    });
     list.push(d);
   }
-  const hive: GatewayUnderTest = { name: 'hive', flags: { engine: '@graphql-hive/gateway runtime (defaults)', planner: 'JS (stitching runtime)' } };
-  hive.proc = await startProc('hive', path.join(BENCH_DIST, 'peer-gateway.js'), [], { ...common, SUPERGRAPH_PATH: supergraphPath });
+  const hive: GatewayUnderTest = {
+    name: 'hive',
+    flags: { engine: '@graphql-hive/gateway runtime (defaults)', planner: 'JS (stitching runtime)' },
+  };
+  hive.proc = await startProc('hive', path.join(BENCH_DIST, 'peer-gateway.js'), [], {
+    ...common,
+    SUPERGRAPH_PATH: supergraphPath,
+  });
   list.push(hive);
-  const rust: GatewayUnderTest = { name: 'hive+rust-planner', flags: { engine: '@graphql-hive/gateway runtime + @graphql-hive/router-runtime', planner: 'Rust (native addon)' } };
+  const rust: GatewayUnderTest = {
+    name: 'hive+rust-planner',
+    flags: { engine: '@graphql-hive/gateway runtime + @graphql-hive/router-runtime', planner: 'Rust (native addon)' },
+  };
   try {
-    rust.proc = await startProc('hive+rust-planner', path.join(BENCH_DIST, 'peer-gateway.js'), [], { ...common, SUPERGRAPH_PATH: supergraphPath, HIVE_ROUTER_RUNTIME: '1' });
+    rust.proc = await startProc('hive+rust-planner', path.join(BENCH_DIST, 'peer-gateway.js'), [], {
+      ...common,
+      SUPERGRAPH_PATH: supergraphPath,
+      HIVE_ROUTER_RUNTIME: '1',
+    });
   } catch (err) {
     rust.unavailable = `not available here: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`;
     opts.log(`  hive+rust-planner: ${rust.unavailable}`);
@@ -144,7 +185,13 @@ export async function startGateways(
 }
 
 /** Sends one request through each gateway; a gateway that answers wrongly is marked unavailable. */
-export async function sanity(gateways: GatewayUnderTest[], body: string, headers: Record<string, string>, ok: (b: unknown) => boolean, log: (l: string) => void) {
+export async function sanity(
+  gateways: GatewayUnderTest[],
+  body: string,
+  headers: Record<string, string>,
+  ok: (b: unknown) => boolean,
+  log: (l: string) => void,
+) {
   for (const g of gateways) {
     if (!g.proc) continue;
     try {
@@ -168,7 +215,10 @@ export interface Part1Result {
 }
 
 /** Part 1: the public federation benchmark's workload, our gateway vs the peers. */
-export async function part1(stores: { redisUrl: string; mongoUrl: string }, opts: BenchOptions & { variants: boolean }): Promise<Part1Result> {
+export async function part1(
+  stores: { redisUrl: string; mongoUrl: string },
+  opts: BenchOptions & { variants: boolean },
+): Promise<Part1Result> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tm-bench-'));
   const subgraphs: Record<string, Proc> = {};
   const started: Proc[] = [];
@@ -176,7 +226,9 @@ export async function part1(stores: { redisUrl: string; mongoUrl: string }, opts
   let gateways: GatewayUnderTest[] = [];
   try {
     for (const name of FIXTURE_NAMES) {
-      subgraphs[name] = await startProc(`fixture-${name}`, path.join(BENCH_DIST, 'fixture-subgraph.js'), [name], { PATH: process.env.PATH });
+      subgraphs[name] = await startProc(`fixture-${name}`, path.join(BENCH_DIST, 'fixture-subgraph.js'), [name], {
+        PATH: process.env.PATH,
+      });
       started.push(subgraphs[name]);
     }
     const supergraphPath = path.join(dir, 'supergraph.graphql');
@@ -209,7 +261,10 @@ export async function part1(stores: { redisUrl: string; mongoUrl: string }, opts
     const body = JSON.stringify({ query: BENCH_QUERY, operationName: 'TestQuery' });
     const headers = iss.tokens.map((t) => ({ authorization: `Bearer ${t}` }));
     await sanity(gateways, body, headers[0]!, (b) => benchShapeOk(b as never), opts.log);
-    const watch = (g: GatewayUnderTest) => ({ gateway: g.proc?.child.pid, ...Object.fromEntries(FIXTURE_NAMES.map((n) => [`sub:${n}`, subgraphs[n]!.child.pid])) });
+    const watch = (g: GatewayUnderTest) => ({
+      gateway: g.proc?.child.pid,
+      ...Object.fromEntries(FIXTURE_NAMES.map((n) => [`sub:${n}`, subgraphs[n]!.child.pid])),
+    });
     opts.log('part 1: gateway workload (closed loop, 50 VUs)');
     const closed = await alternate(gateways, opts, (g) => ({ url: g.proc!.url, bodies: [body], headers, check: 'bench' }), watch);
 
@@ -221,15 +276,46 @@ export async function part1(stores: { redisUrl: string; mongoUrl: string }, opts
     for (const rate of rates) {
       for (const g of gateways.filter((x) => x.proc)) {
         const r = await runLoad(
-          { url: g.proc!.url, bodies: [body], headers, check: 'bench', rate, connections: Math.max(opts.connections, 100), warmupSec: 0, durationSec: opts.durationSec },
+          {
+            url: g.proc!.url,
+            bodies: [body],
+            headers,
+            check: 'bench',
+            rate,
+            connections: Math.max(opts.connections, 100),
+            warmupSec: 0,
+            durationSec: opts.durationSec,
+          },
           watch(g),
         );
-        open.push({ rate, gateway: g.name, rps: r.rps, p50: r.p50, p99: r.p99, dropped: r.dropped, bad: r.badResponses + r.non2xx });
-        opts.log(`  ${rate}/s ${g.name}: ${r.rps.toFixed(1)} req/s p50 ${r.p50} p99 ${r.p99} dropped ${r.dropped} bad ${r.badResponses + r.non2xx}`);
+        open.push({
+          rate,
+          gateway: g.name,
+          rps: r.rps,
+          p50: r.p50,
+          p99: r.p99,
+          dropped: r.dropped,
+          bad: r.badResponses + r.non2xx,
+        });
+        opts.log(
+          `  ${rate}/s ${g.name}: ${r.rps.toFixed(1)} req/s p50 ${r.p50} p99 ${r.p99} dropped ${r.dropped} bad ${r.badResponses + r.non2xx}`,
+        );
       }
     }
-    const subCpu = closed.map((c) => `${c.gateway}: subgraphs ${FIXTURE_NAMES.map((n) => `${n} ${c.cpu[`sub:${n}`] ?? '?'}%`).join(', ')}, gateway ${c.cpu.gateway ?? '?'}%, load ${c.cpu.load ?? '?'}%`).join('; ');
-    return { closed, open, subgraphCpuNote: subCpu, flags: Object.fromEntries(gateways.map((g) => [g.name, { ...g.flags, ...(g.unavailable ? { unavailable: g.unavailable } : {}) }])) };
+    const subCpu = closed
+      .map(
+        (c) =>
+          `${c.gateway}: subgraphs ${FIXTURE_NAMES.map((n) => `${n} ${c.cpu[`sub:${n}`] ?? '?'}%`).join(', ')}, gateway ${c.cpu.gateway ?? '?'}%, load ${c.cpu.load ?? '?'}%`,
+      )
+      .join('; ');
+    return {
+      closed,
+      open,
+      subgraphCpuNote: subCpu,
+      flags: Object.fromEntries(
+        gateways.map((g) => [g.name, { ...g.flags, ...(g.unavailable ? { unavailable: g.unavailable } : {}) }]),
+      ),
+    };
   } finally {
     for (const g of gateways) await g.proc?.stop();
     for (const s of started.reverse()) await s.stop();

@@ -20,15 +20,13 @@ interface GatewayPlugin<C> {
     context: { request: Request } & Partial<C>;
     extendContext(extra: Partial<C>): void;
   }): Promise<void> | void;
-  onFetch?(payload: {
-    url: string;
-    options: RequestInit;
-    setOptions(options: RequestInit): void;
-    context: unknown;
-  }): void;
+  onFetch?(payload: { url: string; options: RequestInit; setOptions(options: RequestInit): void; context: unknown }): void;
 }
 interface HiveGatewayModule {
-  createGatewayRuntime<C>(config: Record<string, unknown> & { plugins: () => GatewayPlugin<C>[] }): ((req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) & {
+  createGatewayRuntime<C>(config: Record<string, unknown> & { plugins: () => GatewayPlugin<C>[] }): ((
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ) => Promise<void>) & {
     dispose?(): Promise<void>;
   };
 }
@@ -54,17 +52,27 @@ const jwks = env.JWKS_URL ? createRemoteJWKSet(new URL(env.JWKS_URL), { cooldown
 async function authenticate(authorization: string | null): Promise<UserContext> {
   if (!authorization || !jwks) return ANONYMOUS;
   const m = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(authorization.trim());
-  if (!m) throw new GraphQLError('Authorization header must be "Bearer <access token>"', { extensions: { code: 'AUTH-002', http: { status: 401 } } });
+  if (!m)
+    throw new GraphQLError('Authorization header must be "Bearer <access token>"', {
+      extensions: { code: 'AUTH-002', http: { status: 401 } },
+    });
   let payload;
   try {
-    ({ payload } = await jwtVerify(m[1]!, jwks, { issuer: 'tm-users', audience: 'tm-api', algorithms: ['ES256'], typ: 'at+jwt', clockTolerance: 5 }));
+    ({ payload } = await jwtVerify(m[1]!, jwks, {
+      issuer: 'tm-users',
+      audience: 'tm-api',
+      algorithms: ['ES256'],
+      typ: 'at+jwt',
+      clockTolerance: 5,
+    }));
   } catch {
     throw new GraphQLError('Access token invalid or expired', { extensions: { code: 'AUTH-002', http: { status: 401 } } });
   }
   const userId = typeof payload.sub === 'string' ? payload.sub : null;
   const sessionId = typeof payload.sid === 'string' ? payload.sid : null;
   const roles = Array.isArray(payload.roles) ? payload.roles.filter((r: unknown): r is string => typeof r === 'string') : [];
-  if (!userId || !sessionId) throw new GraphQLError('Access token invalid', { extensions: { code: 'AUTH-002', http: { status: 401 } } });
+  if (!userId || !sessionId)
+    throw new GraphQLError('Access token invalid', { extensions: { code: 'AUTH-002', http: { status: 401 } } });
   if (redis) {
     const [version, revoked] = await redis.mget(RedisKeys.tokenVersion(userId), RedisKeys.revokedSession(sessionId));
     if (revoked || (version !== null && Number(payload.tv ?? 0) < Number(version))) {
@@ -88,7 +96,10 @@ const authPlugin: GatewayPlugin<TmContext> = {
 
 /** Subgraph names by URL, from the supergraph (a signed context names the subgraph it is for). */
 const subgraphByUrl = new Map(
-  [...readFileSync(env.SUPERGRAPH_PATH!, 'utf8').matchAll(/@join__graph\(name:\s*"([\w-]+)",\s*url:\s*"([^"]+)"\)/g)].map((m) => [m[2]!, m[1]!]),
+  [...readFileSync(env.SUPERGRAPH_PATH!, 'utf8').matchAll(/@join__graph\(name:\s*"([\w-]+)",\s*url:\s*"([^"]+)"\)/g)].map((m) => [
+    m[2]!,
+    m[1]!,
+  ]),
 );
 
 /** Signs each subgraph fetch for its subgraph and its exact body, as our gateway does. */
@@ -118,7 +129,12 @@ async function main(): Promise<void> {
     // the signed user context: users asking the same thing would share one answer (another user's
     // view, and a free speed-up ours does not take). Off, as ours (SUBGRAPH_DEDUP=off in this part).
     transportEntries: { '*.http': { options: { deduplicateInflightRequests: false } } } as never,
-    ...(routerRuntime ? { unifiedGraphHandler: (peerRequire('@graphql-hive/router-runtime') as { unifiedGraphHandler: unknown }).unifiedGraphHandler } : {}),
+    ...(routerRuntime
+      ? {
+          unifiedGraphHandler: (peerRequire('@graphql-hive/router-runtime') as { unifiedGraphHandler: unknown })
+            .unifiedGraphHandler,
+        }
+      : {}),
   });
   const server = http.createServer((req, res) => {
     if (req.url === '/health') {

@@ -17,7 +17,8 @@ import { report } from './report';
 function version(pkg: string): string {
   for (const dir of [REPO_ROOT, path.join(REPO_ROOT, 'tools/bench/peers')]) {
     try {
-      return (JSON.parse(readFileSync(path.join(dir, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+      return (JSON.parse(readFileSync(path.join(dir, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string })
+        .version;
     } catch {
       /* not in this install */
     }
@@ -42,9 +43,22 @@ async function main(): Promise<void> {
     mode: quick ? 'quick' : 'full',
   };
   const versions = Object.fromEntries(
-    ['@apollo/gateway', '@apollo/server', 'graphql', 'undici', '@graphql-hive/gateway', '@graphql-hive/gateway-runtime', '@graphql-hive/router-runtime', '@graphql-hive/router-query-planner', 'autocannon', 'graphql-ws'].map((p) => [p, version(p)]),
+    [
+      '@apollo/gateway',
+      '@apollo/server',
+      'graphql',
+      'undici',
+      '@graphql-hive/gateway',
+      '@graphql-hive/gateway-runtime',
+      '@graphql-hive/router-runtime',
+      '@graphql-hive/router-query-planner',
+      'autocannon',
+      'graphql-ws',
+    ].map((p) => [p, version(p)]),
   );
-  log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')} (${machine.mode})`);
+  log(
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')} (${machine.mode})`,
+  );
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tm-bench-store-'));
   const stack = await startDevstack(process.env, { dataDir, mongoBackend: 'memory' });
   const common = {
@@ -63,7 +77,12 @@ async function main(): Promise<void> {
     process.env.MONGO_URL = stack.mongoUrl; // the gateway's ops plane keeps its audit log there
     if (parts.has(1)) p1 = await part1(stack, { ...common, variants: true });
     if (parts.has(2) || parts.has(3) || parts.has(4)) {
-      const res = await part2and3(stack, { ...common, part2: parts.has(2), part3: parts.has(3), part4: parts.has(4) ? (s) => part4(s, { quick, log }) : undefined });
+      const res = await part2and3(stack, {
+        ...common,
+        part2: parts.has(2),
+        part3: parts.has(3),
+        part4: parts.has(4) ? (s) => part4(s, { quick, log }) : undefined,
+      });
       p2 = res.part2;
       p4 = res.part4;
     }
@@ -77,7 +96,10 @@ async function main(): Promise<void> {
   const dir = path.join(REPO_ROOT, 'tools/bench/results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${started.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
-  writeFileSync(file, JSON.stringify({ machine, versions, goals, part1: p1, part2: p2, part4: p4, part5: p5, table: text }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ machine, versions, goals, part1: p1, part2: p2, part4: p4, part5: p5, table: text }, null, 2),
+  );
   log(`results: ${path.relative(REPO_ROOT, file)}`);
 }
 

@@ -68,7 +68,9 @@ export async function spawnNode(
     }
     if (Date.now() > deadline) {
       await svc.stop();
-      throw new Error(`${name} (pid ${child.pid}, port ${port}) not healthy within ${timeoutMs} ms; last: ${last}:\n${out.slice(-5000)}`);
+      throw new Error(
+        `${name} (pid ${child.pid}, port ${port}) not healthy within ${timeoutMs} ms; last: ${last}:\n${out.slice(-5000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

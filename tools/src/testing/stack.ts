@@ -8,7 +8,9 @@ import { REPO_ROOT, spawnService, type ServiceProcess } from './processes';
 
 /** Every domain subgraph of the supergraph (schema/subgraphs.json, without those the gateway serves itself). */
 export function allSubgraphs(): string[] {
-  const list = JSON.parse(readFileSync(path.join(REPO_ROOT, 'schema/subgraphs.json'), 'utf8')) as { subgraphs: Array<{ name: string; servedBy?: string }> };
+  const list = JSON.parse(readFileSync(path.join(REPO_ROOT, 'schema/subgraphs.json'), 'utf8')) as {
+    subgraphs: Array<{ name: string; servedBy?: string }>;
+  };
   return list.subgraphs.filter((s) => !s.servedBy).map((s) => s.name);
 }
 
@@ -19,7 +21,12 @@ export interface Stack {
   /** Calls a subgraph directly with a context signed as the gateway would (for admin paths before an admin exists). */
   /** Another gateway process on the same subgraphs, Redis and prefix (several gateways behind a balancer). */
   addGateway(extra?: NodeJS.ProcessEnv): Promise<ServiceProcess>;
-  direct(service: string, query: string, variables: Record<string, unknown>, user: { userId: string; roles: string[] }): Promise<GqlResponse>;
+  direct(
+    service: string,
+    query: string,
+    variables: Record<string, unknown>,
+    user: { userId: string; roles: string[] },
+  ): Promise<GqlResponse>;
   stop(): Promise<void>;
 }
 
@@ -39,11 +46,20 @@ export async function startStack(label: string, subgraphs: string[], extra: Node
     const ports = Object.fromEntries(await Promise.all(subgraphs.map(async (n) => [n, await freePort()] as const)));
     const urls = Object.fromEntries(subgraphs.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${ports[n]}/graphql`]));
     for (const name of subgraphs) {
-      const svc = await spawnService(name, `subgraphs/${name}/dist/main.js`, { ...env, MONGO_DB: `${env.MONGO_DB}_${name}`, ...urls }, ports[name]);
+      const svc = await spawnService(
+        name,
+        `subgraphs/${name}/dist/main.js`,
+        { ...env, MONGO_DB: `${env.MONGO_DB}_${name}`, ...urls },
+        ports[name],
+      );
       services[name] = svc;
       started.push(svc);
     }
-    const gatewayEnv = { ...env, ...urls, ...(services.users ? { JWKS_URL: `${services.users.base}/.well-known/jwks.json` } : {}) };
+    const gatewayEnv = {
+      ...env,
+      ...urls,
+      ...(services.users ? { JWKS_URL: `${services.users.base}/.well-known/jwks.json` } : {}),
+    };
     const gateway = await spawnService('gateway', 'gateway/dist/main.js', gatewayEnv);
     started.push(gateway);
     const addGateway = async (more: NodeJS.ProcessEnv = {}) => {
@@ -71,12 +87,19 @@ export async function startStack(label: string, subgraphs: string[], extra: Node
  * once the store is connected; seconds on a busy machine). It asks users directly with a context
  * signed as a platform admin, so no failed sign-in counts against the account's brute-force limit.
  */
-export async function waitForFirstAdmin(usersUrl: string, internalSecret: string, email: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForFirstAdmin(
+  usersUrl: string,
+  internalSecret: string,
+  email: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const q = 'query($s: String) { users(first: 1, search: $s) { edges { node { roles } } } }';
   for (;;) {
     const user = { userId: 'test-harness', roles: ['ADMIN'] };
-    const r = await gql(usersUrl, q, { s: email }, { sign: { service: 'users', secret: internalSecret, user } }).catch(() => null);
+    const r = await gql(usersUrl, q, { s: email }, { sign: { service: 'users', secret: internalSecret, user } }).catch(
+      () => null,
+    );
     const edges = (r?.data as { users?: { edges: Array<{ node: { roles: string[] } }> } } | undefined)?.users?.edges ?? [];
     if (edges.some((e) => e.node.roles.includes('ADMIN'))) return;
     if (Date.now() > deadline) throw new Error(`the first administrator did not appear within ${timeoutMs} ms`);

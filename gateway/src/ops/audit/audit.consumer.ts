@@ -59,12 +59,38 @@ export class AuditConsumer {
     if (!this.mongoUp() || this.redis.status !== 'ready') return 0;
     await this.ensureGroup();
     let stored = 0;
-    const claimed = (await this.redis.xautoclaim(AUDIT_STREAM, AUDIT_GROUP, this.consumer, CLAIM_IDLE_MS, '0-0', 'COUNT', 100)) as [string, StreamEntries];
+    const claimed = (await this.redis.xautoclaim(
+      AUDIT_STREAM,
+      AUDIT_GROUP,
+      this.consumer,
+      CLAIM_IDLE_MS,
+      '0-0',
+      'COUNT',
+      100,
+    )) as [string, StreamEntries];
     stored += await this.store(claimed[1] ?? []);
     // records delivered to this consumer earlier but not acknowledged (e.g. the store was down)
-    const mine = (await this.redis.xreadgroup('GROUP', AUDIT_GROUP, this.consumer, 'COUNT', 100, 'STREAMS', AUDIT_STREAM, '0')) as Array<[string, StreamEntries]> | null;
+    const mine = (await this.redis.xreadgroup(
+      'GROUP',
+      AUDIT_GROUP,
+      this.consumer,
+      'COUNT',
+      100,
+      'STREAMS',
+      AUDIT_STREAM,
+      '0',
+    )) as Array<[string, StreamEntries]> | null;
     stored += await this.store(mine?.[0]?.[1] ?? []);
-    const fresh = (await this.redis.xreadgroup('GROUP', AUDIT_GROUP, this.consumer, 'COUNT', 200, 'STREAMS', AUDIT_STREAM, '>')) as Array<[string, StreamEntries]> | null;
+    const fresh = (await this.redis.xreadgroup(
+      'GROUP',
+      AUDIT_GROUP,
+      this.consumer,
+      'COUNT',
+      200,
+      'STREAMS',
+      AUDIT_STREAM,
+      '>',
+    )) as Array<[string, StreamEntries]> | null;
     stored += await this.store(fresh?.[0]?.[1] ?? []);
     return stored;
   }

@@ -13,7 +13,10 @@ export class AuditQueryService {
       filter = { $or: [{ at: { $lt: at } }, { at, _id: { $lt: id } }] };
     }
     const [rows, totalCount] = await Promise.all([
-      AuditEntryModel.find(filter).sort({ at: -1, _id: -1 }).limit(limit + 1).lean<AuditEntry[]>(),
+      AuditEntryModel.find(filter)
+        .sort({ at: -1, _id: -1 })
+        .limit(limit + 1)
+        .lean<AuditEntry[]>(),
       AuditEntryModel.countDocuments({}),
     ]);
     return forwardPage(rows, limit, (r) => encodeCursor([r.at.getTime(), r._id]), totalCount, Boolean(after));

@@ -49,7 +49,9 @@ export class ServiceHealth {
   @Field()
   public readOnly!: boolean;
 
-  @Field(() => [DependencyHealth], { description: 'What its /ready reported of each dependency (MongoDB, Redis, and e.g. storage or a virus scanner)' })
+  @Field(() => [DependencyHealth], {
+    description: 'What its /ready reported of each dependency (MongoDB, Redis, and e.g. storage or a virus scanner)',
+  })
   public dependencies!: DependencyHealth[];
 
   @Field(() => [QueueHealth], { description: 'Its job queues (e.g. virus scans), as its /ready reported them' })

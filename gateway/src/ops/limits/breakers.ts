@@ -25,7 +25,10 @@ const STATE_VALUE: Record<BreakerState, number> = { closed: 0, halfOpen: 1, open
  * `resetTimeoutSeconds` one request is let through (half-open) and its success closes it.
  */
 export class SubgraphBreakers {
-  private readonly breakers = new Map<string, { config: string; breaker: CircuitBreaker<[string, unknown], { status: number }> }>();
+  private readonly breakers = new Map<
+    string,
+    { config: string; breaker: CircuitBreaker<[string, unknown], { status: number }> }
+  >();
 
   constructor(
     private readonly settings: () => OpsSettings,
@@ -73,7 +76,10 @@ export class SubgraphBreakers {
     breaker.on('open', () => this.log.warn({ subgraph: name }, 'circuit breaker open'));
     breaker.on('halfOpen', () => this.log.info({ subgraph: name }, 'circuit breaker half-open: probing'));
     breaker.on('close', () => this.log.info({ subgraph: name }, 'circuit breaker closed'));
-    this.breakers.set(name, { config: key, breaker: breaker as unknown as CircuitBreaker<[string, unknown], { status: number }> });
+    this.breakers.set(name, {
+      config: key,
+      breaker: breaker as unknown as CircuitBreaker<[string, unknown], { status: number }>,
+    });
     return breaker;
   }
 
@@ -128,7 +134,10 @@ export class SubgraphBreakers {
 function timedOut(name: string, err: unknown): GraphQLError | null {
   const code = (err as { code?: string } | null)?.code;
   if (code !== 'UND_ERR_HEADERS_TIMEOUT' && code !== 'UND_ERR_BODY_TIMEOUT') return null;
-  return new GraphQLError(`The ${name} service did not answer in time; a change it was making may still complete, read it back before retrying`, {
-    extensions: { code: ErrorCode.ServiceUnavailable, service: name },
-  });
+  return new GraphQLError(
+    `The ${name} service did not answer in time; a change it was making may still complete, read it back before retrying`,
+    {
+      extensions: { code: ErrorCode.ServiceUnavailable, service: name },
+    },
+  );
 }

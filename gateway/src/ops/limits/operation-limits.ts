@@ -104,7 +104,9 @@ export function operationCost(
   const fragments = fragmentsOf(document);
   const root = schema.getRootType(operation.operation);
   if (!root) return 0;
-  const pageSize = (args: ReadonlyArray<{ name: { value: string }; value: Parameters<typeof valueFromASTUntyped>[0] }>): number | null => {
+  const pageSize = (
+    args: ReadonlyArray<{ name: { value: string }; value: Parameters<typeof valueFromASTUntyped>[0] }>,
+  ): number | null => {
     for (const a of args) {
       if (a.name.value !== 'first' && a.name.value !== 'last') continue;
       const v = valueFromASTUntyped(a.value, variables);
@@ -129,7 +131,10 @@ export function operationCost(
         if (f) total += costOf(f.selectionSet, isCompositeType(t) ? t : type, underPage, depth + 1);
         continue;
       }
-      const field = isObjectType(type) || 'getFields' in type ? (type as { getFields(): Record<string, { type: Parameters<typeof getNullableType>[0] }> }).getFields()[s.name.value] : undefined;
+      const field =
+        isObjectType(type) || 'getFields' in type
+          ? (type as { getFields(): Record<string, { type: Parameters<typeof getNullableType>[0] }> }).getFields()[s.name.value]
+          : undefined;
       if (!field) continue; // __typename and the like
       total += 1;
       if (!s.selectionSet) continue;

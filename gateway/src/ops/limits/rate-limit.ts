@@ -83,7 +83,10 @@ export class RateLimits {
   }
 
   private failOpen(err: unknown): null {
-    this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'rate limit not checked (Redis unavailable); request let through');
+    this.log.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      'rate limit not checked (Redis unavailable); request let through',
+    );
     return null;
   }
 }

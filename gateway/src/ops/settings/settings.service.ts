@@ -1,4 +1,12 @@
-import { activeValue, DEFAULT_BREAKER, invalidInput, LOG_LEVELS, OpsField, type OpsSettings, type OpsSettingsClient } from '@tm/kit/contracts';
+import {
+  activeValue,
+  DEFAULT_BREAKER,
+  invalidInput,
+  LOG_LEVELS,
+  OpsField,
+  type OpsSettings,
+  type OpsSettingsClient,
+} from '@tm/kit/contracts';
 import { piiPatternProblem } from '@tm/kit/infra';
 import type { RateLimits } from '../limits/rate-limit';
 import type { SubgraphBreakers } from '../limits/breakers';
@@ -26,7 +34,13 @@ export interface OpsSettingsView {
   maintenance: { enabled: boolean; message: string };
   rateLimit: { requestsPerMinute: number; burst: number };
   emergencyThrottle: { enabled: boolean; requestsPerMinute: number };
-  circuitBreakers: Array<{ service: string; enabled: boolean; failureThreshold: number; resetTimeoutSeconds: number; state: string }>;
+  circuitBreakers: Array<{
+    service: string;
+    enabled: boolean;
+    failureThreshold: number;
+    resetTimeoutSeconds: number;
+    state: string;
+  }>;
   readOnlyServices: string[];
   logLevels: Array<{ service: string; level: string; until: Date | null }>;
   securityHeaders: Array<{ name: string; value: string }>;
@@ -36,7 +50,8 @@ export interface OpsSettingsView {
 }
 
 function intIn(field: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw invalidInput(field, `must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw invalidInput(field, `must be an integer from ${min} to ${max}`);
   return value;
 }
 
@@ -74,7 +89,11 @@ export class SettingsService {
       maintenance: s.maintenance,
       rateLimit: s.rateLimit,
       emergencyThrottle: s.emergencyThrottle,
-      circuitBreakers: this.subgraphs().map((service) => ({ service, ...(s.circuitBreakers[service] ?? DEFAULT_BREAKER), state: this.breakers.state(service) })),
+      circuitBreakers: this.subgraphs().map((service) => ({
+        service,
+        ...(s.circuitBreakers[service] ?? DEFAULT_BREAKER),
+        state: this.breakers.state(service),
+      })),
       readOnlyServices: s.readOnly,
       logLevels: expiring(s.logLevels).map(({ service, value, until }) => ({ service, level: value, until })),
       securityHeaders: s.securityHeaders,
@@ -85,14 +104,16 @@ export class SettingsService {
   }
 
   private subgraph(service: string): string {
-    if (!this.subgraphs().includes(service)) throw invalidInput('service', `unknown subgraph; one of ${this.subgraphs().join(', ')}`);
+    if (!this.subgraphs().includes(service))
+      throw invalidInput('service', `unknown subgraph; one of ${this.subgraphs().join(', ')}`);
     return service;
   }
 
   /** Any service's process: a subgraph, `gateway`, or `*` for all of them. */
   private anyService(service: string): string {
     if (service === 'gateway' || service === '*') return service;
-    if (!this.subgraphs().includes(service)) throw invalidInput('service', `unknown service; one of gateway, ${this.subgraphs().join(', ')} or *`);
+    if (!this.subgraphs().includes(service))
+      throw invalidInput('service', `unknown service; one of gateway, ${this.subgraphs().join(', ')} or *`);
     return service;
   }
 
@@ -102,7 +123,8 @@ export class SettingsService {
 
   setMaintenanceMode(enabled: boolean, message: string | null | undefined): Promise<OpsSettingsView> {
     const text = message?.trim() || this.current().maintenance.message;
-    if (text.length > 500 || [...text].some((c) => c.charCodeAt(0) < 0x20)) throw invalidInput('message', 'at most 500 characters, no control characters');
+    if (text.length > 500 || [...text].some((c) => c.charCodeAt(0) < 0x20))
+      throw invalidInput('message', 'at most 500 characters, no control characters');
     return this.write({ [OpsField.maintenance]: { enabled, message: text } });
   }
 
@@ -121,12 +143,22 @@ export class SettingsService {
   }
 
   async setEmergencyThrottle(enabled: boolean, requestsPerMinute: number | null | undefined): Promise<OpsSettingsView> {
-    const rpm = intIn('requestsPerMinute', requestsPerMinute ?? this.current().emergencyThrottle.requestsPerMinute, 1, 10_000_000);
+    const rpm = intIn(
+      'requestsPerMinute',
+      requestsPerMinute ?? this.current().emergencyThrottle.requestsPerMinute,
+      1,
+      10_000_000,
+    );
     await this.rateLimits.resetGlobal();
     return this.write({ [OpsField.emergencyThrottle]: { enabled, requestsPerMinute: rpm } });
   }
 
-  setCircuitBreaker(service: string, enabled: boolean, failureThreshold?: number | null, resetTimeoutSeconds?: number | null): Promise<OpsSettingsView> {
+  setCircuitBreaker(
+    service: string,
+    enabled: boolean,
+    failureThreshold?: number | null,
+    resetTimeoutSeconds?: number | null,
+  ): Promise<OpsSettingsView> {
     const name = this.subgraph(service);
     const prev = this.current().circuitBreakers[name] ?? DEFAULT_BREAKER;
     return this.write({
@@ -157,12 +189,14 @@ export class SettingsService {
     const seen = new Set<string>();
     const clean = headers.map((h, i) => {
       const name = h.name.trim().toLowerCase();
-      if (!ALLOWED_HEADERS.has(name)) throw invalidInput(`headers.${i}.name`, `not a header that can be set here; one of ${[...ALLOWED_HEADERS].join(', ')}`);
+      if (!ALLOWED_HEADERS.has(name))
+        throw invalidInput(`headers.${i}.name`, `not a header that can be set here; one of ${[...ALLOWED_HEADERS].join(', ')}`);
       if (seen.has(name)) throw invalidInput(`headers.${i}.name`, 'given twice');
       seen.add(name);
       const value = h.value.trim();
       // no CR/LF or other control characters (header injection), printable ASCII only
-      if (!value || value.length > 2048 || !/^[\x20-\x7e]+$/.test(value)) throw invalidInput(`headers.${i}.value`, '1–2048 printable ASCII characters');
+      if (!value || value.length > 2048 || !/^[\x20-\x7e]+$/.test(value))
+        throw invalidInput(`headers.${i}.value`, '1–2048 printable ASCII characters');
       return { name, value };
     });
     return this.write({ [OpsField.securityHeaders]: clean });

@@ -41,7 +41,7 @@ export class CircuitBreakerSettings {
   @Field(() => Int, { description: 'Seconds open before one probe request is let through (half-open)' })
   public resetTimeoutSeconds!: number;
 
-  @Field({ description: "State in the gateway process that answered: closed, open, halfOpen or disabled" })
+  @Field({ description: 'State in the gateway process that answered: closed, open, halfOpen or disabled' })
   public state!: string;
 }
 

@@ -25,7 +25,10 @@ export class OperationStats {
 @Resolver()
 export class StatsResolver {
   @Query(() => [OperationStats], { description: 'ADMIN: the slowest operations by p95 (default 10, at most 100)' })
-  slowOperations(@Ctx() ctx: OpsContext, @Arg('limit', () => Int, { nullable: true }) limit?: number | null): Promise<OperationStat[]> {
+  slowOperations(
+    @Ctx() ctx: OpsContext,
+    @Arg('limit', () => Int, { nullable: true }) limit?: number | null,
+  ): Promise<OperationStat[]> {
     return ctx.ops.audit.run(ctx, 'slowOperations', { limit }, async () => {
       const n = limit ?? 10;
       if (!Number.isInteger(n) || n < 1 || n > 100) throw invalidInput('limit', 'from 1 to 100');

@@ -31,7 +31,8 @@ export interface ReportSettings {
 
 /** Where reports live in the storage: `reports/<jobId>.<csv|json>`. */
 export const REPORTS_PREFIX = 'reports/';
-const reportKey = (jobId: string, format: ReportFormat) => `${REPORTS_PREFIX}${jobId}.${format === ReportFormat.CSV ? 'csv' : 'json'}`;
+const reportKey = (jobId: string, format: ReportFormat) =>
+  `${REPORTS_PREFIX}${jobId}.${format === ReportFormat.CSV ? 'csv' : 'json'}`;
 const contentTypeOf = (format: ReportFormat) =>
   format === ReportFormat.CSV ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8';
 
@@ -144,7 +145,13 @@ export class ReportService {
    */
   async checkDownload(claims: UrlClaims, now = Date.now()): Promise<void> {
     const job = await ReportJobModel.findById(claims.fileId).lean<ReportJob>();
-    if (!job || job.status !== ReportStatus.COMPLETED || job.storageKey !== claims.key || !job.expiresAt || job.expiresAt.getTime() <= now)
+    if (
+      !job ||
+      job.status !== ReportStatus.COMPLETED ||
+      job.storageKey !== claims.key ||
+      !job.expiresAt ||
+      job.expiresAt.getTime() <= now
+    )
       throw new AppError(ErrorCode.DownloadFailed, 'Download failed: the report is no longer available', { httpStatus: 410 });
   }
 
@@ -305,7 +312,9 @@ export class ReportService {
       const job = await ReportJobModel.findById(jobId, { status: 1, storageKey: 1 }).lean<ReportJob>();
       // a temp file of a running job (local storage) is still being written
       const needed =
-        job?.status === ReportStatus.RUNNING ? f.key.endsWith('.part') : job?.status === ReportStatus.COMPLETED && job.storageKey === f.key;
+        job?.status === ReportStatus.RUNNING
+          ? f.key.endsWith('.part')
+          : job?.status === ReportStatus.COMPLETED && job.storageKey === f.key;
       if (!needed) {
         await this.storage.delete(f.key);
         n++;

@@ -78,6 +78,12 @@ export class UserDirectory {
   /** One page of active users' ids after `after` (id order), and how many active users there are. */
   async activeUsers(after: string | null, limit: number): Promise<{ ids: string[]; total: number }> {
     const q = new URLSearchParams({ limit: String(limit), ...(after ? { after } : {}) });
-    return internalGet<{ ids: string[]; total: number }>(this.usersUrl, `${ACTIVE_USERS_PATH}?${q.toString()}`, this.secret, 'users', this.log);
+    return internalGet<{ ids: string[]; total: number }>(
+      this.usersUrl,
+      `${ACTIVE_USERS_PATH}?${q.toString()}`,
+      this.secret,
+      'users',
+      this.log,
+    );
   }
 }

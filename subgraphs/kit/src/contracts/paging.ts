@@ -61,7 +61,10 @@ export type CursorPart = 'string' | 'number' | 'date';
 type CursorValue<K extends CursorPart> = K extends 'string' ? string : K extends 'number' ? number : Date;
 
 /** A cursor whose values have the given types, in order (API-002 naming `after` otherwise). */
-export function decodeTypedCursor<const K extends readonly CursorPart[]>(cursor: string, kinds: K): { -readonly [I in keyof K]: CursorValue<K[I]> } {
+export function decodeTypedCursor<const K extends readonly CursorPart[]>(
+  cursor: string,
+  kinds: K,
+): { -readonly [I in keyof K]: CursorValue<K[I]> } {
   const values = decodeCursor(cursor, kinds.length);
   return kinds.map((kind, i) => {
     const v = values[i];
@@ -84,12 +87,19 @@ export function decodeTypedCursor<const K extends readonly CursorPart[]>(cursor:
  */
 export function pageSize(first: number | null | undefined, max = MAX_PAGE_SIZE, name = 'first'): number {
   if (first === null || first === undefined) return Math.min(DEFAULT_PAGE_SIZE, max);
-  if (!Number.isInteger(first) || first < 0) throw new AppError(ErrorCode.InvalidRequest, `Invalid ${name}: must be a non-negative integer`, { field: name });
+  if (!Number.isInteger(first) || first < 0)
+    throw new AppError(ErrorCode.InvalidRequest, `Invalid ${name}: must be a non-negative integer`, { field: name });
   return Math.min(first, max);
 }
 
 /** Builds a forward page from `limit + 1` rows read after the cursor. */
-export function forwardPage<T>(rows: T[], limit: number, cursorOf: (row: T) => string, totalCount: number, hasPrevious: boolean): Connection<T> {
+export function forwardPage<T>(
+  rows: T[],
+  limit: number,
+  cursorOf: (row: T) => string,
+  totalCount: number,
+  hasPrevious: boolean,
+): Connection<T> {
   const page = rows.slice(0, limit);
   const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
   return {

@@ -86,7 +86,12 @@ export async function permissionsVersion(redis: Redis, userId: string): Promise<
  * change happened since `version` was read (before the load): a load that overlapped a membership
  * change or an archive never re-caches what it read before. True when written.
  */
-export async function cacheMemberships(redis: Redis, userId: string, memberships: Memberships, version: string): Promise<boolean> {
+export async function cacheMemberships(
+  redis: Redis,
+  userId: string,
+  memberships: Memberships,
+  version: string,
+): Promise<boolean> {
   const fields: string[] = [LOADED_FIELD, '1'];
   for (const [projectId, access] of Object.entries(memberships)) fields.push(projectId, JSON.stringify(access));
   const written = await redis.eval(

@@ -45,4 +45,3 @@ export function ConnectionType<T extends object>(name: string, node: ClassType<T
   }
   return ConnectionClass;
 }
-

@@ -75,7 +75,7 @@ function format(formatted: GraphQLFormattedError, error: unknown, log: Logger): 
     ?.validationErrors;
   if (Array.isArray(validation)) {
     const fields = flattenValidation(validation);
-    const message = `Invalid input: ${fields.map((f) => f.problems.join(", ")).join("; ")}`;
+    const message = `Invalid input: ${fields.map((f) => f.problems.join(', ')).join('; ')}`;
     return withScope({ ...formatted, message }, ErrorCode.InvalidRequest, {
       field: fields[0]?.field ?? null,
       fields: fields.map((f) => f.field),
@@ -91,7 +91,10 @@ function format(formatted: GraphQLFormattedError, error: unknown, log: Logger): 
   }
   if (UNREACHABLE.test(formatted.message)) {
     log.warn({ err: original instanceof Error ? original : error }, 'backing service unreachable');
-    return withScope({ ...formatted, message: 'A backing service is unavailable, try again shortly' }, ErrorCode.ServiceUnavailable);
+    return withScope(
+      { ...formatted, message: 'A backing service is unavailable, try again shortly' },
+      ErrorCode.ServiceUnavailable,
+    );
   }
   log.error({ err: original instanceof Error ? original : error, code }, 'unexpected error');
   return withScope({ ...formatted, message: 'Internal server error' }, ErrorCode.ServiceUnavailable);
@@ -131,4 +134,3 @@ export function operationMetricsPlugin(metrics: Metrics, log?: Logger): ApolloSe
     },
   };
 }
-

@@ -30,19 +30,22 @@ export function parseEncryptionKeys(value: string): EncryptionKey[] {
     if (seen.has(kid)) throw new Error(`entry ${i + 1}: key id ${kid} appears twice`);
     seen.add(kid);
     const key = Buffer.from(entry.slice(sep + 1), 'base64');
-    if (key.length !== 32) throw new Error(`entry ${i + 1} (${kid}): key must be 32 bytes, base64-encoded (openssl rand -base64 32)`);
+    if (key.length !== 32)
+      throw new Error(`entry ${i + 1} (${kid}): key must be 32 bytes, base64-encoded (openssl rand -base64 32)`);
     return { kid, key };
   });
 }
 
 /** Config field for services that keep secrets at rest: required, no default. */
-export const encryptionKeysSchema = z.string({ message: 'required: comma-separated kid:base64key (32-byte AES keys), first is active' }).superRefine((v, ctx) => {
-  try {
-    parseEncryptionKeys(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-  }
-});
+export const encryptionKeysSchema = z
+  .string({ message: 'required: comma-separated kid:base64key (32-byte AES keys), first is active' })
+  .superRefine((v, ctx) => {
+    try {
+      parseEncryptionKeys(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  });
 
 /** A freshly made `ENCRYPTION_KEYS` value (one key), for development stacks and tests. */
 export function generateEncryptionKeys(kid = `k${Date.now().toString(36)}`): string {

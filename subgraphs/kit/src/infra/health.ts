@@ -23,21 +23,33 @@ async function timedCheck(check: ReadinessCheck): Promise<{ up: boolean; seconds
  * runs the checks: `dependency_up{dependency}` (1/0, what the Redis/MongoDB-down alerts read) and
  * `dependency_check_duration_seconds{dependency}` (the round trip of that ping).
  */
-export function standardRoutes(service: string, checks: Record<string, ReadinessCheck>, metrics: Metrics): Record<string, RouteHandler> {
+export function standardRoutes(
+  service: string,
+  checks: Record<string, ReadinessCheck>,
+  metrics: Metrics,
+): Record<string, RouteHandler> {
   let round: Promise<Array<{ dependency: string; up: boolean; seconds: number }>> | undefined;
   // both gauges of one scrape share one round of checks
   const results = () =>
-    (round ??= Promise.all(Object.entries(checks).map(async ([dependency, check]) => ({ dependency, ...(await timedCheck(check)) }))).finally(() =>
-      setImmediate(() => (round = undefined)),
-    ));
+    (round ??= Promise.all(
+      Object.entries(checks).map(async ([dependency, check]) => ({ dependency, ...(await timedCheck(check)) })),
+    ).finally(() => setImmediate(() => (round = undefined))));
   addGaugeSource(
     metrics.registry,
-    { name: 'dependency_up', help: 'Whether a dependency (mongo, redis) answered its readiness check at scrape time', labelNames: ['dependency'] },
+    {
+      name: 'dependency_up',
+      help: 'Whether a dependency (mongo, redis) answered its readiness check at scrape time',
+      labelNames: ['dependency'],
+    },
     async () => (await results()).map((r) => ({ labels: { dependency: r.dependency }, value: r.up ? 1 : 0 })),
   );
   addGaugeSource(
     metrics.registry,
-    { name: 'dependency_check_duration_seconds', help: 'Round trip of the readiness check of a dependency at scrape time', labelNames: ['dependency'] },
+    {
+      name: 'dependency_check_duration_seconds',
+      help: 'Round trip of the readiness check of a dependency at scrape time',
+      labelNames: ['dependency'],
+    },
     async () => (await results()).map((r) => ({ labels: { dependency: r.dependency }, value: r.seconds })),
   );
   return {

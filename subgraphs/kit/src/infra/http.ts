@@ -95,7 +95,9 @@ function bearerMatches(req: IncomingMessage, token: string): boolean {
  * Who may read `/metrics`: behind METRICS_TOKEN (401 without it), and with METRICS_PORT only on
  * that listener. Returns the routes of the service's own port and the metrics listener, if any.
  */
-function placeMetrics<C extends BaseContext>(opts: HttpAppOptions<C>): { routes: Record<string, RouteHandler>; listener?: http.Server } {
+function placeMetrics<C extends BaseContext>(
+  opts: HttpAppOptions<C>,
+): { routes: Record<string, RouteHandler>; listener?: http.Server } {
   const routes = { ...opts.routes };
   const route = routes[METRICS_PATH];
   if (!route) return { routes };
@@ -205,7 +207,11 @@ function countRequest<C extends BaseContext>(
 }
 
 /** The separate metrics port's server: started by `listen` with the service's, stopped with it. */
-function attachMetricsListener(server: http.Server, listener: http.Server, settings: HttpAppOptions<BaseContext>['metrics']['settings']): void {
+function attachMetricsListener(
+  server: http.Server,
+  listener: http.Server,
+  settings: HttpAppOptions<BaseContext>['metrics']['settings'],
+): void {
   if (!settings.port) return;
   metricsListeners.set(server, { server: listener, port: settings.port, host: settings.host });
   server.once('close', () => {
@@ -224,7 +230,10 @@ function answerCors(req: IncomingMessage, res: ServerResponse, allowed: Set<stri
   res.setHeader('access-control-expose-headers', CORRELATION_HEADER);
   if (req.method !== 'OPTIONS') return false;
   res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-  res.setHeader('access-control-allow-headers', 'content-type, authorization, x-correlation-id, apollo-require-preflight, x-apollo-operation-name');
+  res.setHeader(
+    'access-control-allow-headers',
+    'content-type, authorization, x-correlation-id, apollo-require-preflight, x-apollo-operation-name',
+  );
   res.setHeader('access-control-max-age', '600');
   res.writeHead(204).end();
   return true;
@@ -234,7 +243,12 @@ function answerCors(req: IncomingMessage, res: ServerResponse, allowed: Set<stri
  * A POSTed GraphQL body: bounded, kept raw (the signed context covers its hash), parsed when JSON.
  * Null when the request was answered already (413, 400).
  */
-async function readGraphqlBody(req: IncomingMessage, res: ServerResponse, maxBody: number, correlationId: string): Promise<{ body: unknown } | null> {
+async function readGraphqlBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBody: number,
+  correlationId: string,
+): Promise<{ body: unknown } | null> {
   let text: string;
   try {
     text = await readBody(req, maxBody);

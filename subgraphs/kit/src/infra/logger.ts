@@ -7,10 +7,34 @@ export type { Logger };
 
 /** Field names whose values never reach a log line. */
 const SECRET_KEYS = [
-  'password', 'currentPassword', 'newPassword', 'passwordHash', 'token', 'accessToken', 'refreshToken',
-  'authorization', 'cookie', 'secret', 'mfaCode', 'code', 'email', 'x-tm-context', 'privateKey',
-  'privateJwk', 'mfaSecret', 'mfaPendingSecret', 'mfaToken', 'otpauthUrl', 'recoveryCodes', 'resetToken',
-  'resetTokenEncrypted', 'emailEncrypted', 'secretHash', 'tokenHash', 'ENCRYPTION_KEYS', 'ADMIN_PASSWORD',
+  'password',
+  'currentPassword',
+  'newPassword',
+  'passwordHash',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'authorization',
+  'cookie',
+  'secret',
+  'mfaCode',
+  'code',
+  'email',
+  'x-tm-context',
+  'privateKey',
+  'privateJwk',
+  'mfaSecret',
+  'mfaPendingSecret',
+  'mfaToken',
+  'otpauthUrl',
+  'recoveryCodes',
+  'resetToken',
+  'resetTokenEncrypted',
+  'emailEncrypted',
+  'secretHash',
+  'tokenHash',
+  'ENCRYPTION_KEYS',
+  'ADMIN_PASSWORD',
 ];
 
 const REDACT_PATHS = SECRET_KEYS.flatMap((k) => {
@@ -76,7 +100,7 @@ export function piiPatternProblem(p: string): string | null {
   }
   // one frame per open group: does its content match a variable length (a quantifier, an alternation)?
   const stack: Array<{ variable: boolean }> = [{ variable: false }];
-  for (let i = 0; i < p.length; ) {
+  for (let i = 0; i < p.length;) {
     const c = p[i]!;
     let end: number;
     if (c === '\\') {
@@ -99,7 +123,8 @@ export function piiPatternProblem(p: string): string | null {
     } else if (c === ')') {
       const group = stack.pop() ?? { variable: false };
       const q = quantifierAt(p, i + 1);
-      if (q?.repeating && group.variable) return 'nested quantifiers are not allowed (a repeated group whose content varies in length; not linear-time)';
+      if (q?.repeating && group.variable)
+        return 'nested quantifiers are not allowed (a repeated group whose content varies in length; not linear-time)';
       if (group.variable || q?.variable) stack[stack.length - 1]!.variable = true;
       i += 1 + (q?.len ?? 0);
       continue;

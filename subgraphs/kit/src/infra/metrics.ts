@@ -122,12 +122,15 @@ export function createMetrics(service: string, settings: MetricsSettings = metri
       labelNames: ['method', 'route', 'status'],
       registers: [registry],
     }),
-    graphqlOperations: new OperationCounter({
-      name: 'graphql_operations_total',
-      help: `GraphQL operations by name and outcome (names of operations that succeeded, the first ${settings.maxOperationNames}; else "${OTHER_OPERATION}")`,
-      labelNames: ['operation', 'outcome'],
-      registers: [registry],
-    }, settings.maxOperationNames),
+    graphqlOperations: new OperationCounter(
+      {
+        name: 'graphql_operations_total',
+        help: `GraphQL operations by name and outcome (names of operations that succeeded, the first ${settings.maxOperationNames}; else "${OTHER_OPERATION}")`,
+        labelNames: ['operation', 'outcome'],
+        registers: [registry],
+      },
+      settings.maxOperationNames,
+    ),
     mongoCommands: new client.Counter({
       name: 'mongodb_commands_total',
       help: 'Commands sent to the MongoDB-compatible store (database round trips)',
@@ -177,7 +180,11 @@ export function watchQueueDepth(
 ): () => void {
   return addGaugeSource(
     registry,
-    { name: 'queue_jobs', help: 'BullMQ jobs by queue and state (waiting, prioritized, active, delayed, failed)', labelNames: ['queue', 'state'] },
+    {
+      name: 'queue_jobs',
+      help: 'BullMQ jobs by queue and state (waiting, prioritized, active, delayed, failed)',
+      labelNames: ['queue', 'state'],
+    },
     async () => {
       const c = await counts(...QUEUE_JOB_STATES);
       return QUEUE_JOB_STATES.map((state) => ({ labels: { queue, state }, value: c[state] ?? 0 }));

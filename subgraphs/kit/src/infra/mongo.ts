@@ -35,7 +35,10 @@ class StoreBreaker {
     void suspect.then(async (answered) => {
       if (!answered) {
         this.openSince = Date.now();
-        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'store not answering: failing store calls fast until it does');
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'store not answering: failing store calls fast until it does',
+        );
       }
       this.suspect = null;
       if (answered) return;
@@ -151,9 +154,9 @@ export function connectMongo(opts: MongoOptions): MongoHandle {
         });
         storeBreaker.reset();
         monitorCommands(connection.getClient(), opts);
-        connection.getClient().on('commandFailed', (e: mongo.CommandFailedEvent) =>
-          storeBreaker.trip(e.failure, connection, timeout, opts.log),
-        );
+        connection
+          .getClient()
+          .on('commandFailed', (e: mongo.CommandFailedEvent) => storeBreaker.trip(e.failure, connection, timeout, opts.log));
         for (const m of opts.models ?? []) await m.createIndexes();
         opts.log.info({ dbName: opts.dbName }, 'mongo connected');
         return;
@@ -221,7 +224,13 @@ export function anyOf<T>(values: readonly T[]): T | { $in: T[] } {
 /** Pings the store; false when it does not answer within the timeout. */
 export async function pingMongo(conn: mongoose.Connection, timeoutMs = 1000): Promise<boolean> {
   if (conn.readyState !== 1 || !conn.db) return false;
-  const ping = conn.db.admin().command({ ping: 1 }).then(() => true, () => false);
+  const ping = conn.db
+    .admin()
+    .command({ ping: 1 })
+    .then(
+      () => true,
+      () => false,
+    );
   const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref());
   return Promise.race([ping, timeout]);
 }

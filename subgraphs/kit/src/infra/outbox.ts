@@ -124,8 +124,17 @@ export class OutboxRelay<T extends WithOutbox> {
     if (metrics)
       addGaugeSource(
         metrics.registry,
-        { name: 'outbox_pending_documents', help: 'Documents holding outbox events not yet sent to the stream, by collection', labelNames: ['collection'] },
-        async () => [{ labels: { collection: model.collection.collectionName }, value: await model.countDocuments({ hasPending: true } as never) }],
+        {
+          name: 'outbox_pending_documents',
+          help: 'Documents holding outbox events not yet sent to the stream, by collection',
+          labelNames: ['collection'],
+        },
+        async () => [
+          {
+            labels: { collection: model.collection.collectionName },
+            value: await model.countDocuments({ hasPending: true } as never),
+          },
+        ],
       );
   }
 
@@ -176,7 +185,8 @@ export class OutboxRelay<T extends WithOutbox> {
       }
     }
     if (sent.length < pending.length) this.markBehind();
-    if (sent.length) await this.model.updateOne({ _id: id } as never, { $pull: { pendingEvents: { id: { $in: sent } } } } as never);
+    if (sent.length)
+      await this.model.updateOne({ _id: id } as never, { $pull: { pendingEvents: { id: { $in: sent } } } } as never);
     if (sent.length < pending.length) return;
     // only while nothing was pushed meanwhile (the filter decides, atomically)
     const empty = { _id: id, pendingEvents: { $size: 0 } };

@@ -326,12 +326,20 @@ export class StreamConsumer {
       Object.entries(await lag()).map(([stream, s]) => ({ labels: { group, stream }, value: s[field] }));
     addGaugeSource(
       registry,
-      { name: 'stream_consumer_lag', help: 'Entries of a stream not yet delivered to a consumer group (XINFO GROUPS lag)', labelNames: ['group', 'stream'] },
+      {
+        name: 'stream_consumer_lag',
+        help: 'Entries of a stream not yet delivered to a consumer group (XINFO GROUPS lag)',
+        labelNames: ['group', 'stream'],
+      },
       () => samples('lag'),
     );
     addGaugeSource(
       registry,
-      { name: 'stream_consumer_pending', help: 'Entries of a stream delivered to a consumer group and not yet acknowledged', labelNames: ['group', 'stream'] },
+      {
+        name: 'stream_consumer_pending',
+        help: 'Entries of a stream delivered to a consumer group and not yet acknowledged',
+        labelNames: ['group', 'stream'],
+      },
       () => samples('pending'),
     );
   }

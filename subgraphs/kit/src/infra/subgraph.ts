@@ -109,7 +109,15 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
   await ops.start();
   const stop = installShutdown(
     log,
-    [() => closeServer(server), () => apollo.stop(), async () => setup.onStop?.(), () => tracing.shutdown(), () => ops.close(), () => mongo.close(), () => redis.quit().catch(() => redis.disconnect())],
+    [
+      () => closeServer(server),
+      () => apollo.stop(),
+      async () => setup.onStop?.(),
+      () => tracing.shutdown(),
+      () => ops.close(),
+      () => mongo.close(),
+      () => redis.quit().catch(() => redis.disconnect()),
+    ],
     config.SHUTDOWN_TIMEOUT_MS,
   );
   return { port, url: `http://${config.HOST}:${port}/graphql`, deps, server, stop };
@@ -131,7 +139,9 @@ function connectStores<C extends BaseConfig, Ctx extends BaseContext>(
     commandDuration: metrics.mongoCommandDuration,
     timeoutMS: config.MONGO_TIMEOUT_MS,
   });
-  const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'main', { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+  const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'main', {
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  });
   return { mongo, redis };
 }
 
@@ -140,7 +150,13 @@ function connectStores<C extends BaseConfig, Ctx extends BaseContext>(
  * read-only), and OpenTelemetry traces when an OTLP endpoint is configured, sampled as they say.
  */
 function followOpsSettings(name: string, config: BaseConfig, log: Logger, metrics: Metrics, redis: Redis) {
-  const ops = new OpsSettingsClient({ redis, redisTarget: redisSettings(config), prefix: config.REDIS_PREFIX, log, registry: metrics.registry });
+  const ops = new OpsSettingsClient({
+    redis,
+    redisTarget: redisSettings(config),
+    prefix: config.REDIS_PREFIX,
+    log,
+    registry: metrics.registry,
+  });
   ops.onChange(applyProcessSettings(name, config.LOG_LEVEL, log));
   const tracing = startTracing({ service: name, config, log, settings: () => ops.current() });
   return { ops, tracing };
@@ -177,7 +193,10 @@ function subgraphConfig<C extends BaseConfig, Ctx extends BaseContext>(opts: Sub
   const env = opts.env ?? process.env;
   const portVar = `${opts.name.toUpperCase()}_PORT`;
   const schema = baseConfigSchema.extend({
-    MONGO_DB: z.string().regex(/^[\w-]{1,60}$/, 'letters, digits, _ and -').default(`tm_${opts.name}`),
+    MONGO_DB: z
+      .string()
+      .regex(/^[\w-]{1,60}$/, 'letters, digits, _ and -')
+      .default(`tm_${opts.name}`),
     PORT: portSchema(opts.defaultPort),
     ...opts.configShape,
   });

@@ -1,4 +1,13 @@
-import { diag, DiagLogLevel, trace, type Attributes, type Context, type DiagLogger, type Link, type SpanKind } from '@opentelemetry/api';
+import {
+  diag,
+  DiagLogLevel,
+  trace,
+  type Attributes,
+  type Context,
+  type DiagLogger,
+  type Link,
+  type SpanKind,
+} from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';

@@ -1,6 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import type { BaseConfig } from './config';
 import type { Logger } from './logger';
 import type { OpsSettings } from '../contracts/ops-settings';
@@ -224,7 +234,12 @@ export async function traceOperation<T>(
 }
 
 /** Runs `fn` as the active span's work; ends the span, marked by a throw or by an error code from `codeOf`. */
-async function runInSpan<T>(span: Span, parent: Context, fn: () => Promise<T>, codeOf?: (result: T) => string | undefined): Promise<T> {
+async function runInSpan<T>(
+  span: Span,
+  parent: Context,
+  fn: () => Promise<T>,
+  codeOf?: (result: T) => string | undefined,
+): Promise<T> {
   if (!span.isRecording()) return context.with(trace.setSpan(parent, span), fn);
   try {
     const result = await context.with(trace.setSpan(parent, span), fn);

@@ -162,7 +162,12 @@ export function localStorageHandler(storage: LocalStorage | S3Storage, signer: U
     if (!object) return fail(res, new AppError(ErrorCode.DownloadFailed, 'Download failed: the file is gone'), cid, 404);
     if (!(storage instanceof LocalStorage)) {
       // checked here; the bytes come straight from the bucket (Range and Content-Disposition there)
-      const location = await storage.redirectUrl({ key: claims.key, fileId: claims.fileId, fileName: claims.name ?? 'file', contentType: claims.type ?? 'application/octet-stream' });
+      const location = await storage.redirectUrl({
+        key: claims.key,
+        fileId: claims.fileId,
+        fileName: claims.name ?? 'file',
+        contentType: claims.type ?? 'application/octet-stream',
+      });
       res.writeHead(302, { location, 'cache-control': 'private, no-store' }).end();
       return;
     }

@@ -3,7 +3,14 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SAFE_KEY_RE, type DownloadUrlRequest, type Storage, type StoredObject, type UploadUrlRequest, type WriteOptions } from './storage';
+import {
+  SAFE_KEY_RE,
+  type DownloadUrlRequest,
+  type Storage,
+  type StoredObject,
+  type UploadUrlRequest,
+  type WriteOptions,
+} from './storage';
 import type { UrlSigner } from './signed-url';
 
 /** Paths the owning service serves local-storage URLs on (local.routes.ts). */

@@ -81,7 +81,12 @@ export class S3Storage implements Storage {
 
   uploadUrl(req: UploadUrlRequest): Promise<string> {
     // the declared length is signed: S3 refuses a PUT of any other size
-    const cmd = new PutObjectCommand({ Bucket: this.opts.bucket, Key: req.key, ContentType: req.contentType, ContentLength: req.size });
+    const cmd = new PutObjectCommand({
+      Bucket: this.opts.bucket,
+      Key: req.key,
+      ContentType: req.contentType,
+      ContentLength: req.size,
+    });
     return getSignedUrl(this.presigner, cmd, { expiresIn: req.expiresInSeconds });
   }
 

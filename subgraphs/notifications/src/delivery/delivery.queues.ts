@@ -60,7 +60,8 @@ export class DeliveryQueues {
         for (const s of all) for (const state of STATES) this.set({ queue: s.name, state }, s[state]);
       },
     });
-    for (const name of QUEUE_NAMES) watchQueueDepth(opts.metrics.registry, name, (...states) => this.queues[name].getJobCounts(...states));
+    for (const name of QUEUE_NAMES)
+      watchQueueDepth(opts.metrics.registry, name, (...states) => this.queues[name].getJobCounts(...states));
   }
 
   add(queue: QueueName, name: string, data: Record<string, unknown>, opts: JobsOptions = {}): Promise<unknown> {

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type Connection, decodeTypedCursor, encodeCursor, forwardPage, isDuplicateKeyError, pageSize, type UserDirectory } from '@tm/kit/contracts';
+import {
+  type Connection,
+  decodeTypedCursor,
+  encodeCursor,
+  forwardPage,
+  isDuplicateKeyError,
+  pageSize,
+  type UserDirectory,
+} from '@tm/kit/contracts';
 import { liveChannel, type Logger, type Redis } from '@tm/kit/infra';
 import type { PreferenceService } from '../preference/preference.service';
 import { wants } from '../preference/preference.service';

@@ -22,7 +22,9 @@ export class PermissionCache {
     const version = await permissionsVersion(this.redis, userId);
     const members = await ProjectMemberModel.find({ userId, ...inForce }, { projectId: 1, role: 1 }).lean<ProjectMember[]>();
     const projects = members.length
-      ? await ProjectModel.find({ _id: { $in: members.map((m) => m.projectId) } }, { archived: 1 }).lean<Pick<Project, '_id' | 'archived'>[]>()
+      ? await ProjectModel.find({ _id: { $in: members.map((m) => m.projectId) } }, { archived: 1 }).lean<
+          Pick<Project, '_id' | 'archived'>[]
+        >()
       : [];
     const archived = new Map(projects.map((p) => [p._id, p.archived]));
     const memberships: Memberships = {};

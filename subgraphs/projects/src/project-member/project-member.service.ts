@@ -217,7 +217,13 @@ export class ProjectMemberService {
    * (decide again). An owner stepping down is taken from the count first; a new owner is counted
    * once it is one.
    */
-  private async setRole(project: Project, target: ProjectMember, role: ProjectRole, event: PendingEvent, lastOwner: string): Promise<Outcome | null> {
+  private async setRole(
+    project: Project,
+    target: ProjectMember,
+    role: ProjectRole,
+    event: PendingEvent,
+    lastOwner: string,
+  ): Promise<Outcome | null> {
     const leaving = target.role === ProjectRole.OWNER && role !== ProjectRole.OWNER;
     if (leaving) await this.releaseOwner(project._id, lastOwner);
     const r = await ProjectMemberModel.updateOne(

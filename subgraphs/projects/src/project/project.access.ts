@@ -23,7 +23,8 @@ export async function requireRole(
     membershipById(memberId(projectId, actorId)),
   ]);
   if (!project || !member) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
-  if (ROLE_RANK[member.role] < ROLE_RANK[min]) throw new AppError(ErrorCode.Forbidden, `Requires the ${min} role or higher in this project`);
+  if (ROLE_RANK[member.role] < ROLE_RANK[min])
+    throw new AppError(ErrorCode.Forbidden, `Requires the ${min} role or higher in this project`);
   if (opts.write && project.archived) throw new AppError(ErrorCode.Forbidden, 'Project is archived and read-only');
   return { project, member };
 }

@@ -2,7 +2,10 @@ import { Field, ID, InputType } from 'type-graphql';
 
 @InputType()
 export class CreateProjectInput {
-  @Field(() => ID, { nullable: true, description: 'Client-generated UUID: a retry with the same id returns the project instead of a duplicate' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Client-generated UUID: a retry with the same id returns the project instead of a duplicate',
+  })
   public id?: string;
 
   @Field({ description: '1–100 characters, unique among your projects' })

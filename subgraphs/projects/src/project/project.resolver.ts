@@ -45,7 +45,10 @@ export class ProjectResolver {
 
   @Authorized()
   @Mutation(() => Project, { description: 'You become its OWNER. PROJ-001 when you already have a project with this name' })
-  createProject(@Arg('input', () => CreateProjectInput) input: CreateProjectInput, @Ctx() ctx: ProjectsContext): Promise<Project> {
+  createProject(
+    @Arg('input', () => CreateProjectInput) input: CreateProjectInput,
+    @Ctx() ctx: ProjectsContext,
+  ): Promise<Project> {
     return ctx.services.projects.create(actor(ctx), input);
   }
 
@@ -78,7 +81,11 @@ export class ProjectResolver {
 
   @Authorized()
   @Mutation(() => Project, { description: 'Remove a member, or leave (your own id)' })
-  removeProjectMember(@Arg('projectId', () => ID) projectId: string, @Arg('userId', () => ID) userId: string, @Ctx() ctx: ProjectsContext): Promise<Project> {
+  removeProjectMember(
+    @Arg('projectId', () => ID) projectId: string,
+    @Arg('userId', () => ID) userId: string,
+    @Ctx() ctx: ProjectsContext,
+  ): Promise<Project> {
     return ctx.services.members.remove(actor(ctx), projectId, userId);
   }
 

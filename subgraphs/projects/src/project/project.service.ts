@@ -1,5 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, assertId, type Connection, decodeTypedCursor, encodeCursor, ErrorCode, escapeRegex, forwardPage, isDuplicateKeyError, optionalText, pageSize, requireText } from '@tm/kit/contracts';
+import {
+  AppError,
+  assertId,
+  type Connection,
+  decodeTypedCursor,
+  encodeCursor,
+  ErrorCode,
+  escapeRegex,
+  forwardPage,
+  isDuplicateKeyError,
+  optionalText,
+  pageSize,
+  requireText,
+} from '@tm/kit/contracts';
 import { type OutboxRelay } from '@tm/kit/infra';
 import type { ProjectEvents } from './project.events';
 import type { PermissionCache } from '../project-member/permission.cache';
@@ -43,7 +56,15 @@ export class ProjectService {
     let project: Project;
     try {
       project = (
-        await ProjectModel.create({ _id: id, name, nameKey: name.toLowerCase(), description, ownerId: actor.userId, pendingEvents: [event], hasPending: true })
+        await ProjectModel.create({
+          _id: id,
+          name,
+          nameKey: name.toLowerCase(),
+          description,
+          ownerId: actor.userId,
+          pendingEvents: [event],
+          hasPending: true,
+        })
       ).toObject();
     } catch (err) {
       if (!isDuplicate(err)) throw err;
@@ -58,7 +79,13 @@ export class ProjectService {
     }
     try {
       // an insert, never an update: it cannot undo a concurrent writer's change of an existing one
-      await ProjectMemberModel.create({ _id: memberId(project._id, actor.userId), projectId: project._id, userId: actor.userId, role: ProjectRole.OWNER, addedAt: project.createdAt });
+      await ProjectMemberModel.create({
+        _id: memberId(project._id, actor.userId),
+        projectId: project._id,
+        userId: actor.userId,
+        role: ProjectRole.OWNER,
+        addedAt: project.createdAt,
+      });
     } catch (err) {
       if (!isDuplicate(err)) throw err; // a retry: already there
     }
@@ -69,7 +96,11 @@ export class ProjectService {
   }
 
   /** MANAGER or OWNER; refused (PERM-001) once archived, also when archived while this runs. */
-  async update(actor: Actor, projectId: string, changes: { name?: string | null; description?: string | null }): Promise<Project> {
+  async update(
+    actor: Actor,
+    projectId: string,
+    changes: { name?: string | null; description?: string | null },
+  ): Promise<Project> {
     assertId(projectId, 'id');
     await requireRole(actor.userId, projectId, 'MANAGER', { write: true });
     const set: Partial<Project> = {};
@@ -77,7 +108,8 @@ export class ProjectService {
       set.name = requireText(changes.name, 'name', NAME_MAX, ErrorCode.InvalidRequest);
       set.nameKey = set.name.toLowerCase();
     }
-    if (changes.description !== undefined) set.description = optionalText(changes.description, 'description', DESCRIPTION_MAX, ErrorCode.InvalidRequest) ?? null;
+    if (changes.description !== undefined)
+      set.description = optionalText(changes.description, 'description', DESCRIPTION_MAX, ErrorCode.InvalidRequest) ?? null;
     const event = this.events.of('ProjectUpdated', { projectId, fields: Object.keys(set) }, actor);
     let updated: Project | null;
     try {
@@ -87,7 +119,10 @@ export class ProjectService {
         { returnDocument: 'after' },
       ).lean<Project>();
     } catch (err) {
-      if (isDuplicate(err)) throw new AppError(ErrorCode.ProjectCreateFailed, 'Invalid name: the owner already has a project with this name', { field: 'name' });
+      if (isDuplicate(err))
+        throw new AppError(ErrorCode.ProjectCreateFailed, 'Invalid name: the owner already has a project with this name', {
+          field: 'name',
+        });
       throw err;
     }
     if (!updated) throw new AppError(ErrorCode.Forbidden, 'Project is archived and read-only');
@@ -108,7 +143,9 @@ export class ProjectService {
         { returnDocument: 'after' },
       ).lean<Project>()) ?? (await ProjectModel.findById(projectId).lean<Project>())!;
     // also on a repeat: a first attempt may have stopped before this (e.g. Redis went away)
-    const members = await ProjectMemberModel.find({ projectId, ...inForce }, { userId: 1 }).lean<Pick<ProjectMember, 'userId'>[]>();
+    const members = await ProjectMemberModel.find({ projectId, ...inForce }, { userId: 1 }).lean<
+      Pick<ProjectMember, 'userId'>[]
+    >();
     await this.permissions.invalidate(...members.map((m) => m.userId));
     await this.relay.flushQuietly(projectId);
     return archived;
@@ -134,9 +171,17 @@ export class ProjectService {
     alsoMemberId?: string,
   ): Promise<Connection<Project>> {
     const limit = pageSize(args.first);
-    let ids = (await ProjectMemberModel.find({ userId, ...inForce }, { projectId: 1 }).lean<Pick<ProjectMember, 'projectId'>[]>()).map((m) => m.projectId);
+    let ids = (
+      await ProjectMemberModel.find({ userId, ...inForce }, { projectId: 1 }).lean<Pick<ProjectMember, 'projectId'>[]>()
+    ).map((m) => m.projectId);
     if (alsoMemberId && alsoMemberId !== userId) {
-      const mine = new Set((await ProjectMemberModel.find({ userId: alsoMemberId, ...inForce }, { projectId: 1 }).lean<Pick<ProjectMember, 'projectId'>[]>()).map((m) => m.projectId));
+      const mine = new Set(
+        (
+          await ProjectMemberModel.find({ userId: alsoMemberId, ...inForce }, { projectId: 1 }).lean<
+            Pick<ProjectMember, 'projectId'>[]
+          >()
+        ).map((m) => m.projectId),
+      );
       ids = ids.filter((id) => mine.has(id));
     }
     const filter: Record<string, unknown> = { _id: { $in: ids } };
@@ -147,7 +192,10 @@ export class ProjectService {
       pageFilter.$or = [{ createdAt: { $lt: date } }, { createdAt: date, _id: { $lt: id } }];
     }
     const [rows, totalCount] = await Promise.all([
-      ProjectModel.find(pageFilter).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean<Project[]>(),
+      ProjectModel.find(pageFilter)
+        .sort({ createdAt: -1, _id: -1 })
+        .limit(limit + 1)
+        .lean<Project[]>(),
       ProjectModel.countDocuments(filter),
     ]);
     return forwardPage(rows, limit, (p) => encodeCursor([p.createdAt.toISOString(), p._id]), totalCount, Boolean(args.after));

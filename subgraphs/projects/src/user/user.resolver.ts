@@ -17,7 +17,12 @@ export class UserProjectsResolver {
   ) {
     const viewer = ctx.user.userId;
     const all = viewer === user.id || ctx.user.roles.includes('ADMIN');
-    if (!viewer) return { edges: [], totalCount: 0, pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } };
+    if (!viewer)
+      return {
+        edges: [],
+        totalCount: 0,
+        pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+      };
     return ctx.services.projects.listForUser(user.id, { search, first, after }, all ? undefined : viewer);
   }
 }

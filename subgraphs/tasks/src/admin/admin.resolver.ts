@@ -8,11 +8,13 @@ import type { TasksContext } from '../context';
 export class TaskAdminResolver {
   @Authorized('ADMIN')
   @Mutation(() => Boolean, {
-    description: 'ADMIN: entity "Task" re-publishes the task\'s state (live and on the stream); "User" drops the user\'s cached permissions',
+    description:
+      'ADMIN: entity "Task" re-publishes the task\'s state (live and on the stream); "User" drops the user\'s cached permissions',
   })
   synchronizeEntity(@Arg('entity') entity: string, @Arg('id', () => ID) id: string, @Ctx() ctx: TasksContext): Promise<boolean> {
     return ctx.services.audit.run(ctx, 'synchronizeEntity', { entity, id }, async () => {
-      if (entity === 'Task') return ctx.services.tasks.synchronize({ userId: ctx.user.userId!, correlationId: ctx.correlationId }, id);
+      if (entity === 'Task')
+        return ctx.services.tasks.synchronize({ userId: ctx.user.userId!, correlationId: ctx.correlationId }, id);
       if (entity === 'User') {
         await ctx.services.redis.del(RedisKeys.permissions(assertId(id, 'id')));
         return true;

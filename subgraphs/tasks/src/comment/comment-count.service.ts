@@ -24,7 +24,10 @@ export class CommentCounts {
    */
   async added(taskId: string): Promise<boolean> {
     // `$gte: 0` matches numbers only (not null nor absent: `$inc` would make those look known)
-    const counted = await TaskModel.updateOne({ _id: taskId, deletedAt: null, commentCount: { $gte: 0 } }, { $inc: { commentCount: 1 } });
+    const counted = await TaskModel.updateOne(
+      { _id: taskId, deletedAt: null, commentCount: { $gte: 0 } },
+      { $inc: { commentCount: 1 } },
+    );
     if (counted.matchedCount === 1) return true;
     return (await TaskModel.exists({ _id: taskId, deletedAt: null })) !== null;
   }
@@ -61,7 +64,10 @@ export class CommentCounts {
       const totals = await this.countFor(ids);
       await TaskModel.bulkWrite(
         ids.map((id) => ({
-          updateOne: { filter: { _id: id, commentCount: null, deletedAt: null }, update: { $set: { commentCount: totals.get(id) ?? 0 } } },
+          updateOne: {
+            filter: { _id: id, commentCount: null, deletedAt: null },
+            update: { $set: { commentCount: totals.get(id) ?? 0 } },
+          },
         })),
         { ordered: false },
       );

@@ -1,5 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, assertId, type Connection, decodeTypedCursor, encodeCursor, ErrorCode, forwardPage, isDuplicateKeyError, type RequestAccess, requireText } from '@tm/kit/contracts';
+import {
+  AppError,
+  assertId,
+  type Connection,
+  decodeTypedCursor,
+  encodeCursor,
+  ErrorCode,
+  forwardPage,
+  isDuplicateKeyError,
+  type RequestAccess,
+  requireText,
+} from '@tm/kit/contracts';
 import { liveChannel, type OutboxRelay, pendingEvent } from '@tm/kit/infra';
 import type { Actor } from '../task/task.events';
 import { TaskModel, type Task } from '../task/task.model';
@@ -36,7 +47,17 @@ export class CommentService {
     );
     let comment: Comment;
     try {
-      comment = (await CommentModel.create({ _id: commentId, taskId: tid, projectId: task.projectId, authorId: actor.userId, body: text, pendingEvents: [event], hasPending: true })).toObject();
+      comment = (
+        await CommentModel.create({
+          _id: commentId,
+          taskId: tid,
+          projectId: task.projectId,
+          authorId: actor.userId,
+          body: text,
+          pendingEvents: [event],
+          hasPending: true,
+        })
+      ).toObject();
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
       const existing = await CommentModel.findById(commentId, PROJECTION).lean<Comment>();
@@ -100,7 +121,10 @@ export class CommentService {
   async deleteForTasks(actor: Actor, taskIds: readonly string[], at: Date): Promise<number> {
     const marked: string[] = [];
     for (;;) {
-      const batch = await CommentModel.find({ taskId: { $in: [...taskIds] }, deletedAt: null }, { _id: 1, taskId: 1, projectId: 1 })
+      const batch = await CommentModel.find(
+        { taskId: { $in: [...taskIds] }, deletedAt: null },
+        { _id: 1, taskId: 1, projectId: 1 },
+      )
         .limit(DELETE_BATCH)
         .lean<Array<Pick<Comment, '_id' | 'taskId' | 'projectId'>>>();
       if (batch.length === 0) break;
@@ -134,7 +158,11 @@ async function flushAll(ids: string[], flush: (id: string) => Promise<void>): Pr
 }
 
 function deletedEvent(c: Pick<Comment, '_id' | 'taskId' | 'projectId'>, actor: Actor) {
-  return pendingEvent('CommentDeleted', { commentId: c._id, taskId: c.taskId, projectId: c.projectId, reason: 'TaskDeleted' }, { actorId: actor.userId, correlationId: actor.correlationId });
+  return pendingEvent(
+    'CommentDeleted',
+    { commentId: c._id, taskId: c.taskId, projectId: c.projectId, reason: 'TaskDeleted' },
+    { actorId: actor.userId, correlationId: actor.correlationId },
+  );
 }
 
 /** A comment cursor: (createdAt, id). */

@@ -21,10 +21,17 @@ export class ProjectTasksResolver {
   ) {
     const wanted = selectedFields(info);
     const order = orderBy ?? { field: TaskOrderField.POSITION, direction: SortDirection.ASC };
-    return ctx.services.queries.forProject(ctx.access, project.id, filter, order, { first, after }, {
-      edges: wanted.has('edges') || wanted.has('pageInfo'),
-      totalCount: wanted.has('totalCount'),
-    });
+    return ctx.services.queries.forProject(
+      ctx.access,
+      project.id,
+      filter,
+      order,
+      { first, after },
+      {
+        edges: wanted.has('edges') || wanted.has('pageInfo'),
+        totalCount: wanted.has('totalCount'),
+      },
+    );
   }
 }
 

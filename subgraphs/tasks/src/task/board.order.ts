@@ -61,7 +61,9 @@ async function reserve(column: Column, count: number): Promise<number> {
  * `$max` is monotonic, so seeders racing each other or a reserve only ever raise it.
  */
 async function seed(column: Column): Promise<void> {
-  const last = await TaskModel.findOne({ ...column }, { position: 1 }).sort({ position: -1 }).lean<Pick<Task, 'position'>>();
+  const last = await TaskModel.findOne({ ...column }, { position: 1 })
+    .sort({ position: -1 })
+    .lean<Pick<Task, 'position'>>();
   try {
     await BoardColumnModel.updateOne(
       { _id: columnKey(column) },
@@ -86,7 +88,10 @@ export async function claim(column: Column, position: number): Promise<void> {
 }
 
 async function positionAfter(column: Column, after: number, excludeId?: string): Promise<number | null> {
-  const next = await TaskModel.findOne({ ...column, ...live, position: { $gt: after }, ...(excludeId ? { _id: { $ne: excludeId } } : {}) }, { position: 1 })
+  const next = await TaskModel.findOne(
+    { ...column, ...live, position: { $gt: after }, ...(excludeId ? { _id: { $ne: excludeId } } : {}) },
+    { position: 1 },
+  )
     .sort({ position: 1 })
     .lean<Pick<Task, 'position'>>();
   return next?.position ?? null;
@@ -115,7 +120,10 @@ export function midpoint(after: number, next: number): number | null {
  * A requested position, made unique: if another task holds it, the midpoint towards the next one.
  */
 export async function slotAt(column: Column, requested: number, movingId?: string): Promise<number | null> {
-  const holder = await TaskModel.findOne({ ...column, ...live, position: requested, _id: { $ne: movingId ?? '' } }, { _id: 1 }).lean();
+  const holder = await TaskModel.findOne(
+    { ...column, ...live, position: requested, _id: { $ne: movingId ?? '' } },
+    { _id: 1 },
+  ).lean();
   if (holder) return slotAfter(column, requested, movingId);
   await claim(column, requested);
   return requested;
@@ -126,11 +134,15 @@ export async function slotAt(column: Column, requested: number, movingId?: strin
  * reserved from its counter, so no rewritten position can meet another one (one pass, no lock).
  */
 export async function rebalance(column: Column): Promise<void> {
-  const tasks = await TaskModel.find({ ...column, ...live }, { _id: 1 }).sort({ position: 1, _id: 1 }).lean<Array<Pick<Task, '_id'>>>();
+  const tasks = await TaskModel.find({ ...column, ...live }, { _id: 1 })
+    .sort({ position: 1, _id: 1 })
+    .lean<Array<Pick<Task, '_id'>>>();
   if (tasks.length === 0) return;
   const first = await reserve(column, tasks.length);
   await TaskModel.bulkWrite(
-    tasks.map((t, i) => ({ updateOne: { filter: { _id: t._id, ...column, ...live }, update: { $set: { position: first + i * POSITION_STEP } } } })),
+    tasks.map((t, i) => ({
+      updateOne: { filter: { _id: t._id, ...column, ...live }, update: { $set: { position: first + i * POSITION_STEP } } },
+    })),
     { ordered: false },
   );
 }

@@ -7,7 +7,10 @@ export enum TaskStatus {
   IN_REVIEW = 'IN_REVIEW',
   DONE = 'DONE',
 }
-registerEnumType(TaskStatus, { name: 'TaskStatus', description: 'TODO → IN_PROGRESS → IN_REVIEW → DONE; one step forward, any steps back' });
+registerEnumType(TaskStatus, {
+  name: 'TaskStatus',
+  description: 'TODO → IN_PROGRESS → IN_REVIEW → DONE; one step forward, any steps back',
+});
 
 export const STATUS_ORDER = [TaskStatus.TODO, TaskStatus.IN_PROGRESS, TaskStatus.IN_REVIEW, TaskStatus.DONE];
 

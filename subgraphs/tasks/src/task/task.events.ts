@@ -7,7 +7,12 @@ export interface Actor {
   correlationId: string;
 }
 
-const TYPES: Record<`${TaskChangeKind}`, string> = { CREATED: 'TaskCreated', UPDATED: 'TaskUpdated', MOVED: 'TaskMoved', DELETED: 'TaskDeleted' };
+const TYPES: Record<`${TaskChangeKind}`, string> = {
+  CREATED: 'TaskCreated',
+  UPDATED: 'TaskUpdated',
+  MOVED: 'TaskMoved',
+  DELETED: 'TaskDeleted',
+};
 
 /**
  * The domain event (tasks stream) and live message (`taskChanged` of the project) of one change,

@@ -3,7 +3,10 @@ import { SortDirection, TaskOrderField, TaskPriority, TaskStatus } from './task.
 
 @InputType()
 export class CreateTaskInput {
-  @Field(() => ID, { nullable: true, description: 'Client-generated UUID: a retry with the same id returns the task instead of a duplicate' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Client-generated UUID: a retry with the same id returns the task instead of a duplicate',
+  })
   public id?: string;
 
   @Field(() => ID)

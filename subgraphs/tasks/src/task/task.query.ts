@@ -47,14 +47,21 @@ function mongoFilter(base: Record<string, unknown>, f: TaskFilterArgs | null | u
  * A Relay page of tasks by keyset on (sort key, id): cursors stay valid when tasks are added
  * before or after them. Reads the count and the rows only when they are selected.
  */
-async function page(filter: Record<string, unknown>, order: TaskOrderArgs, args: PageArgs, wanted: Wanted): Promise<Connection<Task>> {
+async function page(
+  filter: Record<string, unknown>,
+  order: TaskOrderArgs,
+  args: PageArgs,
+  wanted: Wanted,
+): Promise<Connection<Task>> {
   const limit = pageSize(args.first);
   const key = SORT_KEY[order.field];
   const dir = order.direction === SortDirection.DESC ? -1 : 1;
   const pageFilter = { ...filter };
   if (args.after) {
     // typed: a value of the wrong type (an object, `{"$gt": …}`) is API-002, never part of the filter
-    const [value, id] = key.date ? decodeTypedCursor(args.after, ['date', 'string'] as const) : decodeTypedCursor(args.after, ['number', 'string'] as const);
+    const [value, id] = key.date
+      ? decodeTypedCursor(args.after, ['date', 'string'] as const)
+      : decodeTypedCursor(args.after, ['number', 'string'] as const);
     const cmp = dir === 1 ? '$gt' : '$lt';
     pageFilter.$or = [{ [key.path]: { [cmp]: value } }, { [key.path]: value, _id: { [cmp]: id } }];
   }
@@ -92,7 +99,13 @@ export class TaskQueries {
   }
 
   /** Tasks assigned to a user, in the projects the caller can see. */
-  async forAssignee(access: RequestAccess, assigneeId: string, filter: TaskFilterArgs | null | undefined, args: PageArgs, wanted: Wanted): Promise<Connection<Task>> {
+  async forAssignee(
+    access: RequestAccess,
+    assigneeId: string,
+    filter: TaskFilterArgs | null | undefined,
+    args: PageArgs,
+    wanted: Wanted,
+  ): Promise<Connection<Task>> {
     const visible = await access.visibleProjectIds();
     const base = { assigneeId, projectId: { $in: visible } };
     const order = { field: TaskOrderField.DUE_DATE, direction: SortDirection.ASC };

@@ -62,7 +62,11 @@ export class TaskResolver {
     const counted = () => task.commentCount ?? ctx.loaders.commentCount.load(task._id); // stored, else counted
     const totalCount = wanted.has('totalCount') || cursor ? await counted() : 0;
     if (!wanted.has('edges') && !wanted.has('pageInfo')) {
-      return { edges: [], totalCount, pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } };
+      return {
+        edges: [],
+        totalCount,
+        pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+      };
     }
     if (cursor) return ctx.services.comments.page(task._id, limit, cursor, totalCount);
     const rows = await ctx.loaders.firstComments.load({ taskId: task._id, limit });
@@ -70,7 +74,9 @@ export class TaskResolver {
   }
 
   @Authorized()
-  @Mutation(() => Task, { description: 'MEMBER or better. TASK-001 on invalid input; PROJ-002 when the assignee is not a member' })
+  @Mutation(() => Task, {
+    description: 'MEMBER or better. TASK-001 on invalid input; PROJ-002 when the assignee is not a member',
+  })
   createTask(@Arg('input', () => CreateTaskInput) input: CreateTaskInput, @Ctx() ctx: TasksContext): Promise<Task> {
     return ctx.services.tasks.create(actor(ctx), input);
   }
@@ -87,14 +93,17 @@ export class TaskResolver {
   }
 
   @Authorized()
-  @Mutation(() => Task, { description: 'Moves a task to a status column, at `position`, right after `afterTaskId`, or at the end' })
+  @Mutation(() => Task, {
+    description: 'Moves a task to a status column, at `position`, right after `afterTaskId`, or at the end',
+  })
   moveTask(
     @Arg('id', () => ID) id: string,
     @Arg('status', () => TaskStatus) status: TaskStatus,
     @Ctx() ctx: TasksContext,
     @Arg('position', () => Float, { nullable: true }) position?: number,
     @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion?: number,
-    @Arg('afterTaskId', () => ID, { nullable: true, description: 'Place right after this task of the target column' }) afterTaskId?: string,
+    @Arg('afterTaskId', () => ID, { nullable: true, description: 'Place right after this task of the target column' })
+    afterTaskId?: string,
   ): Promise<Task> {
     return ctx.services.tasks.move(actor(ctx), id, { status, position, expectedVersion, afterTaskId });
   }

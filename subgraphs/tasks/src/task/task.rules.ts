@@ -14,13 +14,15 @@ export const taskRules = {
   dueDate(v: Date | null | undefined, code: ErrorCode): Date | null {
     if (v === null || v === undefined) return null;
     const t = v.getTime();
-    if (Number.isNaN(t) || t < EARLIEST || t >= LATEST) throw new AppError(code, 'Invalid dueDate: must be between 2000 and 2100', { field: 'dueDate' });
+    if (Number.isNaN(t) || t < EARLIEST || t >= LATEST)
+      throw new AppError(code, 'Invalid dueDate: must be between 2000 and 2100', { field: 'dueDate' });
     return v;
   },
   labels(v: string[] | null | undefined, code: ErrorCode): string[] {
     const labels = [...new Set((v ?? []).map((l) => l.trim()))];
     if (labels.length > LABELS_MAX) throw new AppError(code, `Invalid labels: at most ${LABELS_MAX}`, { field: 'labels' });
-    if (labels.some((l) => !l || l.length > LABEL_MAX)) throw new AppError(code, `Invalid labels: each 1–${LABEL_MAX} characters`, { field: 'labels' });
+    if (labels.some((l) => !l || l.length > LABEL_MAX))
+      throw new AppError(code, `Invalid labels: each 1–${LABEL_MAX} characters`, { field: 'labels' });
     return labels;
   },
   id: (v: string, field: string, code: ErrorCode) => assertId(v, field, code),

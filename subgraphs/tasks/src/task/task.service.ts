@@ -239,10 +239,14 @@ export class TaskService {
     assertId(id, 'id');
     const expected = expectedVersion ?? null;
     const stale = (currentVersion: number | null) =>
-      new AppError(ErrorCode.TaskUpdateFailed, `Task was changed by someone else${currentVersion === null ? '' : ` (version ${currentVersion})`}`, {
-        field: 'expectedVersion',
-        currentVersion,
-      });
+      new AppError(
+        ErrorCode.TaskUpdateFailed,
+        `Task was changed by someone else${currentVersion === null ? '' : ` (version ${currentVersion})`}`,
+        {
+          field: 'expectedVersion',
+          currentVersion,
+        },
+      );
     for (let attempt = 1; ; attempt++) {
       const current = await TaskModel.findOne(live(id), TASK_PROJECTION).lean<Task>();
       if (!current) throw notFound();

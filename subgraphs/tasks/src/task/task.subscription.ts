@@ -26,7 +26,8 @@ export class TaskEvent {
 export class TaskEventResolver {
   /** Served by the gateway over graphql-ws (README: Live boards); declared here, where the data lives. */
   @Subscription(() => TaskEvent, {
-    description: "Live changes of a project's tasks (graphql-ws on the gateway's /graphql). Refetch after a reconnect: live updates are at-most-once",
+    description:
+      "Live changes of a project's tasks (graphql-ws on the gateway's /graphql). Refetch after a reconnect: live updates are at-most-once",
     subscribe: () => {
       throw new Error('served by the gateway');
     },

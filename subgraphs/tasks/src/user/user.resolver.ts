@@ -18,10 +18,16 @@ export class AssignedTasksResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const wanted = selectedFields(info);
-    return ctx.services.queries.forAssignee(ctx.access, user.id, filter, { first, after }, {
-      edges: wanted.has('edges') || wanted.has('pageInfo'),
-      totalCount: wanted.has('totalCount'),
-    });
+    return ctx.services.queries.forAssignee(
+      ctx.access,
+      user.id,
+      filter,
+      { first, after },
+      {
+        edges: wanted.has('edges') || wanted.has('pageInfo'),
+        totalCount: wanted.has('totalCount'),
+      },
+    );
   }
 }
 

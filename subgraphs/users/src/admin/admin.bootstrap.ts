@@ -10,7 +10,12 @@ export type FirstAdminResult = 'created' | 'exists' | 'email-taken';
  * no default password: without both variables nothing happens. An existing non-admin account with
  * that email is never promoted here (whoever registered it first would become admin).
  */
-export async function ensureFirstAdmin(users: UserService, email: string, password: string, log: Logger): Promise<FirstAdminResult> {
+export async function ensureFirstAdmin(
+  users: UserService,
+  email: string,
+  password: string,
+  log: Logger,
+): Promise<FirstAdminResult> {
   if (await UserModel.exists({ roles: Role.ADMIN })) return 'exists';
   const problem = passwordProblem(password);
   if (problem) throw new Error(`ADMIN_PASSWORD: ${problem}`);

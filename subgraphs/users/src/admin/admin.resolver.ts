@@ -33,7 +33,9 @@ export class AdminResolver {
     @Ctx() ctx: UsersContext,
     @Arg('reason', () => String, { nullable: true }) reason?: string | null,
   ): Promise<User[]> {
-    return ctx.services.audit.run(ctx, 'lockUsers', { userIds, reason }, () => ctx.services.admin.lock(requireUser(ctx.user), userIds, reason ?? null));
+    return ctx.services.audit.run(ctx, 'lockUsers', { userIds, reason }, () =>
+      ctx.services.admin.lock(requireUser(ctx.user), userIds, reason ?? null),
+    );
   }
 
   @Mutation(() => [User], { description: 'ADMIN: lets locked users sign in again' })
@@ -41,22 +43,30 @@ export class AdminResolver {
     return ctx.services.audit.run(ctx, 'unlockUsers', { userIds }, () => ctx.services.admin.unlock(userIds));
   }
 
-  @Mutation(() => Int, { description: 'ADMIN: signs users out and refuses sign-in until they reset their password; returns how many' })
+  @Mutation(() => Int, {
+    description: 'ADMIN: signs users out and refuses sign-in until they reset their password; returns how many',
+  })
   forcePasswordReset(@Arg('userIds', () => [ID]) userIds: string[], @Ctx() ctx: UsersContext): Promise<number> {
     return ctx.services.audit.run(ctx, 'forcePasswordReset', { userIds }, () => ctx.services.admin.forcePasswordReset(userIds));
   }
 
   @Mutation(() => User, { description: 'ADMIN: replaces the roles (the last active ADMIN cannot be removed)' })
-  setUserRoles(@Arg('userId', () => ID) userId: string, @Arg('roles', () => [Role]) roles: Role[], @Ctx() ctx: UsersContext): Promise<User> {
+  setUserRoles(
+    @Arg('userId', () => ID) userId: string,
+    @Arg('roles', () => [Role]) roles: Role[],
+    @Ctx() ctx: UsersContext,
+  ): Promise<User> {
     return ctx.services.audit.run(ctx, 'setUserRoles', { userId, roles }, () => ctx.services.admin.setRoles(userId, roles));
   }
 
-  @Mutation(() => Boolean, { description: "ADMIN: revokes every access and refresh token of the user at once" })
+  @Mutation(() => Boolean, { description: 'ADMIN: revokes every access and refresh token of the user at once' })
   invalidateUserTokens(@Arg('userId', () => ID) userId: string, @Ctx() ctx: UsersContext): Promise<boolean> {
     return ctx.services.audit.run(ctx, 'invalidateUserTokens', { userId }, () => ctx.services.admin.invalidateTokens(userId));
   }
 
-  @Mutation(() => Boolean, { description: 'ADMIN: new signing key from now on; the old one stays in the JWKS until its tokens expire' })
+  @Mutation(() => Boolean, {
+    description: 'ADMIN: new signing key from now on; the old one stays in the JWKS until its tokens expire',
+  })
   rotateSigningKeys(@Ctx() ctx: UsersContext): Promise<boolean> {
     return ctx.services.audit.run(ctx, 'rotateSigningKeys', {}, () => ctx.services.admin.rotateSigningKeys());
   }
@@ -72,9 +82,12 @@ export class AdminResolver {
   }
 
   @Mutation(() => Int, {
-    description: 'ADMIN: users with these roles must use MFA (replaces the list; [] clears it); returns how many active users must still enroll',
+    description:
+      'ADMIN: users with these roles must use MFA (replaces the list; [] clears it); returns how many active users must still enroll',
   })
   enforceMfaForRoles(@Arg('roles', () => [Role]) roles: Role[], @Ctx() ctx: UsersContext): Promise<number> {
-    return ctx.services.audit.run(ctx, 'enforceMfaForRoles', { roles }, () => ctx.services.admin.enforceMfaForRoles(roles, requireUser(ctx.user)));
+    return ctx.services.audit.run(ctx, 'enforceMfaForRoles', { roles }, () =>
+      ctx.services.admin.enforceMfaForRoles(roles, requireUser(ctx.user)),
+    );
   }
 }

@@ -1,4 +1,13 @@
-import { AppError, type Connection, decodeCursor, encodeCursor, ErrorCode, forwardPage, invalidInput, pageSize } from '@tm/kit/contracts';
+import {
+  AppError,
+  type Connection,
+  decodeCursor,
+  encodeCursor,
+  ErrorCode,
+  forwardPage,
+  invalidInput,
+  pageSize,
+} from '@tm/kit/contracts';
 import { SecretBox } from '@tm/kit/infra';
 import type { KeyRing } from '../auth/keyring.service';
 import type { SessionService } from '../auth/session.service';
@@ -30,7 +39,9 @@ export class AdminService {
     if (ids.includes(actorId)) throw invalidInput('userIds', 'you cannot lock yourself');
     const refuse = () => invalidInput('userIds', 'would lock every active administrator');
     const set = { status: UserStatus.LOCKED, lockedReason: reason ?? null, lockedAt: new Date() };
-    const states = await UserModel.find({ _id: { $in: ids } }, { roles: 1, status: 1 }).lean<Array<Pick<User, '_id' | 'roles' | 'status'>>>();
+    const states = await UserModel.find({ _id: { $in: ids } }, { roles: 1, status: 1 }).lean<
+      Array<Pick<User, '_id' | 'roles' | 'status'>>
+    >();
     const admins = new Set(states.filter(isActiveAdmin).map((u) => u._id));
     if (!(await this.users.admins.take(admins.size))) throw refuse();
     let reserved = admins.size;
@@ -43,7 +54,12 @@ export class AdminService {
           user = await this.users.bumpTokenVersion(id, set, {}, { status: UserStatus.ACTIVE, roles: Role.ADMIN });
           if (user) reserved--;
         }
-        user ??= await this.users.admins.change(id, { status: UserStatus.LOCKED }, (filter) => this.users.bumpTokenVersion(id, set, {}, filter), refuse);
+        user ??= await this.users.admins.change(
+          id,
+          { status: UserStatus.LOCKED },
+          (filter) => this.users.bumpTokenVersion(id, set, {}, filter),
+          refuse,
+        );
         await this.sessions.revokeAll(id, 'locked by admin');
         if (user) out.push(user);
       }
@@ -132,36 +148,59 @@ export class AdminService {
   }
 
   /** Every user, oldest first (createdAt, then id); `search` matches the start of name or email, any case. */
-  async list(search: string | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<Connection<User>> {
+  async list(
+    search: string | null | undefined,
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<Connection<User>> {
     const limit = pageSize(first);
     const term = search?.trim();
     const filter: Record<string, unknown> = term
-      ? { $or: [{ email: { $regex: `^${escapeRegex(term.toLowerCase())}` } }, { name: { $regex: `^${escapeRegex(term)}`, $options: 'i' } }] }
+      ? {
+          $or: [
+            { email: { $regex: `^${escapeRegex(term.toLowerCase())}` } },
+            { name: { $regex: `^${escapeRegex(term)}`, $options: 'i' } },
+          ],
+        }
       : {};
     let page: Record<string, unknown> = filter;
     if (after) {
       const [at, id] = decodeCursor(after, 2) as [unknown, unknown];
       const date = typeof at === 'string' ? new Date(at) : null;
-      if (!date || Number.isNaN(date.getTime()) || typeof id !== 'string') throw new AppError(ErrorCode.InvalidRequest, 'Invalid cursor', { field: 'after' });
+      if (!date || Number.isNaN(date.getTime()) || typeof id !== 'string')
+        throw new AppError(ErrorCode.InvalidRequest, 'Invalid cursor', { field: 'after' });
       const afterCursor = { $or: [{ createdAt: { $gt: date } }, { createdAt: date, _id: { $gt: id } }] };
       page = term ? { $and: [filter, afterCursor] } : afterCursor;
     }
     const [rows, total] = await Promise.all([
-      limit === 0 ? [] : UserModel.find(page).sort({ createdAt: 1, _id: 1 }).limit(limit + 1).lean<User[]>(),
+      limit === 0
+        ? []
+        : UserModel.find(page)
+            .sort({ createdAt: 1, _id: 1 })
+            .limit(limit + 1)
+            .lean<User[]>(),
       UserModel.countDocuments(filter),
     ]);
     return forwardPage(rows, limit, (u) => encodeCursor([u.createdAt.toISOString(), u._id]), total, Boolean(after));
   }
 
   /** Keys configured, sealed values per key id (counted over every sealed field), and a round-trip self-test. */
-  async encryptionStatus(): Promise<{ activeKeyId: string; keyIds: string[]; recordsByKey: Array<{ keyId: string; count: number }>; selfTestPassed: boolean }> {
+  async encryptionStatus(): Promise<{
+    activeKeyId: string;
+    keyIds: string[];
+    recordsByKey: Array<{ keyId: string; count: number }>;
+    selfTestPassed: boolean;
+  }> {
     const counts = new Map<string, number>();
     const add = (sealed: string | null | undefined) => {
       if (!sealed) return;
       const kid = SecretBox.keyIdOf(sealed) ?? '(unencrypted)';
       counts.set(kid, (counts.get(kid) ?? 0) + 1);
     };
-    const users = UserModel.find({ $or: [{ mfaSecret: { $exists: true } }, { mfaPendingSecret: { $exists: true } }] }, { mfaSecret: 1, mfaPendingSecret: 1 })
+    const users = UserModel.find(
+      { $or: [{ mfaSecret: { $exists: true } }, { mfaPendingSecret: { $exists: true } }] },
+      { mfaSecret: 1, mfaPendingSecret: 1 },
+    )
       .lean<Array<Pick<User, 'mfaSecret' | 'mfaPendingSecret'>>>()
       .cursor();
     for await (const u of users) {
@@ -182,7 +221,9 @@ export class AdminService {
     const ids = [...new Set(userIds)];
     if (ids.length === 0) throw invalidInput('userIds', 'at least one id');
     if (ids.length > 100) throw invalidInput('userIds', 'at most 100 ids');
-    const found = new Set((await UserModel.find({ _id: { $in: ids } }, { _id: 1 }).lean<Array<{ _id: string }>>()).map((u) => u._id));
+    const found = new Set(
+      (await UserModel.find({ _id: { $in: ids } }, { _id: 1 }).lean<Array<{ _id: string }>>()).map((u) => u._id),
+    );
     if (strict && found.size !== ids.length) throw new AppError(ErrorCode.NotFound, 'User not found');
     return ids.filter((id) => found.has(id));
   }

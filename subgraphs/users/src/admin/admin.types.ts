@@ -22,7 +22,10 @@ export class EncryptionStatus {
   @Field(() => [String], { description: 'Every configured key id' })
   public keyIds!: string[];
 
-  @Field(() => [KeyUsage], { description: 'Stored sealed values per key id (MFA secrets, pending enrollments, private signing keys); an id missing from keyIds means data that cannot be opened' })
+  @Field(() => [KeyUsage], {
+    description:
+      'Stored sealed values per key id (MFA secrets, pending enrollments, private signing keys); an id missing from keyIds means data that cannot be opened',
+  })
   public recordsByKey!: KeyUsage[];
 
   @Field({ description: 'A seal/open round trip succeeded with every configured key' })

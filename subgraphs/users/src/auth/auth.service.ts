@@ -58,7 +58,8 @@ export class AuthService {
       this.metrics?.registrations.inc({ outcome: 'created' });
       return tokens;
     } catch (err) {
-      const duplicate = err instanceof AppError && err.code === ErrorCode.InvalidRequest && err.message.endsWith(ALREADY_REGISTERED);
+      const duplicate =
+        err instanceof AppError && err.code === ErrorCode.InvalidRequest && err.message.endsWith(ALREADY_REGISTERED);
       this.metrics?.registrations.inc({ outcome: duplicate ? 'duplicate' : 'error' });
       throw err;
     } finally {
@@ -96,7 +97,11 @@ export class AuthService {
           throw new AppError(ErrorCode.AuthFailed, 'Invalid MFA code');
         }
       } else if (await this.mfa.mustEnroll(user)) {
-        const mfaToken = await this.stepTokens.sign('mfa', { userId: user._id, tokenVersion: user.tokenVersion ?? 0 }, MFA_STEP.ttlSeconds);
+        const mfaToken = await this.stepTokens.sign(
+          'mfa',
+          { userId: user._id, tokenVersion: user.tokenVersion ?? 0 },
+          MFA_STEP.ttlSeconds,
+        );
         throw new AppError(
           ErrorCode.MfaRequired,
           'MFA enrollment required: call startMfaEnrollment and confirmMfaEnrollment with the mfaToken of this error, then sign in with a code',
@@ -157,7 +162,8 @@ export class AuthService {
     if (mfaToken) {
       const claims = await this.stepTokens.verify('mfa', mfaToken);
       const user = claims ? await this.users.findById(claims.userId) : null;
-      if (user && claims && user.status === UserStatus.ACTIVE && (user.tokenVersion ?? 0) === claims.tokenVersion) return user._id;
+      if (user && claims && user.status === UserStatus.ACTIVE && (user.tokenVersion ?? 0) === claims.tokenVersion)
+        return user._id;
       throw new AppError(ErrorCode.TokenInvalid, 'MFA token invalid or expired');
     }
     throw new AppError(ErrorCode.AuthFailed, 'Authentication required');

@@ -120,11 +120,17 @@ export class KeyRing {
       if (d.privateJwk.startsWith('{')) {
         // stored before keys were sealed: seal it now
         json = d.privateJwk;
-        await SigningKeyModel.updateOne({ _id: d._id, privateJwk: d.privateJwk }, { $set: { privateJwk: this.box.encrypt(json, aadOf(d._id)) } });
+        await SigningKeyModel.updateOne(
+          { _id: d._id, privateJwk: d.privateJwk },
+          { $set: { privateJwk: this.box.encrypt(json, aadOf(d._id)) } },
+        );
       } else {
         json = this.box.decrypt(d.privateJwk, aadOf(d._id));
         if (this.box.isStale(d.privateJwk)) {
-          await SigningKeyModel.updateOne({ _id: d._id, privateJwk: d.privateJwk }, { $set: { privateJwk: this.box.encrypt(json, aadOf(d._id)) } });
+          await SigningKeyModel.updateOne(
+            { _id: d._id, privateJwk: d.privateJwk },
+            { $set: { privateJwk: this.box.encrypt(json, aadOf(d._id)) } },
+          );
         }
       }
       privateKey = await importJWK(JSON.parse(json) as JWK, d.alg);

@@ -84,7 +84,10 @@ export class SessionService {
     if (!session || session.revokedAt || session.expiresAt.getTime() < Date.now()) throw invalid();
     if (session.secretHash !== presented) {
       if (!session.previousHashes.includes(presented)) throw invalid();
-      return { ...(await this.successorInGrace(session.userId, sessionId, secret, presented, 0)), tokenVersion: session.tokenVersion };
+      return {
+        ...(await this.successorInGrace(session.userId, sessionId, secret, presented, 0)),
+        tokenVersion: session.tokenVersion,
+      };
     }
     // one use per token: the rotation is a compare-and-set on the current hash, so of concurrent
     // uses exactly one rotates; the others are replays, unless the winner leaves its successor for
@@ -95,7 +98,10 @@ export class SessionService {
       { $set: { secretHash: hash(next) }, $push: { previousHashes: presented } },
     );
     if (rotated.modifiedCount === 0) {
-      return { ...(await this.successorInGrace(session.userId, sessionId, secret, presented, 3000)), tokenVersion: session.tokenVersion };
+      return {
+        ...(await this.successorInGrace(session.userId, sessionId, secret, presented, 3000)),
+        tokenVersion: session.tokenVersion,
+      };
     }
     const successor = `${sessionId}.${next}`;
     if (this.graceMs > 0) await this.redis.set(graceRecord(presented), sealFor(secret, successor), 'PX', this.graceMs);

@@ -120,7 +120,10 @@ export class MfaService {
       const ok = await this.checkTotp(user._id, secret, trimmed);
       if (ok && this.box.isStale(user.mfaSecret)) {
         // sealed with an older key: re-seal with the active one
-        await UserModel.updateOne({ _id: user._id, mfaSecret: user.mfaSecret }, { $set: { mfaSecret: this.box.encrypt(secret, aadOf(user._id)) } });
+        await UserModel.updateOne(
+          { _id: user._id, mfaSecret: user.mfaSecret },
+          { $set: { mfaSecret: this.box.encrypt(secret, aadOf(user._id)) } },
+        );
       }
       return ok;
     }

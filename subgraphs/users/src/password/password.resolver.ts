@@ -5,12 +5,16 @@ import { ChangePasswordArgs, RequestPasswordResetArgs, ResetPasswordArgs } from 
 
 @Resolver()
 export class PasswordResolver {
-  @Mutation(() => Boolean, { description: 'Always true; an existing account gets a reset link (valid 30 min, single use) by email' })
+  @Mutation(() => Boolean, {
+    description: 'Always true; an existing account gets a reset link (valid 30 min, single use) by email',
+  })
   requestPasswordReset(@Args(() => RequestPasswordResetArgs) args: RequestPasswordResetArgs, @Ctx() ctx: UsersContext): boolean {
     return ctx.services.passwords.request(args.email, { correlationId: ctx.correlationId });
   }
 
-  @Mutation(() => Boolean, { description: 'Sets a new password with a reset token; ends every session. AUTH-002 for a bad/used/expired token' })
+  @Mutation(() => Boolean, {
+    description: 'Sets a new password with a reset token; ends every session. AUTH-002 for a bad/used/expired token',
+  })
   resetPassword(@Args(() => ResetPasswordArgs) args: ResetPasswordArgs, @Ctx() ctx: UsersContext): Promise<boolean> {
     return ctx.services.passwords.reset(args.token, args.newPassword);
   }

@@ -9,6 +9,7 @@ export const PASSWORD_RULE_MESSAGE = 'password must mix letters with digits or s
 
 /** The problem with a password, or null when it is acceptable. */
 export function passwordProblem(password: string): string | null {
-  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) return `password must be ${PASSWORD_MIN}-${PASSWORD_MAX} characters`;
+  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX)
+    return `password must be ${PASSWORD_MIN}-${PASSWORD_MAX} characters`;
   return PASSWORD_RULE.test(password) ? null : PASSWORD_RULE_MESSAGE;
 }

@@ -33,7 +33,13 @@ export class PasswordService {
     redis: Redis,
     private readonly resetTtlMinutes: number,
   ) {
-    this.requests = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'auth:reset-request', points: 3, duration: 900, rejectIfRedisNotReady: true });
+    this.requests = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: 'auth:reset-request',
+      points: 3,
+      duration: 900,
+      rejectIfRedisNotReady: true,
+    });
   }
 
   /**

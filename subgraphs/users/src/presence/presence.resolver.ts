@@ -6,7 +6,8 @@ import { PresenceEvent } from './presence.subscription';
 export class PresenceResolver {
   @Authorized()
   @Mutation(() => Boolean, {
-    description: 'Keeps you online in a project for 60 s (send every ~20 s); online: false leaves at once. Open subscriptions send it for you',
+    description:
+      'Keeps you online in a project for 60 s (send every ~20 s); online: false leaves at once. Open subscriptions send it for you',
   })
   heartbeat(
     @Arg('projectId', () => ID) projectId: string,

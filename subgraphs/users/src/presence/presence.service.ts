@@ -21,7 +21,8 @@ export class PresenceService {
 
   /** Marks the user online (or, with `online` false, offline) in a project they belong to. */
   async heartbeat(userId: string, projectId: string, online: boolean): Promise<boolean> {
-    if (!(await this.permissions.access(userId, projectId))) throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
+    if (!(await this.permissions.access(userId, projectId)))
+      throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
     if (!online) return this.leave(userId, projectId);
     const expires = Date.now() + this.ttlSeconds * 1000;
     const [[, added]] = (await this.redis
@@ -83,7 +84,8 @@ export class PresenceService {
   /** Keeps `User.online` true only while the user is online somewhere. */
   private async dropFromUser(userId: string, projectId: string): Promise<void> {
     await this.redis.zrem(RedisKeys.userPresence(userId), projectId);
-    if ((await this.redis.zcount(RedisKeys.userPresence(userId), Date.now(), '+inf')) === 0) await this.redis.del(RedisKeys.presence(userId));
+    if ((await this.redis.zcount(RedisKeys.userPresence(userId), Date.now(), '+inf')) === 0)
+      await this.redis.del(RedisKeys.presence(userId));
   }
 
   private announce(userId: string, projectId: string, online: boolean): Promise<void> {
