@@ -2,12 +2,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parser } from '@prometheus-io/lezer-promql';
+import type { parser as PromqlParser } from '@prometheus-io/lezer-promql' with { 'resolution-mode': 'import' };
 import { allSubgraphs, registerUser, startStack, type Stack } from '@tm/tools/testing/stack';
 import { gql } from '@tm/tools/testing/graphql';
 import { REPO_ROOT } from '@tm/tools/testing/processes';
 import { waitFor } from '@tm/tools/testing/wait';
 import { parse } from 'yaml';
+
+// the package's typings are ESM-only, while Jest runs this file as CommonJS: its CommonJS build is loaded
+const { parser } = require('@prometheus-io/lezer-promql') as { parser: typeof PromqlParser };
 
 /**
  * The monitoring artefacts against the code: the Grafana boards (ops/grafana/dashboards) and the

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { errorCode } from '@tm/tools/testing/graphql';
-import { startMoto, type Moto } from '@tm/tools/testing/moto';
+import { motoBucket, startMoto, type Moto } from '@tm/tools/testing/moto';
 import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 import { as as asUser, data, parseCsv, REPORT, REQUEST_REPORT, waitFor } from './helpers';
 
@@ -44,18 +44,12 @@ async function settled(id: string, status: string) {
 
 beforeAll(async () => {
   moto = await startMoto();
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-  s3 = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const bucket = await motoBucket(moto, BUCKET);
+  s3 = bucket.s3;
   stack = await startStack('analytics_s3', ['users', 'projects', 'tasks', 'analytics'], {
+    ...bucket.env,
     ANALYTICS_POLL_MS: '100',
     REPORTS_STORAGE: 's3',
-    S3_BUCKET: BUCKET,
-    S3_ENDPOINT: moto.endpoint,
-    S3_REGION: 'us-east-1',
-    S3_ACCESS_KEY_ID: credentials.accessKeyId,
-    S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    S3_FORCE_PATH_STYLE: 'true',
     REPORTS_TTL_SECONDS: '8',
     REPORTS_SWEEP_MS: '300',
     REPORTS_ROWS_PER_SECOND: '100',

@@ -1,6 +1,6 @@
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { errorCode } from '@tm/tools/testing/graphql';
-import { startMoto, type Moto } from '@tm/tools/testing/moto';
+import { motoBucket, startMoto, type Moto } from '@tm/tools/testing/moto';
 import { registerUser, startStack, type Stack, type TestUser } from '@tm/tools/testing/stack';
 import { EICAR } from '../src/scan/eicar.scanner';
 import { data, FilesClient, PNG } from './helpers';
@@ -24,17 +24,11 @@ const keysOf = async (id: string) => (await keys()).filter((k) => k.endsWith(id)
 
 beforeAll(async () => {
   moto = await startMoto();
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-  s3 = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const bucket = await motoBucket(moto, BUCKET);
+  s3 = bucket.s3;
   stack = await startStack('files_s3', ['users', 'projects', 'tasks', 'files'], {
+    ...bucket.env,
     FILES_STORAGE: 's3',
-    S3_BUCKET: BUCKET,
-    S3_ENDPOINT: moto.endpoint,
-    S3_REGION: 'us-east-1',
-    S3_ACCESS_KEY_ID: credentials.accessKeyId,
-    S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    S3_FORCE_PATH_STYLE: 'true',
     FILES_MAX_BYTES: String(64 * 1024),
   });
   files = new FilesClient(stack.gateway.url);

@@ -1,3 +1,4 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -96,4 +97,20 @@ export async function startMoto(opts: { startTimeoutMs?: number } = {}): Promise
     await new Promise((r) => setTimeout(r, 100));
   }
   return { endpoint, stop };
+}
+
+/** A bucket made on a moto server: a client for the test to look into it, and the `S3_*` settings a service needs for it. */
+export async function motoBucket(moto: Moto, bucket: string): Promise<{ s3: S3Client; env: Record<string, string> }> {
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const s3 = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const env = {
+    S3_BUCKET: bucket,
+    S3_ENDPOINT: moto.endpoint,
+    S3_REGION: 'us-east-1',
+    S3_ACCESS_KEY_ID: credentials.accessKeyId,
+    S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    S3_FORCE_PATH_STYLE: 'true',
+  };
+  return { s3, env };
 }
