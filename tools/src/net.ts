@@ -13,6 +13,11 @@ const BLOCKS = 22; // 10000–31999
 const worker = Number(process.env.JEST_WORKER_ID ?? 0);
 const block = worker > 0 ? (worker - 1) % 11 : 11 + (process.pid % 11);
 let next = Math.floor(Math.random() * BLOCK);
+/**
+ * Ports the Fetch standard blocks ("bad ports"): Node's fetch refuses them, so a service there looks
+ * down to every test client. 10080 is the one inside the range above.
+ */
+const FETCH_BLOCKED = new Set([10080]);
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -27,7 +32,7 @@ function canListen(port: number): Promise<boolean> {
 export async function freePort(): Promise<number> {
   for (let tries = 0; tries < BLOCK; tries++) {
     const port = RANGE_START + (block % BLOCKS) * BLOCK + (next++ % BLOCK);
-    if (await canListen(port)) return port;
+    if (!FETCH_BLOCKED.has(port) && (await canListen(port))) return port;
   }
   throw new Error(`no free port in block ${block} (${RANGE_START + block * BLOCK}–${RANGE_START + (block + 1) * BLOCK - 1})`);
 }
