@@ -47,3 +47,21 @@ it('ends busy keep-alive connections after their current response, without faili
   expect(failures).toEqual([]);
   expect(tookMs).toBeLessThan(2000);
 });
+
+it('closes a keep-alive connection left idle, after a grace of about a second', async () => {
+  const server = http.createServer((_req, res) => res.end('ok'));
+  trackInFlight(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const agent = new http.Agent({ keepAlive: true });
+  await new Promise<void>((resolve, reject) => {
+    http
+      .get({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', agent }, (res) => res.resume().on('end', resolve))
+      .on('error', reject);
+  });
+  const started = Date.now();
+  await closeServer(server);
+  const tookMs = Date.now() - started;
+  agent.destroy();
+  expect(tookMs).toBeGreaterThanOrEqual(900);
+  expect(tookMs).toBeLessThan(3000);
+});
