@@ -11,11 +11,12 @@ import { waitFor } from '@tm/tools/testing/wait';
 /**
  * Horizontal scaling: two gateway processes and two tasks processes, each pair behind a TCP
  * round-robin proxy, under a steady load of mutations and queries through the gateway proxy with
- * live-board clients (graphql-ws, retrying) subscribed to `taskChanged`. One gateway is SIGKILLed,
- * later one tasks process, and each is restarted. Checked: every failed request was in flight when
- * a process died (and no more failed than the proxies saw requests cut), every accepted change
- * reached every subscriber live or in its refetch after re-subscribing, and no live event was lost
- * while a subscription was up; every subscription came back through the surviving gateway.
+ * live-board clients (graphql-ws, retrying) subscribed to `taskChanged`. Gateway 0 is SIGKILLed and
+ * restarted, gateway 1 SIGTERMed and restarted, then the same for tasks. Checked: every failed
+ * request was in flight when a process went down (and per kill no more failed than the proxy saw
+ * connections cut), a graceful stop fails nothing, every accepted change reached every subscriber
+ * live or in its refetch after re-subscribing, no live event was lost while a subscription was up,
+ * and every subscription came back through the other gateway.
  */
 
 const WRITERS = 3;
@@ -56,8 +57,11 @@ interface Subscriber {
   needsRefetch: boolean;
   refetching: boolean;
   errors: unknown[];
+  /** Connection events with times, for the message of a failed wait. */
   log: string[];
+  /** Connected now (acknowledged). */
   up: boolean;
+  /** Connection attempts that ended before their acknowledgement. */
   failedAttempts: number;
 }
 

@@ -64,11 +64,6 @@ export class RoundRobinProxy {
     return (this.server.address() as net.AddressInfo).port;
   }
 
-  /** Points backend `index` at another port (a process restarted elsewhere); open connections stay where they are. */
-  setBackendPort(index: number, port: number): void {
-    this.backends[index]!.port = port;
-  }
-
   private accept(client: net.Socket): void {
     this.sockets.add(client);
     client.once('close', () => this.sockets.delete(client));
