@@ -4,6 +4,7 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import { runInScope } from './request-scope';
+import { trackInFlight } from './shutdown';
 import { CORRELATION_HEADER, correlationIdFrom } from './signed-context';
 import { ErrorCode } from '../contracts/errors';
 import { nameServerSpan, traceServerRequest, tracingActive } from './tracing';
@@ -160,6 +161,7 @@ export function createHttpApp<C extends BaseContext>(opts: HttpAppOptions<C>): h
       traceServerRequest(req, res, path, true, run);
     else run();
   });
+  trackInFlight(server);
   // keep connections from the gateway alive longer than its idle timeout
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
