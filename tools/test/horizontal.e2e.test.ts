@@ -283,7 +283,10 @@ beforeAll(async () => {
     TASKS_URL: tasksUrl,
   };
   const sub = (name: string) => ({ ...env, MONGO_DB: `${env.MONGO_DB}_${name}`, ...urls });
-  tasksEnv = sub('tasks');
+  // a change committed by a killed tasks process leaves its event in the document: the surviving or
+  // restarted process sends it on its next sweep; swept every 2 s here (production: OUTBOX_IDLE_SWEEP_MS,
+  // 30 s), so that recovery falls inside this test's wait also on a busy machine
+  tasksEnv = { ...sub('tasks'), OUTBOX_SWEEP_MS: '500', OUTBOX_IDLE_SWEEP_MS: '2000' };
   processes.push(await spawnService('users', 'subgraphs/users/dist/main.js', sub('users'), usersPort));
   processes.push(await spawnService('projects', 'subgraphs/projects/dist/main.js', sub('projects'), projectsPort));
   tasks = [];
