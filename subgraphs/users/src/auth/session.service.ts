@@ -5,6 +5,8 @@ import { Session, SessionModel } from './session.model';
 
 const hash = (secret: string) => createHash('sha256').update(secret).digest('hex');
 const newSecret = () => randomBytes(32).toString('base64url');
+/** How long a second use waits for a concurrent rotation's grace record before it counts as a replay. */
+const ROTATION_IN_FLIGHT_MS = 3000;
 const graceRecord = (presentedHash: string) => `auth:refresh-grace:${presentedHash}`;
 const TOKEN_RE = /^([0-9a-f-]{36})\.([\w-]{43})$/;
 
@@ -84,8 +86,10 @@ export class SessionService {
     if (!session || session.revokedAt || session.expiresAt.getTime() < Date.now()) throw invalid();
     if (session.secretHash !== presented) {
       if (!session.previousHashes.includes(presented)) throw invalid();
+      // rotated already, but the winner may not have left its successor yet (its Redis write follows
+      // the store's): wait for it as below
       return {
-        ...(await this.successorInGrace(session.userId, sessionId, secret, presented, 0)),
+        ...(await this.successorInGrace(session.userId, sessionId, secret, presented, ROTATION_IN_FLIGHT_MS)),
         tokenVersion: session.tokenVersion,
       };
     }
@@ -99,7 +103,7 @@ export class SessionService {
     );
     if (rotated.modifiedCount === 0) {
       return {
-        ...(await this.successorInGrace(session.userId, sessionId, secret, presented, 3000)),
+        ...(await this.successorInGrace(session.userId, sessionId, secret, presented, ROTATION_IN_FLIGHT_MS)),
         tokenVersion: session.tokenVersion,
       };
     }
