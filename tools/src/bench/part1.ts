@@ -7,7 +7,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Redis, RedisKeys } from '@tm/kit/infra';
 import { BENCH_QUERY, benchShapeOk, composeFixtures, FIXTURE_NAMES } from './fixtures';
 import type { LoadResult } from './load';
-import { BENCH_DIST, BENCH_METRICS_TOKEN, median, runLoad, spread, startProc, type Proc } from './procs';
+import { BENCH_DIST, BENCH_METRICS_TOKEN, median, profileEnv, runLoad, spread, startProc, type Proc } from './procs';
 import { REPO_ROOT } from '../testing/processes';
 
 export interface BenchOptions {
@@ -120,7 +120,7 @@ async function issuer(users: number) {
 export async function startGateways(
   supergraphPath: string,
   common: NodeJS.ProcessEnv,
-  opts: { variants: boolean; log: (l: string) => void },
+  opts: { variants: boolean; peers?: boolean; log: (l: string) => void },
 ): Promise<GatewayUnderTest[]> {
   const ours: GatewayUnderTest = {
     name: 'ours',
@@ -135,6 +135,7 @@ export async function startGateways(
     ...common,
     SUPERGRAPH_PATH: supergraphPath,
     SUBGRAPH_DEDUP: 'off',
+    ...profileEnv('part1-ours'),
   });
   const list = [ours];
   if (opts.variants) {
@@ -157,6 +158,7 @@ export async function startGateways(
     });
     list.push(d);
   }
+  if (opts.peers === false) return list;
   const hive: GatewayUnderTest = {
     name: 'hive',
     flags: { engine: '@graphql-hive/gateway runtime (defaults)', planner: 'JS (stitching runtime)' },
@@ -217,7 +219,7 @@ export interface Part1Result {
 /** Part 1: the public federation benchmark's workload, our gateway vs the peers. */
 export async function part1(
   stores: { redisUrl: string; mongoUrl: string },
-  opts: BenchOptions & { variants: boolean },
+  opts: BenchOptions & { variants: boolean; peers?: boolean },
 ): Promise<Part1Result> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tm-bench-'));
   const subgraphs: Record<string, Proc> = {};
@@ -257,7 +259,7 @@ export async function part1(
     } finally {
       versions.disconnect();
     }
-    gateways = await startGateways(supergraphPath, common, { variants: opts.variants, log: opts.log });
+    gateways = await startGateways(supergraphPath, common, { variants: opts.variants, peers: opts.peers, log: opts.log });
     const body = JSON.stringify({ query: BENCH_QUERY, operationName: 'TestQuery' });
     const headers = iss.tokens.map((t) => ({ authorization: `Bearer ${t}` }));
     await sanity(gateways, body, headers[0]!, (b) => benchShapeOk(b as never), opts.log);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../net';
 import { REPO_ROOT, spawnNode, type ServiceProcess } from '../testing/processes';
+export { profileEnv } from '../testing/processes';
 import type { LoadConfig, LoadResult } from './load';
 
 export const BENCH_DIST = path.join(REPO_ROOT, 'tools/dist/bench');

@@ -75,7 +75,9 @@ async function main(): Promise<void> {
   let p5: Part5Result | undefined;
   try {
     process.env.MONGO_URL = stack.mongoUrl; // the gateway's ops plane keeps its audit log there
-    if (parts.has(1)) p1 = await part1(stack, { ...common, variants: true });
+    // --only-ours: our gateway alone (e.g. to profile it with BENCH_CPU_PROF=<dir>)
+    const onlyOurs = args.includes('--only-ours');
+    if (parts.has(1)) p1 = await part1(stack, { ...common, variants: !onlyOurs, peers: !onlyOurs });
     if (parts.has(2) || parts.has(3) || parts.has(4)) {
       const res = await part2and3(stack, {
         ...common,

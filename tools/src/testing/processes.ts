@@ -28,7 +28,13 @@ export async function spawnNode(
   opts: { healthPath?: string; timeoutMs?: number; keepChars?: number; killAfterMs?: number } = {},
 ): Promise<ServiceProcess> {
   const { healthPath = '/health', timeoutMs = 60_000, keepChars = 200_000, killAfterMs = 10_000 } = opts;
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // node's own flags (e.g. --cpu-prof, which NODE_OPTIONS refuses) come in env.TM_NODE_FLAGS
+  const { TM_NODE_FLAGS: flags, ...childEnv } = env;
+  const child = spawn(process.execPath, [...(flags ? flags.split(' ') : []), ...args], {
+    cwd: REPO_ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const collect = (d: Buffer) => {
     out = (out + d.toString()).slice(-keepChars);
@@ -95,4 +101,16 @@ export class Cleanup {
   async run(): Promise<void> {
     for (const s of this.steps.splice(0).reverse()) await s();
   }
+}
+
+/**
+ * With BENCH_CPU_PROF=<dir>, our gateway processes run with V8's CPU profiler and write
+ * `<dir>/<label>.cpuprofile` when they stop (summarise with `node tools/dist/bench/profile-top.js <file>`).
+ */
+export function profileEnv(label: string): NodeJS.ProcessEnv {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return {};
+  return {
+    TM_NODE_FLAGS: `--cpu-prof --cpu-prof-dir=${path.resolve(dir)} --cpu-prof-name=${label}-${Date.now()}.cpuprofile`,
+  };
 }
