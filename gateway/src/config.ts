@@ -84,6 +84,8 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** `on`: identical query fetches in flight at once for the same user share one subgraph round trip. */
   SUBGRAPH_DEDUP: z.enum(['on', 'off']).default('off'),
+  /** One subgraph request for a client request's entity fetches to that subgraph that are ready together. */
+  SUBGRAPH_BATCHING: z.enum(['on', 'off']).default('on'),
   // who runs query plans: our executor (gateway/src/executor) or @apollo/gateway's own
   GATEWAY_EXECUTOR: z.enum(['fast', 'apollo']).default('fast'),
   /**

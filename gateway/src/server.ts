@@ -205,6 +205,7 @@ function createPlanningGateway(
   });
   const executing = new PlanExecutingGateway(gateway, (name) => dataSources.get(name), log, {
     enabled: config.GATEWAY_EXECUTOR === 'fast',
+    batching: config.SUBGRAPH_BATCHING === 'on',
     registry: metrics.registry,
     cacheRequests: metrics.cacheRequests,
   });

@@ -13,6 +13,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
+import { FetchBatcher } from './batch';
 import { runNode, type PlanRun } from './run-plan';
 import { hasConditions, Shaper } from './shape';
 import { span } from './spans';
@@ -91,6 +92,8 @@ export class PlanExecutingGateway {
     log: Logger,
     private readonly options: {
       enabled: boolean;
+      /** Entity fetches to one subgraph that are ready together go out as one request (SUBGRAPH_BATCHING). */
+      batching?: boolean;
       maxPlans?: number;
       registry?: client.Registry;
       /** Counts prepared-plan lookups as `cache_requests_total{cache="query_plan"}`. */
@@ -211,6 +214,7 @@ export class PlanExecutingGateway {
       errors: [],
       requestContext: rc,
       context: rc.context,
+      ...(this.options.batching ? { batcher: new FetchBatcher() } : {}),
     };
     const data: Record<string, unknown> = {};
     if (prepared.plan.node) await runNode(run, prepared.plan.node as PlanNode, { path: [], data, root: data });

@@ -2,6 +2,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { FetchDataRewrite, FetchNode, PlanNode, QueryPlanSelectionNode } from '@apollo/query-planner';
 import { GraphQLError, isAbstractType, isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
 import type { Path } from './shape';
+import type { FetchBatcher } from './batch';
 import { span } from './spans';
 
 /**
@@ -21,6 +22,8 @@ export interface PlanRun {
   /** Passed through to each data source (Apollo's incoming request context and the user context). */
   requestContext: unknown;
   context: unknown;
+  /** When set, entity fetches to one subgraph that are ready together go out as one request (./batch). */
+  batcher?: FetchBatcher;
 }
 
 type Obj = Record<string, unknown>;
@@ -172,14 +175,18 @@ async function send(
   cursor: Cursor,
   entityFetch?: { entities: Obj[]; repOf: number[] },
 ): Promise<Obj | null | undefined> {
-  const response = await service.process({
+  const request = { query: fetch.operation, variables, operationName: fetch.operationName };
+  const options = {
     kind: INCOMING_OPERATION,
-    request: { query: fetch.operation, variables, operationName: fetch.operationName },
     incomingRequestContext: run.requestContext as never,
     context: run.context as never,
     ...(fetch.operationDocumentNode ? { document: fetch.operationDocumentNode } : {}),
     pathInIncomingRequest: cursor.path as never,
-  });
+  };
+  const response =
+    entityFetch && run.batcher
+      ? await run.batcher.send(service, request, options)
+      : await service.process({ ...options, request });
   if (response.errors?.length) {
     const pathOf = errorPaths(cursor, fetch, entityFetch);
     for (const e of response.errors) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../testing/processes';
 import type { LiveConfig } from './live-load';
 import type { SeededStack } from './part2';
-import { BENCH_DIST, watchCpu } from './procs';
+import { BENCH_DIST, profileEnv, watchCpu } from './procs';
 
 export interface LiveRow {
   subscribers: number;
@@ -122,21 +122,30 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
     };
   };
 
-  // before: every payload resolved per subscriber (the engine's behaviour before shared resolution)
-  opts.log('part 4: per-subscriber resolution (LIVE_SHARED_RESOLUTION=off), for comparison');
-  const perUserGateway = await s.stack.addGateway({ LIVE_SHARED_RESOLUTION: 'off', NODE_ENV: 'production', LOG_LEVEL: 'warn' });
-  const before = await run(perUserGateway, {
-    ...cfg,
-    counts: cfg.counts.filter((c) => c <= 1000),
-    filteredOthers: 0,
-    churnSeconds: 0,
-    // every start is a supergraph query here: 1,000 took 59 s on the full seed (2026-11-29)
-    subscribeTimeoutMs: 180_000,
-  });
-  await perUserGateway.stop();
+  // before: every payload resolved per subscriber (the engine's behaviour before shared resolution);
+  // BENCH_LIVE_COMPARE=off skips it (e.g. while profiling)
+  let before: Awaited<ReturnType<typeof run>> = { cpu: NaN, err: 'skipped (BENCH_LIVE_COMPARE=off)' };
+  if (process.env.BENCH_LIVE_COMPARE !== 'off') {
+    opts.log('part 4: per-subscriber resolution (LIVE_SHARED_RESOLUTION=off), for comparison');
+    const perUserGateway = await s.stack.addGateway({ LIVE_SHARED_RESOLUTION: 'off', NODE_ENV: 'production', LOG_LEVEL: 'warn' });
+    before = await run(perUserGateway, {
+      ...cfg,
+      counts: cfg.counts.filter((c) => c <= 1000),
+      filteredOthers: 0,
+      churnSeconds: 0,
+      // every start is a supergraph query here: 1,000 took 59 s on the full seed (2026-11-29)
+      subscribeTimeoutMs: 180_000,
+    });
+    await perUserGateway.stop();
+  }
 
   opts.log(`part 4: live updates, ${cfg.counts.join(' / ')} subscribers over ${users.length} users`);
-  const after = await run(s.stack.gateway, cfg);
+  // BENCH_CPU_PROF: a gateway of its own for the live runs, so its profile holds only them
+  const profiled = process.env.BENCH_CPU_PROF
+    ? await s.stack.addGateway({ ...profileEnv('part4-live'), NODE_ENV: 'production', LOG_LEVEL: 'warn' })
+    : undefined;
+  const after = await run(profiled ?? s.stack.gateway, cfg);
+  await profiled?.stop();
   // the gateway's own warnings during the live runs (breakers, unresolved events) say why a delivery failed
   const warnings = [
     ...new Set(
