@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { createRemoteJWKSet, jwtVerify, errors as joseErrors } from 'jose';
+import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import { AppError, ErrorCode } from '@tm/kit/contracts';
 import { ANONYMOUS, type Redis, RedisKeys, type UserContext } from '@tm/kit/infra';
 
@@ -10,6 +10,11 @@ export const ACCESS_TOKEN_TYP = 'at+jwt';
 /** Only the algorithm users signs with is accepted (RFC 8725: allow-list, never trust `alg`). */
 const ALGORITHMS = ['ES256'];
 const JWKS_COOLDOWN_MS = 1_000;
+const JWKS_MAX_AGE_MS = 60_000;
+const CLOCK_TOLERANCE_S = 5;
+/** How long a verified token's signature check is reused, and for how many tokens at most. */
+const VERIFIED_TTL_MS = JWKS_MAX_AGE_MS;
+const VERIFIED_MAX = 50_000;
 
 function tokenInvalid(message = 'Access token invalid or expired'): AppError {
   return new AppError(ErrorCode.TokenInvalid, message);
@@ -34,17 +39,31 @@ export function createAuthenticator(
   // often forged kids can make us fetch (once per second).
   const jwks = createRemoteJWKSet(new URL(jwksUrl), {
     cooldownDuration: JWKS_COOLDOWN_MS,
-    cacheMaxAge: 60_000,
+    cacheMaxAge: JWKS_MAX_AGE_MS,
     timeoutDuration: 3_000,
   });
-  const verify = (token: string) =>
+  const verifySignature = (token: string) =>
     jwtVerify(token, jwks, {
       issuer: TOKEN_ISSUER,
       audience: TOKEN_AUDIENCE,
       algorithms: ALGORITHMS,
       typ: ACCESS_TOKEN_TYP,
-      clockTolerance: 5,
+      clockTolerance: CLOCK_TOLERANCE_S,
     });
+  // A token whose signature and claims were verified is not verified again for VERIFIED_TTL_MS
+  // (the JWKS itself is trusted that long: a key removed from it stops working within that time
+  // either way) nor past its expiry. Revocation is still checked in Redis on every request.
+  const verified = new Map<string, { payload: JWTPayload; until: number }>();
+  const verify = async (token: string): Promise<{ payload: JWTPayload }> => {
+    const now = Date.now();
+    const hit = verified.get(token);
+    if (hit && hit.until > now) return hit;
+    const { payload } = await verifySignature(token);
+    const expires = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_S) * 1000 : now;
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(token, { payload, until: Math.min(expires, now + VERIFIED_TTL_MS) });
+    return { payload };
+  };
   return async (authorization: string | undefined): Promise<UserContext> => {
     if (!authorization) return ANONYMOUS;
     const m = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(authorization.trim());

@@ -7,6 +7,7 @@ import {
   getOperationAST,
   GraphQLError,
   print,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -103,6 +104,10 @@ export class LiveEngine {
   private readonly payloads = new WeakMap<EntityResult, Map<string, Promise<ExecutionResult>>>();
   /** A subscription's request text as a key (computed once per subscription). */
   private readonly requestKeys = new WeakMap<ExecutionArgs, string>();
+  /** Documents as text, printed once per document. */
+  private readonly printed = new WeakMap<DocumentNode, string>();
+  /** Plans by schema, document, and operation name with variables (see planFor). */
+  private readonly plans = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, LivePlan>>>();
 
   constructor(private readonly opts: EngineOptions) {}
 
@@ -126,6 +131,25 @@ export class LiveEngine {
     return s;
   }
 
+  /**
+   * The subscription's plan, made once per document (the socket server hands identical subscription
+   * texts the same document), operation name and variables; plans are never changed once made.
+   */
+  private planFor(args: ExecutionArgs, variables: Record<string, unknown>): LivePlan {
+    let bySchema = this.plans.get(args.schema);
+    if (!bySchema) this.plans.set(args.schema, (bySchema = new WeakMap()));
+    let byDocument = bySchema.get(args.document);
+    if (!byDocument) bySchema.set(args.document, (byDocument = new Map()));
+    const key = JSON.stringify([args.operationName ?? null, variables]);
+    let plan = byDocument.get(key);
+    if (!plan) {
+      plan = planSubscription(args.schema, args.document, args.operationName, variables);
+      if (byDocument.size >= 1000) byDocument.delete(byDocument.keys().next().value!);
+      byDocument.set(key, plan);
+    }
+    return plan;
+  }
+
   /** `alive`: false once the client completed the operation (it may do so before the start finished). */
   async subscribe(
     args: ExecutionArgs,
@@ -135,7 +159,7 @@ export class LiveEngine {
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     let plan: LivePlan;
     try {
-      plan = planSubscription(args.schema, args.document, args.operationName, variables);
+      plan = this.planFor(args, variables);
     } catch (err) {
       return { errors: [coded(err instanceof AppError ? err : new AppError(ErrorCode.InvalidRequest, 'Invalid subscription'))] };
     }
@@ -263,7 +287,9 @@ export class LiveEngine {
     if (!byRequest) this.payloads.set(entities.shared, (byRequest = new Map()));
     let key = this.requestKeys.get(args);
     if (key === undefined) {
-      key = JSON.stringify([print(args.document), args.operationName ?? null, args.variableValues ?? {}]);
+      let text = this.printed.get(args.document);
+      if (text === undefined) this.printed.set(args.document, (text = print(args.document)));
+      key = JSON.stringify([text, args.operationName ?? null, args.variableValues ?? {}]);
       this.requestKeys.set(args, key);
     }
     let payload = byRequest.get(key);

@@ -9,6 +9,7 @@ import {
   parse,
   print,
   validate,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -99,6 +100,12 @@ interface Connection {
   expiryTimer?: NodeJS.Timeout;
 }
 
+/** Distinct subscription texts kept parsed and validated per schema. */
+const MAX_DOCUMENTS = 1000;
+
+/** How long a token check (signature, expiry, revocation) counts for a connection's events. */
+const TOKEN_FRESH_MS = 2000;
+
 /** Close codes of the live endpoint (graphql-ws reserves 44xx for protocol errors). */
 export const LiveClose = {
   Unauthorized: CloseCode.Unauthorized, // 4401: no token in connection_init
@@ -156,6 +163,13 @@ class LiveServer {
   private readonly stopDisconnects: Promise<() => Promise<void>>;
   private readonly recheckMs: number;
   private activeSubscriptions = 0;
+  /**
+   * Token checks by `Authorization` value, shared by every connection with that token for
+   * TOKEN_FRESH_MS: a user's 20 tabs cost one check per event, not 20. A failed check is not kept.
+   */
+  private readonly tokenChecks = new Map<string, { at: number; result: Promise<UserContext> }>();
+  /** Parsed and validated subscription documents by schema and query text (see documentFor). */
+  private readonly documents = new WeakMap<GraphQLSchema, Map<string, DocumentNode | readonly GraphQLError[]>>();
 
   constructor(private readonly opts: RealtimeOptions) {
     const { limits } = opts;
@@ -324,15 +338,32 @@ class LiveServer {
     }
     const schema = this.opts.schema();
     if (!schema) return [new GraphQLError('Schema not loaded yet', { extensions: { code: ErrorCode.ServiceUnavailable } })];
-    let document;
-    try {
-      document = parse(payload.query, limits.maxTokens ? { maxTokens: limits.maxTokens } : undefined);
-    } catch (err) {
-      return [err instanceof GraphQLError ? err : new GraphQLError('Syntax Error')];
-    }
-    const invalid = validate(schema, document);
-    if (invalid.length) return invalid;
+    const document = this.documentFor(schema, payload.query);
+    if (!('kind' in document)) return document;
     return { schema, document, operationName: payload.operationName ?? null, variableValues: payload.variables ?? null };
+  }
+
+  /**
+   * A subscription's document, parsed and validated once per schema and query text: thousands of
+   * board tabs send the same text, and the engine's plans and payloads are then shared by document.
+   */
+  private documentFor(schema: GraphQLSchema, query: string): DocumentNode | readonly GraphQLError[] {
+    let bySchema = this.documents.get(schema);
+    if (!bySchema) this.documents.set(schema, (bySchema = new Map()));
+    const hit = bySchema.get(query);
+    if (hit) return hit;
+    let out: DocumentNode | readonly GraphQLError[];
+    try {
+      const { maxTokens } = this.opts.limits;
+      const document = parse(query, maxTokens ? { maxTokens } : undefined);
+      const invalid = validate(schema, document);
+      out = invalid.length ? invalid : document;
+    } catch (err) {
+      out = [err instanceof GraphQLError ? err : new GraphQLError('Syntax Error')];
+    }
+    if (bySchema.size >= MAX_DOCUMENTS) bySchema.delete(bySchema.keys().next().value!);
+    bySchema.set(query, out);
+    return out;
   }
 
   /** A query or mutation sent over the socket: through the gateway like an HTTP one, as the connection's user. */
@@ -424,10 +455,9 @@ class LiveServer {
       gate: conn.gate,
       join: (projectId) => this.presence.join(conn.user.userId!, projectId, (p, online) => this.heartbeat(conn, p, online)),
       user: async () => {
-        if (Date.now() - conn.checkedAt <= 2000) return conn.user;
+        if (Date.now() - conn.checkedAt <= TOKEN_FRESH_MS) return conn.user;
         // one check for all of the connection's subscriptions at once (expired or revoked → AUTH-002)
-        conn.recheck ??= this.opts
-          .authenticate(conn.authorization)
+        conn.recheck ??= this.checkToken(conn.authorization)
           .then((user) => {
             conn.user = user;
             conn.checkedAt = Date.now();
@@ -445,6 +475,21 @@ class LiveServer {
     };
   }
 
+  /** The token's check, shared with the other connections of the same token while fresh. */
+  private checkToken(authorization: string | undefined): Promise<UserContext> {
+    const key = authorization ?? '';
+    const now = Date.now();
+    const hit = this.tokenChecks.get(key);
+    if (hit && now - hit.at <= TOKEN_FRESH_MS) return hit.result;
+    const result = this.opts.authenticate(authorization);
+    const entry = { at: now, result };
+    this.tokenChecks.set(key, entry);
+    result.catch(() => {
+      if (this.tokenChecks.get(key) === entry) this.tokenChecks.delete(key);
+    });
+    return result;
+  }
+
   /**
    * Idle connections see no event that would re-check their token: every connection is checked
    * again at least every `authRecheckMs`, and one whose token was revoked (or whose session ended)
@@ -454,6 +499,7 @@ class LiveServer {
     const timer = setInterval(
       () => {
         const now = Date.now();
+        for (const [key, check] of this.tokenChecks) if (now - check.at > TOKEN_FRESH_MS) this.tokenChecks.delete(key);
         for (const conn of this.connections.values()) {
           if (conn.nextCheckAt > now || conn.recheck) continue;
           conn.nextCheckAt = now + this.recheckMs;
