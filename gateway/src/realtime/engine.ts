@@ -20,6 +20,7 @@ import { passGates, type StartGate } from './gate';
 import { LiveIterator } from './iterator';
 import { EventMemo } from './memo';
 import { planSubscription, type LivePlan } from './plan';
+import { Slicer } from './slicer';
 import { PROBE_FIELD } from './specs';
 
 /** A stand-in id for a missing entity id: resolves to nothing. */
@@ -106,6 +107,11 @@ export class LiveEngine {
   private readonly requestKeys = new WeakMap<ExecutionArgs, string>();
   /** Documents as text, printed once per document. */
   private readonly printed = new WeakMap<DocumentNode, string>();
+  private readonly slicer = new Slicer();
+  /** A small id per distinct shared query and its fixed variables: the per-event sharing key is short. */
+  private readonly sharedIds = new WeakMap<LivePlan, string>();
+  private readonly sharedIdsByText = new Map<string, string>();
+  private sharedSeq = 0;
   /** Plans by schema, document, and operation name with variables (see planFor). */
   private readonly plans = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, LivePlan>>>();
 
@@ -241,6 +247,8 @@ export class LiveEngine {
   ): Promise<void> {
     if (!received || typeof received !== 'object') return; // not JSON published by a subgraph
     const message = received as Record<string, unknown>;
+    // one event reaches thousands of subscribers at once: share the event loop with everything else
+    await this.slicer.take();
     if (subscriber.buffered() > this.opts.maxBufferedBytes) {
       subscriber.close(1013, 'SYS-002: too slow to keep up with live updates');
       return;
@@ -260,6 +268,8 @@ export class LiveEngine {
       iterator.push({ errors: [coded(err)] });
       return;
     }
+    // ... and they all continue here at once when the shared resolution arrives
+    await this.slicer.take();
     if (plan.spec.root) {
       // the entity is the payload: nothing to deliver when it is not the subscriber's (or gone)
       if (!entities.data?.[plan.rootKey]) return;
@@ -395,15 +405,8 @@ export class LiveEngine {
         const probe = { [PROBE_FIELD]: { id: plan.projectId } };
         if (!plan.sharedQuery) return { data: probe, errors: [] };
         const { [PROBE_FIELD]: _probe, ...entityVariables } = variables;
-        const key = JSON.stringify([
-          'shared',
-          eventKey,
-          plan.sharedQuery,
-          entityVariables,
-          access.role,
-          access.archived,
-          [...user.roles].sort(),
-        ]);
+        // the entity variables are the plan's own and the event's ids: the plan and the event say them
+        const key = `shared\u0001${eventKey}\u0001${this.sharedId(plan)}\u0001${access.role}\u0001${access.archived}\u0001${[...user.roles].sort().join(',')}`;
         const shared = await this.run(key, plan.sharedQuery, entityVariables, subscriber, user);
         return { data: { ...(shared.data ?? {}), ...probe }, errors: shared.errors, shared };
       }
@@ -416,6 +419,21 @@ export class LiveEngine {
       subscriber,
       user,
     );
+  }
+
+  private sharedId(plan: LivePlan): string {
+    let id = this.sharedIds.get(plan);
+    if (id === undefined) {
+      const text = JSON.stringify([plan.sharedQuery, plan.variables, plan.idVariables]);
+      id = this.sharedIdsByText.get(text);
+      if (id === undefined) {
+        // ids are never reused, so a plan made before a clear can never share with another query
+        if (this.sharedIdsByText.size >= 10_000) this.sharedIdsByText.clear();
+        this.sharedIdsByText.set(text, (id = `q${++this.sharedSeq}`));
+      }
+      this.sharedIds.set(plan, id);
+    }
+    return id;
   }
 
   private run(

@@ -27,7 +27,7 @@ const STATE_VALUE: Record<BreakerState, number> = { closed: 0, halfOpen: 1, open
 export class SubgraphBreakers {
   private readonly breakers = new Map<
     string,
-    { config: string; breaker: CircuitBreaker<[string, unknown], { status: number }> }
+    { config: string; source: BreakerSettings; breaker: CircuitBreaker<[string, unknown], { status: number }> }
   >();
 
   constructor(
@@ -53,9 +53,14 @@ export class SubgraphBreakers {
   }
 
   private breakerFor<I, R extends { status: number }>(name: string, cfg: BreakerSettings, fetcher: Fetcher<I, R>) {
-    const key = JSON.stringify(cfg);
     const existing = this.breakers.get(name);
-    if (existing?.config === key) return existing.breaker as unknown as CircuitBreaker<[string, I], R>;
+    // the settings object changes only when an operator changes it: compare its text only then
+    if (existing?.source === cfg) return existing.breaker as unknown as CircuitBreaker<[string, I], R>;
+    const key = JSON.stringify(cfg);
+    if (existing?.config === key) {
+      existing.source = cfg;
+      return existing.breaker as unknown as CircuitBreaker<[string, I], R>;
+    }
     existing?.breaker.shutdown();
     const breaker = new CircuitBreaker(
       async (url: string, init: I) => {
@@ -78,6 +83,7 @@ export class SubgraphBreakers {
     breaker.on('close', () => this.log.info({ subgraph: name }, 'circuit breaker closed'));
     this.breakers.set(name, {
       config: key,
+      source: cfg,
       breaker: breaker as unknown as CircuitBreaker<[string, unknown], { status: number }>,
     });
     return breaker;
