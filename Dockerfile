@@ -69,5 +69,6 @@ COPY --from=build /app/schema ./schema
 
 USER node
 
-# `sh -c` so $SERVICE expands; `exec` so SIGTERM/SIGINT reach node (graceful shutdown).
-CMD ["sh", "-c", "if [ \"$SERVICE\" = gateway ]; then exec node gateway/dist/main.js; else exec node \"subgraphs/$SERVICE/dist/main.js\"; fi"]
+# `sh -c` so $SERVICE expands; `exec` so SIGTERM/SIGINT reach node (graceful shutdown). The gateway
+# runs with a 64 MiB young generation: fewer scavenges per request (README: Performance).
+CMD ["sh", "-c", "if [ \"$SERVICE\" = gateway ]; then exec node --max-semi-space-size=64 gateway/dist/main.js; else exec node \"subgraphs/$SERVICE/dist/main.js\"; fi"]
