@@ -108,6 +108,10 @@ export class LiveEngine {
   /** Documents as text, printed once per document. */
   private readonly printed = new WeakMap<DocumentNode, string>();
   private readonly slicer = new Slicer();
+  private readonly series = new Map<
+    string,
+    { delivered: ReturnType<Counter<'subscription'>['labels']>; latency: ReturnType<Histogram<'subscription'>['labels']> }
+  >();
   /** A small id per distinct shared query and its fixed variables: the per-event sharing key is short. */
   private readonly sharedIds = new WeakMap<LivePlan, string>();
   private readonly sharedIdsByText = new Map<string, string>();
@@ -279,10 +283,21 @@ export class LiveEngine {
       return;
     }
     iterator.push(await this.payload(plan, args, message, entities));
-    this.opts.metrics.delivered.inc({ subscription: plan.fieldName });
+    const series = this.seriesOf(plan.fieldName);
+    series.delivered.inc();
     const at = typeof message.at === 'string' ? Date.parse(message.at) : NaN;
-    if (!Number.isNaN(at))
-      this.opts.metrics.latency.observe({ subscription: plan.fieldName }, Math.max(0, Date.now() - at) / 1000);
+    if (!Number.isNaN(at)) series.latency.observe(Math.max(0, Date.now() - at) / 1000);
+  }
+
+  /** The per-delivery metric series of a subscription field, labelled once (not per delivery). */
+  private seriesOf(field: string) {
+    let series = this.series.get(field);
+    if (!series) {
+      const { delivered, latency } = this.opts.metrics;
+      series = { delivered: delivered.labels({ subscription: field }), latency: latency.labels({ subscription: field }) };
+      this.series.set(field, series);
+    }
+    return series;
   }
 
   /** The subscriber's payload for an event: shaped once per shared resolution and request text. */
