@@ -107,7 +107,9 @@ export class LiveEngine {
   private readonly requestKeys = new WeakMap<ExecutionArgs, string>();
   /** Documents as text, printed once per document. */
   private readonly printed = new WeakMap<DocumentNode, string>();
-  private readonly slicer = new Slicer();
+  private readonly slicer: Slicer;
+  private readonly published = new WeakMap<object, number>();
+  private readonly payloadJson = new WeakMap<ExecutionResult, string>();
   private readonly series = new Map<
     string,
     { delivered: ReturnType<Counter<'subscription'>['labels']>; latency: ReturnType<Histogram<'subscription'>['labels']> }
@@ -119,7 +121,9 @@ export class LiveEngine {
   /** Plans by schema, document, and operation name with variables (see planFor). */
   private readonly plans = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, LivePlan>>>();
 
-  constructor(private readonly opts: EngineOptions) {}
+  constructor(private readonly opts: EngineOptions) {
+    this.slicer = new Slicer((err) => opts.log.error({ err }, 'live delivery failed'));
+  }
 
   /** A copy of the API schema whose fields read a ready-made result by response key. */
   private payloadSchema(api: GraphQLSchema): GraphQLSchema {
@@ -165,6 +169,8 @@ export class LiveEngine {
     args: ExecutionArgs,
     subscriber: Subscriber,
     alive: () => boolean = () => true,
+    /** Writes a `next` message with this payload JSON to the subscriber's socket (else the iterator yields it). */
+    send?: (payloadJson: string) => void,
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     let plan: LivePlan;
@@ -234,7 +240,7 @@ export class LiveEngine {
     const channel = liveChannel(this.opts.prefix, plan.spec.channel, channelKey);
     cleanup.unlisten = await this.opts.hub.listen(channel, (message) => {
       chain = chain
-        .then(() => this.deliver(plan, args, subscriber, message, iterator))
+        .then(() => this.deliver(plan, args, subscriber, message, iterator, send))
         .catch((err: unknown) => this.opts.log.error({ err }, 'live delivery failed'));
     });
     this.opts.metrics.active.inc();
@@ -248,11 +254,10 @@ export class LiveEngine {
     subscriber: Subscriber,
     received: unknown,
     iterator: LiveIterator,
+    send?: (payloadJson: string) => void,
   ): Promise<void> {
     if (!received || typeof received !== 'object') return; // not JSON published by a subgraph
     const message = received as Record<string, unknown>;
-    // one event reaches thousands of subscribers at once: share the event loop with everything else
-    await this.slicer.take();
     if (subscriber.buffered() > this.opts.maxBufferedBytes) {
       subscriber.close(1013, 'SYS-002: too slow to keep up with live updates');
       return;
@@ -264,29 +269,50 @@ export class LiveEngine {
     } catch (err) {
       const app = err instanceof AppError ? err : null;
       if (app?.code === ErrorCode.TokenInvalid || app?.code === ErrorCode.AuthFailed) {
-        iterator.finish({ errors: [coded(app)] });
-        subscriber.close(4403, `${app.code}: ${app.message}`);
+        // after the writes queued before it, like every message of this subscription
+        this.slicer.run(() => {
+          iterator.finish({ errors: [coded(app)] });
+          subscriber.close(4403, `${app.code}: ${app.message}`);
+        });
         return;
       }
       this.opts.log.warn({ err }, 'live event not resolved');
-      iterator.push({ errors: [coded(err)] });
+      this.slicer.run(() => iterator.push({ errors: [coded(err)] }));
       return;
     }
-    // ... and they all continue here at once when the shared resolution arrives
-    await this.slicer.take();
     if (plan.spec.root) {
       // the entity is the payload: nothing to deliver when it is not the subscriber's (or gone)
       if (!entities.data?.[plan.rootKey]) return;
     } else if (probeFailed(entities)) {
       // lost access to the project: say so once, then nothing more
-      iterator.finish({ errors: [notMember()] });
+      this.slicer.run(() => iterator.finish({ errors: [notMember()] }));
       return;
     }
-    iterator.push(await this.payload(plan, args, message, entities));
-    const series = this.seriesOf(plan.fieldName);
-    series.delivered.inc();
-    const at = typeof message.at === 'string' ? Date.parse(message.at) : NaN;
-    if (!Number.isNaN(at)) series.latency.observe(Math.max(0, Date.now() - at) / 1000);
+    const payload = await this.payload(plan, args, message, entities);
+    // thousands of subscribers get here at once: their writes share the event loop with everything else
+    this.slicer.run(() => {
+      // a payload without errors goes straight to the socket, its JSON made once for all who share it
+      if (send && !payload.errors?.length && !iterator.mustQueue) send(this.jsonOf(payload));
+      else iterator.push(payload);
+      const series = this.seriesOf(plan.fieldName);
+      series.delivered.inc();
+      const at = this.publishedAt(message);
+      if (!Number.isNaN(at)) series.latency.observe(Math.max(0, Date.now() - at) / 1000);
+    });
+  }
+
+  /** When the message was published (its `at`), parsed once per message. */
+  private publishedAt(message: Record<string, unknown>): number {
+    let at = this.published.get(message);
+    if (at === undefined) this.published.set(message, (at = typeof message.at === 'string' ? Date.parse(message.at) : NaN));
+    return at;
+  }
+
+  /** A payload's JSON, made once per payload object (shared payloads are one object for many subscribers). */
+  private jsonOf(payload: ExecutionResult): string {
+    let json = this.payloadJson.get(payload);
+    if (json === undefined) this.payloadJson.set(payload, (json = JSON.stringify(payload)));
+    return json;
   }
 
   /** The per-delivery metric series of a subscription field, labelled once (not per delivery). */

@@ -9,6 +9,14 @@ export class LiveIterator implements AsyncIterableIterator<ExecutionResult> {
   private waiting: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
   private done = false;
 
+  /**
+   * A message written to the socket directly now would overtake what is queued here, or follow
+   * the end: ended, ending, or results still waiting.
+   */
+  get mustQueue(): boolean {
+    return this.done || this.endAfterQueue || this.queue.length > 0;
+  }
+
   constructor(
     private readonly maxQueue: number,
     private readonly onEnd: () => Promise<void> | void,

@@ -1,30 +1,46 @@
 /**
  * Gives the event loop a turn during a burst of deliveries: one event reaching thousands of
- * subscribers would otherwise run as one long task (every subscriber's continuation runs in the
- * same microtask checkpoint), and the process would answer nothing else meanwhile. Each delivery
- * takes a turn; once the current slice has run `sliceMs`, the rest wait for the next turn of the
- * event loop (setImmediate), in order.
+ * subscribers would otherwise write to every socket in one long task, and the process would
+ * answer nothing else meanwhile. Deliveries queue their (synchronous) write here; the queue is run
+ * in order on the next turn of the event loop (setImmediate), `sliceMs` at a time, the rest on the
+ * turns after.
  */
 export class Slicer {
-  private sliceStart = performance.now();
-  private pause: Promise<void> | null = null;
+  private readonly queue: Array<() => void> = [];
+  private head = 0;
+  private scheduled = false;
 
-  constructor(private readonly sliceMs = 8) {}
+  constructor(
+    private readonly onError: (err: unknown) => void,
+    private readonly sliceMs = 8,
+  ) {}
 
-  async take(): Promise<void> {
-    for (;;) {
-      if (this.pause) {
-        await this.pause;
-        continue;
-      }
-      if (performance.now() - this.sliceStart <= this.sliceMs) return;
-      this.pause = new Promise((resolve) =>
-        setImmediate(() => {
-          this.pause = null;
-          this.sliceStart = performance.now();
-          resolve();
-        }),
-      );
+  run(fn: () => void): void {
+    this.queue.push(fn);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
     }
+  }
+
+  private drain(): void {
+    const start = performance.now();
+    while (this.head < this.queue.length) {
+      const fn = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as never;
+      try {
+        fn();
+      } catch (err) {
+        this.onError(err);
+      }
+      if (performance.now() - start > this.sliceMs) break;
+    }
+    if (this.head < this.queue.length) {
+      setImmediate(() => this.drain());
+      return;
+    }
+    this.queue.length = 0;
+    this.head = 0;
+    this.scheduled = false;
   }
 }

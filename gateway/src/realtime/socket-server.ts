@@ -197,7 +197,7 @@ class LiveServer {
         onConnect: (ctx) => this.openConnection(ctx.extra, ctx.connectionParams),
         onSubscribe: (ctx, _id, payload) => this.admitOperation(ctx.extra.socket, payload),
         // `alive`: the client has not completed this operation (graphql-ws forgets its id on complete)
-        context: (ctx, id) => ({ socket: ctx.extra.socket, alive: () => id in ctx.subscriptions }),
+        context: (ctx, id) => ({ socket: ctx.extra.socket, alive: () => id in ctx.subscriptions, id }),
         execute: (args: ExecutionArgs) => this.executeOverSocket(args),
         subscribe: (args: ExecutionArgs) => this.startSubscription(args),
         // errors graphql-ws sends itself: its validation of the document (uncoded, as Apollo's
@@ -402,12 +402,18 @@ class LiveServer {
 
   /** A subscription: started by the live engine, counted against the connection while it lives. */
   private async startSubscription(args: ExecutionArgs) {
-    const { socket, alive } = args.contextValue as { socket: WebSocket; alive: () => boolean };
+    const { socket, alive, id } = args.contextValue as { socket: WebSocket; alive: () => boolean; id: string };
     const conn = this.connections.get(socket)!;
     conn.starting++;
+    // a `next` message as graphql-ws writes it, around a payload serialized once for every subscriber
+    // who shares it (graphql-ws itself would serialize it per subscriber)
+    const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+    const send = (payloadJson: string) => {
+      if (socket.readyState === socket.OPEN && alive()) socket.send(`${prefix}${payloadJson}}`);
+    };
     let result: Awaited<ReturnType<LiveEngine['subscribe']>>;
     try {
-      result = await this.engine.subscribe(args, this.subscriberFor(conn), alive);
+      result = await this.engine.subscribe(args, this.subscriberFor(conn), alive, send);
     } finally {
       conn.starting--;
     }

@@ -56,7 +56,12 @@ const PER_USER = 20;
 
 /** Part 4: live updates through graphql-ws, the subscribers in their own process. */
 export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: string) => void }): Promise<Part4Result> {
-  const counts = opts.quick ? [100, 1000] : [100, 1000, 5000];
+  // BENCH_LIVE_COUNTS=5000: only those (e.g. to profile one case)
+  const counts = process.env.BENCH_LIVE_COUNTS
+    ? process.env.BENCH_LIVE_COUNTS.split(',').map(Number)
+    : opts.quick
+      ? [100, 1000]
+      : [100, 1000, 5000];
   const projectId = s.projects[0]!;
   const wantUsers = Number(process.env.BENCH_LIVE_USERS) || (opts.quick ? 50 : 250);
   let users = s.users;

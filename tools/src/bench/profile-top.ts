@@ -60,6 +60,33 @@ export function summarise(profile: Profile, rows = 25): string {
     }
     for (const k of seen) incl.set(k, (incl.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
+  // the longest stretches without an idle sample: what blocked the event loop the longest
+  const stretches: Array<{ from: number; to: number; us: number }> = [];
+  let from = 0;
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    if (byId.get(id)!.callFrame.functionName === '(idle)') {
+      if (busy > 0) stretches.push({ from, to: i, us: busy });
+      from = i + 1;
+      busy = 0;
+    } else busy += profile.timeDeltas[i] ?? 0;
+  });
+  if (busy > 0) stretches.push({ from, to: profile.samples.length, us: busy });
+  const longest = stretches.sort((a, b) => b.us - a.us).slice(0, 4);
+  const stretchText = longest.map((st) => {
+    const m = new Map<string, number>();
+    for (let i = st.from; i < st.to; i++) {
+      const f = byId.get(profile.samples[i]!)!.callFrame;
+      const key = `${f.functionName || '(anonymous)'} ${f.url ? `${owner(f.url)}:${path.basename(f.url)}:${f.lineNumber + 1}` : ''}`;
+      m.set(key, (m.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    }
+    const at = profile.timeDeltas.slice(0, st.from).reduce((a, b) => a + b, 0) / 1e6;
+    const lines = [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([k, v]) => `    ${((v / st.us) * 100).toFixed(1).padStart(5)} %  ${k}`);
+    return [`  ${(st.us / 1000).toFixed(1)} ms busy at ${at.toFixed(1)} s:`, ...lines].join('\n');
+  });
   const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)} %`;
   const top = (m: Map<string, number>) =>
     [...m]
@@ -75,6 +102,8 @@ export function summarise(profile: Profile, rows = 25): string {
     top(fn),
     'total time (self + callees) by function:',
     top(incl),
+    'longest busy stretches (no idle sample) and their self time:',
+    ...stretchText,
   ].join('\n');
 }
 
