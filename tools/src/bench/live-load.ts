@@ -26,6 +26,12 @@ export interface LiveConfig {
   stableForChurn: number;
   /** How long all of a scenario's subscriptions may take to start (default 60 s). */
   subscribeTimeoutMs?: number;
+  /** Sustained updates: `sustainedRate` per second for `sustainedSeconds` to the `sustainedSubscribers` case (0 s: none). */
+  sustainedSeconds?: number;
+  sustainedRate?: number;
+  sustainedSubscribers?: number;
+  /** The case whose opening is reported as the subscription-start time (the goal's count). */
+  startsCount?: number;
 }
 
 export const LIVE_QUERY = `subscription Board($p: ID!) { taskChanged(projectId: $p) { kind taskId at
@@ -39,12 +45,21 @@ interface Sub {
 }
 
 const now = () => performance.now();
+const STARTED = 'live_subscriptions_started_total';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function metric(base: string, name: string): Promise<number> {
   const text = await metricsText(base);
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
   return line ? Number(line.split(' ').pop()) : NaN;
+}
+
+/** Every series of a metric added up (e.g. a counter with labels). */
+async function metricSum(base: string, name: string): Promise<number> {
+  const text = await metricsText(base);
+  let sum = 0;
+  for (const l of text.split('\n')) if (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) sum += Number(l.split(' ').pop());
+  return sum;
 }
 
 function pct(xs: number[], p: number): number {
@@ -100,19 +115,29 @@ export class Live {
   }
 
   async update(taskId: string): Promise<string> {
-    const title = `live ${process.pid} ${++this.seq}`;
-    this.sent.set(title, now());
-    const res = await fetch(this.cfg.httpUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.cfg.updaterToken}` },
-      body: JSON.stringify({
-        query: 'mutation($id: ID!, $t: String!) { updateTask(id: $id, input: { title: $t }) { id } }',
-        variables: { id: taskId, t: title },
-      }),
-    });
-    const body = (await res.json()) as { errors?: unknown[] };
-    if (body.errors?.length) throw new Error(`updateTask failed: ${JSON.stringify(body.errors)}`);
+    const { title, done } = this.startUpdate(taskId);
+    await done;
     return title;
+  }
+
+  /** Sends an updateTask (its send time recorded under its new title) without waiting for the answer. */
+  startUpdate(taskId: string): { title: string; at: number; done: Promise<void> } {
+    const title = `live ${process.pid} ${++this.seq}`;
+    const at = now();
+    this.sent.set(title, at);
+    const done = (async () => {
+      const res = await fetch(this.cfg.httpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.cfg.updaterToken}` },
+        body: JSON.stringify({
+          query: 'mutation($id: ID!, $t: String!) { updateTask(id: $id, input: { title: $t }) { id } }',
+          variables: { id: taskId, t: title },
+        }),
+      });
+      const body = (await res.json()) as { errors?: unknown[] };
+      if (body.errors?.length) throw new Error(`updateTask failed: ${JSON.stringify(body.errors)}`);
+    })();
+    return { title, at, done };
   }
 
   async waitSubscribed(expected: number, timeoutMs = this.cfg.subscribeTimeoutMs ?? 60_000): Promise<void> {
@@ -121,6 +146,21 @@ export class Live {
       if (Date.now() > deadline)
         throw new Error(`only ${await metric(this.cfg.gatewayBase, 'live_subscriptions')} of ${expected} subscriptions live`);
       await sleep(100);
+    }
+  }
+
+  /**
+   * Waits until `n` subscriptions went live since `startedBefore` (the gateway's
+   * live_subscriptions_started_total, counted once a subscription's Redis channel listens: exact,
+   * whatever earlier subscriptions are still closing), polling every 50 ms.
+   */
+  async waitStarted(startedBefore: number, n: number, timeoutMs = this.cfg.subscribeTimeoutMs ?? 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const started = (await metric(this.cfg.gatewayBase, STARTED)) - startedBefore;
+      if (started >= n) return;
+      if (Date.now() > deadline) throw new Error(`only ${started} of ${n} subscriptions live after ${timeoutMs} ms`);
+      await sleep(50);
     }
   }
 
@@ -177,6 +217,10 @@ async function main(): Promise<void> {
       out.filtered = await filteredScenario(live, cfg, opened.subs, row.badPayloads, nextTask);
       process.stderr.write(`filtered ${JSON.stringify(out.filtered)}\n`);
     }
+    if (n === cfg.startsCount) {
+      out.starts = { subscriptions: n, ms: opened.liveMs, clientOpenMs: opened.clientOpenMs };
+      process.stderr.write(`starts ${JSON.stringify(out.starts)}\n`);
+    }
     await closeAll(opened.subs);
   }
 
@@ -186,23 +230,46 @@ async function main(): Promise<void> {
     process.stderr.write(`churn ${JSON.stringify(out.churn)}\n`);
     await closeAll(churn.subs);
   }
+
+  // last, on subscribers of its own: a backlog it leaves in the gateway cannot spill into another case
+  const sustainedN = cfg.sustainedSubscribers ?? 0;
+  if ((cfg.sustainedSeconds ?? 0) > 0 && cfg.counts.includes(sustainedN)) {
+    const opened = await openMeasured(live, cfg.gatewayBase, sustainedN);
+    out.sustained = await sustainedScenario(live, cfg, opened.subs, nextTask);
+    process.stderr.write(`sustained ${JSON.stringify(out.sustained)}\n`);
+    await closeAll(opened.subs);
+  }
   process.stdout.write(`${JSON.stringify(out)}\n`);
   process.exit(0);
 }
 
-/** N subscribers opened once the previous ones are gone, with the gateway's memory before and after. */
+/**
+ * N subscribers opened once the previous ones are gone, with the gateway's memory before and after,
+ * and the time from the first connection opened until the gateway has all N live (`liveMs`).
+ */
 async function openMeasured(live: Live, base: string, n: number) {
   await live.waitDrained(0);
   const rss0 = await metric(base, 'process_resident_memory_bytes');
   const heap0 = await metric(base, 'nodejs_heap_size_used_bytes');
+  const started0 = await metric(base, STARTED);
   const tOpen = now();
   const subs = await live.openMany(n);
+  const clientOpenMs = now() - tOpen;
+  await live.waitStarted(started0, n);
+  const liveMs = now() - tOpen;
   await live.waitSubscribed(n);
   const openSec = (now() - tOpen) / 1000;
   await sleep(500);
   const rss1 = await metric(base, 'process_resident_memory_bytes');
   const heap1 = await metric(base, 'nodejs_heap_size_used_bytes');
-  return { subs, openSec, rss: rss1 - rss0, heap: heap1 - heap0 };
+  return {
+    subs,
+    openSec,
+    liveMs: Math.round(liveMs),
+    clientOpenMs: Math.round(clientOpenMs),
+    rss: rss1 - rss0,
+    heap: heap1 - heap0,
+  };
 }
 
 /** `eventsPerCount` task updates, one at a time, each timed until every subscriber has it. */
@@ -230,6 +297,113 @@ async function deliveryScenario(
     heapPerConnectionKiB: Math.round(opened.heap / n / 1024),
     eventLoopLagMaxMs: Math.round(d.lagMax * 1000 * 10) / 10,
     connectSeconds: Math.round(opened.openSec * 10) / 10,
+    liveMs: opened.liveMs,
+  };
+}
+
+/**
+ * Sustained updates: `sustainedRate` updateTask calls a second for `sustainedSeconds`, sent on a
+ * fixed schedule (a 50 ms timer at 20/s that catches up on late ticks; it never waits for an
+ * answer or a delivery), each matched to its deliveries by title from its own send time. Then up
+ * to 10 s for the last deliveries. A backlog shows as latency rising through the window: the p99
+ * of the events sent in its last third against the first third's, and events not delivered at all.
+ */
+async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], nextTask: NextTask) {
+  const base = cfg.gatewayBase;
+  const rate = cfg.sustainedRate ?? 20;
+  const seconds = cfg.sustainedSeconds ?? 30;
+  const periodMs = 1000 / rate;
+  const total = Math.round(seconds * rate);
+  const windowMs = total * periodMs;
+  const badBefore = subs.reduce((x, s) => x + s.bad, 0);
+  const sends: Array<{ title: string; at: number; done: Promise<void>; failed?: string; answeredMs?: number }> = [];
+  let lagMax = 0;
+  await metric(base, 'nodejs_eventloop_lag_max_seconds'); // resets the window
+  // where a shortfall comes from: what the gateway handed to its subscribers, and this process's own CPU
+  const handed0 = await metricSum(base, 'live_events_delivered_total');
+  const cpu0 = process.cpuUsage();
+  const lagTimer = setInterval(() => {
+    void metric(base, 'nodejs_eventloop_lag_max_seconds')
+      .then((x) => (lagMax = Math.max(lagMax, Number.isFinite(x) ? x : 0)))
+      .catch(() => undefined);
+  }, 1000);
+  const t0 = now();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      // every send due by now (a late tick catches up), none ahead of its time
+      const due = Math.min(total, Math.floor((now() - t0) / periodMs) + 1);
+      while (sends.length < due) {
+        const u = live.startUpdate(nextTask());
+        const entry: (typeof sends)[number] = { ...u };
+        entry.done = u.done.then(
+          () => void (entry.answeredMs = now() - u.at),
+          (err: unknown) => void (entry.failed = (err as Error).message.slice(0, 300)),
+        );
+        sends.push(entry);
+      }
+      if (sends.length >= total) {
+        clearInterval(timer);
+        resolve();
+      }
+    };
+    const timer = setInterval(tick, periodMs);
+    tick();
+  });
+  // the rate kept: sends after the first ÷ the time from the first send to the last
+  const sendSeconds = ((sends.at(-1)?.at ?? t0) - (sends[0]?.at ?? t0)) / 1000;
+  await Promise.all(sends.map((x) => x.done));
+  const ok = sends.filter((x) => !x.failed);
+  // the last deliveries: every subscriber has every event, or 10 s have passed
+  const deadline = now() + 10_000;
+  for (let i = 0; i < ok.length && now() < deadline;) {
+    if (subs.every((s) => s.got.has(ok[i]!.title))) i++;
+    else await sleep(20);
+  }
+  clearInterval(lagTimer);
+  lagMax = Math.max(lagMax, await metric(base, 'nodejs_eventloop_lag_max_seconds'));
+  const handed = (await metricSum(base, 'live_events_delivered_total')) - handed0;
+  const cpu = process.cpuUsage(cpu0);
+  const clientCpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / (now() - t0)) * 100);
+
+  const thirds: number[][] = [[], [], []];
+  const all: number[] = [];
+  let delivered = 0;
+  for (const x of ok) {
+    const third = Math.min(2, Math.floor(((x.at - t0) / windowMs) * 3));
+    for (const s of subs) {
+      const ms = s.got.get(x.title);
+      if (ms === undefined) continue;
+      delivered++;
+      all.push(ms);
+      thirds[third]!.push(ms);
+    }
+  }
+  const failed = sends.filter((x) => x.failed);
+  return {
+    subscribers: subs.length,
+    rate,
+    seconds,
+    sent: sends.length,
+    achievedRate: sendSeconds > 0 ? Math.round(((sends.length - 1) / sendSeconds) * 10) / 10 : NaN,
+    failedUpdates: failed.length,
+    ...(failed[0] ? { firstFailure: failed[0].failed } : {}),
+    p50: pct(all, 50),
+    p99: pct(all, 99),
+    p99FirstThird: pct(thirds[0]!, 99),
+    p99MiddleThird: pct(thirds[1]!, 99),
+    p99LastThird: pct(thirds[2]!, 99),
+    mutationP99: pct(
+      ok.map((x) => x.answeredMs ?? NaN).filter((x) => Number.isFinite(x)),
+      99,
+    ),
+    deliveryRatio: ok.length ? delivered / (ok.length * subs.length) : 0,
+    /** Payloads the gateway handed to its subscribers (live_events_delivered_total) by the end, of `ok × subscribers`. */
+    gatewayHandedOver: handed,
+    expectedDeliveries: ok.length * subs.length,
+    /** The subscribers' process (this one): % of one core over the window and the drain. */
+    clientCpuPercent,
+    badPayloads: subs.reduce((x, s) => x + s.bad, 0) - badBefore,
+    eventLoopLagMaxMs: Math.round(lagMax * 1000 * 10) / 10,
   };
 }
 

@@ -6,8 +6,19 @@ import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Redis, RedisKeys } from '@tm/kit/infra';
 import { BENCH_QUERY, benchShapeOk, composeFixtures, FIXTURE_NAMES } from './fixtures';
+import { ensureHiveRouter, HIVE_ROUTER_BIN, HIVE_ROUTER_VERSION, startHiveRouter } from './hive-router';
 import type { LoadResult } from './load';
-import { BENCH_DIST, BENCH_METRICS_TOKEN, median, profileEnv, runLoad, spread, startProc, type Proc } from './procs';
+import {
+  BENCH_DIST,
+  BENCH_METRICS_TOKEN,
+  BENCH_RATE_LIMIT_PER_MINUTE,
+  median,
+  profileEnv,
+  runLoad,
+  spread,
+  startProc,
+  type Proc,
+} from './procs';
 import { REPO_ROOT } from '../testing/processes';
 
 export interface BenchOptions {
@@ -25,6 +36,8 @@ export interface GatewayUnderTest {
   /** Why it is not measured, when it cannot run here. */
   unavailable?: string;
   flags: Record<string, unknown>;
+  /** A reference row (not a like-for-like peer): what it leaves out. */
+  reference?: string;
 }
 
 export interface Summary {
@@ -38,8 +51,20 @@ export interface Summary {
   badResponses: number;
   errors: number;
   cpu: Record<string, number>;
+  /** The gateway's CPU time per request (ms), median over the kept rounds; see `cpuMsPerRequest`. */
+  cpuMsPerRequest: number;
   samples: Array<LoadResult & { cpu: Record<string, number> }>;
   unavailable?: string;
+  reference?: string;
+}
+
+/**
+ * CPU time the gateway process spent per request in one run, in ms: its CPU (% of one core, read
+ * from /proc over the measured window) ÷ 100 ÷ the requests per second of that same window × 1000.
+ */
+export function cpuMsPerRequest(sample: { rps: number; cpu: Record<string, number> }): number {
+  const cpu = sample.cpu.gateway;
+  return cpu === undefined || !(sample.rps > 0) ? NaN : (cpu / 100 / sample.rps) * 1000;
 }
 
 /**
@@ -80,8 +105,10 @@ export async function alternate(
       badResponses: s.reduce((n, x) => n + x.badResponses + x.non2xx, 0),
       errors: s.reduce((n, x) => n + x.errors + x.timeouts, 0),
       cpu: Object.fromEntries(cpuKeys.map((k) => [k, median(s.map((x) => x.cpu[k]!))])),
+      cpuMsPerRequest: median(s.map(cpuMsPerRequest)),
       samples: s,
       ...(g.unavailable ? { unavailable: g.unavailable } : {}),
+      ...(g.reference ? { reference: g.reference } : {}),
     };
   });
 }
@@ -117,6 +144,10 @@ async function issuer(users: number) {
   };
 }
 
+/** What each kind of gateway checks on every request (the part-1 table's last column). */
+export const OURS_CHECKS = 'token (JWT + Redis version), rate limit, op limits, signed context';
+export const PEER_CHECKS = 'token (JWT + Redis version, plugin), signed context';
+
 export async function startGateways(
   supergraphPath: string,
   common: NodeJS.ProcessEnv,
@@ -129,6 +160,7 @@ export async function startGateways(
       executor: 'ours (gateway/src/executor)',
       fetcher: 'undici keep-alive Agent',
       dedup: 'off',
+      checks: OURS_CHECKS,
     },
   };
   ours.proc = await startProc('ours', path.join(REPO_ROOT, 'gateway/dist/main.js'), [], {
@@ -161,7 +193,7 @@ export async function startGateways(
   if (opts.peers === false) return list;
   const hive: GatewayUnderTest = {
     name: 'hive',
-    flags: { engine: '@graphql-hive/gateway runtime (defaults)', planner: 'JS (stitching runtime)' },
+    flags: { engine: '@graphql-hive/gateway runtime (defaults)', planner: 'JS (stitching runtime)', checks: PEER_CHECKS },
   };
   hive.proc = await startProc('hive', path.join(BENCH_DIST, 'peer-gateway.js'), [], {
     ...common,
@@ -170,7 +202,11 @@ export async function startGateways(
   list.push(hive);
   const rust: GatewayUnderTest = {
     name: 'hive+rust-planner',
-    flags: { engine: '@graphql-hive/gateway runtime + @graphql-hive/router-runtime', planner: 'Rust (native addon)' },
+    flags: {
+      engine: '@graphql-hive/gateway runtime + @graphql-hive/router-runtime',
+      planner: 'Rust (native addon)',
+      checks: PEER_CHECKS,
+    },
   };
   try {
     rust.proc = await startProc('hive+rust-planner', path.join(BENCH_DIST, 'peer-gateway.js'), [], {
@@ -183,7 +219,55 @@ export async function startGateways(
     opts.log(`  hive+rust-planner: ${rust.unavailable}`);
   }
   list.push(rust);
+  list.push(...(await startHiveRouters(supergraphPath, opts.log)));
   return list;
+}
+
+export const HIVE_ROUTER_REFERENCE = 'reference, no auth, no signed context';
+
+/**
+ * Hive Router on the same supergraph, twice: with its in-flight de-duplication of identical
+ * subgraph requests (its default) and without. Rows that cannot run here say why.
+ */
+async function startHiveRouters(supergraphPath: string, log: (l: string) => void): Promise<GatewayUnderTest[]> {
+  const rows: GatewayUnderTest[] = [true, false].map((dedup) => ({
+    name: dedup ? 'hive-router' : 'hive-router-nodedup',
+    reference: HIVE_ROUTER_REFERENCE,
+    flags: {
+      engine: `Hive Router ${HIVE_ROUTER_VERSION} (Rust, crates.io hive-router), one process, its default worker threads`,
+      binary: path.relative(REPO_ROOT, HIVE_ROUTER_BIN),
+      // outbound: identical subgraph requests in flight share one; its inbound (client request)
+      // de-duplication, traffic_shaping.router.dedupe, stays off (its default) in both rows
+      dedup: dedup
+        ? 'subgraph requests: on (its default, traffic_shaping.all.dedupe_enabled); client requests: off (its default)'
+        : 'subgraph requests: off (traffic_shaping.all.dedupe_enabled: false); client requests: off (its default)',
+      reference: HIVE_ROUTER_REFERENCE,
+      checks: HIVE_ROUTER_REFERENCE,
+    },
+  }));
+  if (process.env.BENCH_HIVE_ROUTER === 'off') {
+    for (const r of rows) r.unavailable = 'skipped (BENCH_HIVE_ROUTER=off)';
+    return rows;
+  }
+  let bin: string;
+  try {
+    bin = await ensureHiveRouter(log);
+  } catch (err) {
+    for (const r of rows) r.unavailable = `not available here: ${(err as Error).message.slice(0, 200)}`;
+    log(`  hive-router: ${rows[0]!.unavailable}`);
+    return rows;
+  }
+  for (const [i, r] of rows.entries()) {
+    try {
+      const { proc, config } = await startHiveRouter(r.name, bin, supergraphPath, i === 0);
+      r.proc = proc;
+      r.flags.config = config;
+    } catch (err) {
+      r.unavailable = `not available here: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`;
+      log(`  ${r.name}: ${r.unavailable}`);
+    }
+  }
+  return rows;
 }
 
 /** Sends one request through each gateway; a gateway that answers wrongly is marked unavailable. */
@@ -246,8 +330,9 @@ export async function part1(
       // our gateway's ops plane keeps its settings and audit in the store
       MONGO_URL: stores.mongoUrl,
       MONGO_DB: `bench1_${randomUUID().slice(0, 8)}`,
-      // fairness: the peer has no per-client rate limiter, so ours runs without one too
-      RATE_LIMIT_PER_MINUTE: '0',
+      // checks stay on: the per-user rate limiter runs on every request (a Redis counter), with a
+      // limit far above what one virtual user sends here
+      RATE_LIMIT_PER_MINUTE: BENCH_RATE_LIMIT_PER_MINUTE,
       INTERNAL_SECRET: randomUUID() + randomUUID(),
       JWKS_URL: iss.jwksUrl,
       METRICS_TOKEN: BENCH_METRICS_TOKEN,
@@ -270,7 +355,8 @@ export async function part1(
     opts.log('part 1: gateway workload (closed loop, 50 VUs)');
     const closed = await alternate(gateways, opts, (g) => ({ url: g.proc!.url, bodies: [body], headers, check: 'bench' }), watch);
 
-    const best = Math.max(...closed.filter((c) => Number.isFinite(c.rps)).map((c) => c.rps));
+    // the open-load rates follow the gateways compared, not the reference rows
+    const best = Math.max(...closed.filter((c) => !c.reference && Number.isFinite(c.rps)).map((c) => c.rps));
     const fractions = opts.quick ? [0.5, 1.0] : [0.25, 0.5, 0.75, 1.0];
     const rates = fractions.map((f) => Math.max(5, Math.round((best * f) / 5) * 5));
     const open: Part1Result['open'] = [];

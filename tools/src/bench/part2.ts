@@ -7,8 +7,17 @@ import type { Devstack } from '../devstack';
 import { gql } from '../testing/graphql';
 import { REPO_ROOT } from '../testing/processes';
 import { registerUser, startStack, type Stack, type TestUser } from '../testing/stack';
-import { alternate, sanity, type BenchOptions, type GatewayUnderTest, type Summary } from './part1';
-import { BENCH_DIST, BENCH_METRICS_TOKEN, childPids, median, scrape, scrapeSeries, startProc } from './procs';
+import { alternate, OURS_CHECKS, sanity, type BenchOptions, type GatewayUnderTest, type Summary } from './part1';
+import {
+  BENCH_DIST,
+  BENCH_METRICS_TOKEN,
+  BENCH_RATE_LIMIT_PER_MINUTE,
+  childPids,
+  median,
+  scrape,
+  scrapeSeries,
+  startProc,
+} from './procs';
 
 export const BOARD_QUERY = `query Board($id: ID!, $n: Int) { project(id: $id) { name members { user { name } }
   tasks(first: $n) { edges { node { title status assignee { name } reporter { name } comments(first: 3) { totalCount } } } } } }`;
@@ -107,7 +116,7 @@ async function stopPeers(peers: GatewayUnderTest[]): Promise<void> {
   peers.length = 0;
 }
 
-/** users, projects and tasks with the gateway, in production mode, without per-client rate limits. */
+/** users, projects and tasks with the gateway, in production mode, every check on (rate limit set high). */
 function startBenchStack(devstack: Devstack): Promise<Stack> {
   process.env.MONGO_URL = devstack.mongoUrl;
   process.env.REDIS_URL = devstack.redisUrl;
@@ -117,7 +126,8 @@ function startBenchStack(devstack: Devstack): Promise<Stack> {
     LANDING_PAGE: 'off',
     ACCESS_TOKEN_TTL_SECONDS: '3600',
     SUBGRAPH_DEDUP: 'off',
-    RATE_LIMIT_PER_MINUTE: '0', // load from a few users is the point here
+    // checks stay on: the per-user rate limiter runs, with a limit far above what the bench sends
+    RATE_LIMIT_PER_MINUTE: BENCH_RATE_LIMIT_PER_MINUTE,
     // the direct-to-subgraph comparison replays one signed header per user for a whole round (warm-up + measure)
     SIGNED_CONTEXT_MAX_AGE_MS: '60000',
     METRICS_TOKEN: BENCH_METRICS_TOKEN,
@@ -351,7 +361,7 @@ async function runPart2(
   const ours: GatewayUnderTest = {
     name: 'ours',
     proc: stack.gateway,
-    flags: { engine: '@apollo/gateway', fetcher: 'undici keep-alive Agent', dedup: 'off' },
+    flags: { engine: '@apollo/gateway', fetcher: 'undici keep-alive Agent', dedup: 'off', checks: OURS_CHECKS },
   };
   const gateways = [ours, ...(await startPeers(stack, peers))];
   const headers = seeded.users.map((u) => ({ authorization: `Bearer ${u.token}` }));

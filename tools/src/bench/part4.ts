@@ -19,6 +19,8 @@ export interface LiveRow {
   heapPerConnectionKiB: number;
   eventLoopLagMaxMs: number;
   connectSeconds: number;
+  /** From the first connection opened until the gateway had all of them live (ms). */
+  liveMs?: number;
   /** updateTask calls that failed (their events never happened). */
   failedUpdates?: number;
   firstFailure?: string;
@@ -45,6 +47,30 @@ export interface Part4Result {
     deliveryRatio: number;
     leakedSubscriptions: number;
     redisChannelsAfter: number;
+  };
+  /** Subscription starts: from the first connection opened until the gateway had all `subscriptions` live. */
+  starts?: { subscriptions: number; ms: number; clientOpenMs: number };
+  /** Sustained updates at a fixed rate to one case's subscribers (live-load.ts: sustainedScenario). */
+  sustained?: {
+    subscribers: number;
+    rate: number;
+    seconds: number;
+    sent: number;
+    achievedRate: number;
+    failedUpdates: number;
+    firstFailure?: string;
+    p50: number;
+    p99: number;
+    p99FirstThird: number;
+    p99MiddleThird: number;
+    p99LastThird: number;
+    mutationP99: number;
+    deliveryRatio: number;
+    gatewayHandedOver: number;
+    expectedDeliveries: number;
+    clientCpuPercent: number;
+    badPayloads: number;
+    eventLoopLagMaxMs: number;
   };
   gatewayCpuPercent: number;
   /** The same scenarios with LIVE_SHARED_RESOLUTION=off (each payload resolved per subscriber). */
@@ -93,6 +119,11 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
     churnSeconds: opts.quick ? 3 : 8,
     churnConnections: 20,
     stableForChurn: 100,
+    // 20 updates/s to 1,000 subscribers; the starts goal is timed on the largest case's opening
+    sustainedSeconds: opts.quick ? 10 : 30,
+    sustainedRate: 20,
+    sustainedSubscribers: 1000,
+    startsCount: opts.quick ? 1000 : 5000,
   };
   const run = async (
     gateway: typeof s.stack.gateway,
@@ -138,6 +169,8 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
       counts: cfg.counts.filter((c) => c <= 1000),
       filteredOthers: 0,
       churnSeconds: 0,
+      sustainedSeconds: 0,
+      startsCount: 0,
       // every start is a supergraph query here: 1,000 took 59 s on the full seed (2026-11-29)
       subscribeTimeoutMs: 180_000,
     });

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Devstack } from '../devstack';
 import { gql } from '../testing/graphql';
 import { registerUser, startStack } from '../testing/stack';
-import { BENCH_METRICS_TOKEN, scrape } from './procs';
+import { BENCH_METRICS_TOKEN, BENCH_RATE_LIMIT_PER_MINUTE, scrape } from './procs';
 
 /** Part 5: Project.metrics cost against the length of the project's history (same tasks, more changes). */
 export interface Part5Row {
@@ -52,7 +52,7 @@ export async function part5(devstack: Devstack, opts: { quick: boolean; log: (l:
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     LANDING_PAGE: 'off',
-    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_PER_MINUTE: BENCH_RATE_LIMIT_PER_MINUTE,
     ANALYTICS_POLL_MS: '50',
     METRICS_TOKEN: BENCH_METRICS_TOKEN,
   });

@@ -141,6 +141,13 @@ export function spread(xs: number[]): [number, number] {
  */
 export const BENCH_METRICS_TOKEN = (process.env.TM_BENCH_METRICS_TOKEN ??= `bench-${randomUUID()}`);
 
+/**
+ * The per-user rate limit our gateway runs with in every measured configuration: the limiter stays
+ * on (a Redis counter per request, as in production) with a limit far above what one virtual user
+ * of the bench sends (at most a few thousand requests a minute).
+ */
+export const BENCH_RATE_LIMIT_PER_MINUTE = '1000000';
+
 /** A service's /metrics text, with the bench's token. */
 export async function metricsText(base: string): Promise<string> {
   return (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } })).text();

@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDevstack } from '../devstack';
 import { REPO_ROOT } from '../testing/processes';
+import { HIVE_ROUTER_BIN, HIVE_ROUTER_VERSION } from './hive-router';
 import { part1, type Part1Result } from './part1';
 import { part2and3, type Part2Result } from './part2';
 import { part4, type Part4Result } from './part4';
@@ -12,6 +13,7 @@ import { report } from './report';
 /**
  * `npm run bench` (`--quick` for a ~2-minute version, `--parts=1,2,4` to pick parts; 5 is analytics). Measures on
  * this machine, prints a table with PASS/FAIL per goal and writes tools/bench/results/<time>.json.
+ * `BENCH_HIVE_ROUTER=off` leaves out part 1's Hive Router reference rows.
  */
 /** A package's installed version: the repo's install, or the bench peers' own (tools/bench/peers). */
 function version(pkg: string): string {
@@ -56,6 +58,8 @@ async function main(): Promise<void> {
       'graphql-ws',
     ].map((p) => [p, version(p)]),
   );
+  // part 1's reference: a cached native build (tools/src/bench/hive-router.ts)
+  versions['hive-router (crates.io)'] = existsSync(HIVE_ROUTER_BIN) ? HIVE_ROUTER_VERSION : 'not built';
   log(
     `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')} (${machine.mode})`,
   );

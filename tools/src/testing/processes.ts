@@ -25,16 +25,38 @@ export async function spawnNode(
   args: string[],
   env: NodeJS.ProcessEnv,
   port: number,
-  opts: { healthPath?: string; timeoutMs?: number; keepChars?: number; killAfterMs?: number } = {},
+  opts: SpawnOptions = {},
 ): Promise<ServiceProcess> {
-  const { healthPath = '/health', timeoutMs = 60_000, keepChars = 200_000, killAfterMs = 10_000 } = opts;
   // node's own flags (e.g. --cpu-prof, which NODE_OPTIONS refuses) come in env.TM_NODE_FLAGS
   const { TM_NODE_FLAGS: flags, ...childEnv } = env;
-  const child = spawn(process.execPath, [...(flags ? flags.split(' ') : []), ...args], {
+  return spawnCommand(name, process.execPath, [...(flags ? flags.split(' ') : []), ...args], childEnv, port, opts);
+}
+
+export interface SpawnOptions {
+  healthPath?: string;
+  timeoutMs?: number;
+  keepChars?: number;
+  killAfterMs?: number;
+}
+
+/** As `spawnNode`, for any executable (e.g. a native binary the bench compares with). */
+export async function spawnCommand(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+  opts: SpawnOptions = {},
+): Promise<ServiceProcess> {
+  const { healthPath = '/health', timeoutMs = 60_000, keepChars = 200_000, killAfterMs = 10_000 } = opts;
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
-    env: childEnv,
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // e.g. a missing executable: reported by the readiness loop below instead of crashing the caller
+  let spawnError: Error | undefined;
+  child.once('error', (err) => (spawnError = err));
   let out = '';
   const collect = (d: Buffer) => {
     out = (out + d.toString()).slice(-keepChars);
@@ -63,6 +85,7 @@ export async function spawnNode(
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   for (;;) {
+    if (spawnError) throw new Error(`${name} could not start: ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${out.slice(-5000)}`);
     try {
       const res = await fetch(`${base}${healthPath}`);
