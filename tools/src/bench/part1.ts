@@ -13,13 +13,12 @@ import {
   BENCH_METRICS_TOKEN,
   BENCH_RATE_LIMIT_PER_MINUTE,
   median,
-  profileEnv,
   runLoad,
   spread,
   startProc,
   type Proc,
 } from './procs';
-import { REPO_ROOT } from '../testing/processes';
+import { gatewayFlagsEnv, REPO_ROOT } from '../testing/processes';
 
 export interface BenchOptions {
   quick: boolean;
@@ -167,7 +166,7 @@ export async function startGateways(
     ...common,
     SUPERGRAPH_PATH: supergraphPath,
     SUBGRAPH_DEDUP: 'off',
-    ...profileEnv('part1-ours'),
+    ...gatewayFlagsEnv('part1-ours'),
   });
   const list = [ours];
   if (opts.variants) {
@@ -180,6 +179,7 @@ export async function startGateways(
       SUPERGRAPH_PATH: supergraphPath,
       SUBGRAPH_DEDUP: 'off',
       GATEWAY_EXECUTOR: 'apollo',
+      ...gatewayFlagsEnv(),
     });
     list.push(a);
     const d: GatewayUnderTest = { name: 'ours+dedup', flags: { ...ours.flags, dedup: 'on' } };
@@ -187,6 +187,7 @@ export async function startGateways(
       ...common,
       SUPERGRAPH_PATH: supergraphPath,
       SUBGRAPH_DEDUP: 'on',
+      ...gatewayFlagsEnv(),
     });
     list.push(d);
   }
@@ -195,9 +196,11 @@ export async function startGateways(
     name: 'hive',
     flags: { engine: '@graphql-hive/gateway runtime (defaults)', planner: 'JS (stitching runtime)', checks: PEER_CHECKS },
   };
+  // the peers run with the same node flags as ours (fair: it helps any Node gateway)
   hive.proc = await startProc('hive', path.join(BENCH_DIST, 'peer-gateway.js'), [], {
     ...common,
     SUPERGRAPH_PATH: supergraphPath,
+    ...gatewayFlagsEnv(),
   });
   list.push(hive);
   const rust: GatewayUnderTest = {
@@ -213,6 +216,7 @@ export async function startGateways(
       ...common,
       SUPERGRAPH_PATH: supergraphPath,
       HIVE_ROUTER_RUNTIME: '1',
+      ...gatewayFlagsEnv(),
     });
   } catch (err) {
     rust.unavailable = `not available here: ${(err as Error).message.split('\n')[0]!.slice(0, 200)}`;

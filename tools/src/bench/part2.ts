@@ -5,7 +5,7 @@ import path from 'node:path';
 import { signContext } from '@tm/kit/infra';
 import type { Devstack } from '../devstack';
 import { gql } from '../testing/graphql';
-import { REPO_ROOT } from '../testing/processes';
+import { gatewayFlagsEnv, REPO_ROOT } from '../testing/processes';
 import { registerUser, startStack, type Stack, type TestUser } from '../testing/stack';
 import { alternate, OURS_CHECKS, sanity, type BenchOptions, type GatewayUnderTest, type Summary } from './part1';
 import {
@@ -397,6 +397,8 @@ async function startPeers(stack: Stack, peers: GatewayUnderTest[]): Promise<Gate
     INTERNAL_SECRET: stack.env.INTERNAL_SECRET,
     JWKS_URL: `${stack.services.users!.base}/.well-known/jwks.json`,
     SUPERGRAPH_PATH: writeStackSupergraph(stack),
+    // the same node flags as our gateway (fair: it helps any Node gateway)
+    ...gatewayFlagsEnv(),
   };
   const hive: GatewayUnderTest = {
     name: 'hive',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { testEnv } from './env';
 import { gql, type GqlResponse } from './graphql';
 import { freePort } from '../net';
-import { REPO_ROOT, spawnService, type ServiceProcess } from './processes';
+import { gatewayFlagsEnv, REPO_ROOT, spawnService, type ServiceProcess } from './processes';
 
 /** Every domain subgraph of the supergraph (schema/subgraphs.json, without those the gateway serves itself). */
 export function allSubgraphs(): string[] {
@@ -59,6 +59,7 @@ export async function startStack(label: string, subgraphs: string[], extra: Node
       ...env,
       ...urls,
       ...(services.users ? { JWKS_URL: `${services.users.base}/.well-known/jwks.json` } : {}),
+      ...gatewayFlagsEnv(),
     };
     const gateway = await spawnService('gateway', 'gateway/dist/main.js', gatewayEnv);
     started.push(gateway);
