@@ -3,6 +3,9 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { metricsText } from './procs';
 
+/** Connections the client opens at once: enough that the gateway, not the client's pacing, bounds the start rate. */
+const OPEN_WAVE = 250;
+
 /**
  * Live-update load, in its own process: `node live-load.js <config.json>`; prints one JSON line.
  * Opens N graphql-ws connections (one subscription each) on one project's `taskChanged` with a
@@ -169,12 +172,13 @@ export class Live {
     while ((await metric(this.cfg.gatewayBase, 'live_subscriptions')) > atMost && Date.now() < deadline) await sleep(100);
   }
 
+  /** Opens `n` subscribers, OPEN_WAVE connections at a time (each wave connected before the next). */
   async openMany(n: number, offset = 0): Promise<Sub[]> {
     const subs: Sub[] = [];
-    for (let i = 0; i < n; i += 100) {
+    for (let i = 0; i < n; i += OPEN_WAVE) {
       subs.push(
         ...(await Promise.all(
-          Array.from({ length: Math.min(100, n - i) }, (_, k) =>
+          Array.from({ length: Math.min(OPEN_WAVE, n - i) }, (_, k) =>
             this.open(this.cfg.tokens[(offset + i + k) % this.cfg.tokens.length]!),
           ),
         )),
