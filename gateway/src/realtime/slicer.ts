@@ -36,6 +36,11 @@ export class Slicer {
       if (performance.now() - start > this.sliceMs) break;
     }
     if (this.head < this.queue.length) {
+      // under a steady stream the queue may never empty: drop the part already run now and then
+      if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
       setImmediate(() => this.drain());
       return;
     }
