@@ -325,7 +325,7 @@ export function report(r: {
       ]),
     );
     out.push(
-      "   all live after: from the first connection opened (batches of 100 connections, each subscribing once acknowledged) until the gateway counted every subscription live (live_subscriptions_started_total, polled every 50 ms). Loop lag: the gateway's nodejs_eventloop_lag_max_seconds over the event windows.",
+      "   all live after: from the first connection opened (batches of 250 connections, each subscribing once acknowledged) until the gateway counted every subscription live (live_subscriptions_started_total, polled every 50 ms). Loop lag: the gateway's nodejs_eventloop_lag_max_seconds over the event windows.",
     );
     if (r.p4.sustained) {
       const x = r.p4.sustained;
