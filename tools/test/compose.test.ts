@@ -369,7 +369,8 @@ describe('Dockerfile', () => {
         env: { SERVICE: service },
         encoding: 'utf8',
       }).stdout.trim();
-    expect(entry('gateway')).toBe('gateway/dist/main.js');
+    // the gateway with its young-generation size (fewer scavenges per request)
+    expect(entry('gateway')).toBe('--max-semi-space-size=64 gateway/dist/main.js');
     for (const sg of subgraphs()) expect(entry(sg)).toBe(`subgraphs/${sg}/dist/main.js`);
   });
 
