@@ -140,6 +140,7 @@ describe('bench report goals', () => {
       deliveryRatio: 1,
       gatewayHandedOver: 600_000,
       expectedDeliveries: 600_000,
+      unmatchedEvents: 0,
       clientCpuPercent: 50,
       badPayloads: 0,
       eventLoopLagMaxMs: 40,

@@ -33,6 +33,8 @@ export interface LiveConfig {
   sustainedSeconds?: number;
   sustainedRate?: number;
   sustainedSubscribers?: number;
+  /** The tasks the sustained case cycles through (default `taskIds`): the more, the further apart one task's updates. */
+  sustainedTaskIds?: string[];
   /** The case whose opening is reported as the subscription-start time (the goal's count). */
   startsCount?: number;
 }
@@ -45,6 +47,8 @@ interface Sub {
   stop: () => void;
   got: Map<string, number>;
   bad: number;
+  /** While `Live.byEvent`: arrival time (performance.now) of each event, by `taskId@at`. */
+  events: Map<string, number>;
 }
 
 const now = () => performance.now();
@@ -74,11 +78,17 @@ function pct(xs: number[], p: number): number {
 export class Live {
   /** title → send time */
   readonly sent = new Map<string, number>();
+  /**
+   * Deliveries recorded by event (`taskId@at`, the change's own time) instead of by title: a payload
+   * carries the task as it is when it is resolved, so under a backlog an older event of a task can
+   * arrive with a newer update's title. The sustained case matches events to its sends by time.
+   */
+  byEvent = false;
   private seq = 0;
   constructor(private readonly cfg: LiveConfig) {}
 
   async open(token: string, projectId = this.cfg.projectId): Promise<Sub> {
-    const sub: Sub = { client: undefined as never, stop: () => undefined, got: new Map(), bad: 0 };
+    const sub: Sub = { client: undefined as never, stop: () => undefined, got: new Map(), bad: 0, events: new Map() };
     sub.client = createClient({
       url: this.cfg.wsUrl,
       webSocketImpl: WebSocket,
@@ -86,6 +96,8 @@ export class Live {
       lazy: false,
       retryAttempts: 0,
       keepAlive: 0,
+      // a close before the acknowledgement rejects `open` below (the default prints the whole CloseEvent)
+      onNonLazyError: () => undefined,
     });
     await new Promise<void>((resolve, reject) => {
       const offC = sub.client.on('connected', () => {
@@ -97,10 +109,17 @@ export class Live {
         reject(new Error(`closed before connected: ${(e as { code?: number }).code}`));
       });
     });
-    sub.stop = sub.client.subscribe<{ taskChanged: { task: { title: string } | null } }>(
+    sub.stop = sub.client.subscribe<{ taskChanged: { taskId: string; at: string; task: { title: string } | null } }>(
       { query: LIVE_QUERY, variables: { p: projectId } },
       {
         next: (msg) => {
+          const event = msg.data?.taskChanged;
+          if (this.byEvent && event && !msg.errors?.length) {
+            const key = `${event.taskId}@${Date.parse(event.at)}`;
+            if (sub.events.has(key)) sub.bad++;
+            else sub.events.set(key, now());
+            return;
+          }
           const title = msg.data?.taskChanged?.task?.title;
           if (msg.errors?.length || !title || !msg.data?.taskChanged.task) {
             sub.bad++;
@@ -123,10 +142,14 @@ export class Live {
     return title;
   }
 
-  /** Sends an updateTask (its send time recorded under its new title) without waiting for the answer. */
-  startUpdate(taskId: string): { title: string; at: number; done: Promise<void> } {
+  /**
+   * Sends an updateTask (its send time recorded under its new title) without waiting for the
+   * answer; `wall` is the send's wall-clock time (ms), to match the change's own time to.
+   */
+  startUpdate(taskId: string): { title: string; taskId: string; at: number; wall: number; done: Promise<void> } {
     const title = `live ${process.pid} ${++this.seq}`;
     const at = now();
+    const wall = Date.now();
     this.sent.set(title, at);
     const done = (async () => {
       const res = await fetch(this.cfg.httpUrl, {
@@ -140,7 +163,7 @@ export class Live {
       const body = (await res.json()) as { errors?: unknown[] };
       if (body.errors?.length) throw new Error(`updateTask failed: ${JSON.stringify(body.errors)}`);
     })();
-    return { title, at, done };
+    return { title, taskId, at, wall, done };
   }
 
   async waitSubscribed(expected: number, timeoutMs = this.cfg.subscribeTimeoutMs ?? 60_000): Promise<void> {
@@ -210,7 +233,17 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = { scenarios: [] as unknown[] };
   let task = 0;
   const nextTask = () => cfg.taskIds[task++ % cfg.taskIds.length]!;
+  try {
+    await runCases(live, cfg, out, nextTask);
+  } catch (err) {
+    // what was measured before the failure is kept
+    out.error = (err as Error).message.slice(0, 500);
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exit(0);
+}
 
+async function runCases(live: Live, cfg: LiveConfig, out: Record<string, unknown>, nextTask: NextTask): Promise<void> {
   for (const n of cfg.counts) {
     const opened = await openMeasured(live, cfg.gatewayBase, n);
     const row = await deliveryScenario(live, cfg, opened, nextTask);
@@ -243,8 +276,6 @@ async function main(): Promise<void> {
     process.stderr.write(`sustained ${JSON.stringify(out.sustained)}\n`);
     await closeAll(opened.subs);
   }
-  process.stdout.write(`${JSON.stringify(out)}\n`);
-  process.exit(0);
 }
 
 /**
@@ -308,11 +339,19 @@ async function deliveryScenario(
 /**
  * Sustained updates: `sustainedRate` updateTask calls a second for `sustainedSeconds`, sent on a
  * fixed schedule (a 50 ms timer at 20/s that catches up on late ticks; it never waits for an
- * answer or a delivery), each matched to its deliveries by title from its own send time. Then up
- * to 10 s for the last deliveries. A backlog shows as latency rising through the window: the p99
- * of the events sent in its last third against the first third's, and events not delivered at all.
+ * answer or a delivery), each timed from its own send to each delivery. Then up to 10 s for the
+ * last deliveries. A backlog shows as latency rising through the window: the p99 of the events
+ * sent in its last third against the first third's, and events not delivered at all.
+ *
+ * Deliveries are matched by event, not title (see `Live.byEvent`): an event of task X is the
+ * update of X whose send and answer bracket the change's own time (`at`). Updates of one task are
+ * `sustainedTaskIds.length / rate` seconds apart (7.5 s or more here), more than an update takes
+ * to answer, so the brackets of one task's updates do not overlap.
  */
-async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], nextTask: NextTask) {
+async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], fallback: NextTask) {
+  const tasks = cfg.sustainedTaskIds?.length ? cfg.sustainedTaskIds : null;
+  let next = 0;
+  const nextTask = tasks ? () => tasks[next++ % tasks.length]! : fallback;
   const base = cfg.gatewayBase;
   const rate = cfg.sustainedRate ?? 20;
   const seconds = cfg.sustainedSeconds ?? 30;
@@ -320,7 +359,8 @@ async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], nextT
   const total = Math.round(seconds * rate);
   const windowMs = total * periodMs;
   const badBefore = subs.reduce((x, s) => x + s.bad, 0);
-  const sends: Array<{ title: string; at: number; done: Promise<void>; failed?: string; answeredMs?: number }> = [];
+  type Send = ReturnType<Live['startUpdate']> & { failed?: string; answeredMs?: number; answeredWall?: number };
+  const sends: Send[] = [];
   let lagMax = 0;
   await metric(base, 'nodejs_eventloop_lag_max_seconds'); // resets the window
   // where a shortfall comes from: what the gateway handed to its subscribers, and this process's own CPU
@@ -331,19 +371,23 @@ async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], nextT
       .then((x) => (lagMax = Math.max(lagMax, Number.isFinite(x) ? x : 0)))
       .catch(() => undefined);
   }, 1000);
+  for (const s of subs) s.events.clear();
+  live.byEvent = true;
   const t0 = now();
   await new Promise<void>((resolve) => {
     const tick = () => {
       // every send due by now (a late tick catches up), none ahead of its time
       const due = Math.min(total, Math.floor((now() - t0) / periodMs) + 1);
       while (sends.length < due) {
-        const u = live.startUpdate(nextTask());
-        const entry: (typeof sends)[number] = { ...u };
-        entry.done = u.done.then(
-          () => void (entry.answeredMs = now() - u.at),
-          (err: unknown) => void (entry.failed = (err as Error).message.slice(0, 300)),
+        const u: Send = live.startUpdate(nextTask());
+        u.done = u.done.then(
+          () => {
+            u.answeredMs = now() - u.at;
+            u.answeredWall = Date.now();
+          },
+          (err: unknown) => void (u.failed = (err as Error).message.slice(0, 300)),
         );
-        sends.push(entry);
+        sends.push(u);
       }
       if (sends.length >= total) {
         clearInterval(timer);
@@ -357,29 +401,42 @@ async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], nextT
   const sendSeconds = ((sends.at(-1)?.at ?? t0) - (sends[0]?.at ?? t0)) / 1000;
   await Promise.all(sends.map((x) => x.done));
   const ok = sends.filter((x) => !x.failed);
-  // the last deliveries: every subscriber has every event, or 10 s have passed
+  // the last deliveries: every subscriber has as many events as updates succeeded, or 10 s have passed
   const deadline = now() + 10_000;
-  for (let i = 0; i < ok.length && now() < deadline;) {
-    if (subs.every((s) => s.got.has(ok[i]!.title))) i++;
-    else await sleep(20);
-  }
+  while (now() < deadline && !subs.every((s) => s.events.size >= ok.length)) await sleep(20);
+  live.byEvent = false;
   clearInterval(lagTimer);
   lagMax = Math.max(lagMax, await metric(base, 'nodejs_eventloop_lag_max_seconds'));
   const handed = (await metricSum(base, 'live_events_delivered_total')) - handed0;
   const cpu = process.cpuUsage(cpu0);
   const clientCpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / (now() - t0)) * 100);
 
+  // each event seen by any subscriber → its update: same task, sent at or before the change, answered at or after
+  const sendOf = new Map<string, Send>();
+  const byTask = new Map<string, Send[]>();
+  for (const x of ok) byTask.set(x.taskId, [...(byTask.get(x.taskId) ?? []), x]);
+  let unmatched = 0;
+  for (const key of new Set(subs.flatMap((s) => [...s.events.keys()]))) {
+    const [taskId, at] = [key.slice(0, key.lastIndexOf('@')), Number(key.slice(key.lastIndexOf('@') + 1))];
+    const candidates = (byTask.get(taskId) ?? []).filter((x) => x.wall - 5 <= at && at <= (x.answeredWall ?? Infinity) + 5);
+    const match = candidates.at(-1);
+    if (match) sendOf.set(key, match);
+    else unmatched++;
+  }
+  const eventOf = new Map([...sendOf].map(([key, x]) => [x, key]));
   const thirds: number[][] = [[], [], []];
   const all: number[] = [];
   let delivered = 0;
   for (const x of ok) {
+    const key = eventOf.get(x);
+    if (!key) continue;
     const third = Math.min(2, Math.floor(((x.at - t0) / windowMs) * 3));
     for (const s of subs) {
-      const ms = s.got.get(x.title);
-      if (ms === undefined) continue;
+      const arrived = s.events.get(key);
+      if (arrived === undefined) continue;
       delivered++;
-      all.push(ms);
-      thirds[third]!.push(ms);
+      all.push(arrived - x.at);
+      thirds[third]!.push(arrived - x.at);
     }
   }
   const failed = sends.filter((x) => x.failed);
@@ -404,8 +461,11 @@ async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], nextT
     /** Payloads the gateway handed to its subscribers (live_events_delivered_total) by the end, of `ok × subscribers`. */
     gatewayHandedOver: handed,
     expectedDeliveries: ok.length * subs.length,
+    /** Events received that match no update (none expected). */
+    unmatchedEvents: unmatched,
     /** The subscribers' process (this one): % of one core over the window and the drain. */
     clientCpuPercent,
+    /** Payloads with errors, and events received twice by one subscriber. */
     badPayloads: subs.reduce((x, s) => x + s.bad, 0) - badBefore,
     eventLoopLagMaxMs: Math.round(lagMax * 1000 * 10) / 10,
   };

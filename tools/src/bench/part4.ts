@@ -68,6 +68,7 @@ export interface Part4Result {
     deliveryRatio: number;
     gatewayHandedOver: number;
     expectedDeliveries: number;
+    unmatchedEvents: number;
     clientCpuPercent: number;
     badPayloads: number;
     eventLoopLagMaxMs: number;
@@ -123,6 +124,7 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
     sustainedSeconds: opts.quick ? 10 : 30,
     sustainedRate: 20,
     sustainedSubscribers: 1000,
+    sustainedTaskIds: s.tasksByProject[projectId]!,
     startsCount: opts.quick ? 1000 : 5000,
   };
   const run = async (
