@@ -334,6 +334,39 @@ describe('revocation', () => {
 });
 
 describe('several gateways', () => {
+  it('keeps a channel’s events in publication order while their resolutions overlap', async () => {
+    const task = data<{ createTask: { id: string } }>(
+      await as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "order" }) { id } }', { p: projectId }),
+    ).createTask.id;
+    const sub = await subscribe(
+      connect(url, { authorization: `Bearer ${owner.token}` }),
+      'subscription($p: ID!) { taskChanged(projectId: $p) { kind taskId at task { title } } }',
+      { p: projectId },
+    );
+    // a burst straight onto the channel: every event's resolution (a supergraph query) starts at once
+    const base = Date.parse('2030-01-01T00:00:00.000Z');
+    const sent: string[] = [];
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < 30; i++) {
+      const at = new Date(base + i).toISOString();
+      sent.push(at);
+      pipeline.publish(
+        `${stack.env.REDIS_PREFIX}live:taskChanged:${projectId}`,
+        JSON.stringify({ kind: 'UPDATED', taskId: task, actorId: member.id, projectId, at }),
+      );
+    }
+    await pipeline.exec();
+    await until(
+      () => sub.results.filter((r) => (r.data?.taskChanged as { at?: string } | undefined)?.at?.startsWith('2030')).length >= 30,
+    );
+    const got = sub.results
+      .map((r) => r.data?.taskChanged as { at: string; task: { title: string } | null })
+      .filter((e) => e.at.startsWith('2030'));
+    expect(got.map((e) => e.at)).toEqual(sent);
+    expect(got.every((e) => e.task?.title === 'order')).toBe(true);
+    sub.stop();
+  });
+
   it('delivers every event exactly once per subscription, whichever gateway the change went through', async () => {
     const Q = 'subscription($p: ID!) { taskChanged(projectId: $p) { kind taskId } }';
     const a = await subscribe(connect(url, { authorization: `Bearer ${owner.token}` }), Q, { p: projectId });

@@ -48,3 +48,39 @@ describe('Slicer: deliveries share the event loop', () => {
     expect(errors).toHaveLength(1);
   });
 });
+
+describe('Slicer.runEach: one event’s deliveries as a list', () => {
+  it('may cut a list between items, keeps order with what was queued before and after', async () => {
+    const slicer = new Slicer(() => undefined, 5);
+    const ran: string[] = [];
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    slicer.run(() => ran.push('before'));
+    slicer.runEach([1, 2, 3, 4, 5], (i) => {
+      busy(2);
+      ran.push(`item${i}`);
+    });
+    slicer.run(() => ran.push('after'));
+    slicer.runEach([], () => ran.push('never'));
+    await turn();
+    // 2 ms per item, 5 ms a slice: the list is cut (at most three items in the first turn)
+    expect(ran.length).toBeLessThan(5);
+    for (let guard = 0; ran.length < 7 && guard < 20; guard++) await turn();
+    expect(ran).toEqual(['before', 'item1', 'item2', 'item3', 'item4', 'item5', 'after']);
+  });
+
+  it('an item that throws is reported and the list goes on', async () => {
+    const errors: unknown[] = [];
+    const slicer = new Slicer((e) => errors.push(e));
+    const ran: number[] = [];
+    slicer.runEach([1, 2, 3], (i) => {
+      if (i === 2) throw new Error('socket gone');
+      ran.push(i);
+    });
+    await turn();
+    expect(ran).toEqual([1, 3]);
+    expect(errors).toHaveLength(1);
+  });
+});

@@ -263,7 +263,14 @@ describe('trace sampling', () => {
       spans.find((s) => s.service === 'notifications' && s.name === 'process events:projects');
     const spans = await until(10_000, traceOf, (all) => {
       const c = consumed(all);
-      return !!c && all.some((s) => s.service === 'notifications' && s.parentSpanId === c.spanId);
+      // each service exports its spans in its own batches: wait for every part asserted below
+      return (
+        !!c &&
+        all.some((s) => s.service === 'notifications' && s.parentSpanId === c.spanId) &&
+        all.some((s) => s.service === 'projects' && s.kind === 2) &&
+        all.some((s) => s.service === 'projects' && s.name === 'insert projects') &&
+        all.some((s) => s.service === 'projects' && s.name === 'xadd')
+      );
     });
     const root = spans.find((s) => !s.parentSpanId)!;
     expect(root).toMatchObject({ service: 'gateway', name: 'POST /graphql' });

@@ -3,7 +3,7 @@ import { mapSchema, MapperKind } from '@graphql-tools/utils';
 import { AppError, ErrorCode } from '@tm/kit/contracts';
 import { liveChannel, type Logger, traceOperation, type UserContext } from '@tm/kit/infra';
 import {
-  execute,
+  executeSync,
   getOperationAST,
   GraphQLError,
   print,
@@ -18,7 +18,6 @@ import type { GatewayContext } from '../gateway.context';
 import type { ChannelHub } from './channels';
 import { passGates, type StartGate } from './gate';
 import { LiveIterator } from './iterator';
-import { EventMemo } from './memo';
 import { planSubscription, type LivePlan } from './plan';
 import { Slicer } from './slicer';
 import { PROBE_FIELD } from './specs';
@@ -81,9 +80,32 @@ export interface EngineOptions {
 interface EntityResult {
   data: Record<string, unknown> | null;
   errors: readonly GraphQLFormattedError[];
-  /** The shared resolution this came from (one per event, selection and permission set), if shared. */
-  shared?: EntityResult;
 }
+
+/** A live subscription, as the events of its channel reach it. */
+interface Live {
+  plan: LivePlan;
+  args: ExecutionArgs;
+  subscriber: Subscriber;
+  iterator: LiveIterator;
+  /** Writes a `next` message with this payload JSON straight to the socket. */
+  send?: (payloadJson: Buffer) => void;
+  /** The request text (document, operation name, variables): equal keys get equal payloads. */
+  requestKey: string;
+}
+
+/** A published message and the subscriptions it reached. */
+interface LiveEvent {
+  channel: string;
+  message: Record<string, unknown>;
+  subscribers: Live[];
+}
+
+/** What one subscriber gets of an event. */
+type Outcome =
+  | { live: Live; kind: 'payload'; payload: ExecutionResult; /** publication time, for delivered/latency metrics */ at?: number }
+  | { live: Live; kind: 'lost' }
+  | { live: Live; kind: 'ended'; error: GraphQLError; reason: string };
 
 /**
  * Serves Subscription fields: listens on the field's Redis channel and, per event, fetches the
@@ -93,23 +115,21 @@ interface EntityResult {
  */
 export class LiveEngine {
   private readonly payloadSchemas = new WeakMap<GraphQLSchema, GraphQLSchema>();
-  /** Supergraph results shared by the subscribers of one event (same selection and permission set). */
-  private readonly shared = new EventMemo<EntityResult>();
-  /** A subscriber's membership, read once per event per user (not once per subscription). */
-  private readonly accessChecks = new EventMemo<{ role: string; archived: boolean } | null>();
   /**
-   * Payloads shaped from a shared resolution, by the subscription's document and variables: every
-   * subscriber with the same request text gets the same payload object (graphql-ws serializes it
-   * per socket), so an event reaching thousands of identical subscriptions is shaped once.
+   * Payloads shaped from one resolution, by the subscription's request text: every subscriber of an
+   * event with the same request text and resolution gets the same payload object (serialized once).
    */
-  private readonly payloads = new WeakMap<EntityResult, Map<string, Promise<ExecutionResult>>>();
-  /** A subscription's request text as a key (computed once per subscription). */
-  private readonly requestKeys = new WeakMap<ExecutionArgs, string>();
+  private readonly payloads = new WeakMap<EntityResult, Map<string, ExecutionResult>>();
   /** Documents as text, printed once per document. */
   private readonly printed = new WeakMap<DocumentNode, string>();
   private readonly slicer: Slicer;
   private readonly published = new WeakMap<object, number>();
-  private readonly payloadJson = new WeakMap<ExecutionResult, string>();
+  private readonly payloadBytes = new WeakMap<ExecutionResult, Buffer>();
+  /** An arriving message's subscribers, gathered while the hub hands it to each of them. */
+  private readonly arriving = new WeakMap<object, LiveEvent>();
+  /** Per channel: the last event's deliveries, which the next event's wait for. */
+  private readonly tails = new Map<string, Promise<void>>();
+  private readonly roleKeys = new WeakMap<UserContext, string>();
   private readonly series = new Map<
     string,
     { delivered: ReturnType<Counter<'subscription'>['labels']>; latency: ReturnType<Histogram<'subscription'>['labels']> }
@@ -170,7 +190,7 @@ export class LiveEngine {
     subscriber: Subscriber,
     alive: () => boolean = () => true,
     /** Writes a `next` message with this payload JSON to the subscriber's socket (else the iterator yields it). */
-    send?: (payloadJson: string) => void,
+    send?: (payloadJson: Buffer) => void,
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     let plan: LivePlan;
@@ -236,69 +256,211 @@ export class LiveEngine {
       },
       () => subscriber.close(1013, 'SYS-002: too slow to keep up with live updates'),
     );
-    let chain = Promise.resolve();
+    const live: Live = { plan, args, subscriber, iterator, send, requestKey: this.requestKeyOf(args) };
     const channel = liveChannel(this.opts.prefix, plan.spec.channel, channelKey);
-    cleanup.unlisten = await this.opts.hub.listen(channel, (message) => {
-      chain = chain
-        .then(() => this.deliver(plan, args, subscriber, message, iterator, send))
-        .catch((err: unknown) => this.opts.log.error({ err }, 'live delivery failed'));
-    });
+    cleanup.unlisten = await this.opts.hub.listen(channel, (message) => this.received(channel, message, live));
     this.opts.metrics.active.inc();
     if (!viewer) cleanup.leave = subscriber.join(plan.projectId);
     return iterator;
   }
 
-  private async deliver(
-    plan: LivePlan,
-    args: ExecutionArgs,
-    subscriber: Subscriber,
-    received: unknown,
-    iterator: LiveIterator,
-    send?: (payloadJson: string) => void,
-  ): Promise<void> {
-    if (!received || typeof received !== 'object') return; // not JSON published by a subgraph
-    const message = received as Record<string, unknown>;
-    if (subscriber.buffered() > this.opts.maxBufferedBytes) {
-      subscriber.close(1013, 'SYS-002: too slow to keep up with live updates');
-      return;
+  /**
+   * A message for one of a channel's subscriptions. The hub hands one message to every listener of
+   * its channel in one synchronous loop, so they are gathered here and the event is handled once
+   * for all of them, right after (a microtask later).
+   */
+  private received(channel: string, message: unknown, live: Live): void {
+    if (!message || typeof message !== 'object') return; // not JSON published by a subgraph
+    let event = this.arriving.get(message);
+    if (!event) {
+      const gathered: LiveEvent = { channel, message: message as Record<string, unknown>, subscribers: [] };
+      this.arriving.set(message, (event = gathered));
+      queueMicrotask(() => this.dispatch(gathered));
     }
-    if (plan.spec.scope === 'viewer' && message.recipientId !== (await subscriber.user().catch(() => null))?.userId) return;
-    let entities: EntityResult;
-    try {
-      entities = await this.resolveEntities(plan, subscriber, message, messageKey(message));
-    } catch (err) {
-      const app = err instanceof AppError ? err : null;
-      if (app?.code === ErrorCode.TokenInvalid || app?.code === ErrorCode.AuthFailed) {
-        // after the writes queued before it, like every message of this subscription
-        this.slicer.run(() => {
-          iterator.finish({ errors: [coded(app)] });
-          subscriber.close(4403, `${app.code}: ${app.message}`);
-        });
-        return;
-      }
-      this.opts.log.warn({ err }, 'live event not resolved');
-      this.slicer.run(() => iterator.push({ errors: [coded(err)] }));
-      return;
-    }
-    if (plan.spec.root) {
-      // the entity is the payload: nothing to deliver when it is not the subscriber's (or gone)
-      if (!entities.data?.[plan.rootKey]) return;
-    } else if (probeFailed(entities)) {
-      // lost access to the project: say so once, then nothing more
-      this.slicer.run(() => iterator.finish({ errors: [notMember()] }));
-      return;
-    }
-    const payload = await this.payload(plan, args, message, entities);
-    // thousands of subscribers get here at once: their writes share the event loop with everything else
-    this.slicer.run(() => {
-      // a payload without errors goes straight to the socket, its JSON made once for all who share it
-      if (send && !payload.errors?.length && !iterator.mustQueue) send(this.jsonOf(payload));
-      else iterator.push(payload);
-      const series = this.seriesOf(plan.fieldName);
-      series.delivered.inc();
-      const at = this.publishedAt(message);
-      if (!Number.isNaN(at)) series.latency.observe(Math.max(0, Date.now() - at) / 1000);
+    event.subscribers.push(live);
+  }
+
+  /**
+   * Resolves an event for all its subscribers at once (started as it arrives, even while the
+   * channel's previous event is still being delivered), then queues the deliveries after the
+   * channel's previous event's: a subscription sees its channel's events in publication order.
+   */
+  private dispatch(event: LiveEvent): void {
+    const outcomes = this.resolveEvent(event).catch((err: unknown): Outcome[] => {
+      this.opts.log.error({ err }, 'live delivery failed');
+      return [];
     });
+    const tail = (this.tails.get(event.channel) ?? Promise.resolve())
+      .then(() => outcomes)
+      .then((list) => this.slicer.runEach(list, this.deliverOne));
+    this.tails.set(event.channel, tail);
+    void tail.then(() => {
+      if (this.tails.get(event.channel) === tail) this.tails.delete(event.channel);
+    });
+  }
+
+  /**
+   * What each subscriber of an event gets: their token checked (connections share a check), their
+   * membership read once per user, the entities fetched once per shared selection and permission
+   * set (or per user where the selection depends on who asks), and a payload shaped once per
+   * resolution and request text.
+   */
+  private async resolveEvent(event: LiveEvent): Promise<Outcome[]> {
+    const { message } = event;
+    const subscribers: Live[] = [];
+    for (const live of event.subscribers) {
+      if (live.subscriber.buffered() > this.opts.maxBufferedBytes) {
+        live.subscriber.close(1013, 'SYS-002: too slow to keep up with live updates');
+      } else subscribers.push(live);
+    }
+    const users = await Promise.all(
+      subscribers.map((live) =>
+        live.subscriber.user().then(
+          (user): UserContext | { failed: unknown } => user,
+          (failed: unknown) => ({ failed }),
+        ),
+      ),
+    );
+    const { access: accessOf } = this.opts;
+    // one membership read per user and project for this event
+    const accessReads = new Map<string, Promise<{ role: string; archived: boolean } | null>>();
+    const steps: Array<{ live: Live; user: UserContext } | { live: Live; failed: unknown }> = [];
+    for (let i = 0; i < subscribers.length; i++) {
+      const live = subscribers[i]!;
+      const user = users[i]!;
+      if ('failed' in user) {
+        // a viewer-scoped event is only for its recipient: an unknown subscriber is not told about it
+        if (live.plan.spec.scope !== 'viewer') steps.push({ live, failed: user.failed });
+        continue;
+      }
+      if (live.plan.spec.scope === 'viewer' && message.recipientId !== user.userId) continue;
+      if (accessOf && live.plan.sharedQuery !== null && user.userId) {
+        const key = `${user.userId}\u0001${live.plan.projectId}`;
+        if (!accessReads.has(key)) accessReads.set(key, accessOf(user.userId, live.plan.projectId));
+      }
+      steps.push({ live, user });
+    }
+    const accessOfUser = new Map<string, { role: string; archived: boolean } | null | { failed: unknown }>();
+    await Promise.all(
+      [...accessReads].map(([key, read]) =>
+        read.then(
+          (access) => accessOfUser.set(key, access),
+          (failed: unknown) => accessOfUser.set(key, { failed }),
+        ),
+      ),
+    );
+    // the distinct resolutions of this event, and which one each subscriber gets
+    const resolutions = new Map<string, Promise<EntityResult | { failed: unknown }>>();
+    const picked: Array<{ live: Live; resolution?: string; failed?: unknown }> = [];
+    for (const step of steps) {
+      const { live } = step;
+      if ('failed' in step) {
+        picked.push({ live, failed: step.failed });
+        continue;
+      }
+      const { user } = step;
+      const { plan } = live;
+      const variables = variablesFor(plan, message);
+      if (accessOf && plan.sharedQuery !== null && user.userId) {
+        const access = accessOfUser.get(`${user.userId}\u0001${plan.projectId}`);
+        if (access && 'failed' in access) {
+          picked.push({ live, failed: access.failed });
+          continue;
+        }
+        if (access) {
+          if (!plan.sharedQuery) {
+            // nothing to fetch: the event's own fields are the payload
+            const key = `probe\u0001${plan.projectId}`;
+            if (!resolutions.has(key))
+              resolutions.set(key, Promise.resolve({ data: { [PROBE_FIELD]: { id: plan.projectId } }, errors: [] }));
+            picked.push({ live, resolution: key });
+            continue;
+          }
+          // the entity variables are the plan's own and the event's ids: the plan and the event say them
+          const key = `shared\u0001${this.sharedId(plan)}\u0001${access.role}\u0001${access.archived}\u0001${this.rolesKey(user)}`;
+          if (!resolutions.has(key)) {
+            const { [PROBE_FIELD]: _probe, ...entityVariables } = variables;
+            resolutions.set(
+              key,
+              this.run(plan.sharedQuery, entityVariables, live.subscriber, user).then(
+                (shared): EntityResult => ({
+                  data: { ...(shared.data ?? {}), [PROBE_FIELD]: { id: plan.projectId } },
+                  errors: shared.errors,
+                }),
+                (failed: unknown) => ({ failed }),
+              ),
+            );
+          }
+          picked.push({ live, resolution: key });
+          continue;
+        }
+        // not a member by the cache: the full query with the probe decides (e.g. platform admins)
+      }
+      const key = JSON.stringify([plan.query, variables, user.userId, user.roles]);
+      if (!resolutions.has(key))
+        resolutions.set(
+          key,
+          this.run(plan.query, variables, live.subscriber, user).catch((failed: unknown) => ({ failed })),
+        );
+      picked.push({ live, resolution: key });
+    }
+    const resolved = new Map<string, EntityResult | { failed: unknown }>();
+    await Promise.all([...resolutions].map(([key, p]) => p.then((r) => resolved.set(key, r))));
+    const outcomes: Outcome[] = [];
+    for (const pick of picked) {
+      const { live } = pick;
+      const entities = pick.resolution !== undefined ? resolved.get(pick.resolution)! : { failed: pick.failed };
+      if ('failed' in entities) {
+        const err = entities.failed;
+        const app = err instanceof AppError ? err : null;
+        if (app?.code === ErrorCode.TokenInvalid || app?.code === ErrorCode.AuthFailed) {
+          outcomes.push({ live, kind: 'ended', error: coded(app), reason: `${app.code}: ${app.message}` });
+        } else {
+          this.opts.log.warn({ err }, 'live event not resolved');
+          outcomes.push({ live, kind: 'payload', payload: { errors: [coded(err)] } });
+        }
+        continue;
+      }
+      if (live.plan.spec.root) {
+        // the entity is the payload: nothing to deliver when it is not the subscriber's (or gone)
+        if (!entities.data?.[live.plan.rootKey]) continue;
+      } else if (probeFailed(entities)) {
+        // lost access to the project: say so once, then nothing more
+        outcomes.push({ live, kind: 'lost' });
+        continue;
+      }
+      outcomes.push({ live, kind: 'payload', payload: this.payload(live, message, entities), at: this.publishedAt(message) });
+    }
+    return outcomes;
+  }
+
+  /** One subscriber's outcome of an event, on the slicer (in the order events were published). */
+  private readonly deliverOne = (outcome: Outcome): void => {
+    const { live } = outcome;
+    if (outcome.kind === 'ended') {
+      live.iterator.finish({ errors: [outcome.error] });
+      live.subscriber.close(4403, outcome.reason);
+      return;
+    }
+    if (outcome.kind === 'lost') {
+      live.iterator.finish({ errors: [notMember()] });
+      return;
+    }
+    const { payload } = outcome;
+    // a payload without errors goes straight to the socket, its JSON made once for all who share it
+    if (live.send && !payload.errors?.length && !live.iterator.mustQueue) live.send(this.bytesOf(payload));
+    else live.iterator.push(payload);
+    if (outcome.at === undefined) return;
+    const series = this.seriesOf(live.plan.fieldName);
+    series.delivered.inc();
+    if (!Number.isNaN(outcome.at)) series.latency.observe(Math.max(0, Date.now() - outcome.at) / 1000);
+  };
+
+  /** A user's platform roles as part of a sharing key (made once per user object). */
+  private rolesKey(user: UserContext): string {
+    let key = this.roleKeys.get(user);
+    if (key === undefined) this.roleKeys.set(user, (key = [...user.roles].sort().join(',')));
+    return key;
   }
 
   /** When the message was published (its `at`), parsed once per message. */
@@ -306,13 +468,6 @@ export class LiveEngine {
     let at = this.published.get(message);
     if (at === undefined) this.published.set(message, (at = typeof message.at === 'string' ? Date.parse(message.at) : NaN));
     return at;
-  }
-
-  /** A payload's JSON, made once per payload object (shared payloads are one object for many subscribers). */
-  private jsonOf(payload: ExecutionResult): string {
-    let json = this.payloadJson.get(payload);
-    if (json === undefined) this.payloadJson.set(payload, (json = JSON.stringify(payload)));
-    return json;
   }
 
   /** The per-delivery metric series of a subscription field, labelled once (not per delivery). */
@@ -326,47 +481,48 @@ export class LiveEngine {
     return series;
   }
 
-  /** The subscriber's payload for an event: shaped once per shared resolution and request text. */
-  private payload(
-    plan: LivePlan,
-    args: ExecutionArgs,
-    message: Record<string, unknown>,
-    entities: EntityResult,
-  ): Promise<ExecutionResult> {
-    if (!entities.shared) return this.shape(plan, args, message, entities);
-    let byRequest = this.payloads.get(entities.shared);
-    if (!byRequest) this.payloads.set(entities.shared, (byRequest = new Map()));
-    let key = this.requestKeys.get(args);
-    if (key === undefined) {
-      let text = this.printed.get(args.document);
-      if (text === undefined) this.printed.set(args.document, (text = print(args.document)));
-      key = JSON.stringify([text, args.operationName ?? null, args.variableValues ?? {}]);
-      this.requestKeys.set(args, key);
-    }
-    let payload = byRequest.get(key);
+  /** A payload's bytes, made once per payload object (shared payloads are one object for many subscribers). */
+  private bytesOf(payload: ExecutionResult): Buffer {
+    let bytes = this.payloadBytes.get(payload);
+    if (bytes === undefined) this.payloadBytes.set(payload, (bytes = Buffer.from(JSON.stringify(payload))));
+    return bytes;
+  }
+
+  /** A subscription's request text as a key: subscribers with the same key get the same payload object. */
+  private requestKeyOf(args: ExecutionArgs): string {
+    let text = this.printed.get(args.document);
+    if (text === undefined) this.printed.set(args.document, (text = print(args.document)));
+    return JSON.stringify([text, args.operationName ?? null, args.variableValues ?? {}]);
+  }
+
+  /** The subscriber's payload for an event: shaped once per resolution and request text. */
+  private payload(live: Live, message: Record<string, unknown>, entities: EntityResult): ExecutionResult {
+    let byRequest = this.payloads.get(entities);
+    if (!byRequest) this.payloads.set(entities, (byRequest = new Map()));
+    let payload = byRequest.get(live.requestKey);
     if (!payload) {
-      payload = this.shape(plan, args, message, entities);
-      byRequest.set(key, payload);
+      payload = this.shape(live.plan, live.args, message, entities);
+      byRequest.set(live.requestKey, payload);
     }
     return payload;
   }
 
-  /** Lets graphql-js shape the payload exactly as the subscriber asked, from the event and its entities. */
-  private async shape(
-    plan: LivePlan,
-    args: ExecutionArgs,
-    message: Record<string, unknown>,
-    entities: EntityResult,
-  ): Promise<ExecutionResult> {
+  /**
+   * Lets graphql-js shape the payload exactly as the subscriber asked, from the event and its
+   * entities (synchronously: the payload schema's resolvers only read the ready-made result).
+   */
+  private shape(plan: LivePlan, args: ExecutionArgs, message: Record<string, unknown>, entities: EntityResult): ExecutionResult {
     this.opts.metrics.shaped?.inc({ subscription: plan.fieldName });
-    if (plan.spec.root) {
-      const result = (await execute({
+    const run = (rootValue: Record<string, unknown>) =>
+      executeSync({
         schema: this.payloadSchema(args.schema),
         document: args.document,
         operationName: args.operationName,
         variableValues: args.variableValues,
-        rootValue: { [plan.rootKey]: entities.data?.[plan.rootKey] ?? null },
-      })) as ExecutionResult;
+        rootValue,
+      });
+    if (plan.spec.root) {
+      const result = run({ [plan.rootKey]: entities.data?.[plan.rootKey] ?? null });
       const extra = entities.errors
         .filter((e) => e.extensions?.code !== ErrorCode.NotFound)
         .map((e) => new GraphQLError(e.message, { path: e.path ?? [plan.rootKey], extensions: e.extensions }));
@@ -378,13 +534,7 @@ export class LiveEngine {
       if (scalar) event[key] = message[scalar] ?? null;
       else if (plan.spec.entities[name]) event[key] = entities.data?.[key] ?? null;
     }
-    const result = (await execute({
-      schema: this.payloadSchema(args.schema),
-      document: args.document,
-      operationName: args.operationName,
-      variableValues: args.variableValues,
-      rootValue: { [plan.rootKey]: event },
-    })) as ExecutionResult;
+    const result = run({ [plan.rootKey]: event });
     const extra = entities.errors
       .filter((e) => e.path?.[0] !== PROBE_FIELD && e.extensions?.code !== ErrorCode.NotFound)
       .map((e) => new GraphQLError(e.message, { path: [plan.rootKey, ...(e.path ?? [])], extensions: e.extensions }));
@@ -404,7 +554,7 @@ export class LiveEngine {
       if (!user.userId) throw new AppError(ErrorCode.AuthFailed, 'Authentication required');
       const errors = check
         ? await check(schema, plan.query, variablesFor(plan, {}), subscriber.context(user, true))
-        : (await this.run('', plan.query, variablesFor(plan, {}), subscriber, user, true)).errors;
+        : (await this.run(plan.query, variablesFor(plan, {}), subscriber, user, true)).errors;
       return { data: { [PROBE_FIELD]: { id: user.userId } }, errors };
     }
     if (access && check) {
@@ -414,52 +564,8 @@ export class LiveEngine {
         return { data: { [PROBE_FIELD]: { id: plan.projectId } }, errors };
       }
     }
-    return this.resolveEntities(plan, subscriber, {}, 'initial', true);
-  }
-
-  /**
-   * Runs the plan's query as the subscriber. A member whose selection does not depend on who asks
-   * shares the result with every subscriber of the same event, selection, project role and platform
-   * roles (their access checked per event from the permissions cache); anyone else runs the full
-   * query with the access probe as themself, shared only between their own identical subscriptions.
-   */
-  private async resolveEntities(
-    plan: LivePlan,
-    subscriber: Subscriber,
-    message: Record<string, unknown>,
-    eventKey: string,
-    clientOperation = false,
-  ): Promise<EntityResult> {
-    const user = await subscriber.user();
-    const variables = variablesFor(plan, message);
-    if (clientOperation) {
-      // the subscriber's own request: through the gateway's guard, never shared
-      return this.run(`client:${Math.random()}`, plan.query, variables, subscriber, user, true);
-    }
-    const { access: accessOf } = this.opts;
-    if (accessOf && plan.sharedQuery !== null && user.userId) {
-      const userId = user.userId;
-      const access = await this.accessChecks.get(JSON.stringify([eventKey, userId, plan.projectId]), () =>
-        accessOf(userId, plan.projectId),
-      );
-      if (access) {
-        const probe = { [PROBE_FIELD]: { id: plan.projectId } };
-        if (!plan.sharedQuery) return { data: probe, errors: [] };
-        const { [PROBE_FIELD]: _probe, ...entityVariables } = variables;
-        // the entity variables are the plan's own and the event's ids: the plan and the event say them
-        const key = `shared\u0001${eventKey}\u0001${this.sharedId(plan)}\u0001${access.role}\u0001${access.archived}\u0001${[...user.roles].sort().join(',')}`;
-        const shared = await this.run(key, plan.sharedQuery, entityVariables, subscriber, user);
-        return { data: { ...(shared.data ?? {}), ...probe }, errors: shared.errors, shared };
-      }
-      // not a member by the cache: the full query with the probe decides (e.g. platform admins)
-    }
-    return this.run(
-      JSON.stringify([eventKey, plan.query, variables, user.userId, user.roles]),
-      plan.query,
-      variables,
-      subscriber,
-      user,
-    );
+    // the subscriber's own request: through the gateway's guard, never shared
+    return this.run(plan.query, variablesFor(plan, {}), subscriber, await subscriber.user(), true);
   }
 
   private sharedId(plan: LivePlan): string {
@@ -477,8 +583,8 @@ export class LiveEngine {
     return id;
   }
 
+  /** Runs a query through the supergraph as the subscriber. */
   private run(
-    key: string,
     query: string,
     variables: Record<string, unknown>,
     subscriber: Subscriber,
@@ -494,23 +600,14 @@ export class LiveEngine {
         });
     if (clientOperation) return execute();
     // an event's resolution is a trace of its own (a start runs inside the subscription's span)
-    return this.shared.get(key, () =>
-      traceOperation(`live ${liveOperationName(query)}`, 'consumer', { 'graphql.operation.type': 'query' }, execute, firstCode),
+    return traceOperation(
+      `live ${liveOperationName(query)}`,
+      'consumer',
+      { 'graphql.operation.type': 'query' },
+      execute,
+      firstCode,
     );
   }
-}
-
-/**
- * One key per published message: the hub parses each message once and hands every listener the
- * same object, so subscribers of one message share its resolution, and two messages never do
- * (even published in the same millisecond).
- */
-const messageKeys = new WeakMap<object, string>();
-let messageSeq = 0;
-function messageKey(message: object): string {
-  let key = messageKeys.get(message);
-  if (!key) messageKeys.set(message, (key = `m${++messageSeq}`));
-  return key;
 }
 
 /** The first error's code of a result, for its span. */

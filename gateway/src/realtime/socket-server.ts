@@ -100,6 +100,8 @@ interface Connection {
   expiryTimer?: NodeJS.Timeout;
 }
 
+const CLOSE_BRACE = Buffer.from('}');
+
 /** Distinct subscription texts kept parsed and validated per schema. */
 const MAX_DOCUMENTS = 1000;
 
@@ -407,9 +409,11 @@ class LiveServer {
     conn.starting++;
     // a `next` message as graphql-ws writes it, around a payload serialized once for every subscriber
     // who shares it (graphql-ws itself would serialize it per subscriber)
-    const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-    const send = (payloadJson: string) => {
-      if (socket.readyState === socket.OPEN && alive()) socket.send(`${prefix}${payloadJson}}`);
+    const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+    const send = (payloadJson: Buffer) => {
+      // bytes copied, not text encoded per socket; a text frame, as graphql-ws sends it
+      if (socket.readyState === socket.OPEN && alive())
+        socket.send(Buffer.concat([prefix, payloadJson, CLOSE_BRACE], prefix.length + payloadJson.length + 1), { binary: false });
     };
     let result: Awaited<ReturnType<LiveEngine['subscribe']>>;
     try {

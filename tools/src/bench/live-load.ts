@@ -69,6 +69,32 @@ async function metricSum(base: string, name: string): Promise<number> {
   return sum;
 }
 
+/** A histogram's cumulative bucket counts by upper bound (`le`), every series added up. */
+async function histogram(base: string, name: string): Promise<Map<number, number>> {
+  const text = await metricsText(base);
+  const out = new Map<number, number>();
+  for (const l of text.split('\n')) {
+    if (!l.startsWith(`${name}_bucket{`)) continue;
+    const le = /le="([^"]+)"/.exec(l)?.[1];
+    if (!le) continue;
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    out.set(bound, (out.get(bound) ?? 0) + Number(l.split(' ').pop()));
+  }
+  return out;
+}
+
+/**
+ * The bucket bound under which `p` % of the observations between two scrapes of a histogram fall
+ * (ms; Infinity: above the largest bucket).
+ */
+function histogramPct(before: Map<number, number>, after: Map<number, number>, p: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return NaN;
+  for (const b of bounds) if ((after.get(b) ?? 0) - (before.get(b) ?? 0) >= (p / 100) * total) return b * 1000;
+  return Infinity;
+}
+
 function pct(xs: number[], p: number): number {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -365,6 +391,7 @@ async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], fallb
   await metric(base, 'nodejs_eventloop_lag_max_seconds'); // resets the window
   // where a shortfall comes from: what the gateway handed to its subscribers, and this process's own CPU
   const handed0 = await metricSum(base, 'live_events_delivered_total');
+  const latency0 = await histogram(base, 'live_delivery_latency_seconds');
   const cpu0 = process.cpuUsage();
   const lagTimer = setInterval(() => {
     void metric(base, 'nodejs_eventloop_lag_max_seconds')
@@ -408,6 +435,7 @@ async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], fallb
   clearInterval(lagTimer);
   lagMax = Math.max(lagMax, await metric(base, 'nodejs_eventloop_lag_max_seconds'));
   const handed = (await metricSum(base, 'live_events_delivered_total')) - handed0;
+  const latency = await histogram(base, 'live_delivery_latency_seconds');
   const cpu = process.cpuUsage(cpu0);
   const clientCpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / (now() - t0)) * 100);
 
@@ -460,6 +488,9 @@ async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], fallb
     deliveryRatio: ok.length ? delivered / (ok.length * subs.length) : 0,
     /** Payloads the gateway handed to its subscribers (live_events_delivered_total) by the end, of `ok × subscribers`. */
     gatewayHandedOver: handed,
+    /** The gateway's own view (live_delivery_latency_seconds: the change's time → handed to the socket), bucket bounds in ms. */
+    gatewayLatencyP50: histogramPct(latency0, latency, 50),
+    gatewayLatencyP99: histogramPct(latency0, latency, 99),
     expectedDeliveries: ok.length * subs.length,
     /** Events received that match no update (none expected). */
     unmatchedEvents: unmatched,

@@ -67,6 +67,9 @@ export interface Part4Result {
     mutationP99: number;
     deliveryRatio: number;
     gatewayHandedOver: number;
+    /** The gateway's delivery latency histogram (change time → socket), p50/p99 as bucket bounds in ms. */
+    gatewayLatencyP50?: number;
+    gatewayLatencyP99?: number;
     expectedDeliveries: number;
     unmatchedEvents: number;
     clientCpuPercent: number;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { testEnv } from './env';
 import { gql, type GqlResponse } from './graphql';
 import { freePort } from '../net';
-import { gatewayFlagsEnv, REPO_ROOT, spawnService, type ServiceProcess } from './processes';
+import { gatewayFlagsEnv, profileEnv, REPO_ROOT, spawnService, type ServiceProcess } from './processes';
 
 /** Every domain subgraph of the supergraph (schema/subgraphs.json, without those the gateway serves itself). */
 export function allSubgraphs(): string[] {
@@ -49,7 +49,13 @@ export async function startStack(label: string, subgraphs: string[], extra: Node
       const svc = await spawnService(
         name,
         `subgraphs/${name}/dist/main.js`,
-        { ...env, MONGO_DB: `${env.MONGO_DB}_${name}`, ...urls },
+        {
+          ...env,
+          MONGO_DB: `${env.MONGO_DB}_${name}`,
+          ...urls,
+          // BENCH_CPU_PROF=<dir> with BENCH_CPU_PROF_SUBGRAPHS=users,tasks: those subgraphs profiled too
+          ...(process.env.BENCH_CPU_PROF_SUBGRAPHS?.split(',').includes(name) ? profileEnv(name) : {}),
+        },
         ports[name],
       );
       services[name] = svc;
