@@ -101,6 +101,31 @@ interface LiveEvent {
   subscribers: Live[];
 }
 
+/** An entity resolution of an event, or why it failed. */
+type Resolved = EntityResult | { failed: unknown };
+
+/** One event's shared work: membership reads by user and project, resolutions by sharing key. */
+interface EventRound {
+  message: Record<string, unknown>;
+  access: Map<string, Promise<{ role: string; archived: boolean } | null>>;
+  resolutions: Map<string, Promise<Resolved>>;
+}
+
+/** The event's resolution under `key`, started by the first subscriber who needs it. */
+function once(round: EventRound, key: string, start: () => Promise<EntityResult>): Promise<Resolved> {
+  let resolution = round.resolutions.get(key);
+  if (!resolution) {
+    resolution = start().catch((failed: unknown) => ({ failed }));
+    round.resolutions.set(key, resolution);
+  }
+  return resolution;
+}
+
+/** A shared result with the access probe answered (the cache said the subscriber is a member). */
+function probed(plan: LivePlan, shared: EntityResult): EntityResult {
+  return { data: { ...(shared.data ?? {}), [PROBE_FIELD]: { id: plan.projectId } }, errors: shared.errors };
+}
+
 /** What one subscriber gets of an event. */
 type Outcome =
   | { live: Live; kind: 'payload'; payload: ExecutionResult; /** publication time, for delivered/latency metrics */ at?: number }
@@ -303,113 +328,24 @@ export class LiveEngine {
    * What each subscriber of an event gets: their token checked (connections share a check), their
    * membership read once per user, the entities fetched once per shared selection and permission
    * set (or per user where the selection depends on who asks), and a payload shaped once per
-   * resolution and request text.
+   * resolution and request text. A resolution starts as soon as its first subscriber is checked,
+   * not after all of them.
    */
   private async resolveEvent(event: LiveEvent): Promise<Outcome[]> {
     const { message } = event;
+    const round: EventRound = { message, access: new Map(), resolutions: new Map() };
     const subscribers: Live[] = [];
     for (const live of event.subscribers) {
       if (live.subscriber.buffered() > this.opts.maxBufferedBytes) {
         live.subscriber.close(1013, 'SYS-002: too slow to keep up with live updates');
       } else subscribers.push(live);
     }
-    const users = await Promise.all(
-      subscribers.map((live) =>
-        live.subscriber.user().then(
-          (user): UserContext | { failed: unknown } => user,
-          (failed: unknown) => ({ failed }),
-        ),
-      ),
-    );
-    const { access: accessOf } = this.opts;
-    // one membership read per user and project for this event
-    const accessReads = new Map<string, Promise<{ role: string; archived: boolean } | null>>();
-    const steps: Array<{ live: Live; user: UserContext } | { live: Live; failed: unknown }> = [];
-    for (let i = 0; i < subscribers.length; i++) {
-      const live = subscribers[i]!;
-      const user = users[i]!;
-      if ('failed' in user) {
-        // a viewer-scoped event is only for its recipient: an unknown subscriber is not told about it
-        if (live.plan.spec.scope !== 'viewer') steps.push({ live, failed: user.failed });
-        continue;
-      }
-      if (live.plan.spec.scope === 'viewer' && message.recipientId !== user.userId) continue;
-      if (accessOf && live.plan.sharedQuery !== null && user.userId) {
-        const key = `${user.userId}\u0001${live.plan.projectId}`;
-        if (!accessReads.has(key)) accessReads.set(key, accessOf(user.userId, live.plan.projectId));
-      }
-      steps.push({ live, user });
-    }
-    const accessOfUser = new Map<string, { role: string; archived: boolean } | null | { failed: unknown }>();
-    await Promise.all(
-      [...accessReads].map(([key, read]) =>
-        read.then(
-          (access) => accessOfUser.set(key, access),
-          (failed: unknown) => accessOfUser.set(key, { failed }),
-        ),
-      ),
-    );
-    // the distinct resolutions of this event, and which one each subscriber gets
-    const resolutions = new Map<string, Promise<EntityResult | { failed: unknown }>>();
-    const picked: Array<{ live: Live; resolution?: string; failed?: unknown }> = [];
-    for (const step of steps) {
-      const { live } = step;
-      if ('failed' in step) {
-        picked.push({ live, failed: step.failed });
-        continue;
-      }
-      const { user } = step;
-      const { plan } = live;
-      const variables = variablesFor(plan, message);
-      if (accessOf && plan.sharedQuery !== null && user.userId) {
-        const access = accessOfUser.get(`${user.userId}\u0001${plan.projectId}`);
-        if (access && 'failed' in access) {
-          picked.push({ live, failed: access.failed });
-          continue;
-        }
-        if (access) {
-          if (!plan.sharedQuery) {
-            // nothing to fetch: the event's own fields are the payload
-            const key = `probe\u0001${plan.projectId}`;
-            if (!resolutions.has(key))
-              resolutions.set(key, Promise.resolve({ data: { [PROBE_FIELD]: { id: plan.projectId } }, errors: [] }));
-            picked.push({ live, resolution: key });
-            continue;
-          }
-          // the entity variables are the plan's own and the event's ids: the plan and the event say them
-          const key = `shared\u0001${this.sharedId(plan)}\u0001${access.role}\u0001${access.archived}\u0001${this.rolesKey(user)}`;
-          if (!resolutions.has(key)) {
-            const { [PROBE_FIELD]: _probe, ...entityVariables } = variables;
-            resolutions.set(
-              key,
-              this.run(plan.sharedQuery, entityVariables, live.subscriber, user).then(
-                (shared): EntityResult => ({
-                  data: { ...(shared.data ?? {}), [PROBE_FIELD]: { id: plan.projectId } },
-                  errors: shared.errors,
-                }),
-                (failed: unknown) => ({ failed }),
-              ),
-            );
-          }
-          picked.push({ live, resolution: key });
-          continue;
-        }
-        // not a member by the cache: the full query with the probe decides (e.g. platform admins)
-      }
-      const key = JSON.stringify([plan.query, variables, user.userId, user.roles]);
-      if (!resolutions.has(key))
-        resolutions.set(
-          key,
-          this.run(plan.query, variables, live.subscriber, user).catch((failed: unknown) => ({ failed })),
-        );
-      picked.push({ live, resolution: key });
-    }
-    const resolved = new Map<string, EntityResult | { failed: unknown }>();
-    await Promise.all([...resolutions].map(([key, p]) => p.then((r) => resolved.set(key, r))));
+    const picks = await Promise.all(subscribers.map((live) => this.pick(live, round)));
     const outcomes: Outcome[] = [];
-    for (const pick of picked) {
+    for (const pick of picks) {
+      if (!pick) continue;
       const { live } = pick;
-      const entities = pick.resolution !== undefined ? resolved.get(pick.resolution)! : { failed: pick.failed };
+      const entities = 'resolution' in pick ? await pick.resolution : pick;
       if ('failed' in entities) {
         const err = entities.failed;
         const app = err instanceof AppError ? err : null;
@@ -432,6 +368,60 @@ export class LiveEngine {
       outcomes.push({ live, kind: 'payload', payload: this.payload(live, message, entities), at: this.publishedAt(message) });
     }
     return outcomes;
+  }
+
+  /**
+   * Which resolution of the event a subscriber gets (started here if it is the first to need it),
+   * or why they get none: null when the event is not for them (a viewer-scoped event for another
+   * user, or one whose token check failed).
+   */
+  private async pick(
+    live: Live,
+    round: EventRound,
+  ): Promise<{ live: Live; resolution: Promise<Resolved> } | { live: Live; failed: unknown } | null> {
+    const { plan, subscriber } = live;
+    const { message } = round;
+    let user: UserContext;
+    try {
+      user = await subscriber.user();
+    } catch (failed) {
+      // a viewer-scoped event is only for its recipient: an unknown subscriber is not told about it
+      return plan.spec.scope === 'viewer' ? null : { live, failed };
+    }
+    if (plan.spec.scope === 'viewer' && message.recipientId !== user.userId) return null;
+    const { access: accessOf } = this.opts;
+    const variables = variablesFor(plan, message);
+    if (accessOf && plan.sharedQuery !== null && user.userId) {
+      // one membership read per user and project for this event
+      const accessKey = `${user.userId}\u0001${plan.projectId}`;
+      let read = round.access.get(accessKey);
+      if (!read) round.access.set(accessKey, (read = accessOf(user.userId, plan.projectId)));
+      let access: { role: string; archived: boolean } | null;
+      try {
+        access = await read;
+      } catch (failed) {
+        return { live, failed };
+      }
+      if (access) {
+        if (!plan.sharedQuery) {
+          // nothing to fetch: the event's own fields are the payload
+          const key = `probe\u0001${plan.projectId}`;
+          return { live, resolution: once(round, key, () => Promise.resolve(probed(plan, { data: {}, errors: [] }))) };
+        }
+        // the entity variables are the plan's own and the event's ids: the plan and the event say them
+        const key = `shared\u0001${this.sharedId(plan)}\u0001${access.role}\u0001${access.archived}\u0001${this.rolesKey(user)}`;
+        const { [PROBE_FIELD]: _probe, ...entityVariables } = variables;
+        return {
+          live,
+          resolution: once(round, key, () =>
+            this.run(plan.sharedQuery!, entityVariables, subscriber, user).then((shared) => probed(plan, shared)),
+          ),
+        };
+      }
+      // not a member by the cache: the full query with the probe decides (e.g. platform admins)
+    }
+    const key = JSON.stringify([plan.query, variables, user.userId, user.roles]);
+    return { live, resolution: once(round, key, () => this.run(plan.query, variables, subscriber, user)) };
   }
 
   /** One subscriber's outcome of an event, on the slicer (in the order events were published). */
