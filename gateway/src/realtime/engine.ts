@@ -101,6 +101,9 @@ interface LiveEvent {
   subscribers: Live[];
 }
 
+/** Subscribers of an event checked in one turn of the event loop. */
+const PICK_CHUNK = 500;
+
 /** An entity resolution of an event, or why it failed. */
 type Resolved = EntityResult | { failed: unknown };
 
@@ -340,12 +343,21 @@ export class LiveEngine {
         live.subscriber.close(1013, 'SYS-002: too slow to keep up with live updates');
       } else subscribers.push(live);
     }
-    const picks = await Promise.all(subscribers.map((live) => this.pick(live, round)));
+    // a few hundred subscribers at a time, the event loop's other work in between (thousands of
+    // token and membership checks in one burst would hold it for tens of milliseconds)
+    const picks: Array<Awaited<ReturnType<LiveEngine['pick']>>> = [];
+    for (let from = 0; from < subscribers.length; from += PICK_CHUNK) {
+      if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const chunk = subscribers.slice(from, from + PICK_CHUNK);
+      picks.push(...(await Promise.all(chunk.map((live) => this.pick(live, round)))));
+    }
+    const settled = new Map<Promise<Resolved>, Resolved>();
+    await Promise.all([...round.resolutions.values()].map((r) => r.then((value) => settled.set(r, value))));
     const outcomes: Outcome[] = [];
     for (const pick of picks) {
       if (!pick) continue;
       const { live } = pick;
-      const entities = 'resolution' in pick ? await pick.resolution : pick;
+      const entities = 'resolution' in pick ? settled.get(pick.resolution)! : pick;
       if ('failed' in entities) {
         const err = entities.failed;
         const app = err instanceof AppError ? err : null;
