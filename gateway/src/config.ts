@@ -86,6 +86,11 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   SUBGRAPH_DEDUP: z.enum(['on', 'off']).default('off'),
   /** One subgraph request for a client request's entity fetches to that subgraph that are ready together. */
   SUBGRAPH_BATCHING: z.enum(['on', 'off']).default('on'),
+  /**
+   * `on`: the gateway's Redis commands issued in one event-loop turn (token checks, rate limits,
+   * membership reads) go to Redis in one write (ioredis auto-pipelining; never in cluster mode).
+   */
+  REDIS_AUTO_PIPELINING: z.enum(['on', 'off']).default('on'),
   // who runs query plans: our executor (gateway/src/executor) or @apollo/gateway's own
   GATEWAY_EXECUTOR: z.enum(['fast', 'apollo']).default('fast'),
   /**

@@ -121,6 +121,7 @@ function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metric
   // every Redis command bounded (REDIS_COMMAND_TIMEOUT_MS): a hung Redis gives DB-001, never a hang
   const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'main', {
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    autoPipelining: config.REDIS_AUTO_PIPELINING === 'on',
   });
   // the JWKS is served by users: its origin also answers token-version look-ups
   const directory = new UserDirectory(new URL(config.JWKS_URL).origin, config.INTERNAL_SECRET, log);

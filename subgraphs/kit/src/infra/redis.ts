@@ -126,9 +126,18 @@ export function createRedis(
   prefix: string,
   log: Logger,
   name = 'main',
-  opts: { commandTimeoutMs?: number } = {},
+  opts: {
+    commandTimeoutMs?: number;
+    /**
+     * ioredis auto-pipelining: the commands issued in one event-loop turn go to Redis in one
+     * write. Not in cluster mode (ioredis groups auto-pipelines by slot there and still mis-groups
+     * some scripted commands).
+     */
+    autoPipelining?: boolean;
+  } = {},
 ): Redis {
   const client = connectRedis(target, {
+    ...(opts.autoPipelining && asSettings(target).mode !== 'cluster' ? { enableAutoPipelining: true } : {}),
     keyPrefix: prefix,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
