@@ -1,6 +1,11 @@
 import { Slicer } from '../src/realtime/slicer';
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
+/** Keeps the CPU busy for `ms` (a write that takes long). */
+const busy = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
 
 describe('Slicer: deliveries share the event loop', () => {
   it('runs queued writes in order on a later turn, never in the caller’s', async () => {
@@ -17,10 +22,6 @@ describe('Slicer: deliveries share the event loop', () => {
   it('stops a turn once it has run its slice and goes on in the next turns, in order', async () => {
     const slicer = new Slicer(() => undefined, 5);
     const ran: number[] = [];
-    const busy = (ms: number) => {
-      const until = performance.now() + ms;
-      while (performance.now() < until);
-    };
     for (let i = 0; i < 6; i++)
       slicer.run(() => {
         busy(3);
@@ -53,10 +54,6 @@ describe('Slicer.runEach: one event’s deliveries as a list', () => {
   it('may cut a list between items, keeps order with what was queued before and after', async () => {
     const slicer = new Slicer(() => undefined, 5);
     const ran: string[] = [];
-    const busy = (ms: number) => {
-      const until = performance.now() + ms;
-      while (performance.now() < until);
-    };
     slicer.run(() => ran.push('before'));
     slicer.runEach([1, 2, 3, 4, 5], (i) => {
       busy(2);
