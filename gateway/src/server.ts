@@ -89,6 +89,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
   );
   const port = await listen(server, config.PORT, config.HOST);
   await redisReady(deps.redis);
+  if (deps.reads !== deps.redis) await redisReady(deps.reads);
   await ops.start();
   log.info(
     { port, ...(metrics.settings.port ? { metricsPort: metrics.settings.port } : {}) },
@@ -106,6 +107,9 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       () => deps.closeFetcher(),
       () => deps.mongo.close(),
       () => deps.redis.quit().catch(() => deps.redis.disconnect()),
+      async () => {
+        if (deps.reads !== deps.redis) await deps.reads.quit().catch(() => deps.reads.disconnect());
+      },
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );
@@ -121,11 +125,20 @@ function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metric
   // every Redis command bounded (REDIS_COMMAND_TIMEOUT_MS): a hung Redis gives DB-001, never a hang
   const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'main', {
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-    autoPipelining: config.REDIS_AUTO_PIPELINING === 'on',
   });
+  // the hot plain reads (token versions, memberships) auto-pipelined on a client of their own: never
+  // one with scripts defined on it (an auto-pipeline made before a defineCommand lacks the command,
+  // and ioredis then throws out of its callback), so the rate limiter keeps the main client
+  const reads =
+    config.REDIS_AUTO_PIPELINING === 'on'
+      ? createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'reads', {
+          commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+          autoPipelining: true,
+        })
+      : redis;
   // the JWKS is served by users: its origin also answers token-version look-ups
   const directory = new UserDirectory(new URL(config.JWKS_URL).origin, config.INTERNAL_SECRET, log);
-  const authenticate = createAuthenticator(config.JWKS_URL, redis, (userId) => directory.tokenVersion(userId));
+  const authenticate = createAuthenticator(config.JWKS_URL, reads, (userId) => directory.tokenVersion(userId));
   const mongo = connectMongo({
     url: config.MONGO_URL,
     dbName: config.MONGO_DB,
@@ -137,7 +150,7 @@ function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metric
   const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, {
     dedup: config.SUBGRAPH_DEDUP === 'on',
   });
-  return { redis, authenticate, mongo, fetcher, closeFetcher };
+  return { redis, reads, authenticate, mongo, fetcher, closeFetcher };
 }
 
 /** Platform controls: the in-process ops subgraph, request guard, breakers, audit log (README: Operations). */
@@ -305,7 +318,7 @@ function attachLive(
     introspection: introspectionEnabled(config),
     clientAddress: (req) => clientAddress(req, config.TRUST_PROXY),
     limits: liveLimits(config),
-    ...(config.LIVE_SHARED_RESOLUTION === 'on' ? liveAccess(config, deps.redis, log, metrics, ops, subgraphs) : {}),
+    ...(config.LIVE_SHARED_RESOLUTION === 'on' ? liveAccess(config, deps.reads, log, metrics, ops, subgraphs) : {}),
   });
 }
 

@@ -63,6 +63,14 @@ export async function spawnCommand(
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
+  // a service that dies while a test runs: say so, with its last output (else only ECONNRESET shows)
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping && !spawnError)
+      process.stderr.write(
+        `[stack] ${name} (pid ${child.pid}) exited (${code ?? signal}) before its stop():\n${out.slice(-4000)}\n`,
+      );
+  });
   const base = `http://127.0.0.1:${port}`;
   const svc: ServiceProcess = {
     name,
@@ -73,6 +81,7 @@ export async function spawnCommand(
     output: () => out,
     stop: () =>
       new Promise((resolve) => {
+        stopping = true;
         if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
         const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
         child.once('exit', (code) => {
