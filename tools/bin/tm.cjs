@@ -64,7 +64,12 @@ function ensureServices() {
   const needOpenssl = forTests && !onPath('openssl');
   // the live board's browser test drives Debian's chromium (tools/live-board/test)
   const needChromium = forTests && !onPath('chromium') && !existsSync('/usr/bin/chromium');
-  if (needRedis || needMongo || needClamd || needMoto || needOpenssl || needChromium) {
+  // the Kubernetes manifests' test (tools/test/k8s.test.ts): kustomize and kubernetes-validate under .devstack
+  const needK8sTools =
+    forTests &&
+    (!existsSync(path.join(root, '.devstack/bin/kustomize')) ||
+      !existsSync(path.join(root, '.devstack/venv/bin/kubernetes-validate')));
+  if (needRedis || needMongo || needClamd || needMoto || needOpenssl || needChromium || needK8sTools) {
     run('bash', [path.join(root, 'tools/install-services.sh')], {
       env: { ...process.env, TM_INSTALL_TEST_SERVICES: forTests ? '1' : process.env.TM_INSTALL_TEST_SERVICES || '0' },
     });
