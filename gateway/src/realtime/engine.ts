@@ -112,6 +112,8 @@ interface EventRound {
   message: Record<string, unknown>;
   access: Map<string, Promise<{ role: string; archived: boolean } | null>>;
   resolutions: Map<string, Promise<Resolved>>;
+  /** The plan's query variables for this event, made once per plan (not per subscriber). */
+  variables: Map<LivePlan, Record<string, unknown>>;
 }
 
 /** The event's resolution under `key`, started by the first subscriber who needs it. */
@@ -336,7 +338,7 @@ export class LiveEngine {
    */
   private async resolveEvent(event: LiveEvent): Promise<Outcome[]> {
     const { message } = event;
-    const round: EventRound = { message, access: new Map(), resolutions: new Map() };
+    const round: EventRound = { message, access: new Map(), resolutions: new Map(), variables: new Map() };
     const subscribers: Live[] = [];
     for (const live of event.subscribers) {
       if (live.subscriber.buffered() > this.opts.maxBufferedBytes) {
@@ -402,7 +404,8 @@ export class LiveEngine {
     }
     if (plan.spec.scope === 'viewer' && message.recipientId !== user.userId) return null;
     const { access: accessOf } = this.opts;
-    const variables = variablesFor(plan, message);
+    let variables = round.variables.get(plan);
+    if (!variables) round.variables.set(plan, (variables = variablesFor(plan, message)));
     if (accessOf && plan.sharedQuery !== null && user.userId) {
       // one membership read per user and project for this event
       const accessKey = `${user.userId}\u0001${plan.projectId}`;
