@@ -1,4 +1,5 @@
 import { AppError, classify, ErrorCode, invalidInput, isStoreUnavailable } from '../src/contracts/errors';
+import { mongo } from 'mongoose';
 
 function named(name: string, message: string): Error {
   const e = new Error(message);
@@ -39,6 +40,18 @@ describe('classify', () => {
   it('recognises a store error by its class name', () => {
     class MongoNetworkError extends Error {}
     expect(classify(new MongoNetworkError('boom'))?.code).toBe('DB-001');
+  });
+
+  it('maps a driver error labelled as the store’s (failover, pool reset, network) to DB-001 whatever its class', () => {
+    // what a replica set's primary answers while it steps down: retryable, so the store, not the command
+    const notPrimary = new mongo.MongoServerError({ errmsg: 'not primary', code: 10107, errorLabels: ['RetryableWriteError'] });
+    expect(classify(notPrimary)?.code).toBe('DB-001');
+    const reset = new mongo.MongoRuntimeError('connection reset while reading');
+    reset.addErrorLabel('ResetPool');
+    expect(classify(reset)?.code).toBe('DB-001');
+    // unlabelled: the command's own failure stays DB-002
+    expect(classify(new mongo.MongoServerError({ errmsg: 'bad $set', code: 9 }))?.code).toBe('DB-002');
+    expect(classify(new mongo.MongoRuntimeError('odd'))).toBeNull();
   });
 
   it('maps MongoServerError and MongoBulkWriteError to DB-002', () => {

@@ -71,10 +71,27 @@ const STORE_DOWN = [
   'MongoWaitQueueTimeoutError',
 ];
 
+/**
+ * The MongoDB driver's error labels that say "the store, not the command": a network error or a
+ * replica-set failover (RetryableWriteError on e.g. NotWritablePrimary), a pool reset, an
+ * overloaded server. Whatever the error's class, these are DB-001, never an "internal error".
+ */
+const STORE_DOWN_LABELS = [
+  'RetryableWriteError',
+  'RetryableError',
+  'TransientTransactionError',
+  'ResetPool',
+  'PoolRequestedRetry',
+  'InterruptInUseConnections',
+  'SystemOverloadedError',
+];
+
 /** True for errors that mean Mongo or Redis cannot be reached right now. */
 export function isStoreUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (STORE_DOWN.includes(err.name) || STORE_DOWN.includes(err.constructor?.name)) return true;
+  const labels = (err as { errorLabels?: unknown }).errorLabels;
+  if (Array.isArray(labels) && labels.some((l) => STORE_DOWN_LABELS.includes(l as string))) return true;
   const m = err.message;
   return (
     m.includes('before initial connection is complete') ||
