@@ -76,6 +76,11 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   /** Presence heartbeat while a subscription on a project is open (presence expires after 60 s). */
   LIVE_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).default(20),
   /**
+   * How long a user stays online on a project after their last subscription on it ended; back within
+   * it (a reload, a resubscribing board), nobody sees them go offline. 0: offline at once.
+   */
+  LIVE_PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+  /**
    * `on`: per-event access checks from the permissions cache, and live payloads whose selection does
    * not depend on who asks resolved once per (event, selection, project role, platform roles).
    * `off`: every subscriber's payload is resolved through the supergraph as that subscriber.

@@ -355,6 +355,7 @@ function liveLimits(config: GatewayConfig) {
     maxQueue: config.LIVE_MAX_QUEUED_EVENTS,
     maxBufferedBytes: config.LIVE_MAX_BUFFERED_BYTES,
     heartbeatMs: config.LIVE_HEARTBEAT_SECONDS * 1000,
+    presenceGraceMs: config.LIVE_PRESENCE_GRACE_MS,
     concurrentStarts: config.LIVE_MAX_CONCURRENT_STARTS,
     concurrentStartsPerConnection: config.LIVE_MAX_CONCURRENT_STARTS_PER_CONNECTION,
     waitingStarts: config.LIVE_MAX_WAITING_STARTS,

@@ -57,6 +57,8 @@ export interface RealtimeOptions {
     maxQueue: number;
     maxBufferedBytes: number;
     heartbeatMs: number;
+    /** How long a user stays online after their last subscription on a project ended. */
+    presenceGraceMs: number;
     /** Subscription starts running at once in this process, and waiting for a turn. */
     concurrentStarts: number;
     /** Subscription starts running at once per connection (a connection's further starts wait). */
@@ -177,7 +179,7 @@ class LiveServer {
     const { limits } = opts;
     this.recheckMs = limits.authRecheckMs ?? 15_000;
     this.hub = new ChannelHub(opts.redisTarget, opts.log);
-    this.presence = new PresenceKeeper(limits.heartbeatMs);
+    this.presence = new PresenceKeeper(limits.heartbeatMs, limits.presenceGraceMs);
     let waiting = () => 0;
     this.metrics = createLiveMetrics(opts.registry, {
       connections: () => this.connections.size,
@@ -547,6 +549,8 @@ class LiveServer {
     for (const conn of this.connections.values()) conn.socket.close(LiveClose.GoingAway, 'Server shutting down');
     await this.serverHandle.dispose();
     await new Promise<void>((r) => this.wss.close(() => r()));
+    // users whose offline waits out its grace: say it now, the process is going
+    await this.presence.flush();
     await this.hub.close();
   }
 }
