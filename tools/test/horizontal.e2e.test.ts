@@ -500,4 +500,4 @@ it('keeps serving and delivering while each process of both pairs is killed (SIG
     expect(s.closes.length).toBeGreaterThanOrEqual(1);
   }
   expect(reconnectMs.length).toBe(SUBSCRIBERS + SUBSCRIBERS / 2);
-}, 90_000);
+}, 180_000); // 55 s on a quiet machine; every step inside has its own bound

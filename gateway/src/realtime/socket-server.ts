@@ -152,6 +152,9 @@ export type Realtime = ReturnType<typeof attachRealtime>;
 
 type SocketExtra = { socket: WebSocket; request: http.IncomingMessage };
 
+/** How long a stopping gateway waits for its subscribers' offline heartbeats. */
+const PRESENCE_FLUSH_MS = 1000;
+
 /** The live endpoint's state and its steps: one instance per gateway process. */
 class LiveServer {
   readonly connections = new Map<WebSocket, Connection>();
@@ -549,8 +552,9 @@ class LiveServer {
     for (const conn of this.connections.values()) conn.socket.close(LiveClose.GoingAway, 'Server shutting down');
     await this.serverHandle.dispose();
     await new Promise<void>((r) => this.wss.close(() => r()));
-    // users whose offline waits out its grace: say it now, the process is going
-    await this.presence.flush();
+    // users whose offline waits out its grace: say it now, the process is going (bounded: a slow
+    // users subgraph must not hold the shutdown; presence then expires by itself)
+    await Promise.race([this.presence.flush(), new Promise((r) => setTimeout(r, PRESENCE_FLUSH_MS).unref())]);
     await this.hub.close();
   }
 }

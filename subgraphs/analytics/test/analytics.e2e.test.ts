@@ -323,6 +323,8 @@ describe('replays', () => {
       'subgraphs/analytics/dist/main.js',
       { ...stack.env, ...urls, MONGO_DB: `${stack.env.MONGO_DB}_analytics` },
       old.port,
+      // its store connected (a subgraph serves at once and answers DB-001 until then: a busy machine)
+      { healthPath: '/ready' },
     );
     stack.services.analytics = restarted;
     const { m } = await settledMetrics();

@@ -116,12 +116,19 @@ export async function spawnCommand(
 
 /**
  * Starts a built service (`node <script>`) on a free port as a child process and waits for its
- * `/health`. The compiled code is what runs in production, so end-to-end tests use it.
+ * `/health` (or `opts.healthPath`: `/ready` also waits for its stores). The compiled code is what
+ * runs in production, so end-to-end tests use it.
  */
-export async function spawnService(name: string, script: string, env: NodeJS.ProcessEnv, port?: number): Promise<ServiceProcess> {
+export async function spawnService(
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  port?: number,
+  opts: SpawnOptions = {},
+): Promise<ServiceProcess> {
   const p = port ?? (await freePort());
   const portVar = name === 'gateway' ? 'GATEWAY_PORT' : `${name.toUpperCase()}_PORT`;
-  return spawnNode(name, [path.join(REPO_ROOT, script)], { ...env, [portVar]: String(p) }, p);
+  return spawnNode(name, [path.join(REPO_ROOT, script)], { ...env, [portVar]: String(p) }, p, opts);
 }
 
 /** Runs cleanups in reverse order (register in beforeAll, call in afterAll). */
