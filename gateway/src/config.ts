@@ -92,9 +92,9 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   /** One subgraph request for a client request's entity fetches to that subgraph that are ready together. */
   SUBGRAPH_BATCHING: z.enum(['on', 'off']).default('on'),
   /**
-   * `on`: the per-request Redis commands (token checks, rate-limit counters, live membership reads)
-   * issued in one event-loop turn go to Redis in one write (ioredis auto-pipelining on a connection of
-   * their own; never in cluster mode).
+   * `on`: the token checks' and live membership reads' Redis commands issued in one event-loop turn
+   * go to Redis in one write (ioredis auto-pipelining on a connection of their own; never in cluster
+   * mode). The rate limiter's scripts stay on the main connection.
    */
   REDIS_AUTO_PIPELINING: z.enum(['on', 'off']).default('on'),
   // who runs query plans: our executor (gateway/src/executor) or @apollo/gateway's own

@@ -36,7 +36,7 @@ import { createSubgraphFetcher, SignedDataSource, subgraphFetchHistogram, timedF
 import { PlanExecutingGateway } from './executor';
 import { gatewayHealthRoute } from './subgraph.health';
 import { fileSupergraph, subgraphsOf, type SubgraphInfo } from './supergraph';
-import { AuditEntryModel, createOpsPlane, OPS_SUBGRAPH, prepareRateLimitClient } from './ops';
+import { AuditEntryModel, createOpsPlane, OPS_SUBGRAPH } from './ops';
 
 export interface RunningGateway {
   port: number;
@@ -126,18 +126,15 @@ function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metric
   const redis = createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'main', {
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
   });
-  // the per-request commands (token versions, rate-limit counters, live memberships) auto-pipelined
-  // on a client of their own; the rate limiter's script is defined on it before its first command
-  // (an auto-pipeline made before a definition lacks the command, and ioredis then throws out of
-  // its callback, ending the process)
+  // the hot plain reads (token versions, memberships) auto-pipelined on a client of their own: never
+  // one with scripts defined on it (an auto-pipeline made before a defineCommand lacks the command,
+  // and ioredis then throws out of its callback), so the rate limiter keeps the main client
   const reads =
     config.REDIS_AUTO_PIPELINING === 'on'
-      ? prepareRateLimitClient(
-          createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'reads', {
-            commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-            autoPipelining: true,
-          }),
-        )
+      ? createRedis(redisSettings(config), config.REDIS_PREFIX, log, 'reads', {
+          commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+          autoPipelining: true,
+        })
       : redis;
   // the JWKS is served by users: its origin also answers token-version look-ups
   const directory = new UserDirectory(new URL(config.JWKS_URL).origin, config.INTERNAL_SECRET, log);
@@ -160,7 +157,6 @@ function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metric
 function createOps(config: GatewayConfig, deps: Dependencies, log: Logger, metrics: Metrics, subgraphs: () => SubgraphInfo[]) {
   return createOpsPlane({
     redis: deps.redis,
-    rateLimitRedis: deps.reads,
     redisTarget: redisSettings(config),
     prefix: config.REDIS_PREFIX,
     log,

@@ -18,7 +18,6 @@ import { SettingsService } from './settings/settings.service';
 import { OperationStats } from './stats/stats.service';
 
 export { AuditEntryModel } from './audit/audit.model';
-export { prepareRateLimitClient } from './limits/rate-limit';
 export type { OperationLimits } from './limits/operation-limits';
 
 /** The in-process subgraph's name in schema/subgraphs.json and the supergraph. */
@@ -26,11 +25,6 @@ export const OPS_SUBGRAPH = 'ops';
 
 export interface OpsPlaneOptions {
   redis: Redis;
-  /**
-   * The rate limiter's connection: an auto-pipelined one prepared with `prepareRateLimitClient`
-   * right after it was made, or `redis`.
-   */
-  rateLimitRedis?: Redis;
   redisTarget: RedisTarget;
   prefix: string;
   log: Logger;
@@ -74,7 +68,7 @@ export async function createOpsPlane(opts: OpsPlaneOptions) {
 
   const subgraphNames = () => opts.subgraphs().map((s) => s.name);
   const breakers = new SubgraphBreakers(settings, log, metrics.registry);
-  const rateLimits = new RateLimits(opts.rateLimitRedis ?? redis, log);
+  const rateLimits = new RateLimits(redis, log);
   const stats = new OperationStats();
   const services: OpsServices = {
     settings: new SettingsService(settingsClient, rateLimits, breakers, subgraphNames),

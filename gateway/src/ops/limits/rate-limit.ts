@@ -91,17 +91,6 @@ export class RateLimits {
   }
 }
 
-/**
- * Defines the limiter's script (rate-limiter-flexible's `defineCommand`) on a fresh client, before
- * its first command: required for an auto-pipelined client, where a limiter made later, in a turn
- * whose auto-pipeline already exists, would put its command on a pipeline that lacks it (ioredis
- * then throws out of its callback). Defining it again later (a new allowance) is harmless.
- */
-export function prepareRateLimitClient(redis: Redis): Redis {
-  new RateLimiterRedis({ storeClient: redis, keyPrefix: 'ops:rl:prepare', points: 1, duration: WINDOW_SECONDS });
-  return redis;
-}
-
 function refusal(res: RateLimiterRes): Refusal {
   return { retryAfterSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
 }

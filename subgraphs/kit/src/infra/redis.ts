@@ -131,9 +131,9 @@ export function createRedis(
     /**
      * ioredis auto-pipelining: the commands issued in one event-loop turn go to Redis in one
      * write. Not in cluster mode (ioredis groups auto-pipelines by slot there and still mis-groups
-     * some scripted commands). Define commands (`defineCommand`, e.g. a rate limiter's) on such a
-     * client only before its first command: an auto-pipeline made before a definition lacks the
-     * command and ioredis throws out of its callback, ending the process.
+     * some scripted commands). Never define commands (`defineCommand`, e.g. a rate limiter's) on
+     * such a client: an auto-pipeline made before the definition lacks the command and ioredis
+     * throws out of its callback, ending the process.
      */
     autoPipelining?: boolean;
   } = {},
