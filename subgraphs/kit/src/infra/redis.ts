@@ -132,8 +132,9 @@ export function createRedis(
      * ioredis auto-pipelining: the commands issued in one event-loop turn go to Redis in one
      * write. Not in cluster mode (ioredis groups auto-pipelines by slot there and still mis-groups
      * some scripted commands). Never define commands (`defineCommand`, e.g. a rate limiter's) on
-     * such a client: an auto-pipeline made before the definition lacks the command and ioredis
-     * throws out of its callback, ending the process.
+     * such a client after its first command: ioredis copies a client's defined commands into each
+     * auto-pipeline when it makes it, so a command defined later in a turn whose pipeline exists
+     * lands on a pipeline without it, and ioredis throws out of its callback, ending the process.
      */
     autoPipelining?: boolean;
   } = {},
