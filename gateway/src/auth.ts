@@ -1,5 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  jwtVerify,
+  errors as joseErrors,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { AppError, ErrorCode } from '@tm/kit/contracts';
 import { ANONYMOUS, type Redis, RedisKeys, type UserContext } from '@tm/kit/infra';
 
@@ -12,8 +20,8 @@ const ALGORITHMS = ['ES256'];
 const JWKS_COOLDOWN_MS = 1_000;
 const JWKS_MAX_AGE_MS = 60_000;
 const CLOCK_TOLERANCE_S = 5;
-/** How long a verified token's signature check is reused, and for how many tokens at most. */
-const VERIFIED_TTL_MS = JWKS_MAX_AGE_MS;
+const JWKS_TIMEOUT_MS = 3_000;
+/** How many tokens' verified signatures are kept (each for the JWKS's max age, never past expiry). */
 const VERIFIED_MAX = 50_000;
 
 function tokenInvalid(message = 'Access token invalid or expired'): AppError {
@@ -34,16 +42,39 @@ export function createAuthenticator(
   jwksUrl: string,
   redis: Redis,
   lookupTokenVersion?: (userId: string) => Promise<number | null>,
+  opts: { jwksMaxAgeMs?: number; jwksTimeoutMs?: number } = {},
 ) {
+  const maxAgeMs = opts.jwksMaxAgeMs ?? JWKS_MAX_AGE_MS;
   // An unknown `kid` (a key rotated in moments ago) refetches the JWKS; the cooldown bounds how
   // often forged kids can make us fetch (once per second).
   const jwks = createRemoteJWKSet(new URL(jwksUrl), {
     cooldownDuration: JWKS_COOLDOWN_MS,
-    cacheMaxAge: JWKS_MAX_AGE_MS,
-    timeoutDuration: 3_000,
+    cacheMaxAge: maxAgeMs,
+    timeoutDuration: opts.jwksTimeoutMs ?? JWKS_TIMEOUT_MS,
   });
+  // Due for a refresh: it runs in the background and the keys fetched last verify meanwhile, so
+  // users being slow or down (its store frozen, say) never holds or fails the check of a token
+  // signed by a key we know. A kid we do not know still waits for a fetch (and fails without one).
+  let refreshTried = 0;
+  let stale: { from: JSONWebKeySet; keys: ReturnType<typeof createLocalJWKSet> } | null = null;
+  const keys: JWTVerifyGetKey = async (...args: Parameters<JWTVerifyGetKey>) => {
+    const known = jwks.jwks();
+    if (!known || jwks.fresh) return jwks(...args);
+    // one background refresh at a time, at most one a second while users keeps failing
+    if (!jwks.reloading && Date.now() - refreshTried >= JWKS_COOLDOWN_MS) {
+      refreshTried = Date.now();
+      jwks.reload().catch(() => undefined);
+    }
+    if (stale?.from !== known) stale = { from: known, keys: createLocalJWKSet(known) };
+    try {
+      return await stale.keys(...args);
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSNoMatchingKey) return jwks(...args);
+      throw err;
+    }
+  };
   const verifySignature = (token: string) =>
-    jwtVerify(token, jwks, {
+    jwtVerify(token, keys, {
       issuer: TOKEN_ISSUER,
       audience: TOKEN_AUDIENCE,
       algorithms: ALGORITHMS,
@@ -61,7 +92,7 @@ export function createAuthenticator(
     const { payload } = await verifySignature(token);
     const expires = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_S) * 1000 : now;
     if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-    verified.set(token, { payload, until: Math.min(expires, now + VERIFIED_TTL_MS) });
+    verified.set(token, { payload, until: Math.min(expires, now + maxAgeMs) });
     return { payload };
   };
   return async (authorization: string | undefined): Promise<UserContext> => {
@@ -80,7 +111,11 @@ export function createAuthenticator(
         ({ payload } = await verify(m[1]!));
       }
     } catch (err) {
-      if (err instanceof joseErrors.JWKSTimeout || (err instanceof Error && /fetch|ECONNREFUSED/i.test(err.message))) {
+      // the JWKS could not be fetched (no answer, not 200, not JSON): the token may be fine
+      if (
+        err instanceof joseErrors.JWKSTimeout ||
+        (err instanceof Error && /fetch|ECONNREFUSED|JSON Web Key Set HTTP response/i.test(err.message))
+      ) {
         throw new AppError(ErrorCode.ServiceUnavailable, 'Authentication service unavailable');
       }
       throw tokenInvalid();

@@ -120,8 +120,11 @@ async function storedTaskIds(): Promise<Set<string>> {
   }
 }
 
-/** Freezes a process for FREEZE_MS under the stream; what happened. */
-async function freezeUnderLoad(pid: number): Promise<{ outcomes: Outcome[]; frozenAt: number; thawedAt: number }> {
+/** Freezes a process for FREEZE_MS under the stream (and runs `whileFrozen` meanwhile); what happened. */
+async function freezeUnderLoad<T = undefined>(
+  pid: number,
+  whileFrozen?: () => Promise<T>,
+): Promise<{ outcomes: Outcome[]; frozenAt: number; thawedAt: number; probe: T | undefined }> {
   const stream = steadyStream();
   try {
     // the stream works before the freeze
@@ -131,7 +134,9 @@ async function freezeUnderLoad(pid: number): Promise<{ outcomes: Outcome[]; froz
     );
     process.kill(pid, 'SIGSTOP');
     const frozenAt = Date.now();
+    const probe = whileFrozen?.();
     await sleep(FREEZE_MS);
+    const probed = await probe;
     process.kill(pid, 'SIGCONT');
     const thawedAt = Date.now();
     // recovers by itself: a request started after the thaw succeeds
@@ -140,7 +145,7 @@ async function freezeUnderLoad(pid: number): Promise<{ outcomes: Outcome[]; froz
       (v) => v,
     );
     await sleep(1000);
-    return { outcomes: stream.outcomes, frozenAt, thawedAt };
+    return { outcomes: stream.outcomes, frozenAt, thawedAt, probe: probed };
   } finally {
     process.kill(pid, 'SIGCONT');
     await stream.stop();
@@ -224,7 +229,15 @@ it('a frozen Redis gives DB-001 within the bound, the stack recovers by itself, 
 }, 180_000);
 
 it('a frozen store gives DB-001 within the bound, the stack recovers by itself, and no acknowledged write is lost', async () => {
-  const run = await freezeUnderLoad(mongoPid);
+  // users keeps serving its public keys from memory meanwhile (else every gateway's token check
+  // would fail once its JWKS copy is due for a refresh)
+  const run = await freezeUnderLoad(mongoPid, async () => {
+    await sleep(3000); // past users' own 2 s JWKS copy and its store timeout
+    const res = await fetch(`${stack.services.users!.base}/.well-known/jwks.json`);
+    return { status: res.status, keys: ((await res.json()) as { keys?: unknown[] }).keys?.length ?? 0 };
+  });
+  expect(run.probe).toEqual({ status: 200, keys: expect.any(Number) });
+  expect(run.probe!.keys).toBeGreaterThan(0);
   check(run);
   // the store breaker: once a request met the store's timeout, the next ones fail at once instead
   // of each spending its own (2 s and more), until the store answers again

@@ -168,8 +168,23 @@ export class KeyRing {
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
+  /**
+   * The public keys. When the store cannot be read, the keys loaded last are served (public
+   * halves only; a key made meanwhile could not have been stored either): a store outage must not
+   * also stop every token check in the gateway. Nothing loaded yet → the store's error.
+   */
   async jwks(): Promise<{ keys: JWK[] }> {
-    if (this.keys.length === 0 || Date.now() - this.loadedAt > JWKS_MAX_STALENESS_MS) await this.reload();
+    if (this.keys.length === 0 || Date.now() - this.loadedAt > JWKS_MAX_STALENESS_MS) {
+      try {
+        await this.reload();
+      } catch (err) {
+        if (this.keys.length === 0) throw err;
+        this.log.warn(
+          { err: (err as Error).message, ageMs: Date.now() - this.loadedAt },
+          'JWKS served from the last loaded keys',
+        );
+      }
+    }
     return { keys: this.keys.map((k) => k.publicJwk) };
   }
 }
