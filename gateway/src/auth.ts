@@ -4,7 +4,6 @@ import {
   createRemoteJWKSet,
   jwtVerify,
   errors as joseErrors,
-  type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
@@ -56,18 +55,26 @@ export function createAuthenticator(
   // users being slow or down (its store frozen, say) never holds or fails the check of a token
   // signed by a key we know. A kid we do not know still waits for a fetch (and fails without one).
   let refreshTried = 0;
-  let stale: { from: JSONWebKeySet; keys: ReturnType<typeof createLocalJWKSet> } | null = null;
+  // the keys held while the copy is due (jose's `jwks()` hands out a clone: made once, not per token;
+  // dropped as soon as a refresh succeeded)
+  let stale: ReturnType<typeof createLocalJWKSet> | null = null;
   const keys: JWTVerifyGetKey = async (...args: Parameters<JWTVerifyGetKey>) => {
-    const known = jwks.jwks();
-    if (!known || jwks.fresh) return jwks(...args);
+    if (jwks.fresh) {
+      stale = null;
+      return jwks(...args);
+    }
+    if (!stale) {
+      const known = jwks.jwks();
+      if (!known) return jwks(...args); // never fetched: nothing to fall back on
+      stale = createLocalJWKSet(known);
+    }
     // one background refresh at a time, at most one a second while users keeps failing
     if (!jwks.reloading && Date.now() - refreshTried >= JWKS_COOLDOWN_MS) {
       refreshTried = Date.now();
       jwks.reload().catch(() => undefined);
     }
-    if (stale?.from !== known) stale = { from: known, keys: createLocalJWKSet(known) };
     try {
-      return await stale.keys(...args);
+      return await stale(...args);
     } catch (err) {
       if (err instanceof joseErrors.JWKSNoMatchingKey) return jwks(...args);
       throw err;
