@@ -174,7 +174,16 @@ describe('trace sampling', () => {
     );
     expect(set.setTraceSampling.traceSampling).toEqual([expect.objectContaining({ service: '*', rate: 1 })]);
     ok(await query());
-    const spans = await until(5000, tracedSpans, everyService);
+    // every span asserted below exported (each service's batches end at different times: the
+    // gateway's root span ends last, after its plan spans may have gone in an earlier batch)
+    const complete = (all: ExportedSpan[]) =>
+      everyService(all) &&
+      all.some((x) => x.service === 'gateway' && x.parentSpanId === '') &&
+      all.some((x) => x.service === 'gateway' && x.name === 'gateway.request') &&
+      all.filter((x) => x.service === 'gateway' && x.name === 'gateway.fetch').length >= 2 &&
+      ['projects', 'users'].every((svc) => all.some((x) => x.service === svc && x.kind === 2)) &&
+      all.filter((x) => x.service === 'gateway' && x.kind === 3).length >= 2;
+    const spans = await until(30_000, tracedSpans, complete);
 
     expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
     const gateway = spans.filter((s) => s.service === 'gateway');
