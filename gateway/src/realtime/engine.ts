@@ -18,6 +18,7 @@ import type { GatewayContext } from '../gateway.context';
 import type { ChannelHub } from './channels';
 import { passGates, type StartGate } from './gate';
 import { LiveIterator } from './iterator';
+import { countDelivery, type Delivery } from './outbox';
 import { planSubscription, type LivePlan } from './plan';
 import { Slicer } from './slicer';
 import { PROBE_FIELD } from './specs';
@@ -88,8 +89,8 @@ interface Live {
   args: ExecutionArgs;
   subscriber: Subscriber;
   iterator: LiveIterator;
-  /** Writes a `next` message with this payload JSON straight to the socket. */
-  send?: (payloadJson: Buffer) => void;
+  /** Sends a `next` message with this payload JSON (the socket's outbox); `delivery` is counted once it is written. */
+  send?: (payloadJson: Buffer, delivery: Delivery) => void;
   /** The request text (document, operation name, variables): equal keys get equal payloads. */
   requestKey: string;
 }
@@ -133,7 +134,7 @@ function probed(plan: LivePlan, shared: EntityResult): EntityResult {
 
 /** What one subscriber gets of an event. */
 type Outcome =
-  | { live: Live; kind: 'payload'; payload: ExecutionResult; /** publication time, for delivered/latency metrics */ at?: number }
+  | { live: Live; kind: 'payload'; payload: ExecutionResult; /** for the delivered/latency metrics */ delivery?: Delivery }
   | { live: Live; kind: 'lost' }
   | { live: Live; kind: 'ended'; error: GraphQLError; reason: string };
 
@@ -219,8 +220,8 @@ export class LiveEngine {
     args: ExecutionArgs,
     subscriber: Subscriber,
     alive: () => boolean = () => true,
-    /** Writes a `next` message with this payload JSON to the subscriber's socket (else the iterator yields it). */
-    send?: (payloadJson: Buffer) => void,
+    /** Sends a `next` message with this payload JSON to the subscriber's socket (else the iterator yields it). */
+    send?: (payloadJson: Buffer, delivery: Delivery) => void,
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     let plan: LivePlan;
@@ -356,6 +357,13 @@ export class LiveEngine {
     const settled = new Map<Promise<Resolved>, Resolved>();
     await Promise.all([...round.resolutions.values()].map((r) => r.then((value) => settled.set(r, value))));
     const outcomes: Outcome[] = [];
+    // what a delivery of this event counts towards, made once per event and field
+    const deliveries = new Map<string, Delivery>();
+    const deliveryOf = (field: string): Delivery => {
+      let d = deliveries.get(field);
+      if (!d) deliveries.set(field, (d = { at: this.publishedAt(message), ...this.seriesOf(field) }));
+      return d;
+    };
     for (const pick of picks) {
       if (!pick) continue;
       const { live } = pick;
@@ -379,7 +387,12 @@ export class LiveEngine {
         outcomes.push({ live, kind: 'lost' });
         continue;
       }
-      outcomes.push({ live, kind: 'payload', payload: this.payload(live, message, entities), at: this.publishedAt(message) });
+      outcomes.push({
+        live,
+        kind: 'payload',
+        payload: this.payload(live, message, entities),
+        delivery: deliveryOf(live.plan.fieldName),
+      });
     }
     return outcomes;
   }
@@ -451,14 +464,15 @@ export class LiveEngine {
       live.iterator.finish({ errors: [notMember()] });
       return;
     }
-    const { payload } = outcome;
-    // a payload without errors goes straight to the socket, its JSON made once for all who share it
-    if (live.send && !payload.errors?.length && !live.iterator.mustQueue) live.send(this.bytesOf(payload));
-    else live.iterator.push(payload);
-    if (outcome.at === undefined) return;
-    const series = this.seriesOf(live.plan.fieldName);
-    series.delivered.inc();
-    if (!Number.isNaN(outcome.at)) series.latency.observe(Math.max(0, Date.now() - outcome.at) / 1000);
+    const { payload, delivery } = outcome;
+    // a payload without errors goes to the socket's outbox, its JSON made once for all who share
+    // it (counted when written); anything else through graphql-ws, counted now
+    if (live.send && delivery && !payload.errors?.length && !live.iterator.mustQueue) {
+      live.send(this.bytesOf(payload), delivery);
+      return;
+    }
+    live.iterator.push(payload);
+    countDelivery(delivery);
   };
 
   /** A user's platform roles as part of a sharing key (made once per user object). */

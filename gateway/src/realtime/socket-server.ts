@@ -24,6 +24,7 @@ import { withoutSuggestions } from '../ops/limits/operation-limits';
 import { ChannelHub } from './channels';
 import { listenForDisconnects } from './disconnect';
 import { LiveEngine, operationNameOf, type EngineOptions, type Subscriber } from './engine';
+import { Outbox, type Delivery } from './outbox';
 import { MessageBudget, StartGate } from './gate';
 import { createLiveMetrics, type LiveMetrics } from './live-metrics';
 import { PresenceKeeper } from './presence';
@@ -165,6 +166,8 @@ class LiveServer {
   private readonly metrics: LiveMetrics;
   private readonly engine: LiveEngine;
   private readonly wss: WebSocketServer;
+  /** Live `next` messages on their way to the sockets (a socket's backlog leaves in one write). */
+  private readonly outbox: Outbox;
   private readonly serverHandle: ReturnType<typeof useServer>;
   private readonly recheckTimer: NodeJS.Timeout;
   private readonly stopDisconnects: Promise<() => Promise<void>>;
@@ -193,7 +196,10 @@ class LiveServer {
     this.gate = new StartGate(limits.concurrentStarts, limits.waitingStarts, (reason) => this.metrics.dropped.inc({ reason }));
     waiting = () => this.gate.load().waiting;
     this.engine = this.createEngine();
+    this.outbox = new Outbox((err) => opts.log.error({ err }, 'live write failed'));
     this.wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: limits.maxMessageBytes });
+    // the upgrade request's socket is the connection's TCP socket
+    this.wss.on('connection', (socket, request) => this.outbox.attach(socket, request.socket));
     this.serverHandle = useServer<Record<string, unknown>, SocketExtra>(
       {
         schema: () => {
@@ -413,12 +419,10 @@ class LiveServer {
     const conn = this.connections.get(socket)!;
     conn.starting++;
     // a `next` message as graphql-ws writes it, around a payload serialized once for every subscriber
-    // who shares it (graphql-ws itself would serialize it per subscriber)
+    // who shares it (graphql-ws itself would serialize it per subscriber), as a text frame
     const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
-    const send = (payloadJson: Buffer) => {
-      // bytes copied, not text encoded per socket; a text frame, as graphql-ws sends it
-      if (socket.readyState === socket.OPEN && alive())
-        socket.send(Buffer.concat([prefix, payloadJson, CLOSE_BRACE], prefix.length + payloadJson.length + 1), { binary: false });
+    const send = (payloadJson: Buffer, delivery: Delivery) => {
+      if (socket.readyState === socket.OPEN && alive()) this.outbox.queue(socket, [prefix, payloadJson, CLOSE_BRACE], delivery);
     };
     let result: Awaited<ReturnType<LiveEngine['subscribe']>>;
     try {
@@ -486,7 +490,7 @@ class LiveServer {
       context: (user, clientOperation) =>
         this.opts.context(user, randomUUID(), conn.clientIp, clientOperation ? 'socket' : undefined),
       close: (code, reason) => conn.socket.close(code, reason.slice(0, 120)),
-      buffered: () => conn.socket.bufferedAmount,
+      buffered: () => conn.socket.bufferedAmount + this.outbox.pendingBytes(conn.socket),
     };
   }
 

@@ -42,6 +42,15 @@ export function parseMemberships(hash: Record<string, string>): Memberships | nu
   return out;
 }
 
+/** One cached membership value; undefined when it cannot be read (then the source decides). */
+function parseAccess(value: string): ProjectAccess | undefined {
+  try {
+    return JSON.parse(value) as ProjectAccess;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The version of a user's cached permissions: incremented by every change that affects them
  * (`invalidatePermissions`), read by a refill before it loads (`permissionsVersion`) and compared
@@ -136,8 +145,21 @@ export class PermissionsClient {
       .memberships;
   }
 
+  /**
+   * One project's access: only that field (and the completeness mark) is read from the cache, not
+   * the user's whole hash, so a check costs the same however many projects they belong to.
+   */
   async access(userId: string | null, projectId: string): Promise<ProjectAccess | null> {
     if (!userId) return null;
+    if (projectId !== LOADED_FIELD) {
+      const [loaded, value] = await this.redis.hmget(RedisKeys.permissions(userId), LOADED_FIELD, projectId);
+      // cached (complete) and readable: not a member when the field is absent
+      const access = loaded ? (value ? parseAccess(value) : null) : undefined;
+      if (access !== undefined) {
+        this.metrics?.cacheRequests.inc({ cache: 'permissions', result: 'hit' });
+        return access;
+      }
+    }
     return (await this.memberships(userId))[projectId] ?? null;
   }
 }
