@@ -140,7 +140,15 @@ export async function part4(s: SeededStack, opts: { quick: boolean; log: (l: str
       JSON.stringify({ ...c, wsUrl: gateway.url.replace(/^http/, 'ws'), httpUrl: gateway.url, gatewayBase: gateway.base }),
     );
     const cpu = watchCpu({ gateway: gateway.child.pid });
-    const child = spawn(process.execPath, ['--max-old-space-size=2048', path.join(BENCH_DIST, 'live-load.js'), file], {
+    // BENCH_CPU_PROF: the subscribers' process is profiled too (is the load generator the limit?)
+    const prof = process.env.BENCH_CPU_PROF
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`,
+          `--cpu-prof-name=live-load-${Date.now()}.cpuprofile`,
+        ]
+      : [];
+    const child = spawn(process.execPath, [...prof, '--max-old-space-size=2048', path.join(BENCH_DIST, 'live-load.js'), file], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
