@@ -77,7 +77,7 @@ export class Outbox {
     }
     let q = this.queued.get(ws);
     if (!q) this.queued.set(ws, (q = { raw, chunks: [], bytes: 0, deliveries: [] }));
-    const header = frameHeader(length);
+    const header = this.headerFor(length);
     q.chunks.push(header, ...parts);
     q.bytes += header.length + length;
     q.deliveries.push(delivery);
@@ -85,6 +85,17 @@ export class Outbox {
       this.scheduled = true;
       setImmediate(this.drain);
     }
+  }
+
+  /** Frame headers by payload length: one event's messages are mostly of a few lengths (read-only, copied on write). */
+  private readonly headers = new Map<number, Buffer>();
+  private headerFor(length: number): Buffer {
+    let h = this.headers.get(length);
+    if (!h) {
+      if (this.headers.size >= 256) this.headers.clear();
+      this.headers.set(length, (h = frameHeader(length)));
+    }
+    return h;
   }
 
   /** Bytes queued here for this socket (not yet handed to it). */
@@ -104,7 +115,7 @@ export class Outbox {
     // a socket closing or closed gets nothing more (its close frame may already be out)
     if (ws.readyState !== ws.OPEN || q.raw.destroyed) return;
     try {
-      q.raw.write(q.chunks.length === 1 ? q.chunks[0]! : Buffer.concat(q.chunks, q.bytes));
+      q.raw.write(Buffer.concat(q.chunks, q.bytes));
       for (const d of q.deliveries) countDelivery(d);
     } catch (err) {
       this.onError(err);
