@@ -435,6 +435,58 @@ describe('presence', () => {
     );
     watch.stop();
   });
+
+  it('keeps a user online while another gateway still holds their subscription', async () => {
+    const P = 'subscription($p: ID!) { presenceChanged(projectId: $p) { online user { name } } }';
+    const T = 'subscription($p: ID!) { taskChanged(projectId: $p) { kind } }';
+    const watch = await subscribe(connect(url, { authorization: `Bearer ${owner.token}` }), P, { p: projectId });
+    const onGateway1 = connect(url, { authorization: `Bearer ${member.token}` });
+    const onGateway2 = connect(gateway2.url, { authorization: `Bearer ${member.token}` });
+    await subscribe(onGateway1, T, { p: projectId });
+    await subscribe(onGateway2, T, { p: projectId });
+    // each gateway process is one holder of Mark's presence in the project
+    const holders = `${stack.env.REDIS_PREFIX}presence:holders:${projectId}:${member.id}`;
+    await until(async () => (await redis.zcard(holders)) === 2);
+    const markOffline = () =>
+      watch.results.filter((r) => JSON.stringify(r.data).includes('"online":false') && JSON.stringify(r.data).includes('Mark'));
+    const offlineBefore = markOffline().length;
+    await onGateway2.dispose();
+    // gateway 2 sent its offline (after its grace): its holder is gone, gateway 1's keeps Mark online
+    await until(async () => (await redis.zcard(holders)) === 1, 15_000);
+    expect(markOffline()).toHaveLength(offlineBefore);
+    const online = data<{ project: { onlineUsers: Array<{ name: string }> } }>(
+      await as(owner, 'query($p: ID!) { project(id: $p) { onlineUsers { name } } }', { p: projectId }),
+    ).project.onlineUsers;
+    expect(online.map((u) => u.name)).toContain('Mark');
+    // the last holder leaving takes him offline, once
+    await onGateway1.dispose();
+    await until(() => markOffline().length === offlineBefore + 1, 15_000);
+    expect(await redis.zcard(holders)).toBe(0);
+    watch.stop();
+  });
+
+  it('takes a clientId: offline for one client only while another still heartbeats', async () => {
+    const beat = (online: boolean, clientId: string) =>
+      as(viewer, 'mutation($p: ID!, $o: Boolean, $c: String) { heartbeat(projectId: $p, online: $o, clientId: $c) }', {
+        p: projectId,
+        o: online,
+        c: clientId,
+      });
+    const holders = `${stack.env.REDIS_PREFIX}presence:holders:${projectId}:${viewer.id}`;
+    const present = `${stack.env.REDIS_PREFIX}presence:project:${projectId}`;
+    data(await beat(true, 'tab-a'));
+    data(await beat(true, 'tab-b'));
+    expect((await redis.zrange(holders, 0, -1)).sort()).toEqual(['tab-a', 'tab-b']);
+    data(await beat(true, 'tab-b')); // fresh: PRESENCE_TTL_SECONDS is 3 here
+    data(await beat(false, 'tab-a'));
+    expect(await redis.zrange(holders, 0, -1)).toEqual(['tab-b']);
+    // tab-a leaving did not take Val offline: tab-b still holds her in the project
+    expect(Number(await redis.zscore(present, viewer.id))).toBeGreaterThan(Date.now());
+    data(await beat(false, 'tab-b'));
+    expect(await redis.zcard(holders)).toBe(0);
+    expect(await redis.zscore(present, viewer.id)).toBeNull();
+    expect(errorCode(await beat(true, 'not a valid id!'))).toBe('API-002');
+  });
 });
 
 describe('operator disconnects', () => {

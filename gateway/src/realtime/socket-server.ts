@@ -173,6 +173,8 @@ class LiveServer {
   private readonly stopDisconnects: Promise<() => Promise<void>>;
   private readonly recheckMs: number;
   private activeSubscriptions = 0;
+  /** This process's name as a presence holder (users keeps a user online while any holder does). */
+  private readonly presenceHolder = `gateway:${randomUUID()}`;
   /**
    * Token checks by `Authorization` value, shared by every connection with that token for
    * TOKEN_FRESH_MS: a user's 20 tabs cost one check per event, not 20. A failed check is not kept.
@@ -460,8 +462,9 @@ class LiveServer {
       () =>
         this.opts.apollo.executeOperation(
           {
-            query: 'mutation Presence($p: ID!, $o: Boolean) { heartbeat(projectId: $p, online: $o) }',
-            variables: { p: projectId, o: online },
+            query: 'mutation Presence($p: ID!, $o: Boolean, $c: String) { heartbeat(projectId: $p, online: $o, clientId: $c) }',
+            // this process holds the user's presence: another gateway's offline does not end it
+            variables: { p: projectId, o: online, c: this.presenceHolder },
           },
           { contextValue: this.opts.context(conn.user, randomUUID(), conn.clientIp) },
         ),

@@ -15,6 +15,12 @@ export const RedisKeys = {
   projectPresence: (projectId: string) => `presence:project:${projectId}`,
   /** Where a user is online: projectId → expiry (ms), sorted set. */
   userPresence: (userId: string) => `presence:user-projects:${userId}`,
+  /**
+   * What keeps a user online in a project: holder → expiry (ms), sorted set. A holder is a gateway
+   * process (for its subscribers) or a client's own `clientId`; the user goes offline when the last
+   * one leaves or expires.
+   */
+  presenceHolders: (projectId: string, userId: string) => `presence:holders:${projectId}:${userId}`,
   /** Projects that currently have someone online (for the expiry sweep). */
   presenceProjects: () => 'presence:projects',
 } as const;

@@ -2,11 +2,29 @@ import { AppError, ErrorCode, type PermissionsClient } from '@tm/kit/contracts';
 import { type LivePublisher, type Logger, type Redis, RedisKeys } from '@tm/kit/infra';
 import { UserModel } from '../user/user.model';
 
+/** The holder of heartbeats sent without a `clientId`. */
+export const DEFAULT_HOLDER = 'api';
+
+/**
+ * Leaves for one holder, atomically: drops it (and expired holders); the user leaves the project
+ * only when no holder is left. KEYS: holders, project presence. ARGV: holder, now (ms), userId.
+ * Returns -1 while another holder keeps them online, else ZREM's answer (1: they were online).
+ */
+const LEAVE_SCRIPT = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) > 0 then return -1 end
+return redis.call('ZREM', KEYS[2], ARGV[3])
+`;
+
 /**
  * Who is online where (README: Live boards): heartbeats keep a user online in a project for
  * `ttlSeconds`; going online or offline (by leaving or by expiry) is published live as
- * `presenceChanged`. All state is in Redis, shared by every process; a removal from the sorted
- * set succeeds in exactly one process, so each change is announced once.
+ * `presenceChanged`. Each heartbeat names its holder (a gateway process for its subscribers, or the
+ * client's own `clientId`): a user stays online while any holder does, so one gateway's offline
+ * does not end what another gateway's subscription of the same user keeps. All state is in Redis,
+ * shared by every process; a removal from the sorted set succeeds in exactly one process, so each
+ * change is announced once.
  */
 export class PresenceService {
   private timer: NodeJS.Timeout | undefined;
@@ -19,15 +37,21 @@ export class PresenceService {
     private readonly ttlSeconds: number,
   ) {}
 
-  /** Marks the user online (or, with `online` false, offline) in a project they belong to. */
-  async heartbeat(userId: string, projectId: string, online: boolean): Promise<boolean> {
+  /**
+   * Marks the user online (or, with `online` false, offline) in a project they belong to, for
+   * `holder`; offline only once no other holder keeps them online.
+   */
+  async heartbeat(userId: string, projectId: string, online: boolean, holder = DEFAULT_HOLDER): Promise<boolean> {
     if (!(await this.permissions.access(userId, projectId)))
       throw new AppError(ErrorCode.NotFound, 'Project not found or no access');
-    if (!online) return this.leave(userId, projectId);
+    if (!online) return this.leave(userId, projectId, holder);
     const expires = Date.now() + this.ttlSeconds * 1000;
+    const holders = RedisKeys.presenceHolders(projectId, userId);
     const [[, added]] = (await this.redis
       .multi()
       .zadd(RedisKeys.projectPresence(projectId), expires, userId)
+      .zadd(holders, expires, holder)
+      .expire(holders, this.ttlSeconds * 2)
       .zadd(RedisKeys.userPresence(userId), expires, projectId)
       .expire(RedisKeys.userPresence(userId), this.ttlSeconds * 2)
       .set(RedisKeys.presence(userId), '1', 'EX', this.ttlSeconds)
@@ -40,8 +64,17 @@ export class PresenceService {
     return true;
   }
 
-  async leave(userId: string, projectId: string): Promise<boolean> {
-    const removed = await this.redis.zrem(RedisKeys.projectPresence(projectId), userId);
+  async leave(userId: string, projectId: string, holder = DEFAULT_HOLDER): Promise<boolean> {
+    const removed = (await this.redis.eval(
+      LEAVE_SCRIPT,
+      2,
+      RedisKeys.presenceHolders(projectId, userId),
+      RedisKeys.projectPresence(projectId),
+      holder,
+      String(Date.now()),
+      userId,
+    )) as number;
+    if (removed === -1) return true; // still online through another holder
     await this.dropFromUser(userId, projectId);
     if (removed === 1) await this.announce(userId, projectId, false);
     return true;
