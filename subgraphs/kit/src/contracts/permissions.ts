@@ -33,11 +33,9 @@ export function parseMemberships(hash: Record<string, string>): Memberships | nu
   const out: Memberships = {};
   for (const [projectId, value] of Object.entries(hash)) {
     if (projectId === LOADED_FIELD) continue;
-    try {
-      out[projectId] = JSON.parse(value) as ProjectAccess;
-    } catch {
-      return null;
-    }
+    const access = parseAccess(value);
+    if (!access) return null;
+    out[projectId] = access;
   }
   return out;
 }
@@ -45,7 +43,8 @@ export function parseMemberships(hash: Record<string, string>): Memberships | nu
 /** One cached membership value; undefined when it cannot be read (then the source decides). */
 function parseAccess(value: string): ProjectAccess | undefined {
   try {
-    return JSON.parse(value) as ProjectAccess;
+    const access = JSON.parse(value) as ProjectAccess | null;
+    return access && typeof access === 'object' ? access : undefined;
   } catch {
     return undefined;
   }
