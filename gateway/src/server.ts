@@ -98,19 +98,19 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
 
   const stop = installShutdown(
     log,
-    [
-      () => realtime.close(),
-      () => closeServer(server),
-      () => apollo.stop(),
-      () => tracing.shutdown(),
-      () => ops.close(),
-      () => deps.closeFetcher(),
-      () => deps.mongo.close(),
-      () => deps.redis.quit().catch(() => deps.redis.disconnect()),
-      async () => {
+    {
+      realtime: () => realtime.close(),
+      http: () => closeServer(server),
+      apollo: () => apollo.stop(),
+      tracing: () => tracing.shutdown(),
+      ops: () => ops.close(),
+      fetcher: () => deps.closeFetcher(),
+      mongo: () => deps.mongo.close(),
+      redis: () => deps.redis.quit().catch(() => deps.redis.disconnect()),
+      reads: async () => {
         if (deps.reads !== deps.redis) await deps.reads.quit().catch(() => deps.reads.disconnect());
       },
-    ],
+    },
     config.SHUTDOWN_TIMEOUT_MS,
   );
   return { port, url: `http://${config.HOST}:${port}/graphql`, config, log, server, stop, realtime };

@@ -286,7 +286,8 @@ beforeAll(async () => {
   // a change committed by a killed tasks process leaves its event in the document: the surviving or
   // restarted process sends it on its next sweep; swept every 2 s here (production: OUTBOX_IDLE_SWEEP_MS,
   // 30 s), so that recovery falls inside this test's wait also on a busy machine
-  tasksEnv = { ...sub('tasks'), OUTBOX_SWEEP_MS: '500', OUTBOX_IDLE_SWEEP_MS: '2000' };
+  // warnings kept (a slow shutdown step names itself): the output of a process that exits is printed
+  tasksEnv = { ...sub('tasks'), OUTBOX_SWEEP_MS: '500', OUTBOX_IDLE_SWEEP_MS: '2000', LOG_LEVEL: 'warn' };
   processes.push(await spawnService('users', 'subgraphs/users/dist/main.js', sub('users'), usersPort));
   processes.push(await spawnService('projects', 'subgraphs/projects/dist/main.js', sub('projects'), projectsPort));
   tasks = [];
@@ -295,7 +296,7 @@ beforeAll(async () => {
     processes.push(p);
     tasks.push(p);
   }
-  gatewayEnv = { ...env, ...urls, JWKS_URL: `http://127.0.0.1:${usersPort}/.well-known/jwks.json` };
+  gatewayEnv = { ...env, ...urls, JWKS_URL: `http://127.0.0.1:${usersPort}/.well-known/jwks.json`, LOG_LEVEL: 'warn' };
   gateways = [];
   for (const port of [gatewayA!, gatewayB!]) {
     const g = await spawnService('gateway', 'gateway/dist/main.js', gatewayEnv, port);

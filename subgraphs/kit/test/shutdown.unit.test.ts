@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer, trackInFlight } from '../src/infra/shutdown';
@@ -64,4 +66,51 @@ it('closes a keep-alive connection left idle, after a grace of about a second', 
   agent.destroy();
   expect(tookMs).toBeGreaterThanOrEqual(900);
   expect(tookMs).toBeLessThan(3000);
+});
+
+/** A child process running installShutdown with the given steps (a step: how long it takes, ms; -1: never ends). */
+function shutdownChild(steps: Record<string, number>, timeoutMs: number): Promise<{ code: number | null; lines: string[] }> {
+  const script = `
+    const { installShutdown } = require('./subgraphs/kit/dist/infra/shutdown.js');
+    const { createLogger } = require('./subgraphs/kit/dist/infra/logger.js');
+    const log = createLogger('shutdown-test', 'debug');
+    const steps = {};
+    for (const [name, ms] of Object.entries(${JSON.stringify(steps)}))
+      steps[name] = () => new Promise((r) => { if (ms >= 0) setTimeout(r, ms); else setInterval(() => {}, 1000); });
+    installShutdown(log, steps, ${timeoutMs});
+    setInterval(() => {}, 1000);
+    process.stdout.write('ready\\n');
+  `;
+  const child = spawn(process.execPath, ['-e', script], {
+    cwd: path.resolve(__dirname, '../../..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.startsWith('ready\n') && !child.killed) child.kill('SIGTERM');
+  });
+  return new Promise((resolve) =>
+    child.once('exit', (code) => resolve({ code, lines: out.split('\n').filter((l) => l.startsWith('{')) })),
+  );
+}
+
+const logged = (lines: string[]) => lines.map((l) => JSON.parse(l) as { msg: string; step?: string; ms?: number; level: number });
+
+it('names the step a shutdown is stuck in when it times out, and exits 1', async () => {
+  const { code, lines } = await shutdownChild({ quick: 0, stuck: -1, never: 0 }, 400);
+  expect(code).toBe(1);
+  const entries = logged(lines);
+  expect(entries.find((e) => e.msg === 'shutdown timed out')).toMatchObject({ step: 'stuck' });
+  expect(entries.filter((e) => e.msg === 'shutdown step done').map((e) => e.step)).toEqual(['quick']);
+});
+
+it('logs a slow step with its duration and still exits 0', async () => {
+  const { code, lines } = await shutdownChild({ slow: 1100, quick: 0 }, 10_000);
+  expect(code).toBe(0);
+  const entries = logged(lines);
+  const slow = entries.find((e) => e.msg === 'shutdown step was slow');
+  expect(slow).toMatchObject({ step: 'slow' });
+  expect(slow!.ms).toBeGreaterThanOrEqual(1000);
+  expect(entries.map((e) => e.msg)).toContain('stopped');
 });

@@ -75,28 +75,39 @@ export function closeServer(server: http.Server): Promise<void> {
   });
 }
 
+/** A step that takes longer than this is logged at warn (with its name), the rest at debug. */
+const SLOW_STEP_MS = 1000;
+
 /**
- * Runs the steps in order on SIGTERM/SIGINT (stop accepting, finish in-flight work, close the
- * stores), then exits 0; a step that hangs past the timeout exits 1.
+ * Runs the steps in order (their keys name them in the log) on SIGTERM/SIGINT: stop accepting,
+ * finish in-flight work, close the stores; then exits 0. Each step's duration is logged (warn
+ * when slow); a shutdown that passes the timeout logs the step it is stuck in and exits 1.
  */
-export function installShutdown(log: Logger, steps: ShutdownStep[], timeoutMs: number): () => Promise<void> {
+export function installShutdown(log: Logger, steps: Record<string, ShutdownStep>, timeoutMs: number): () => Promise<void> {
   let running: Promise<void> | null = null;
+  let current = '';
   const run = () => {
     running ??= (async () => {
-      for (const step of steps) {
+      for (const [name, step] of Object.entries(steps)) {
+        current = name;
+        const started = Date.now();
         try {
           await step();
         } catch (err) {
-          log.warn({ err }, 'shutdown step failed');
+          log.warn({ err, step: name }, 'shutdown step failed');
         }
+        const ms = Date.now() - started;
+        if (ms >= SLOW_STEP_MS) log.warn({ step: name, ms }, 'shutdown step was slow');
+        else log.debug({ step: name, ms }, 'shutdown step done');
       }
+      current = '';
     })();
     return running;
   };
   const onSignal = (signal: string) => {
     log.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
-      log.error('shutdown timed out');
+      log.error({ step: current, timeoutMs }, 'shutdown timed out');
       process.exit(1);
     }, timeoutMs);
     timer.unref();

@@ -109,15 +109,15 @@ export async function startSubgraph<C extends BaseConfig, Ctx extends BaseContex
   await ops.start();
   const stop = installShutdown(
     log,
-    [
-      () => closeServer(server),
-      () => apollo.stop(),
-      async () => setup.onStop?.(),
-      () => tracing.shutdown(),
-      () => ops.close(),
-      () => mongo.close(),
-      () => redis.quit().catch(() => redis.disconnect()),
-    ],
+    {
+      http: () => closeServer(server),
+      apollo: () => apollo.stop(),
+      service: async () => setup.onStop?.(),
+      tracing: () => tracing.shutdown(),
+      ops: () => ops.close(),
+      mongo: () => mongo.close(),
+      redis: () => redis.quit().catch(() => redis.disconnect()),
+    },
     config.SHUTDOWN_TIMEOUT_MS,
   );
   return { port, url: `http://${config.HOST}:${port}/graphql`, deps, server, stop };
