@@ -101,6 +101,12 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 8000):
   }
 }
 
+/** A taskChanged counter of the first gateway's metrics. */
+async function counter(name: string): Promise<number> {
+  const text = await (await fetch(`${stack.gateway.base}/metrics`)).text();
+  return Number(new RegExp(`${name}\\{[^}]*subscription="taskChanged"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+}
+
 async function numsub(): Promise<number> {
   const pattern = `${stack.env.REDIS_PREFIX}live:*`;
   const channels = (await redis.pubsub('CHANNELS', pattern)) as string[];
@@ -179,9 +185,6 @@ describe('federated live payloads', () => {
   });
 
   it('shapes one payload per event for identical subscriptions of one permission set, and one per distinct selection', async () => {
-    const metrics = () => fetch(`${stack.gateway.base}/metrics`).then((r) => r.text());
-    const counter = async (name: string) =>
-      Number(new RegExp(`${name}\\{[^}]*subscription="taskChanged"[^}]*\\} (\\d+)`).exec(await metrics())?.[1] ?? 0);
     const client = connect(url, { authorization: `Bearer ${viewer.token}` });
     const same = await Promise.all([0, 1, 2].map(() => subscribe(client, BOARD, { p: projectId })));
     const other = await subscribe(client, BOARD.replace('who: actor', 'by: actor'), { p: projectId });
@@ -202,6 +205,29 @@ describe('federated live payloads', () => {
     expect((await counter('live_events_delivered_total')) - delivered0).toBe(4);
     expect((await counter('live_payloads_shaped_total')) - shaped0).toBe(2);
     for (const s of [...same, other]) s.stop();
+    data(await as(member, 'mutation($id: ID!) { deleteTask(id: $id) }', { id: created }));
+  });
+
+  it('resolves an event once for members of every project role (reads do not depend on the role)', async () => {
+    // the owner, a MEMBER and a VIEWER, each on their own connection, with the same selection
+    const subs = await Promise.all(
+      [owner, member, viewer].map((u) =>
+        subscribe(connect(url, { authorization: `Bearer ${u.token}` }), BOARD, { p: projectId }),
+      ),
+    );
+    const [shaped0, delivered0] = [await counter('live_payloads_shaped_total'), await counter('live_events_delivered_total')];
+    const created = data<{ createTask: { id: string } }>(
+      await as(member, 'mutation($p: ID!) { createTask(input: { projectId: $p, title: "Every role" }) { id } }', {
+        p: projectId,
+      }),
+    ).createTask.id;
+    await until(() => subs.every((s) => s.results.length >= 1));
+    for (const s of subs) expect(s.results[0]).toEqual(subs[0]!.results[0]);
+    expect(subs[0]!.results[0]!.data!.taskChanged).toMatchObject({ taskId: created, task: { title: 'Every role' } });
+    expect((await counter('live_events_delivered_total')) - delivered0).toBe(3);
+    // one resolution, one payload: not one per role
+    expect((await counter('live_payloads_shaped_total')) - shaped0).toBe(1);
+    for (const s of subs) s.stop();
     data(await as(member, 'mutation($id: ID!) { deleteTask(id: $id) }', { id: created }));
   });
 

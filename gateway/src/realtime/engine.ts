@@ -62,7 +62,8 @@ export interface EngineOptions {
    * The subscriber's membership in a project, from the permissions source of truth (the kit's
    * permissions client: Redis cache written by projects, its signed endpoint on a miss). With it,
    * the per-event access check costs no supergraph query, and a selection that does not depend on
-   * who asks is resolved once per (event, selection, project role, platform roles) and shared.
+   * who asks is resolved once per (event, selection, platform roles) and shared by the project's
+   * members (per project role too where the selection depends on it: plan.ts).
    */
   access?: (userId: string, projectId: string) => Promise<{ role: string; archived: boolean } | null>;
   /**
@@ -437,7 +438,9 @@ export class LiveEngine {
           return { live, resolution: once(round, key, () => Promise.resolve(probed(plan, { data: {}, errors: [] }))) };
         }
         // the entity variables are the plan's own and the event's ids: the plan and the event say them
-        const key = `shared\u0001${this.sharedId(plan)}\u0001${access.role}\u0001${access.archived}\u0001${this.rolesKey(user)}`;
+        // every member's reads are the same whatever their project role (plan.ts: ROLE_DEPENDENT_FIELDS)
+        const role = plan.roleDependent ? access.role : '';
+        const key = `shared\u0001${this.sharedId(plan)}\u0001${role}\u0001${access.archived}\u0001${this.rolesKey(user)}`;
         const { [PROBE_FIELD]: _probe, ...entityVariables } = variables;
         return {
           live,

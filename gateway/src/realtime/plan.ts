@@ -33,11 +33,13 @@ export interface LivePlan {
   /** The subscriber's variables the query uses. */
   variables: Record<string, unknown>;
   /**
-   * The entity query without the access probe, for results shared by every subscriber with the
-   * same project role and platform roles: null when the selection has a field whose value depends
-   * on who asks (then each subscriber's query runs as that subscriber); '' when nothing is fetched.
+   * The entity query without the access probe, for results shared by every member of the project
+   * with the same platform roles: null when the selection has a field whose value depends on who
+   * asks (then each subscriber's query runs as that subscriber); '' when nothing is fetched.
    */
   sharedQuery: string | null;
+  /** The selection has a field whose value depends on the project role: shared only within a role. */
+  roleDependent: boolean;
 }
 
 /**
@@ -55,7 +57,18 @@ export const VIEWER_DEPENDENT_FIELDS = new Set([
   'Project.onlineUsers',
 ]);
 
-function viewerDependent(schema: GraphQLSchema, document: DocumentNode): boolean {
+/**
+ * Fields whose value depends on the viewer's role in the project. Reads are the same for every
+ * member whatever their role (every subgraph's read needs VIEWER, the lowest role; roles gate
+ * writes), so a shared selection is resolved once for all of a board's members, not once per role.
+ * A field that shows one role more than another must be listed here: a selection with it is then
+ * shared only between subscribers of the same role.
+ */
+export const ROLE_DEPENDENT_FIELDS = new Set<string>();
+
+/** Whether the document selects one of `fields` (`Type.field`). */
+function selectsAny(schema: GraphQLSchema, document: DocumentNode, fields: ReadonlySet<string>): boolean {
+  if (!fields.size) return false;
   const info = new TypeInfo(schema);
   let found = false;
   visit(
@@ -63,7 +76,7 @@ function viewerDependent(schema: GraphQLSchema, document: DocumentNode): boolean
     visitWithTypeInfo(info, {
       Field(node) {
         const parent = info.getParentType();
-        if (parent && VIEWER_DEPENDENT_FIELDS.has(`${getNamedType(parent).name}.${node.name.value}`)) found = true;
+        if (parent && fields.has(`${getNamedType(parent).name}.${node.name.value}`)) found = true;
       },
     }),
   );
@@ -145,10 +158,15 @@ export function planSubscription(
     entitySelections,
     usedFragments,
   );
-  const sharedQuery = !entitySelections.length ? '' : viewerDependent(schema, entityOnly) ? null : print(entityOnly);
+  const sharedQuery = !entitySelections.length
+    ? ''
+    : selectsAny(schema, entityOnly, VIEWER_DEPENDENT_FIELDS)
+      ? null
+      : print(entityOnly);
   return {
     fieldName: root.name.value,
     sharedQuery,
+    roleDependent: selectsAny(schema, entityOnly, ROLE_DEPENDENT_FIELDS),
     rootKey: responseKey(root),
     spec,
     projectId,
@@ -300,6 +318,7 @@ function planRootEntity(
   return {
     fieldName: root.name.value,
     sharedQuery: null,
+    roleDependent: true,
     rootKey: responseKey(root),
     spec,
     projectId: '',
