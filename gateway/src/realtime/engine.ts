@@ -30,6 +30,8 @@ const NO_ID = '00000000-0000-4000-8000-000000000000';
 export interface Subscriber {
   /** The subscriber's current identity; throws AUTH-002 once the token expired or was revoked. */
   user(): Promise<UserContext>;
+  /** The identity when its last check is still fresh (no re-check due): what `user()` would give at once. */
+  freshUser?(): UserContext | null;
   /** `clientOperation`: the subscriber's own request (start of a subscription): limits and maintenance apply. */
   context(user: UserContext, clientOperation?: boolean): GatewayContext;
   /** Closes the whole socket (auth lost, slow consumer). */
@@ -109,10 +111,35 @@ const PICK_CHUNK = 500;
 /** An entity resolution of an event, or why it failed. */
 type Resolved = EntityResult | { failed: unknown };
 
+/** A value, or why it could not be had. */
+type Settled<T> = { value: T } | { failed: unknown };
+
+/** Waits for the promises among `items` and gives every item settled (plain values need no turn of the loop). */
+async function settleAll<T>(items: Array<T | Promise<T>>): Promise<Array<Settled<T>>> {
+  const out: Array<Settled<T>> = new Array<Settled<T>>(items.length);
+  const waiting: Array<Promise<void>> = [];
+  items.forEach((item, i) => {
+    if (item instanceof Promise)
+      waiting.push(
+        item.then(
+          (value) => void (out[i] = { value }),
+          (failed: unknown) => void (out[i] = { failed }),
+        ),
+      );
+    else out[i] = { value: item };
+  });
+  if (waiting.length) await Promise.all(waiting);
+  return out;
+}
+
+/** What a subscriber of an event gets: a resolution to wait for, why it gets none, or nothing (null). */
+type Choice = { live: Live; resolution: Promise<Resolved> } | { live: Live; failed: unknown } | null;
+
 /** One event's shared work: membership reads by user and project, resolutions by sharing key. */
 interface EventRound {
   message: Record<string, unknown>;
-  access: Map<string, Promise<{ role: string; archived: boolean } | null>>;
+  /** Membership by `user \u0001 project`, read once per event (or why the read failed). */
+  access: Map<string, Settled<{ role: string; archived: boolean } | null>>;
   resolutions: Map<string, Promise<Resolved>>;
   /** The plan's query variables for this event, made once per plan (not per subscriber). */
   variables: Map<LivePlan, Record<string, unknown>>;
@@ -349,11 +376,15 @@ export class LiveEngine {
     }
     // a few hundred subscribers at a time, the event loop's other work in between (thousands of
     // token and membership checks in one burst would hold it for tens of milliseconds)
-    const picks: Array<Awaited<ReturnType<LiveEngine['pick']>>> = [];
+    const picks: Choice[] = [];
     for (let from = 0; from < subscribers.length; from += PICK_CHUNK) {
       if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const chunk = subscribers.slice(from, from + PICK_CHUNK);
-      picks.push(...(await Promise.all(chunk.map((live) => this.pick(live, round)))));
+      // the chunk's identities (fresh ones at once, due re-checks shared per connection), then its
+      // membership reads (one per user and project, all at once), then each subscriber's resolution
+      const users = await settleAll(chunk.map((live) => live.subscriber.freshUser?.() ?? live.subscriber.user()));
+      await this.readAccess(chunk, users, round);
+      chunk.forEach((live, i) => picks.push(this.pick(live, users[i]!, round)));
     }
     const settled = new Map<Promise<Resolved>, Resolved>();
     await Promise.all([...round.resolutions.values()].map((r) => r.then((value) => settled.set(r, value))));
@@ -398,39 +429,45 @@ export class LiveEngine {
     return outcomes;
   }
 
+  /** Whether this subscriber's pick reads the membership cache (a shared selection and a known user). */
+  private readsAccess(plan: LivePlan, user: UserContext): boolean {
+    return !!this.opts.access && plan.sharedQuery !== null && !!user.userId;
+  }
+
+  /** Reads the memberships the chunk's picks need that the event has not read yet: one per user and project. */
+  private async readAccess(chunk: Live[], users: Array<Settled<UserContext>>, round: EventRound): Promise<void> {
+    const accessOf = this.opts.access;
+    if (!accessOf) return;
+    const reads = new Map<string, Promise<{ role: string; archived: boolean } | null>>();
+    chunk.forEach((live, i) => {
+      const u = users[i]!;
+      if (!('value' in u) || !this.readsAccess(live.plan, u.value)) return;
+      const key = `${u.value.userId}\u0001${live.plan.projectId}`;
+      if (!round.access.has(key) && !reads.has(key)) reads.set(key, accessOf(u.value.userId!, live.plan.projectId));
+    });
+    const settled = await settleAll([...reads.values()]);
+    [...reads.keys()].forEach((key, i) => round.access.set(key, settled[i]!));
+  }
+
   /**
    * Which resolution of the event a subscriber gets (started here if it is the first to need it),
    * or why they get none: null when the event is not for them (a viewer-scoped event for another
-   * user, or one whose token check failed).
+   * user, or one whose token check failed). Synchronous: identity and membership are read before.
    */
-  private async pick(
-    live: Live,
-    round: EventRound,
-  ): Promise<{ live: Live; resolution: Promise<Resolved> } | { live: Live; failed: unknown } | null> {
+  private pick(live: Live, checked: Settled<UserContext>, round: EventRound): Choice {
     const { plan, subscriber } = live;
     const { message } = round;
-    let user: UserContext;
-    try {
-      user = await subscriber.user();
-    } catch (failed) {
-      // a viewer-scoped event is only for its recipient: an unknown subscriber is not told about it
-      return plan.spec.scope === 'viewer' ? null : { live, failed };
-    }
+    // a viewer-scoped event is only for its recipient: an unknown subscriber is not told about it
+    if ('failed' in checked) return plan.spec.scope === 'viewer' ? null : { live, failed: checked.failed };
+    const user = checked.value;
     if (plan.spec.scope === 'viewer' && message.recipientId !== user.userId) return null;
-    const { access: accessOf } = this.opts;
     let variables = round.variables.get(plan);
     if (!variables) round.variables.set(plan, (variables = variablesFor(plan, message)));
-    if (accessOf && plan.sharedQuery !== null && user.userId) {
-      // one membership read per user and project for this event
-      const accessKey = `${user.userId}\u0001${plan.projectId}`;
-      let read = round.access.get(accessKey);
-      if (!read) round.access.set(accessKey, (read = accessOf(user.userId, plan.projectId)));
-      let access: { role: string; archived: boolean } | null;
-      try {
-        access = await read;
-      } catch (failed) {
-        return { live, failed };
-      }
+    if (this.readsAccess(plan, user)) {
+      // one membership read per user and project for this event (readAccess)
+      const read = round.access.get(`${user.userId}\u0001${plan.projectId}`)!;
+      if ('failed' in read) return { live, failed: read.failed };
+      const access = read.value;
       if (access) {
         if (!plan.sharedQuery) {
           // nothing to fetch: the event's own fields are the payload

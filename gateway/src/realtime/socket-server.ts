@@ -476,6 +476,7 @@ class LiveServer {
     return {
       gate: conn.gate,
       join: (projectId) => this.presence.join(conn.user.userId!, projectId, (p, online) => this.heartbeat(conn, p, online)),
+      freshUser: () => (Date.now() - conn.checkedAt <= TOKEN_FRESH_MS ? conn.user : null),
       user: async () => {
         if (Date.now() - conn.checkedAt <= TOKEN_FRESH_MS) return conn.user;
         // one check for all of the connection's subscriptions at once (expired or revoked → AUTH-002)
