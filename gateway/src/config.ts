@@ -82,7 +82,7 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   LIVE_PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
   /**
    * `on`: per-event access checks from the permissions cache, and live payloads whose selection does
-   * not depend on who asks resolved once per (event, selection, project role, platform roles).
+   * not depend on who asks resolved once per (event, selection, platform roles) for the project's members.
    * `off`: every subscriber's payload is resolved through the supergraph as that subscriber.
    */
   LIVE_SHARED_RESOLUTION: z.enum(['on', 'off']).default('on'),
@@ -97,6 +97,12 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
    * mode). The rate limiter's scripts stay on the main connection.
    */
   REDIS_AUTO_PIPELINING: z.enum(['on', 'off']).default('on'),
+  /**
+   * `on`: the live engine's membership checks are answered from a copy in the process that Redis
+   * keeps exact (CLIENT TRACKING, broadcast on the permissions keys: every change drops the copy);
+   * while tracking is not confirmed, and on a Redis Cluster, every check reads Redis.
+   */
+  PERMISSIONS_LOCAL_CACHE: z.enum(['on', 'off']).default('on'),
   // who runs query plans: our executor (gateway/src/executor) or @apollo/gateway's own
   GATEWAY_EXECUTOR: z.enum(['fast', 'apollo']).default('fast'),
   /**

@@ -3,7 +3,7 @@ import { ApolloGateway, type GraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { classify, HTTP_STATUS, PermissionsClient, UserDirectory } from '@tm/kit/contracts';
+import { classify, HTTP_STATUS, type LocalPermissions, PermissionsClient, UserDirectory } from '@tm/kit/contracts';
 import { createFormatError, operationMetricsPlugin } from '@tm/kit/graphql';
 import {
   AuditRecordModel,
@@ -23,9 +23,11 @@ import {
   pingRedis,
   redisReady,
   redisSettings,
+  RedisKeys,
   sendJson,
   standardRoutes,
   startTracing,
+  TrackedCache,
 } from '@tm/kit/infra';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { attachRealtime, type Realtime } from './realtime/socket-server';
@@ -108,6 +110,7 @@ export async function startGateway(env: NodeJS.ProcessEnv = process.env): Promis
       mongo: () => deps.mongo.close(),
       redis: () => deps.redis.quit().catch(() => deps.redis.disconnect()),
       reads: async () => {
+        await deps.localPermissions?.close();
         if (deps.reads !== deps.redis) await deps.reads.quit().catch(() => deps.reads.disconnect());
       },
     },
@@ -150,7 +153,13 @@ function connectDependencies(config: GatewayConfig, log: Logger, metrics: Metric
   const { fetcher, close: closeFetcher } = createSubgraphFetcher(config.SUBGRAPH_TIMEOUT_MS, {
     dedup: config.SUBGRAPH_DEDUP === 'on',
   });
-  return { redis, reads, authenticate, mongo, fetcher, closeFetcher };
+  // the live engine's membership checks answered in the process, kept exact by Redis's invalidations
+  // (kit tracked.ts; not on a cluster, where tracking is per node)
+  const localPermissions =
+    config.PERMISSIONS_LOCAL_CACHE === 'on' && redisSettings(config).mode !== 'cluster'
+      ? new TrackedCache<LocalPermissions>(reads, redisSettings(config), config.REDIS_PREFIX, RedisKeys.permissions(''), log)
+      : undefined;
+  return { redis, reads, authenticate, mongo, fetcher, closeFetcher, localPermissions };
 }
 
 /** Platform controls: the in-process ops subgraph, request guard, breakers, audit log (README: Operations). */
@@ -318,7 +327,9 @@ function attachLive(
     introspection: introspectionEnabled(config),
     clientAddress: (req) => clientAddress(req, config.TRUST_PROXY),
     limits: liveLimits(config),
-    ...(config.LIVE_SHARED_RESOLUTION === 'on' ? liveAccess(config, deps.reads, log, metrics, ops, subgraphs) : {}),
+    ...(config.LIVE_SHARED_RESOLUTION === 'on'
+      ? liveAccess(config, deps.reads, deps.localPermissions, log, metrics, ops, subgraphs)
+      : {}),
   });
 }
 
@@ -372,6 +383,7 @@ function liveLimits(config: GatewayConfig) {
 function liveAccess(
   config: GatewayConfig,
   redis: Dependencies['redis'],
+  local: Dependencies['localPermissions'],
   log: Logger,
   metrics: Metrics,
   ops: OpsPlane,
@@ -384,7 +396,7 @@ function liveAccess(
     if (permissions?.url !== projects.url)
       permissions = {
         url: projects.url,
-        client: new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log, metrics),
+        client: new PermissionsClient(redis, projects.url, config.INTERNAL_SECRET, log, metrics, local),
       };
     return permissions.client;
   };

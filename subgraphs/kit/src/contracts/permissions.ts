@@ -4,6 +4,15 @@ import { RedisKeys } from '../infra/keys';
 import type { Logger } from '../infra/logger';
 import type { Metrics } from '../infra/metrics';
 import type { Redis } from '../infra/redis';
+import type { TrackedCache } from '../infra/tracked';
+
+/** A user's cached permissions held in the process (PermissionsClient with a local cache). */
+export interface LocalPermissions {
+  /** Single projects read so far: their access, or null (not a member). */
+  fields: Map<string, ProjectAccess | null>;
+  /** The whole set, once read. */
+  all?: Memberships;
+}
 
 /** Project membership roles, strongest first (README: Security). */
 export type ProjectRoleName = 'OWNER' | 'MANAGER' | 'MEMBER' | 'VIEWER';
@@ -131,14 +140,29 @@ export class PermissionsClient {
     private readonly projectsUrl: string,
     private readonly secret: string,
     private readonly log: Logger,
-    /** Counts lookups as `cache_requests_total{cache="permissions"}`. */
+    /** Counts lookups as `cache_requests_total{cache="permissions"}` (`result="local"`: answered in the process). */
     private readonly metrics?: Pick<Metrics, 'cacheRequests'>,
+    /**
+     * The cached hashes held in the process, invalidated by Redis on every change (TrackedCache on
+     * `permissions:` of this client's connection): a check then costs no Redis round trip.
+     */
+    private readonly local?: TrackedCache<LocalPermissions>,
   ) {}
 
   async memberships(userId: string): Promise<Memberships> {
-    const cached = parseMemberships(await this.redis.hgetall(RedisKeys.permissions(userId)));
+    const key = RedisKeys.permissions(userId);
+    const held = this.local?.get(key)?.all;
+    if (held) {
+      this.metrics?.cacheRequests.inc({ cache: 'permissions', result: 'local' });
+      return held;
+    }
+    const generation = this.local?.generation() ?? 0;
+    const cached = parseMemberships(await this.redis.hgetall(key));
     this.metrics?.cacheRequests.inc({ cache: 'permissions', result: cached ? 'hit' : 'miss' });
-    if (cached) return cached;
+    if (cached) {
+      this.local?.remember(key, generation, (current) => ({ fields: current?.fields ?? new Map(), all: cached }));
+      return cached;
+    }
     const path = `${PERMISSIONS_PATH}?userId=${encodeURIComponent(userId)}`;
     return (await internalGet<{ memberships: Memberships }>(this.projectsUrl, path, this.secret, 'projects', this.log))
       .memberships;
@@ -151,11 +175,24 @@ export class PermissionsClient {
   async access(userId: string | null, projectId: string): Promise<ProjectAccess | null> {
     if (!userId) return null;
     if (projectId !== LOADED_FIELD) {
-      const [loaded, value] = await this.redis.hmget(RedisKeys.permissions(userId), LOADED_FIELD, projectId);
+      const key = RedisKeys.permissions(userId);
+      const held = this.local?.get(key);
+      const local = held?.all ? (held.all[projectId] ?? null) : held?.fields.get(projectId);
+      if (local !== undefined) {
+        this.metrics?.cacheRequests.inc({ cache: 'permissions', result: 'local' });
+        return local;
+      }
+      const generation = this.local?.generation() ?? 0;
+      const [loaded, value] = await this.redis.hmget(key, LOADED_FIELD, projectId);
       // cached (complete) and readable: not a member when the field is absent
       const access = loaded ? (value ? parseAccess(value) : null) : undefined;
       if (access !== undefined) {
         this.metrics?.cacheRequests.inc({ cache: 'permissions', result: 'hit' });
+        this.local?.remember(key, generation, (current) => {
+          const entry = current ?? { fields: new Map<string, ProjectAccess | null>() };
+          entry.fields.set(projectId, access);
+          return entry;
+        });
         return access;
       }
     }

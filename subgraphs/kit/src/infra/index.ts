@@ -25,3 +25,4 @@ export * from './signed-context';
 export * from './stream-consumer';
 export * from './subgraph';
 export * from './tracing';
+export * from './tracked';
