@@ -2,7 +2,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cacheMemberships, invalidatePermissions, PermissionsClient, type LocalPermissions } from '@tm/kit/contracts';
 import { createLogger, createRedis, RedisKeys, TrackedCache, type Redis } from '@tm/kit/infra';
-import { waitFor } from '@tm/tools/testing/wait';
 
 /**
  * The permissions client with its local copy (TrackedCache) against the real Redis: answered in
@@ -10,6 +9,15 @@ import { waitFor } from '@tm/tools/testing/wait';
  * drop of either connection turns the copy off until tracking is confirmed again.
  */
 const log = createLogger('test', 'silent');
+
+/** Checks until true, or fails with `what` after `timeoutMs` (the kit's tests import no tools). */
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 const prefix = `t:tracked:${process.pid}:${Date.now()}:`;
 let redis: Redis;
 let writer: Redis;
