@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import { LeanClient } from './lean-ws-client';
 import { metricsText } from './procs';
 
 /** Connections the client opens at once: enough that the gateway, not the client's pacing, bounds the start rate. */
@@ -8,7 +7,7 @@ const OPEN_WAVE = 250;
 
 /**
  * Live-update load, in its own process: `node live-load.js <config.json>`; prints one JSON line.
- * Opens N graphql-ws connections (one subscription each) on one project's `taskChanged` with a
+ * Opens N graphql-transport-ws connections (one subscription each; lean-ws-client.ts) on one project's `taskChanged` with a
  * federated selection, fires `updateTask` through the gateway and times each delivery.
  */
 export interface LiveConfig {
@@ -39,23 +38,18 @@ export interface LiveConfig {
   startsCount?: number;
 }
 
-/**
- * The subscribers' WebSocket: ws without its permessage-deflate offer (the gateway accepts none,
- * and ws keeps a deflate context per connection for the offer) and without a second UTF-8 check of
- * frames that JSON.parse reads anyway. The load generator shares the machine with the gateway, so
- * its own cost is kept small; the messages are the same.
- */
-class BenchSocket extends WebSocket {
-  constructor(url: string, protocols?: string | string[]) {
-    super(url, protocols, { perMessageDeflate: false, skipUTF8Validation: true });
-  }
+/** The part of a `taskChanged` payload the subscribers read. */
+interface TaskChanged {
+  taskId: string;
+  at: string;
+  task: { title: string } | null;
 }
 
 export const LIVE_QUERY = `subscription Board($p: ID!) { taskChanged(projectId: $p) { kind taskId at
   task { id title status version assignee { id name } reporter { name } } actor { name } } }`;
 
 interface Sub {
-  client: Client;
+  client: LeanClient;
   stop: () => void;
   got: Map<string, number>;
   bad: number;
@@ -127,33 +121,15 @@ export class Live {
 
   async open(token: string, projectId = this.cfg.projectId): Promise<Sub> {
     const sub: Sub = { client: undefined as never, stop: () => undefined, got: new Map(), bad: 0, events: new Map() };
-    sub.client = createClient({
-      url: this.cfg.wsUrl,
-      webSocketImpl: BenchSocket,
-      connectionParams: { authorization: `Bearer ${token}` },
-      lazy: false,
-      retryAttempts: 0,
-      keepAlive: 0,
-      // a close before the acknowledgement rejects `open` below (the default prints the whole CloseEvent)
-      onNonLazyError: () => undefined,
-    });
-    await new Promise<void>((resolve, reject) => {
-      const offC = sub.client.on('connected', () => {
-        offC();
-        resolve();
-      });
-      const offX = sub.client.on('closed', (e) => {
-        offX();
-        reject(new Error(`closed before connected: ${(e as { code?: number }).code}`));
-      });
-    });
-    sub.stop = sub.client.subscribe<{ taskChanged: { taskId: string; at: string; task: { title: string } | null } }>(
+    sub.client = await LeanClient.connect(this.cfg.wsUrl, { authorization: `Bearer ${token}` });
+    sub.stop = sub.client.subscribe(
       { query: LIVE_QUERY, variables: { p: projectId } },
       {
-        next: (msg) => {
+        next: (msg: { data?: { taskChanged: TaskChanged } | null; errors?: unknown[] }) => {
           const event = msg.data?.taskChanged;
           if (this.byEvent && event && !msg.errors?.length) {
-            const key = `${event.taskId}@${Date.parse(event.at)}`;
+            // the change's time as sent (parsed once per event when matched to its update)
+            const key = `${event.taskId}@${event.at}`;
             if (sub.events.has(key)) sub.bad++;
             else sub.events.set(key, now());
             return;
@@ -457,7 +433,7 @@ async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], fallb
   for (const x of ok) byTask.set(x.taskId, [...(byTask.get(x.taskId) ?? []), x]);
   let unmatched = 0;
   for (const key of new Set(subs.flatMap((s) => [...s.events.keys()]))) {
-    const [taskId, at] = [key.slice(0, key.lastIndexOf('@')), Number(key.slice(key.lastIndexOf('@') + 1))];
+    const [taskId, at] = [key.slice(0, key.lastIndexOf('@')), Date.parse(key.slice(key.lastIndexOf('@') + 1))];
     const candidates = (byTask.get(taskId) ?? []).filter((x) => x.wall - 5 <= at && at <= (x.answeredWall ?? Infinity) + 5);
     const match = candidates.at(-1);
     if (match) sendOf.set(key, match);
