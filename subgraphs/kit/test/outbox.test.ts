@@ -121,3 +121,42 @@ it('keeps an event pushed while a flush runs, and never clears hasPending over i
   await rel.flush('r1');
   expect(await ItemModel.findById('r1').lean()).toMatchObject({ pendingEvents: [], hasPending: false });
 });
+
+it('sends the outbox a write returned without reading the document, and reads it for a second round', async () => {
+  const log = createLogger('test', 'silent');
+  const sub = new Redis(process.env.REDIS_URL!);
+  const live: string[] = [];
+  await sub.subscribe(`${prefix}live:items:w1`);
+  sub.on('message', (_c, m) => live.push((JSON.parse(m) as { type: string }).type));
+  const reads: string[] = [];
+  const model = Object.assign(Object.create(ItemModel) as typeof ItemModel, {
+    findById: (...args: Parameters<typeof ItemModel.findById>) => {
+      reads.push(String(args[0]));
+      return ItemModel.findById(...args);
+    },
+  });
+  const rel = new OutboxRelay<Item>(model as never, new EventPublisher('items', redis, log), redis, log);
+  // the write: as a change's findOneAndUpdate returns the document with its outbox
+  const written = await ItemModel.findOneAndUpdate(
+    { _id: 'w1' },
+    { $push: { pendingEvents: ev('Created', 'w1') }, $set: { hasPending: true } },
+    { upsert: true, returnDocument: 'after' },
+  ).lean();
+  await rel.flush('w1', { pendingEvents: written!.pendingEvents, deletedAt: null });
+  expect(reads).toEqual([]);
+  expect(await ItemModel.findById('w1').lean()).toMatchObject({ pendingEvents: [], hasPending: false });
+  // a flush asked for while one runs: its second round reads what was pushed meanwhile
+  const second = await ItemModel.findOneAndUpdate(
+    { _id: 'w1' },
+    { $push: { pendingEvents: ev('Updated', 'w1') }, $set: { hasPending: true } },
+    { returnDocument: 'after' },
+  ).lean();
+  const first = rel.flush('w1', { pendingEvents: second!.pendingEvents, deletedAt: null });
+  await ItemModel.updateOne({ _id: 'w1' }, { $push: { pendingEvents: ev('Moved', 'w1') }, $set: { hasPending: true } });
+  await Promise.all([first, rel.flush('w1')]);
+  expect(reads).toEqual(['w1']);
+  for (let i = 0; i < 40 && live.length < 3; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(live).toEqual(['Created', 'Updated', 'Moved']);
+  expect(await ItemModel.findById('w1').lean()).toMatchObject({ pendingEvents: [], hasPending: false });
+  sub.disconnect();
+});

@@ -144,8 +144,11 @@ export class OutboxRelay<T extends WithOutbox> {
   /**
    * Sends the document's pending events. A flush asked for while one of the same document runs in
    * this process runs once more after it (so events pushed meanwhile are not left for the sweep).
+   * `written`: the document's outbox as the caller's update returned it (the store's answer to
+   * that write): its events are sent without reading the document again; a second round, if any,
+   * reads it.
    */
-  flush(id: string): Promise<void> {
+  flush(id: string, written?: Pick<WithOutbox, 'pendingEvents' | 'deletedAt'>): Promise<void> {
     const running = this.flushing.get(id);
     if (running) {
       running.again = true;
@@ -154,9 +157,11 @@ export class OutboxRelay<T extends WithOutbox> {
     const entry = { run: Promise.resolve(), again: false };
     entry.run = (async () => {
       try {
+        let known = written;
         do {
           entry.again = false;
-          await this.flushOnce(id);
+          await this.flushOnce(id, known);
+          known = undefined;
         } while (entry.again);
       } finally {
         this.flushing.delete(id);
@@ -169,8 +174,8 @@ export class OutboxRelay<T extends WithOutbox> {
     return entry.run;
   }
 
-  private async flushOnce(id: string): Promise<void> {
-    const doc = await this.model.findById(id, { pendingEvents: 1, deletedAt: 1 }).lean<WithOutbox>();
+  private async flushOnce(id: string, known?: Pick<WithOutbox, 'pendingEvents' | 'deletedAt'>): Promise<void> {
+    const doc = known ?? (await this.model.findById(id, { pendingEvents: 1, deletedAt: 1 }).lean<WithOutbox>());
     if (!doc) return;
     const pending = doc.pendingEvents ?? [];
     const sent: string[] = [];
@@ -195,9 +200,9 @@ export class OutboxRelay<T extends WithOutbox> {
   }
 
   /** Flushes after the caller's change, never failing it (the sweep retries). */
-  async flushQuietly(id: string): Promise<void> {
+  async flushQuietly(id: string, written?: Pick<WithOutbox, 'pendingEvents' | 'deletedAt'>): Promise<void> {
     try {
-      await this.flush(id);
+      await this.flush(id, written);
     } catch (err) {
       this.log.warn({ err }, 'outbox flush failed; the sweep will retry');
     }

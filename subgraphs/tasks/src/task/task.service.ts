@@ -271,14 +271,16 @@ export class TaskService {
       try {
         // with an older expectedVersion too, the store decides (versions only grow: it matches
         // nothing); of concurrent writers from one version, the filter lets exactly one through
+        // the outbox comes back with the task: the flush sends it without reading the task again
         const updated = await TaskModel.findOneAndUpdate(
           { ...live(id), version: expected ?? current.version },
           { $set: { ...set, hasPending: true }, $inc: { version: 1 }, $push: { pendingEvents: event } },
-          { returnDocument: 'after', projection: TASK_PROJECTION },
+          { returnDocument: 'after' },
         ).lean<Task>();
         if (updated) {
-          await this.relay.flushQuietly(id);
-          return updated;
+          const { pendingEvents, ...task } = updated;
+          await this.relay.flushQuietly(id, { pendingEvents, deletedAt: updated.deletedAt ?? null });
+          return task as Task;
         }
         if (expected !== null) {
           const now = await TaskModel.findById(id, { version: 1 }).lean<Pick<Task, '_id' | 'version'>>();
