@@ -405,6 +405,7 @@ function liveAccess(
       const client = permissionsClient();
       return client ? client.access(userId, projectId) : Promise.resolve(null);
     },
+    held: (userId: string, projectId: string) => permissionsClient()?.held(userId, projectId),
     check: ops.checkOperation,
   };
 }

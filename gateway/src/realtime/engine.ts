@@ -13,7 +13,7 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
-import type { Histogram, Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { GatewayContext } from '../gateway.context';
 import type { ChannelHub } from './channels';
 import { passGates, type StartGate } from './gate';
@@ -57,7 +57,7 @@ export interface EngineOptions {
     delivered: Counter<'subscription'>;
     /** Payloads shaped (graphql-js execution of the subscriber's document); shared payloads are shaped once. */
     shaped?: Counter<'subscription'>;
-    latency: Histogram<'subscription'>;
+    latency: { labels(labels: { subscription: string }): Delivery['latency'] };
     active: { inc(): void; dec(): void };
   };
   /**
@@ -68,6 +68,12 @@ export interface EngineOptions {
    * members (per project role too where the selection depends on it: plan.ts).
    */
   access?: (userId: string, projectId: string) => Promise<{ role: string; archived: boolean } | null>;
+  /**
+   * The membership as this process holds it (the permissions client's local copy, which Redis keeps
+   * exact), at once; `undefined` when not held: `access` is asked then. An event's check of
+   * hundreds of users then costs no promise per user.
+   */
+  held?: (userId: string, projectId: string) => { role: string; archived: boolean } | null | undefined;
   /**
    * The request path's checks (operation limits, rate limits, maintenance) on a query the gateway
    * does not execute. With `access`, a member's subscription start is these checks on the plan's
@@ -96,6 +102,10 @@ interface Live {
   send?: (payloadJson: Buffer, delivery: Delivery) => void;
   /** The request text (document, operation name, variables): equal keys get equal payloads. */
   requestKey: string;
+  /** The membership key of the subscriber's last event (user and project), kept while the user is the same. */
+  accessKey?: { userId: string; key: string };
+  /** The sharing key of the subscriber's last event, kept while the identity and membership objects are the same. */
+  shareKey?: { user: UserContext; access: object; key: string };
 }
 
 /** A published message and the subscriptions it reached. */
@@ -114,13 +124,16 @@ type Resolved = EntityResult | { failed: unknown };
 /** A value, or why it could not be had. */
 type Settled<T> = { value: T } | { failed: unknown };
 
-/** Waits for the promises among `items` and gives every item settled (plain values need no turn of the loop). */
-async function settleAll<T>(items: Array<T | Promise<T>>): Promise<Array<Settled<T>>> {
+/**
+ * Every item settled: at once when none is a promise (no turn of the loop), else once the
+ * promises among them settled.
+ */
+function settleAll<T>(items: Array<T | Promise<T>>): Array<Settled<T>> | Promise<Array<Settled<T>>> {
   const out: Array<Settled<T>> = new Array<Settled<T>>(items.length);
-  const waiting: Array<Promise<void>> = [];
+  let waiting: Array<Promise<void>> | undefined;
   items.forEach((item, i) => {
     if (item instanceof Promise)
-      waiting.push(
+      (waiting ??= []).push(
         item.then(
           (value) => void (out[i] = { value }),
           (failed: unknown) => void (out[i] = { failed }),
@@ -128,8 +141,7 @@ async function settleAll<T>(items: Array<T | Promise<T>>): Promise<Array<Settled
       );
     else out[i] = { value: item };
   });
-  if (waiting.length) await Promise.all(waiting);
-  return out;
+  return waiting ? Promise.all(waiting).then(() => out) : out;
 }
 
 /** What a subscriber of an event gets: a resolution to wait for, why it gets none, or nothing (null). */
@@ -191,7 +203,7 @@ export class LiveEngine {
   private readonly roleKeys = new WeakMap<UserContext, string>();
   private readonly series = new Map<
     string,
-    { delivered: ReturnType<Counter<'subscription'>['labels']>; latency: ReturnType<Histogram<'subscription'>['labels']> }
+    { delivered: ReturnType<Counter<'subscription'>['labels']>; latency: Delivery['latency'] }
   >();
   /** A small id per distinct shared query and its fixed variables: the per-event sharing key is short. */
   private readonly sharedIds = new WeakMap<LivePlan, string>();
@@ -382,8 +394,10 @@ export class LiveEngine {
       const chunk = subscribers.slice(from, from + PICK_CHUNK);
       // the chunk's identities (fresh ones at once, due re-checks shared per connection), then its
       // membership reads (one per user and project, all at once), then each subscriber's resolution
-      const users = await settleAll(chunk.map((live) => live.subscriber.freshUser?.() ?? live.subscriber.user()));
-      await this.readAccess(chunk, users, round);
+      const identities = settleAll(chunk.map((live) => live.subscriber.freshUser?.() ?? live.subscriber.user()));
+      const users = identities instanceof Promise ? await identities : identities;
+      const reading = this.readAccess(chunk, users, round);
+      if (reading) await reading;
       chunk.forEach((live, i) => picks.push(this.pick(live, users[i]!, round)));
     }
     const settled = new Map<Promise<Resolved>, Resolved>();
@@ -434,19 +448,29 @@ export class LiveEngine {
     return !!this.opts.access && plan.sharedQuery !== null && !!user.userId;
   }
 
-  /** Reads the memberships the chunk's picks need that the event has not read yet: one per user and project. */
-  private async readAccess(chunk: Live[], users: Array<Settled<UserContext>>, round: EventRound): Promise<void> {
-    const accessOf = this.opts.access;
-    if (!accessOf) return;
-    const reads = new Map<string, Promise<{ role: string; archived: boolean } | null>>();
+  /**
+   * Gets the memberships the chunk's picks need that the event has not read yet, one per user and
+   * project: those the process holds at once, the others read together (the promise, if any).
+   */
+  private readAccess(chunk: Live[], users: Array<Settled<UserContext>>, round: EventRound): Promise<void> | undefined {
+    const { access: accessOf, held } = this.opts;
+    if (!accessOf) return undefined;
+    let reads: Map<string, Promise<{ role: string; archived: boolean } | null>> | undefined;
     chunk.forEach((live, i) => {
       const u = users[i]!;
       if (!('value' in u) || !this.readsAccess(live.plan, u.value)) return;
-      const key = `${u.value.userId}\u0001${live.plan.projectId}`;
-      if (!round.access.has(key) && !reads.has(key)) reads.set(key, accessOf(u.value.userId!, live.plan.projectId));
+      const userId = u.value.userId!;
+      const key = accessKeyOf(live, userId);
+      if (round.access.has(key) || reads?.has(key)) return;
+      const now = held?.(userId, live.plan.projectId);
+      if (now !== undefined) round.access.set(key, { value: now });
+      else (reads ??= new Map()).set(key, accessOf(userId, live.plan.projectId));
     });
-    const settled = await settleAll([...reads.values()]);
-    [...reads.keys()].forEach((key, i) => round.access.set(key, settled[i]!));
+    if (!reads) return undefined;
+    const pending = reads;
+    return Promise.resolve(settleAll([...pending.values()])).then((settled) => {
+      [...pending.keys()].forEach((key, i) => round.access.set(key, settled[i]!));
+    });
   }
 
   /**
@@ -465,7 +489,7 @@ export class LiveEngine {
     if (!variables) round.variables.set(plan, (variables = variablesFor(plan, message)));
     if (this.readsAccess(plan, user)) {
       // one membership read per user and project for this event (readAccess)
-      const read = round.access.get(`${user.userId}\u0001${plan.projectId}`)!;
+      const read = round.access.get(accessKeyOf(live, user.userId!))!;
       if ('failed' in read) return { live, failed: read.failed };
       const access = read.value;
       if (access) {
@@ -475,15 +499,14 @@ export class LiveEngine {
           return { live, resolution: once(round, key, () => Promise.resolve(probed(plan, { data: {}, errors: [] }))) };
         }
         // the entity variables are the plan's own and the event's ids: the plan and the event say them
-        // every member's reads are the same whatever their project role (plan.ts: ROLE_DEPENDENT_FIELDS)
-        const role = plan.roleDependent ? access.role : '';
-        const key = `shared\u0001${this.sharedId(plan)}\u0001${role}\u0001${access.archived}\u0001${this.rolesKey(user)}`;
-        const { [PROBE_FIELD]: _probe, ...entityVariables } = variables;
+        const key = this.shareKeyOf(live, user, access);
+        const event = variables;
         return {
           live,
-          resolution: once(round, key, () =>
-            this.run(plan.sharedQuery!, entityVariables, subscriber, user).then((shared) => probed(plan, shared)),
-          ),
+          resolution: once(round, key, () => {
+            const { [PROBE_FIELD]: _probe, ...entityVariables } = event;
+            return this.run(plan.sharedQuery!, entityVariables, subscriber, user).then((shared) => probed(plan, shared));
+          }),
         };
       }
       // not a member by the cache: the full query with the probe decides (e.g. platform admins)
@@ -514,6 +537,21 @@ export class LiveEngine {
     live.iterator.push(payload);
     countDelivery(delivery);
   };
+
+  /**
+   * The key under which members share a resolution: the shared query, the platform roles, the
+   * membership's archived flag (and its role where the selection depends on it). Made again only
+   * when the subscriber's identity or membership object changed since its last event.
+   */
+  private shareKeyOf(live: Live, user: UserContext, access: { role: string; archived: boolean }): string {
+    const memo = live.shareKey;
+    if (memo && memo.user === user && memo.access === access) return memo.key;
+    // every member's reads are the same whatever their project role (plan.ts: ROLE_DEPENDENT_FIELDS)
+    const role = live.plan.roleDependent ? access.role : '';
+    const key = `shared\u0001${this.sharedId(live.plan)}\u0001${role}\u0001${access.archived}\u0001${this.rolesKey(user)}`;
+    live.shareKey = { user, access, key };
+    return key;
+  }
 
   /** A user's platform roles as part of a sharing key (made once per user object). */
   private rolesKey(user: UserContext): string {
@@ -683,6 +721,15 @@ function liveOperationName(query: string): string {
 /** The client's operation name, if it gave one. */
 export function operationNameOf(args: Pick<ExecutionArgs, 'document' | 'operationName'>): string | undefined {
   return getOperationAST(args.document, args.operationName)?.name?.value.slice(0, 100);
+}
+
+/** The membership key of a subscriber's user and project (`user \u0001 project`), made once per user. */
+function accessKeyOf(live: Live, userId: string): string {
+  const memo = live.accessKey;
+  if (memo?.userId === userId) return memo.key;
+  const key = `${userId}\u0001${live.plan.projectId}`;
+  live.accessKey = { userId, key };
+  return key;
 }
 
 /** The plan's query variables for one event (entity ids from the message; none at the start). */

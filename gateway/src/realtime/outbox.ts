@@ -5,8 +5,9 @@ import type { WebSocket } from 'ws';
 export interface Delivery {
   /** The event's publication time (ms since epoch; NaN when unknown). */
   at: number;
-  delivered: { inc(): void };
-  latency: { observe(seconds: number): void };
+  delivered: { inc(count?: number): void };
+  /** `count` equal observations at once (the deliveries of one event written together). */
+  latency: { observe(seconds: number, count?: number): void };
 }
 
 /** A socket's messages waiting to be written, as frame bytes. */
@@ -37,6 +38,8 @@ export class Outbox {
   private readonly attached = new WeakMap<WebSocket, Socket>();
   private readonly queued = new Map<WebSocket, Queued>();
   private scheduled = false;
+  /** Deliveries written and not yet counted, by what they count towards (counted once per write burst). */
+  private readonly written = new Map<Delivery, number>();
 
   constructor(
     private readonly onError: (err: unknown) => void,
@@ -109,6 +112,7 @@ export class Outbox {
     if (!q) return;
     this.queued.delete(ws);
     this.write(ws, q);
+    this.count();
   }
 
   private write(ws: WebSocket, q: Queued): void {
@@ -116,7 +120,7 @@ export class Outbox {
     if (ws.readyState !== ws.OPEN || q.raw.destroyed) return;
     try {
       q.raw.write(Buffer.concat(q.chunks, q.bytes));
-      for (const d of q.deliveries) countDelivery(d);
+      for (const d of q.deliveries) if (d) this.written.set(d, (this.written.get(d) ?? 0) + 1);
     } catch (err) {
       this.onError(err);
     }
@@ -130,16 +134,24 @@ export class Outbox {
       this.write(ws, q);
       if (performance.now() - start > this.sliceMs) break;
     }
+    this.count();
     if (this.queued.size > 0) setImmediate(this.drain);
     else this.scheduled = false;
   };
+
+  /** Counts what was written since the last count: per event, its deliveries at once, their latency as of now. */
+  private count(): void {
+    if (this.written.size === 0) return;
+    for (const [d, n] of this.written) countDelivery(d, n);
+    this.written.clear();
+  }
 }
 
-/** Counts a message handed to its socket: delivered, and its latency since the event's publication. */
-export function countDelivery(d: Delivery | undefined): void {
+/** Counts `count` messages handed to their sockets: delivered, and their latency since the event's publication. */
+export function countDelivery(d: Delivery | undefined, count = 1): void {
   if (!d) return;
-  d.delivered.inc();
-  if (!Number.isNaN(d.at)) d.latency.observe(Math.max(0, Date.now() - d.at) / 1000);
+  d.delivered.inc(count);
+  if (!Number.isNaN(d.at)) d.latency.observe(Math.max(0, Date.now() - d.at) / 1000, count);
 }
 
 /** A final, unmasked text frame's header for a payload of `length` bytes (RFC 6455 §5.2). */

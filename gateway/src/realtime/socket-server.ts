@@ -78,6 +78,8 @@ export interface RealtimeOptions {
   };
   /** Membership from the permissions cache: per-event access checks and shared live payloads (see LiveEngine). */
   access?: (userId: string, projectId: string) => Promise<{ role: string; archived: boolean } | null>;
+  /** The membership as this process holds it, at once (see LiveEngine). */
+  held?: EngineOptions['held'];
   /** The request path's checks without executing (see LiveEngine). */
   check?: EngineOptions['check'];
 }
@@ -249,6 +251,7 @@ class LiveServer {
         active: { inc: () => (this.activeSubscriptions++, started.inc()), dec: () => this.activeSubscriptions-- },
       },
       ...(opts.access ? { access: opts.access } : {}),
+      ...(opts.held ? { held: opts.held } : {}),
       ...(opts.check ? { check: opts.check } : {}),
     });
   }

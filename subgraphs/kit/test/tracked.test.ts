@@ -61,7 +61,8 @@ beforeAll(async () => {
   server = http.createServer((_req, res) => res.end(JSON.stringify({ memberships: {} })));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   cache = new TrackedCache<LocalPermissions>(redis, process.env.REDIS_URL!, prefix, RedisKeys.permissions(''), log);
-  const metrics = { cacheRequests: { inc: (labels: { result: string }) => void answers.push(labels.result) } };
+  const count = (labels: { result: string }) => void answers.push(labels.result);
+  const metrics = { cacheRequests: { inc: count, labels: (labels: { result: string }) => ({ inc: () => count(labels) }) } };
   client = new PermissionsClient(
     redis,
     `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -94,6 +95,12 @@ it('answers a check again from the process, and sees a change as soon as Redis s
   await cacheMemberships(writer, 'u1', {}, (await writer.get('permissions-version:u1')) ?? '0');
   await waitFor(async () => (await client.access('u1', 'p1')) === null, 'the removal seen', 5000);
   expect(await heldLocally('u1', 'p1')).toBeNull();
+  // at once from the process while held (null: held as not a member); undefined once a change dropped it
+  expect(client.held('u1', 'p1')).toBeNull();
+  await cacheMemberships(writer, 'u1', { p1: VIEWER }, (await writer.get('permissions-version:u1')) ?? '0');
+  await waitFor(() => client.held('u1', 'p1') === undefined, 'the held copy dropped by the change', 5000);
+  expect(await heldLocally('u1', 'p1')).toEqual(VIEWER);
+  expect(client.held('u1', 'p1')).toEqual(VIEWER);
   // a whole-set read is kept too
   await cacheMemberships(writer, 'u2', { p1: VIEWER }, '0');
   await waitFor(async () => {

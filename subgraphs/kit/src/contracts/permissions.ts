@@ -149,11 +149,19 @@ export class PermissionsClient {
     private readonly local?: TrackedCache<LocalPermissions>,
   ) {}
 
+  /** `cache_requests_total{cache="permissions",result="local"}`, labelled once (a hit is counted per check). */
+  private localHits?: { inc(): void };
+
+  private countLocal(): void {
+    if (!this.metrics) return;
+    (this.localHits ??= this.metrics.cacheRequests.labels({ cache: 'permissions', result: 'local' })).inc();
+  }
+
   async memberships(userId: string): Promise<Memberships> {
     const key = RedisKeys.permissions(userId);
     const held = this.local?.get(key)?.all;
     if (held) {
-      this.metrics?.cacheRequests.inc({ cache: 'permissions', result: 'local' });
+      this.countLocal();
       return held;
     }
     const generation = this.local?.generation() ?? 0;
@@ -175,13 +183,9 @@ export class PermissionsClient {
   async access(userId: string | null, projectId: string): Promise<ProjectAccess | null> {
     if (!userId) return null;
     if (projectId !== LOADED_FIELD) {
+      const local = this.held(userId, projectId);
+      if (local !== undefined) return local;
       const key = RedisKeys.permissions(userId);
-      const held = this.local?.get(key);
-      const local = held?.all ? (held.all[projectId] ?? null) : held?.fields.get(projectId);
-      if (local !== undefined) {
-        this.metrics?.cacheRequests.inc({ cache: 'permissions', result: 'local' });
-        return local;
-      }
       const generation = this.local?.generation() ?? 0;
       const [loaded, value] = await this.redis.hmget(key, LOADED_FIELD, projectId);
       // cached (complete) and readable: not a member when the field is absent
@@ -197,6 +201,19 @@ export class PermissionsClient {
       }
     }
     return (await this.memberships(userId))[projectId] ?? null;
+  }
+
+  /**
+   * One project's access as the process holds it (the local copy Redis keeps exact), at once;
+   * `undefined` when it is not held there (no local copy, not read yet, or invalidated): then
+   * `access` reads Redis. Lets a caller checking many users answer the held ones without a promise each.
+   */
+  held(userId: string, projectId: string): ProjectAccess | null | undefined {
+    if (!this.local || projectId === LOADED_FIELD) return undefined;
+    const held = this.local.get(RedisKeys.permissions(userId));
+    const local = held?.all ? (held.all[projectId] ?? null) : held?.fields.get(projectId);
+    if (local !== undefined) this.countLocal();
+    return local;
   }
 }
 
