@@ -293,7 +293,7 @@ export function report(r: {
   }
   if (r.p4) {
     out.push(
-      `\n4. Live updates (graphql-ws server; the subscribers' process speaks graphql-transport-ws with a lean client of the bench's own, tools/src/bench/lean-ws-client.ts; taskChanged with a federated selection, subscribers spread over ${r.p4.users} users, one updateTask per event)`,
+      `\n4. Live updates (graphql-ws server; the subscribers' process speaks graphql-transport-ws with a lean client of the bench's own on its own WebSocket framing, tools/src/bench/lean-ws-client.ts: every message read, every payload checked, a payload byte-equal to one just parsed compared instead of parsed again; taskChanged with a federated selection, subscribers spread over ${r.p4.users} users, one updateTask per event)`,
     );
     if (r.p4.error) out.push(`   failed: ${r.p4.error.slice(0, 500)}`);
     out.push(
