@@ -148,6 +148,12 @@ export function mongoJavaServerClasspath(): string {
 }
 
 export type MongoBackend = 'memory' | 'h2';
+/**
+ * mongo-java-server's JIT: `startup` (C1 only: quick to start and light for the short-lived stores of
+ * tests) or `steady` (the JVM's full tiered compilation: slower to warm up, cheaper per command once
+ * warm; the bench's long-running store).
+ */
+export type MongoJit = 'startup' | 'steady';
 
 /**
  * A MongoDB-compatible store on a port: a `mongod` on PATH, else mongo-java-server. With a data folder
@@ -157,7 +163,7 @@ export type MongoBackend = 'memory' | 'h2';
 export async function startMongo(
   base?: string,
   fixedPort?: number,
-  options: { backend?: MongoBackend } = {},
+  options: { backend?: MongoBackend; jit?: MongoJit } = {},
 ): Promise<{ url: string; kind: MongoKind; pid: number; stop: () => Promise<void> }> {
   const port = fixedPort ?? (await freePort());
   const mongod = findBinary('mongod');
@@ -181,7 +187,7 @@ export async function startMongo(
       [
         `-Xmx${heap}`,
         '-XX:+UseSerialGC',
-        '-XX:TieredStopAtLevel=1',
+        ...(options.jit === 'steady' ? [] : ['-XX:TieredStopAtLevel=1']),
         '-Xss512k',
         '-cp',
         classpath,
@@ -207,7 +213,7 @@ export async function startMongo(
  */
 export async function startDevstack(
   env: NodeJS.ProcessEnv = process.env,
-  options: { dataDir?: string; mongoBackend?: MongoBackend } = {},
+  options: { dataDir?: string; mongoBackend?: MongoBackend; mongoJit?: MongoJit } = {},
 ): Promise<Devstack> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -225,7 +231,7 @@ export async function startDevstack(
     let mongoUrl = env.MONGO_URL;
     let mongoKind: MongoKind = 'external';
     if (!mongoUrl) {
-      const m = await startMongo(options.dataDir, undefined, { backend: options.mongoBackend });
+      const m = await startMongo(options.dataDir, undefined, { backend: options.mongoBackend, jit: options.mongoJit });
       stops.push(m.stop);
       mongoUrl = m.url;
       mongoKind = m.kind;

@@ -107,6 +107,14 @@ function pct(xs: number[], p: number): number {
   return Math.round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! * 10) / 10;
 }
 
+/** An event's `taskId@at`, made once per payload object. */
+const eventKeys = new WeakMap<TaskChanged, string>();
+function eventKey(event: TaskChanged): string {
+  let key = eventKeys.get(event);
+  if (key === undefined) eventKeys.set(event, (key = `${event.taskId}@${event.at}`));
+  return key;
+}
+
 export class Live {
   /** title → send time */
   readonly sent = new Map<string, number>();
@@ -128,8 +136,9 @@ export class Live {
         next: (msg: { data?: { taskChanged: TaskChanged } | null; errors?: unknown[] }) => {
           const event = msg.data?.taskChanged;
           if (this.byEvent && event && !msg.errors?.length) {
-            // the change's time as sent (parsed once per event when matched to its update)
-            const key = `${event.taskId}@${event.at}`;
+            // the change's time as sent (parsed once per event when matched to its update); one
+            // event's payload is one object for every subscriber here (lean-ws-client), keyed once
+            const key = eventKey(event);
             if (sub.events.has(key)) sub.bad++;
             else sub.events.set(key, now());
             return;
@@ -442,17 +451,33 @@ async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], fallb
   const eventOf = new Map([...sendOf].map(([key, x]) => [x, key]));
   const thirds: number[][] = [[], [], []];
   const all: number[] = [];
+  // where an event's time goes: send → the change's own time (the gateway's mutation path and tasks
+  // up to its write), the change → its first delivery (the write, publication, resolution, first
+  // socket), first → last delivery (the fan-out); the change's time is wall-clock, as the send's
+  const toChange: number[] = [];
+  const changeToFirst: number[] = [];
+  const firstToLast: number[] = [];
   let delivered = 0;
   for (const x of ok) {
     const key = eventOf.get(x);
     if (!key) continue;
     const third = Math.min(2, Math.floor(((x.at - t0) / windowMs) * 3));
+    let first = Infinity;
+    let last = -Infinity;
     for (const s of subs) {
       const arrived = s.events.get(key);
       if (arrived === undefined) continue;
       delivered++;
       all.push(arrived - x.at);
       thirds[third]!.push(arrived - x.at);
+      first = Math.min(first, arrived - x.at);
+      last = Math.max(last, arrived - x.at);
+    }
+    const change = Date.parse(key.slice(key.lastIndexOf('@') + 1)) - x.wall;
+    toChange.push(change);
+    if (Number.isFinite(first)) {
+      changeToFirst.push(first - change);
+      firstToLast.push(last - first);
     }
   }
   const failed = sends.filter((x) => x.failed);
@@ -474,6 +499,12 @@ async function sustainedScenario(live: Live, cfg: LiveConfig, subs: Sub[], fallb
       99,
     ),
     deliveryRatio: ok.length ? delivered / (ok.length * subs.length) : 0,
+    /** Per event, p50 / p99 (ms): send → the change's time, the change → first delivery, first → last delivery. */
+    split: {
+      toChange: [pct(toChange, 50), pct(toChange, 99)],
+      changeToFirst: [pct(changeToFirst, 50), pct(changeToFirst, 99)],
+      firstToLast: [pct(firstToLast, 50), pct(firstToLast, 99)],
+    },
     /** Payloads the gateway handed to its subscribers (live_events_delivered_total) by the end, of `ok × subscribers`. */
     gatewayHandedOver: handed,
     /** The gateway's own view (live_delivery_latency_seconds: the change's time → handed to the socket), bucket bounds in ms. */

@@ -70,6 +70,8 @@ export interface Part4Result {
     /** The gateway's delivery latency histogram (change time → socket), p50/p99 as bucket bounds in ms. */
     gatewayLatencyP50?: number;
     gatewayLatencyP99?: number;
+    /** Per event, p50 / p99 (ms): send → the change's time, the change → first delivery, first → last delivery. */
+    split?: { toChange: number[]; changeToFirst: number[]; firstToLast: number[] };
     expectedDeliveries: number;
     unmatchedEvents: number;
     clientCpuPercent: number;

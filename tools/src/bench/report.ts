@@ -332,7 +332,7 @@ export function report(r: {
     if (r.p4.sustained) {
       const x = r.p4.sustained;
       out.push(
-        `   sustained: ${x.rate} updates/s (fixed schedule, a ${f0(1000 / x.rate)} ms timer) to ${x.subscribers} subscribers for ${x.seconds} s: ${x.sent} sent (${f1(x.achievedRate)}/s), ${x.failedUpdates} failed; deliveries p50 ${ms(x.p50)}, p99 ${ms(x.p99)}; p99 by send time: first third ${ms(x.p99FirstThird)}, middle ${ms(x.p99MiddleThird)}, last third ${ms(x.p99LastThird)}; delivered ${(x.deliveryRatio * 100).toFixed(1)}% (10 s allowed after the last send; the gateway had handed over ${x.gatewayHandedOver} of ${x.expectedDeliveries} payloads, live_events_delivered_total; its own latency histogram, change → socket: p50 ≤ ${ms(x.gatewayLatencyP50 ?? NaN)}, p99 ≤ ${ms(x.gatewayLatencyP99 ?? NaN)}); mutation p99 ${ms(x.mutationP99)}; gateway loop lag max ${ms(x.eventLoopLagMaxMs)}; subscriber process CPU ${f0(x.clientCpuPercent)} % of a core; bad payloads ${x.badPayloads}; events matching no update ${x.unmatchedEvents}`,
+        `   sustained: ${x.rate} updates/s (fixed schedule, a ${f0(1000 / x.rate)} ms timer) to ${x.subscribers} subscribers for ${x.seconds} s: ${x.sent} sent (${f1(x.achievedRate)}/s), ${x.failedUpdates} failed; deliveries p50 ${ms(x.p50)}, p99 ${ms(x.p99)}; p99 by send time: first third ${ms(x.p99FirstThird)}, middle ${ms(x.p99MiddleThird)}, last third ${ms(x.p99LastThird)}; delivered ${(x.deliveryRatio * 100).toFixed(1)}% (10 s allowed after the last send; the gateway had handed over ${x.gatewayHandedOver} of ${x.expectedDeliveries} payloads, live_events_delivered_total; its own latency histogram, change → socket: p50 ≤ ${ms(x.gatewayLatencyP50 ?? NaN)}, p99 ≤ ${ms(x.gatewayLatencyP99 ?? NaN)}); mutation p99 ${ms(x.mutationP99)}; per event p50 / p99: send → the change's time ${splitText(x.split?.toChange)}, change → first delivery ${splitText(x.split?.changeToFirst)}, first → last delivery ${splitText(x.split?.firstToLast)}; gateway loop lag max ${ms(x.eventLoopLagMaxMs)}; subscriber process CPU ${f0(x.clientCpuPercent)} % of a core; bad payloads ${x.badPayloads}; events matching no update ${x.unmatchedEvents}`,
       );
       if (x.firstFailure) out.push(`   sustained: first failed update: ${x.firstFailure.slice(0, 300)}`);
     }
@@ -417,4 +417,9 @@ export function report(r: {
   for (const g of goals)
     out.push(`  ${g.info ? 'INFO' : g.pass === null ? 'SKIP' : g.pass ? 'PASS' : 'FAIL'}  ${g.goal}: ${g.detail}`);
   return { text: out.join('\n'), goals };
+}
+
+/** A p50 / p99 pair of the sustained case's per-event split, or – when the run had none. */
+function splitText(pair: readonly number[] | undefined): string {
+  return pair ? `${pair[0]} / ${pair[1]} ms` : '–';
 }

@@ -64,7 +64,8 @@ async function main(): Promise<void> {
     `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')} (${machine.mode})`,
   );
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tm-bench-store-'));
-  const stack = await startDevstack(process.env, { dataDir, mongoBackend: 'memory' });
+  // the store runs the whole bench: the JVM's full JIT (tests' stores compile for a quick start)
+  const stack = await startDevstack(process.env, { dataDir, mongoBackend: 'memory', mongoJit: 'steady' });
   const common = {
     quick,
     log,
