@@ -17,7 +17,7 @@ describe('PresenceKeeper', () => {
   afterEach(() => jest.useRealTimers());
 
   it('one online and one loop per user and project, however many watchers; offline when the last one leaves', () => {
-    const keeper = new PresenceKeeper(20_000, 0);
+    const keeper = new PresenceKeeper(20_000, 0, () => 0);
     const { sent, as } = recorder();
     const a = keeper.join('u1', 'p1', as('a'));
     const b = keeper.join('u1', 'p1', as('b'));
@@ -35,7 +35,7 @@ describe('PresenceKeeper', () => {
   });
 
   it('back within the grace: nobody sees the user go offline, and the loop goes on', () => {
-    const keeper = new PresenceKeeper(20_000, 2000);
+    const keeper = new PresenceKeeper(20_000, 2000, () => 0);
     const { sent, as } = recorder();
     const first = keeper.join('u1', 'p1', as('a'));
     first();
@@ -59,7 +59,7 @@ describe('PresenceKeeper', () => {
   });
 
   it('churn within the grace costs no presence writes', () => {
-    const keeper = new PresenceKeeper(20_000, 2000);
+    const keeper = new PresenceKeeper(20_000, 2000, () => 0);
     const { sent, as } = recorder();
     for (let i = 0; i < 100; i++) {
       const leave = keeper.join('u1', 'p1', as(`s${i}`));
@@ -71,8 +71,26 @@ describe('PresenceKeeper', () => {
     expect(sent).toEqual(['p1 on s0', 'p1 off s99']);
   });
 
+  it('spreads the loops of users who joined together over the interval, never a gap longer than it', () => {
+    const offsets = [0.5, 0.75, 0];
+    const keeper = new PresenceKeeper(20_000, 0, () => offsets.shift()!);
+    const times: Record<string, number[]> = { a: [], b: [], c: [] };
+    let now = 0;
+    for (const who of ['a', 'b', 'c'])
+      keeper.join(`u-${who}`, 'p1', () => {
+        times[who]!.push(now);
+        return Promise.resolve();
+      });
+    while (now < 64_000) {
+      now += 1000;
+      jest.advanceTimersByTime(1000);
+    }
+    // the join's online at once, the first repeat after (1 − offset) of the interval, then every interval
+    expect(times).toEqual({ a: [0, 10_000, 30_000, 50_000], b: [0, 5000, 25_000, 45_000], c: [0, 20_000, 40_000, 60_000] });
+  });
+
   it('flush says offline at once for everyone, also those within their grace (the gateway stops)', async () => {
-    const keeper = new PresenceKeeper(20_000, 2000);
+    const keeper = new PresenceKeeper(20_000, 2000, () => 0);
     const { sent, as } = recorder();
     keeper.join('u1', 'p1', as('a'))();
     keeper.join('u2', 'p2', as('b'));

@@ -4,7 +4,7 @@ export type Heartbeat = (projectId: string, online: boolean) => Promise<unknown>
 interface Entry {
   /** Open watchers of the project for the user in this process. */
   count: number;
-  /** The repeating heartbeat while the user is online here. */
+  /** The next heartbeat while the user is online here (its first one, then the repeating one). */
   timer: NodeJS.Timeout;
   /** How to send it: the latest watcher's (its connection is the freshest). */
   heartbeat: Heartbeat;
@@ -18,6 +18,11 @@ interface Entry {
  * `graceMs`, and not at all when the user watches the project again meanwhile: a page reload or a
  * board that resubscribes does not flash the user offline and online for everyone on the project,
  * and a client that churns its subscription costs no presence writes.
+ *
+ * Each loop's first repeat comes after a random part of the interval (then every interval): users
+ * who joined together (a gateway restart reconnects everyone within seconds) do not send their
+ * heartbeats together every interval for as long as they stay, but spread over it. No gap between
+ * two heartbeats is longer than the interval.
  */
 export class PresenceKeeper {
   private readonly entries = new Map<string, Entry>();
@@ -25,6 +30,8 @@ export class PresenceKeeper {
   constructor(
     private readonly heartbeatMs: number,
     private readonly graceMs = 0,
+    /** In [0, 1): where in the interval a loop's first repeat falls (tests pass a fixed one). */
+    private readonly random: () => number = Math.random,
   ) {}
 
   /** Counts one more watcher of the project for the user; the returned function ends it (once). */
@@ -41,9 +48,20 @@ export class PresenceKeeper {
       }
     } else {
       void heartbeat(projectId, true);
-      const timer = setInterval(() => void this.entries.get(key)?.heartbeat(projectId, true), this.heartbeatMs);
-      timer.unref();
-      entry = { count: 1, timer, heartbeat, leaving: null };
+      const beat = () => void this.entries.get(key)?.heartbeat(projectId, true);
+      // the first repeat somewhere in the interval, then every interval
+      const first = setTimeout(
+        () => {
+          const e = this.entries.get(key);
+          if (e?.timer !== first) return;
+          beat();
+          e.timer = setInterval(beat, this.heartbeatMs);
+          e.timer.unref();
+        },
+        Math.max(1, Math.ceil((1 - this.random()) * this.heartbeatMs)),
+      );
+      first.unref();
+      entry = { count: 1, timer: first, heartbeat, leaving: null };
       this.entries.set(key, entry);
     }
     let left = false;
@@ -70,7 +88,7 @@ export class PresenceKeeper {
 
   private offline(key: string, projectId: string, e: Entry): Promise<unknown> | undefined {
     if (this.entries.get(key) !== e) return;
-    clearInterval(e.timer);
+    clearTimeout(e.timer); // the first repeat's timeout or the interval: Node clears either
     if (e.leaving) clearTimeout(e.leaving);
     this.entries.delete(key);
     return e.heartbeat(projectId, false);
