@@ -206,6 +206,58 @@ describe('representationsOf', () => {
     expect(repOf).toEqual([0, 1, 0]);
   });
 
+  it('keys flat requirements on every field, per type, with values told apart by type', () => {
+    const requires = [
+      on('Item', [field('__typename'), field('id'), field('rating')]),
+      on('Film', [field('__typename'), field('id')]),
+    ];
+    const entities: Obj[] = [
+      { __typename: 'Item', id: '1', rating: 5, title: 'x' },
+      { __typename: 'Item', id: '1', rating: 4 },
+      { __typename: 'Film', id: '1', rating: 5 },
+      { __typename: 'Item', id: '1', rating: 5 },
+      { __typename: 'Item', id: '1', rating: '5' },
+      { __typename: 'Item', id: '1', rating: null },
+      { __typename: 'Item', id: '1', rating: null },
+      { __typename: 'Item', id: '1' }, // rating missing: not asked for
+      { __typename: 'Film', id: '1' },
+    ];
+    const { representations, repOf } = representationsOf(supergraph, entities, requires);
+    expect(representations).toEqual([
+      { __typename: 'Item', id: '1', rating: 5 },
+      { __typename: 'Item', id: '1', rating: 4 },
+      { __typename: 'Film', id: '1' },
+      { __typename: 'Item', id: '1', rating: '5' },
+      { __typename: 'Item', id: '1', rating: null },
+    ]);
+    expect(repOf).toEqual([0, 1, 2, 0, 3, 4, 4, -1, 2]);
+  });
+
+  it('keys a leaf value that is an object (a JSON scalar) by its content', () => {
+    const requires = [on('Item', [field('__typename'), field('id'), field('review')])];
+    const entities: Obj[] = [
+      { __typename: 'Item', id: '1', review: { stars: 5 } },
+      { __typename: 'Item', id: '1', review: { stars: 4 } },
+      { __typename: 'Item', id: '1', review: { stars: 5 } },
+      { __typename: 'Item', id: '2', review: null },
+    ];
+    const { representations, repOf } = representationsOf(supergraph, entities, requires);
+    expect(representations).toEqual([
+      { __typename: 'Item', id: '1', review: { stars: 5 } },
+      { __typename: 'Item', id: '1', review: { stars: 4 } },
+      { __typename: 'Item', id: '2', review: null },
+    ]);
+    expect(repOf).toEqual([0, 1, 0, 2]);
+  });
+
+  it("reads a key named like an inherited property only as the entity's own", () => {
+    const requires = [on('Item', [field('__typename'), { kind: 'Field', name: 'id', alias: 'constructor' }])];
+    const entities: Obj[] = [{ __typename: 'Item' }, { __typename: 'Item', constructor: '7' }];
+    const { representations, repOf } = representationsOf(supergraph, entities, requires);
+    expect(representations).toEqual([{ __typename: 'Item', constructor: '7' }]);
+    expect(repOf).toEqual([-1, 0]);
+  });
+
   it('applies input rewrites to the representation, not to the entity', () => {
     const entity: Obj = { __typename: 'Item', id: '1' };
     const { representations } = representationsOf(supergraph, [entity], itemKey, [

@@ -130,13 +130,28 @@ export function representationsOf(
   inputRewrites?: readonly FetchDataRewrite[],
 ): { representations: Obj[]; repOf: number[] } {
   const representations: Obj[] = [];
-  const seen = new Map<string, number>();
   const repOf = new Array<number>(entities.length).fill(-1);
+  const flat = inputRewrites?.length ? null : flatRequires(schema, requires);
+  /** Per concrete type: its representations by key value, one Map level per key field. */
+  const trees = flat ? new Map<string, Map<unknown, unknown>>() : undefined;
+  let seen: Map<string, number> | undefined;
   for (let i = 0; i < entities.length; i++) {
-    const rep = select(schema, entities[i]!, requires);
+    const entity = entities[i]!;
+    const typename = entity.__typename;
+    const fields = flat && typeof typename === 'string' ? flat.get(typename) : undefined;
+    if (fields) {
+      const idx = flatRepresentation(entity, typename as string, fields, trees!, representations);
+      if (idx !== undefined) {
+        repOf[i] = idx;
+        continue;
+      }
+    }
+    // the general case: nested or abstract requirements, input rewrites, a field holding an object
+    const rep = select(schema, entity, requires);
     if (!rep || !rep.__typename) continue;
     applyRewrites(schema, inputRewrites, rep);
     const key = representationKey(rep);
+    seen ??= new Map();
     let idx = seen.get(key);
     if (idx === undefined) {
       idx = representations.push(rep) - 1;
@@ -145,6 +160,84 @@ export function representationsOf(
     repOf[i] = idx;
   }
   return { representations, repOf };
+}
+
+/**
+ * The common `requires` (what the query planner writes for an entity fetch): per object type one
+ * inline fragment of leaf fields with `__typename`, e.g. `... on Product { __typename upc }`.
+ * Compiled once per plan node to its field keys per type; null when the selection is anything else.
+ */
+const compiledRequires = new WeakMap<readonly QueryPlanSelectionNode[], Map<string, string[]> | null>();
+
+function flatRequires(schema: GraphQLSchema, requires: readonly QueryPlanSelectionNode[]): Map<string, string[]> | null {
+  let compiled = compiledRequires.get(requires);
+  if (compiled !== undefined) return compiled;
+  compiled = new Map<string, string[]>();
+  for (const sel of requires) {
+    if (sel.kind !== 'InlineFragment' || !sel.typeCondition || !isObjectType(schema.getType(sel.typeCondition))) {
+      compiled = null;
+      break;
+    }
+    const keys: string[] = [];
+    for (const f of sel.selections) {
+      const key = f.kind === 'Field' && !f.selections ? (f.alias ?? f.name) : undefined;
+      // a key every object inherits (an alias such as `constructor`) takes the general path
+      if (key === undefined || key in Object.prototype || keys.includes(key)) {
+        keys.length = 0;
+        break;
+      }
+      keys.push(key);
+    }
+    if (!keys.includes('__typename') || compiled.has(sel.typeCondition)) {
+      compiled = null;
+      break;
+    }
+    compiled.set(sel.typeCondition, keys);
+  }
+  compiledRequires.set(requires, compiled);
+  return compiled;
+}
+
+/**
+ * The index of this entity's representation under a flat `requires` (made and appended when it is
+ * the first with its key values), -1 when a field is missing, undefined when a value is an object
+ * (the general path decides). Values are told apart as Map keys do: `1` and `'1'` are two entities.
+ */
+function flatRepresentation(
+  entity: Obj,
+  typename: string,
+  fields: string[],
+  trees: Map<string, Map<unknown, unknown>>,
+  representations: Obj[],
+): number | undefined {
+  for (const key of fields) {
+    const v = entity[key];
+    if (v === undefined) return -1;
+    if (typeof v === 'object' && v !== null) return undefined;
+  }
+  let node = trees.get(typename);
+  if (!node) {
+    node = new Map();
+    trees.set(typename, node);
+  }
+  const last = fields.length - 1;
+  for (let j = 0; j < last; j++) {
+    const v = entity[fields[j]!];
+    let next = node.get(v) as Map<unknown, unknown> | undefined;
+    if (!next) {
+      next = new Map();
+      node.set(v, next);
+    }
+    node = next;
+  }
+  const lastValue = entity[fields[last]!];
+  const found = node.get(lastValue) as number | undefined;
+  if (found !== undefined) return found;
+  const rep: Obj = {};
+  for (const key of fields) rep[key] = entity[key];
+  const idx = representations.push(rep) - 1;
+  node.set(lastValue, idx);
+  return idx;
 }
 
 /** Merges the `_entities` answer into every entity that asked for it (`repOf` from `representationsOf`). */
@@ -305,13 +398,16 @@ function isPlainObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The names an object can inherit: the merged tree holds plain objects (JSON's and ours). */
+const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
+
 /**
  * Makes `key` an own property of `obj` when `obj` would otherwise read it from its prototype
  * (`__proto__`, `constructor`, …), as @apollo/gateway's `defineOwn` does: a response key chosen by
  * the client (an alias) or sent by a subgraph can then never reach `Object.prototype`.
  */
 export function defineOwn(obj: Obj, key: string): void {
-  if (!Object.hasOwn(obj, key) && key in obj) {
+  if (INHERITED.has(key) && !Object.hasOwn(obj, key) && key in obj) {
     Object.defineProperty(obj, key, { configurable: true, enumerable: true, writable: true, value: undefined });
   }
 }

@@ -46,9 +46,9 @@ interface CollectedField {
 const BUBBLE = Symbol('null bubbles up');
 
 export class Shaper {
-  private readonly ids = new WeakMap<SelectionSetNode, number>();
-  private nextId = 0;
-  private readonly collected = new Map<string, CollectedField[]>();
+  /** Field collection per selection sets (a CollectedField's `sets`, or the root's) and runtime type. */
+  private readonly collected = new WeakMap<SelectionSetNode[], Map<GraphQLCompositeType, CollectedField[]>>();
+  private readonly roots = new WeakMap<SelectionSetNode, SelectionSetNode[]>();
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -64,32 +64,27 @@ export class Shaper {
     variables: Record<string, unknown>,
   ): { data: Record<string, unknown> | null; errors: GraphQLError[] } {
     if (!input) return { data: null, errors: [] };
+    let sets = this.roots.get(rootSet);
+    if (!sets) {
+      sets = [rootSet];
+      this.roots.set(rootSet, sets);
+    }
     const run = { variables, errors: [] as GraphQLError[] };
-    const data = this.object(input, [rootSet], root, [], run);
+    const data = this.object(input, sets, root, [], run);
     return { data: data === BUBBLE ? null : data, errors: run.errors };
   }
 
-  private idOf(set: SelectionSetNode): number {
-    let id = this.ids.get(set);
-    if (id === undefined) {
-      id = this.nextId++;
-      this.ids.set(set, id);
-    }
-    return id;
-  }
-
-  private fieldsOf(
-    type: GraphQLObjectType | GraphQLCompositeType,
-    sets: SelectionSetNode[],
-    variables: Record<string, unknown>,
-  ): CollectedField[] {
+  private fieldsOf(type: GraphQLCompositeType, sets: SelectionSetNode[], variables: Record<string, unknown>): CollectedField[] {
     if (this.conditional) return this.collect(type, sets, variables);
-    let key = type.name;
-    for (const s of sets) key += `,${this.idOf(s)}`;
-    let fields = this.collected.get(key);
+    let byType = this.collected.get(sets);
+    if (!byType) {
+      byType = new Map();
+      this.collected.set(sets, byType);
+    }
+    let fields = byType.get(type);
     if (!fields) {
       fields = this.collect(type, sets, variables);
-      this.collected.set(key, fields);
+      byType.set(type, fields);
     }
     return fields;
   }
