@@ -154,7 +154,11 @@ export async function metricsText(base: string): Promise<string> {
 }
 
 export async function scrape(base: string, metric: string, labelFilter?: string): Promise<number> {
-  const text = await metricsText(base);
+  return metricSum(await metricsText(base), metric, labelFilter);
+}
+
+/** The sum of a metric's series in an exposition text (those whose line holds `labelFilter`, when given). */
+export function metricSum(text: string, metric: string, labelFilter?: string): number {
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(metric)) continue;
@@ -166,9 +170,8 @@ export async function scrape(base: string, metric: string, labelFilter?: string)
   return sum;
 }
 
-/** Every series of a metric, keyed by its label set (`command="find",collection="tasks",…`). */
-export async function scrapeSeries(base: string, metric: string): Promise<Record<string, number>> {
-  const text = await metricsText(base);
+/** Every series of a metric in an exposition text, keyed by its label set. */
+export function metricSeries(text: string, metric: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${metric}{`)) continue;
