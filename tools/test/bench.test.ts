@@ -109,6 +109,30 @@ describe('bench report goals', () => {
     expect(line(text, 'board query')).toContain('kept round 3: ours 18.0 req/s');
   });
 
+  it("part 2: where a board request's CPU goes, and the ratio a gateway costing nothing would reach", () => {
+    const stack = (rps: number, gateway: number, rest: Record<string, number>): Sample => ({
+      ...sample(rps, 100, gateway),
+      cpu: { gateway, ...rest, load: 5 },
+    });
+    const board = [
+      row('ours', [stack(50, 15, { users: 20, tasks: 60, store: 20 }), stack(50, 15, { users: 20, tasks: 60, store: 20 })]),
+      row('hive', [stack(20, 30, { users: 10, tasks: 20, store: 10 }), stack(20, 30, { users: 10, tasks: 20, store: 10 })]),
+      row('hive+rust-planner', [
+        stack(40, 24, { users: 20, tasks: 50, store: 10 }),
+        stack(40, 24, { users: 20, tasks: 50, store: 10 }),
+      ]),
+    ];
+    const seed = { users: 1, projects: 1, tasks: 1, comments: 0, seconds: 0 };
+    const { text } = report({ machine, p2: { seed, board, flags: {} } });
+    // ours 3 ms + 20 ms, the Rust-planner peer 6 ms + 20 ms: (6 + 20) ÷ 20 = 1.30×
+    expect(line(text, 'INFO  board query, CPU per request')).toContain(
+      'ours: gateway 3.00 ms + subgraphs, store and Redis 20.00 ms; hive+rust-planner: gateway 6.00 ms + 20.00 ms; gateway alone 2.00× less CPU',
+    );
+    expect(line(text, 'INFO  board query, CPU per request')).toContain(
+      'req/s 1.25× (a gateway costing nothing on these subgraphs: at most 1.30×)',
+    );
+  });
+
   it('part 4: a growing backlog fails the sustained goal; starts and the 5,000 case', () => {
     const live = (subscribers: number, p99: number, lag: number) => ({
       subscribers,

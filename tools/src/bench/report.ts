@@ -2,7 +2,7 @@ import type { Part1Result, Summary } from './part1';
 import { BOARD_VUS, type Part2Result } from './part2';
 import type { Part4Result } from './part4';
 import type { Part5Result } from './part5';
-import { BENCH_RATE_LIMIT_PER_MINUTE } from './procs';
+import { BENCH_RATE_LIMIT_PER_MINUTE, median } from './procs';
 
 export interface Goal {
   goal: string;
@@ -138,6 +138,40 @@ function boardRounds(rows: Summary[]): Goal {
   return { goal, pass, detail: parts.join('; ') };
 }
 
+/**
+ * Part 2: where a board request's CPU goes, ours and the faster Hive Gateway variant: the gateway
+ * process, and everything else of the stack (subgraphs, store, Redis), in CPU ms per request from
+ * the same /proc windows (medians of the kept rounds). On a machine the load saturates, req/s
+ * follows the total, so ours ÷ the peer's is at most (peer gateway + the rest) ÷ (the rest): the
+ * ratio even a gateway costing nothing would reach. A report, no threshold.
+ */
+function boardCpuLine(rows: Summary[]): Goal | null {
+  const ours = rows.find((r) => r.gateway === 'ours');
+  const peers = hiveRows(rows);
+  if (!ours?.samples.length || !peers.length) return null;
+  const best = peers.reduce((a, b) => (b.rps > a.rps ? b : a));
+  const split = (row: Summary) => {
+    const per = (pick: (cpu: Record<string, number>) => number) =>
+      median(row.samples.filter((s) => s.rps > 0).map((s) => (pick(s.cpu) / 100 / s.rps) * 1000));
+    const rest = (cpu: Record<string, number>) =>
+      Object.entries(cpu)
+        .filter(([k, v]) => k !== 'gateway' && k !== 'load' && Number.isFinite(v))
+        .reduce((n, [, v]) => n + v, 0);
+    return { gateway: per((cpu) => cpu.gateway ?? NaN), rest: per(rest) };
+  };
+  const o = split(ours);
+  const b = split(best);
+  return {
+    goal: 'board query, CPU per request',
+    pass: null,
+    info: true,
+    detail:
+      `ours: gateway ${f2(o.gateway)} ms + subgraphs, store and Redis ${f2(o.rest)} ms; ${best.gateway}: gateway ${f2(b.gateway)} ms + ${f2(b.rest)} ms; ` +
+      `gateway alone ${f2(b.gateway / o.gateway)}× less CPU than the peer's; with the machine saturated, req/s ${f2(ours.rps / best.rps)}× ` +
+      `(a gateway costing nothing on these subgraphs: at most ${f2((b.gateway + b.rest) / b.rest)}×)`,
+  };
+}
+
 /** Part 1: our gateway with SUBGRAPH_DEDUP=on against the default (off); a report, no threshold. */
 function dedupLine(rows: Summary[]): Goal | null {
   const ours = rows.find((r) => r.gateway === 'ours');
@@ -246,6 +280,8 @@ export function report(r: {
         );
       }
       goals.push(boardRounds(r.p2.board));
+      const boardCpu = boardCpuLine(r.p2.board);
+      if (boardCpu) goals.push(boardCpu);
     }
     if (r.p2.single && r.p2.gatewayOverDirect) {
       out.push('\n   Single-subgraph query (projects): through our gateway vs direct to the subgraph');
