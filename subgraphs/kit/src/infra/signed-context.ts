@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 /** Header carrying the user context the gateway signed for a subgraph (README: Security). */
 export const CONTEXT_HEADER = 'x-tm-context';
@@ -37,7 +37,8 @@ export const SIGNED_CONTEXT_MAX_AGE_MS = 15_000;
 
 /** base64url SHA-256 of a request body, as bound into a signed context. */
 export function bodyHash(body: string): string {
-  return createHash('sha256').update(body).digest('base64url');
+  // one-shot (no Hash object): this runs for every subgraph fetch and on every subgraph request
+  return hash('sha256', body, 'base64url');
 }
 
 export const ANONYMOUS: UserContext = Object.freeze({ userId: null, roles: [], sessionId: null }) as UserContext;
