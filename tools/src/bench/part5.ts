@@ -133,21 +133,26 @@ export async function part5(devstack: Devstack, opts: { quick: boolean; log: (l:
     }
     // warm-up, then alternate the projects request by request
     for (let i = 0; i < 10; i++) for (const p of projects) await call(METRICS_QUERY, { id: p });
+    // both numbers from one scrape, so a scrape's own store work lands in a window the same way each time
+    const storeCounters = async () => {
+      const text = await metricsText(analytics);
+      return {
+        commands: metricSum(text, 'mongodb_commands_total'),
+        seconds: metricSum(text, 'mongodb_command_duration_seconds_sum'),
+      };
+    };
     const times: number[][] = projects.map(() => []);
     const commands = projects.map(() => 0);
     const storeMs = projects.map(() => 0);
     for (let i = 0; i < requests; i++) {
       for (const [k, p] of projects.entries()) {
-        // both numbers from one scrape, so a scrape's own store work lands in a window the same way each time
-        const before = await metricsText(analytics);
-        const [c0, s0] = [metricSum(before, 'mongodb_commands_total'), metricSum(before, 'mongodb_command_duration_seconds_sum')];
+        const before = await storeCounters();
         const t0 = performance.now();
         await call(METRICS_QUERY, { id: p });
         times[k]!.push(performance.now() - t0);
-        const after = await metricsText(analytics);
-        const [c1, s1] = [metricSum(after, 'mongodb_commands_total'), metricSum(after, 'mongodb_command_duration_seconds_sum')];
-        commands[k]! += c1 - c0;
-        storeMs[k]! += (s1 - s0) * 1000;
+        const after = await storeCounters();
+        commands[k]! += after.commands - before.commands;
+        storeMs[k]! += (after.seconds - before.seconds) * 1000;
       }
     }
     const rows = projects.map((_, k) => ({
